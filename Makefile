@@ -1,0 +1,124 @@
+# vcrun: hand-written, non-recursive. `make` runs ./configure itself when needed.
+#   make            bin/vcrun, bin/vcrun-agent, the guest image in share/vcrun/
+#   make check      every test (unit, ASan/UBSan unit, integration); ends "N passed, N failed"
+#   make demo       install missing packages, build, run a busybox container in a VM
+#   make install    vcrun to $(prefix)/bin, guest image to $(prefix)/share/vcrun
+#   make SAN=1      the ASan/UBSan build, in build-asan/
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+ifeq ($(filter distclean format deps,$(MAKECMDGOALS)),)
+-include config.mk
+endif
+
+config.mk config.h: configure config.mk.in
+	./configure $(CONFIGURE_FLAGS)
+configure: configure.ac
+	autoreconf -fi
+
+SAN ?=
+ifeq ($(SAN),1)
+B ?= build-asan
+BINDIR_OUT := $(B)/bin
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+B ?= build
+BINDIR_OUT := bin
+SANFLAGS :=
+endif
+
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -I. -include config.h \
+	$(YAJL_CFLAGS) $(LIBCAP_CFLAGS) $(LIBNL_CFLAGS) $(SECCOMP_CFLAGS) $(YAML_CFLAGS) -MMD -MP
+HOST_LIBS := $(YAJL_LIBS) $(LIBCAP_LIBS) $(LIBNL_LIBS) $(SECCOMP_LIBS) $(YAML_LIBS)
+
+# One archive per room; dependencies point one way (see docs/ARCHITECTURE.md).
+HOST_ROOMS := lib cdi vfio hv netns agent-proto oci common
+AGENT_ROOMS := agent agent-proto oci common
+room_src = $(sort $(wildcard $(1)/*.c))
+room_obj = $(patsubst %.c,$(B)/%.o,$(call room_src,$(1)))
+room_lib = $(B)/lib$(subst -,,$(1)).a
+
+define ROOM_RULE
+$(call room_lib,$(1)): $(call room_obj,$(1))
+	@mkdir -p $$(@D)
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach r,$(sort $(HOST_ROOMS) $(AGENT_ROOMS)),$(eval $(call ROOM_RULE,$(r))))
+
+HOST_ARCHIVES := $(foreach r,$(HOST_ROOMS),$(call room_lib,$(r)))
+AGENT_ARCHIVES := $(foreach r,$(AGENT_ROOMS),$(call room_lib,$(r)))
+
+$(B)/%.o: %.c config.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+VCRUN_OBJ := $(patsubst %.c,$(B)/%.o,$(call room_src,cmd/vcrun))
+AGENT_MAIN_OBJ := $(patsubst %.c,$(B)/%.o,$(call room_src,cmd/vcrun-agent))
+
+$(BINDIR_OUT)/vcrun: $(VCRUN_OBJ) $(HOST_ARCHIVES)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $(VCRUN_OBJ) -Wl,--start-group $(HOST_ARCHIVES) -Wl,--end-group $(HOST_LIBS)
+
+# The agent is /init in the guest: static, no sanitizers.
+$(BINDIR_OUT)/vcrun-agent: $(AGENT_MAIN_OBJ) $(AGENT_ARCHIVES)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -o $@ $(AGENT_MAIN_OBJ) -Wl,--start-group $(AGENT_ARCHIVES) -Wl,--end-group $(AGENT_LIBS)
+
+# Unit tests: one program per tests/unit/test-*.c, linked with every room.
+UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
+UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/utests/%,$(UNIT_SRC))
+UNIT_ARCHIVES := $(HOST_ARCHIVES) $(call room_lib,agent)
+$(B)/utests/%: $(B)/tests/unit/%.o $(B)/tests/unit/unit.o $(UNIT_ARCHIVES)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< $(B)/tests/unit/unit.o -Wl,--start-group $(UNIT_ARCHIVES) -Wl,--end-group $(HOST_LIBS)
+
+GUEST_DIR := share/vcrun
+GUEST_IMAGE := $(GUEST_DIR)/vmlinuz $(GUEST_DIR)/initramfs.img
+
+ifeq ($(SAN),1)
+all: $(BINDIR_OUT)/vcrun unit-bin
+	@ln -sfn ../share $(B)/share
+else
+all: $(BINDIR_OUT)/vcrun $(BINDIR_OUT)/vcrun-agent guest unit-bin
+endif
+
+unit-bin: $(UNIT_BIN)
+
+guest: $(GUEST_IMAGE)
+$(GUEST_IMAGE) &: $(BINDIR_OUT)/vcrun-agent guest/build-image.sh guest/modules.list
+	guest/build-image.sh --agent $(BINDIR_OUT)/vcrun-agent --out $(GUEST_DIR)
+
+deps:
+	scripts/install-deps.sh
+
+check: deps
+	$(MAKE) all
+	$(MAKE) SAN=1 all
+	tests/run-all.sh
+
+demo: deps
+	$(MAKE) all
+	scripts/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(datadir)/vcrun $(DESTDIR)/etc/containers/containers.conf.d
+	install -m 0755 bin/vcrun $(DESTDIR)$(bindir)/vcrun
+	install -m 0644 $(GUEST_IMAGE) $(DESTDIR)$(datadir)/vcrun/
+	install -m 0644 contrib/containers.conf.d/vcrun.conf $(DESTDIR)/etc/containers/containers.conf.d/vcrun.conf
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan bin share/vcrun
+
+distclean: clean
+	rm -rf config.mk config.h config.log config.status configure autom4te.cache aclocal.m4 config.h.in config.h.in~
+
+.PHONY: all unit-bin guest deps check demo install format clean distclean
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,127 @@
+/* The wire format between host and guest agent, also used between the short-lived
+ * CLI / stand-ins and the sandbox monitor.
+ *
+ * A frame is a 12-byte big-endian header followed by `len` body bytes:
+ *   u32 len | u32 id | u16 type | u16 flags
+ * REQUEST/RESPONSE bodies are JSON; id is the request id (chosen by the caller,
+ * echoed in the response). STDIN/STDOUT/STDERR bodies are raw bytes; id is the
+ * process's stream id (chosen by the host, non-zero); flag EOF marks the end of
+ * that stream (an empty body with EOF closes the process's stdin).
+ *
+ * Nothing in a frame is trusted: an unknown type, unknown flag bits, a length
+ * over VC_PROTO_MAX_BODY or a body that is not the JSON its type needs is an error
+ * that closes the channel; it never crashes either side. */
+#ifndef VC_AGENT_PROTO_PROTO_H
+#define VC_AGENT_PROTO_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "oci/json.h"
+
+#define VC_PROTO_VERSION 1
+#define VC_PROTO_HDR_LEN 12
+#define VC_PROTO_MAX_BODY (4u << 20)
+/* Output is sent in chunks of at most this many bytes, so one busy stream cannot
+ * starve the others on the single channel. */
+#define VC_PROTO_STREAM_CHUNK (64u << 10)
+
+enum vc_frame_type {
+	VC_FRAME_REQUEST = 1,
+	VC_FRAME_RESPONSE = 2,
+	VC_FRAME_STDIN = 3,
+	VC_FRAME_STDOUT = 4,
+	VC_FRAME_STDERR = 5,
+};
+
+#define VC_FRAME_F_EOF 0x1u
+#define VC_FRAME_F_KNOWN (VC_FRAME_F_EOF)
+
+struct vc_frame {
+	uint32_t len, id;
+	uint16_t type, flags;
+	uint8_t *body; /* points into the reader's buffer: valid until the next call */
+};
+
+void vc_frame_header_encode(uint8_t out[VC_PROTO_HDR_LEN], uint16_t type, uint16_t flags,
+			    uint32_t id, uint32_t len);
+/* Validates a header; fills f (without body). */
+int vc_frame_header_decode(const uint8_t in[VC_PROTO_HDR_LEN], struct vc_frame *f,
+			   struct vc_error *err);
+
+/* Blocking write of one whole frame (header + body, writev, EINTR-safe). */
+int vc_frame_write(int fd, uint16_t type, uint16_t flags, uint32_t id, const void *body,
+		   size_t len, struct vc_error *err);
+
+/* Incremental reader for a (possibly non-blocking) fd. */
+struct vc_frame_reader {
+	uint8_t *buf;
+	size_t len, cap, consumed;
+};
+void vc_frame_reader_init(struct vc_frame_reader *r);
+void vc_frame_reader_free(struct vc_frame_reader *r);
+/* One read(2) into the buffer: >0 bytes read, 0 at EOF, -EAGAIN, or -errno. */
+int vc_frame_reader_fill(struct vc_frame_reader *r, int fd);
+/* Appends bytes (for tests, fuzzing and non-fd transports). */
+int vc_frame_reader_push(struct vc_frame_reader *r, const void *data, size_t len);
+/* 1: a whole frame is in *f; 0: need more bytes; <0: a bad frame (err says why). */
+int vc_frame_reader_next(struct vc_frame_reader *r, struct vc_frame *f, struct vc_error *err);
+
+/* Blocking: reads exactly one frame from fd (used by simple synchronous callers).
+ * *body is malloc'd (NUL-terminated). Returns 0, or -EPIPE at a clean EOF. */
+int vc_frame_read_one(int fd, struct vc_frame *f, uint8_t **body, struct vc_error *err);
+
+/* JSON bodies.
+ * request:  {"method": "CreateContainer", "params": {...}}
+ * response: {"result": {...}}  or  {"error": {"code": 22, "message": "..."}}
+ * code is a positive errno value. */
+int vc_proto_request_encode(const char *method, const struct vc_json *params, char **out,
+			    size_t *len, struct vc_error *err);
+int vc_proto_request_decode(const void *body, size_t len, char **method,
+			    struct vc_json **params, struct vc_error *err);
+int vc_proto_response_encode(const struct vc_json *result, char **out, size_t *len,
+			     struct vc_error *err);
+int vc_proto_response_encode_error(int code, const char *message, char **out, size_t *len);
+/* Returns 0 with *result (may be an empty object), or the remote error as
+ * -code with remote_err filled with the remote message; or a decode error. */
+int vc_proto_response_decode(const void *body, size_t len, struct vc_json **result,
+			     struct vc_error *remote_err);
+
+/* Synchronous call: writes a request with a fresh id and waits for its response,
+ * skipping (and dropping) stream frames. For the CLI and tests. */
+int vc_proto_call(int fd, const char *method, const struct vc_json *params,
+		  struct vc_json **result, struct vc_error *err);
+
+/* Field readers for validating params; each names the field in its error
+ * ("CreateContainer: params.container_id: must be a string"). NULL *out when an
+ * optional field is absent. */
+int vc_proto_get_string(const struct vc_json *params, const char *method, const char *key,
+			bool required, const char **out, struct vc_error *err);
+int vc_proto_get_u32(const struct vc_json *params, const char *method, const char *key,
+		     bool required, uint32_t *out, struct vc_error *err);
+int vc_proto_get_object(const struct vc_json *params, const char *method, const char *key,
+			bool required, const struct vc_json **out, struct vc_error *err);
+int vc_proto_get_array(const struct vc_json *params, const char *method, const char *key,
+		       bool required, const struct vc_json **out, struct vc_error *err);
+
+/* Method names (Kata's agent API). */
+#define VC_M_CHECK "Check"
+#define VC_M_CREATE_SANDBOX "CreateSandbox"
+#define VC_M_DESTROY_SANDBOX "DestroySandbox"
+#define VC_M_CREATE_CONTAINER "CreateContainer"
+#define VC_M_START_CONTAINER "StartContainer"
+#define VC_M_REMOVE_CONTAINER "RemoveContainer"
+#define VC_M_EXEC_PROCESS "ExecProcess"
+#define VC_M_SIGNAL_PROCESS "SignalProcess"
+#define VC_M_WAIT_PROCESS "WaitProcess"
+#define VC_M_TTY_WIN_RESIZE "TtyWinResize"
+#define VC_M_LIST_PROCESSES "ListProcesses"
+#define VC_M_PAUSE_CONTAINER "PauseContainer"
+#define VC_M_RESUME_CONTAINER "ResumeContainer"
+#define VC_M_UPDATE_CONTAINER "UpdateContainer"
+#define VC_M_STATS_CONTAINER "StatsContainer"
+#define VC_M_GET_GUEST_DETAILS "GetGuestDetails"
+
+#endif

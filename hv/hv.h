@@ -1,0 +1,87 @@
+/* The hypervisor interface. QEMU is the first backend (hv/qemu.c); the monitor in
+ * lib/ only sees this header. */
+#ifndef VC_HV_HV_H
+#define VC_HV_HV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+
+enum vc_hv_accel {
+	VC_ACCEL_AUTO, /* probe: KVM if a guest really runs on it, else TCG */
+	VC_ACCEL_KVM,
+	VC_ACCEL_TCG,
+};
+
+enum vc_hv_channel {
+	VC_CHANNEL_SERIAL, /* virtio-serial port on a chardev socket */
+	VC_CHANNEL_VSOCK,  /* vhost-vsock-pci with a guest CID */
+};
+
+enum vc_hv_fs {
+	VC_FS_9P,
+	VC_FS_VIRTIOFS,
+};
+
+/* A host directory shared into the guest under a mount tag. */
+struct vc_hv_share {
+	char *tag;	 /* <= 31 bytes, unique */
+	char *host_path; /* directory */
+	bool readonly;
+};
+
+struct vc_hv_config {
+	const char *qemu_path;
+	const char *kernel, *initrd;
+	const char *cmdline_extra; /* appended to the kernel command line, may be NULL */
+	unsigned mem_mib, vcpus;
+	const char *state_dir; /* qmp.sock, agent.sock, console.log, virtiofsd sockets */
+	enum vc_hv_accel accel; /* resolved: KVM or TCG, never AUTO here */
+	enum vc_hv_channel channel;
+	uint32_t vsock_cid; /* for VC_CHANNEL_VSOCK */
+	enum vc_hv_fs fs;
+	const char *virtiofsd_path; /* for VC_FS_VIRTIOFS */
+	struct vc_hv_share *shares;
+	size_t n_shares;
+	bool sandbox; /* -sandbox on */
+};
+
+struct vc_hv {
+	pid_t pid;	      /* QEMU */
+	pid_t *helper_pids;   /* virtiofsd, one per share */
+	size_t n_helpers;
+	char *qmp_path, *agent_path, *console_path;
+};
+
+/* The QEMU argv (NULL-terminated, malloc'd strings) for a config: pure, no I/O,
+ * so `vcrun plan` and unit tests can print and check it. */
+int vc_hv_qemu_argv(const struct vc_hv_config *cfg, char ***argv, struct vc_error *err);
+
+/* Starts QEMU (and virtiofsd) with stdio on /dev/null and stderr to
+ * state_dir/qemu.log, in a new process group, without any fd of the caller's but
+ * the ones it needs. Returns once QEMU has created its QMP socket, or fails with
+ * the last lines of qemu.log in the message. */
+int vc_hv_start(const struct vc_hv_config *cfg, struct vc_hv *hv, struct vc_error *err);
+
+/* Asks QEMU to quit over QMP, waits up to timeout_ms, then SIGKILLs it (and the
+ * helpers) and reaps them if they are our children. */
+int vc_hv_stop(struct vc_hv *hv, int timeout_ms, struct vc_error *err);
+void vc_hv_release(struct vc_hv *hv); /* frees strings and arrays, touches no process */
+
+/* QMP: one command on a fresh connection (capabilities negotiated), e.g.
+ * "quit", "stop", "cont". *reply may be NULL. */
+int vc_hv_qmp_command(const char *qmp_path, const char *command, char **reply,
+		      struct vc_error *err);
+
+/* Picks the accelerator: KVM only if /dev/kvm opens and a tiny guest actually runs
+ * on it under QEMU (a PVM host's /dev/kvm opens but cannot run ordinary guests).
+ * The answer is cached in cache_file (keyed on the boot id and QEMU path) when
+ * cache_file is non-NULL. why gets a short reason when TCG is chosen. */
+int vc_hv_accel_probe(const char *qemu_path, const char *cache_file, enum vc_hv_accel *out,
+		      char *why, size_t why_len, struct vc_error *err);
+
+const char *vc_hv_accel_name(enum vc_hv_accel a);
+
+#endif

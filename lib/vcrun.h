@@ -1,0 +1,64 @@
+/* libvcrun: the sandbox/container API that cmd/vcrun is a thin layer over. Every
+ * function returns 0 or a negative errno and fills err with a message naming the
+ * cause. Messages that callers match keep runc's wording: "container does not
+ * exist", "container not running", "container with id exists". */
+#ifndef VC_LIB_VCRUN_H
+#define VC_LIB_VCRUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+
+struct vc_ctx {
+	const char *root;	/* state root: --root, default /run/vcrun (or $XDG_RUNTIME_DIR/vcrun) */
+	const char *argv0;	/* to find the guest image and re-exec modes */
+	bool debug;
+	bool systemd_cgroup;
+};
+
+struct vc_create_opts {
+	const char *bundle;	    /* default: cwd */
+	const char *pid_file;	    /* may be NULL */
+	const char *console_socket; /* may be NULL */
+	int preserve_fds;
+	bool no_pivot, no_new_keyring;
+	/* run only: keep the caller in the foreground as the process's parent. */
+	bool detach;
+};
+
+/* create: returns when the container exists in the guest (created, not started),
+ * its stand-in runs (a child of the caller), and pid_file holds its pid. */
+int vc_container_create(const struct vc_ctx *ctx, const char *id,
+			const struct vc_create_opts *opts, struct vc_error *err);
+int vc_container_start(const struct vc_ctx *ctx, const char *id, struct vc_error *err);
+/* run: create + start; without detach waits for the process and deletes the
+ * container; *status is what `vcrun run` exits with (code, or 128+signal). */
+int vc_container_run(const struct vc_ctx *ctx, const char *id, const struct vc_create_opts *opts,
+		     int *status, struct vc_error *err);
+/* state: runc's JSON (indented), malloc'd. */
+int vc_container_state_json(const struct vc_ctx *ctx, const char *id, char **json,
+			    struct vc_error *err);
+int vc_container_kill(const struct vc_ctx *ctx, const char *id, int sig, bool all,
+		      struct vc_error *err);
+int vc_container_delete(const struct vc_ctx *ctx, const char *id, bool force,
+			struct vc_error *err);
+
+struct vc_container_info {
+	char *id, *status, *bundle, *created, *owner;
+	pid_t pid;
+};
+int vc_container_list(const struct vc_ctx *ctx, struct vc_container_info **out, size_t *n,
+		      struct vc_error *err);
+void vc_container_info_free(struct vc_container_info *list, size_t n);
+
+/* Container ids: non-empty, [A-Za-z0-9_.+-]... as runc (no '/', not "." or ".."). */
+int vc_id_validate(const char *id, struct vc_error *err);
+
+/* Re-exec entry points: `vcrun` runs these when started as its own helper
+ * processes (argv[1] is a hidden mode name). Return the process exit status. */
+int vc_monitor_main(int argc, char **argv);
+int vc_standin_main(int argc, char **argv);
+
+#endif

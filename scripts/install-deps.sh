@@ -1,0 +1,29 @@
+#!/bin/sh
+# Installs every Debian package vcrun needs to build, run its guest and run its tests.
+# Idempotent: only missing packages are asked for, so a machine that has them all
+# needs no network at all.
+set -eu
+
+BUILD="gcc make autoconf automake pkg-config libc6-dev
+       libyajl-dev libcap-dev libnl-3-dev libnl-route-3-dev libseccomp-dev libyaml-dev"
+RUN="qemu-system-x86 qemu-system-common cpio busybox-static"
+TEST="bats jq runc iproute2 procps util-linux clang-format"
+
+missing=""
+for p in $BUILD $RUN $TEST; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+		missing="$missing $p"
+done
+
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "install-deps: missing packages:$missing (run as root to install them)" >&2
+		exit 1
+	fi
+	echo "install-deps: installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	# An old package list may not know current versions; refresh it once.
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing
+fi

@@ -1,0 +1,43 @@
+#include "tests/unit/unit.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+int vc_unit_failed_checks;
+static char tmpdir[64];
+
+const char *vc_unit_tmpdir(void)
+{
+	if (!tmpdir[0]) {
+		snprintf(tmpdir, sizeof(tmpdir), "/tmp/vcrun-unit.XXXXXX");
+		if (!mkdtemp(tmpdir)) {
+			perror("mkdtemp");
+			abort();
+		}
+	}
+	return tmpdir;
+}
+
+/* TAP: "ok N name" / "not ok N name"; an optional argument runs one test. */
+int vc_unit_run(const struct vc_unit_test *tests, size_t n, int argc, char **argv)
+{
+	size_t failed = 0, ran = 0;
+	printf("1..%zu\n", argc > 1 ? (size_t)1 : n);
+	for (size_t i = 0; i < n; i++) {
+		if (argc > 1 && strcmp(argv[1], tests[i].name))
+			continue;
+		int before = vc_unit_failed_checks;
+		tests[i].fn();
+		ran++;
+		bool ok = vc_unit_failed_checks == before;
+		printf("%s %zu %s\n", ok ? "ok" : "not ok", ran, tests[i].name);
+		fflush(stdout);
+		if (!ok)
+			failed++;
+	}
+	if (tmpdir[0])
+		vc_rm_rf(tmpdir, NULL);
+	return failed ? 1 : 0;
+}

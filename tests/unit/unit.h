@@ -1,0 +1,67 @@
+/* A tiny unit-test harness: each test-*.c defines tests with VC_TEST and lists
+ * them in VC_TESTS; the runner prints TAP so tests/run-all.sh can count. */
+#ifndef VC_TESTS_UNIT_H
+#define VC_TESTS_UNIT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+extern int vc_unit_failed_checks;
+
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "# %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+			vc_unit_failed_checks++;                                                   \
+			return;                                                                    \
+		}                                                                                  \
+	} while (0)
+
+#define CHECK_STR(a, b)                                                                \
+	do {                                                                           \
+		const char *_a = (a), *_b = (b);                                       \
+		if (!_a || !_b || strcmp(_a, _b)) {                                    \
+			fprintf(stderr, "# %s:%d: `%s` != `%s`\n", __FILE__, __LINE__, \
+				_a ? _a : "(null)", _b ? _b : "(null)");               \
+			vc_unit_failed_checks++;                                       \
+			return;                                                        \
+		}                                                                      \
+	} while (0)
+
+/* The error message must contain the substring. */
+#define CHECK_CONTAINS(hay, needle)                                                        \
+	do {                                                                               \
+		const char *_h = (hay), *_n = (needle);                                    \
+		if (!_h || !strstr(_h, _n)) {                                              \
+			fprintf(stderr, "# %s:%d: `%s` does not contain `%s`\n", __FILE__, \
+				__LINE__, _h ? _h : "(null)", _n);                         \
+			vc_unit_failed_checks++;                                           \
+			return;                                                            \
+		}                                                                          \
+	} while (0)
+
+struct vc_unit_test {
+	const char *name;
+	void (*fn)(void);
+};
+
+#define VC_TEST(name) static void name(void)
+#define VC_T(name)          \
+	{                   \
+#name, name \
+	}
+#define VC_TESTS(...)                                                                             \
+	static const struct vc_unit_test vc_unit_tests[] = {__VA_ARGS__};                         \
+	int main(int argc, char **argv)                                                           \
+	{                                                                                         \
+		return vc_unit_run(vc_unit_tests,                                                 \
+				   sizeof(vc_unit_tests) / sizeof(vc_unit_tests[0]), argc, argv); \
+	}
+
+int vc_unit_run(const struct vc_unit_test *tests, size_t n, int argc, char **argv);
+
+/* A fresh temporary directory for the test (removed by the runner at exit). */
+const char *vc_unit_tmpdir(void);
+
+#endif
