@@ -30,7 +30,7 @@ endif
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
-ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -I. -include config.h \
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Ulinux $(WARN) $(CFLAGS) $(SANFLAGS) -I. -include config.h \
 	$(YAJL_CFLAGS) $(LIBCAP_CFLAGS) $(LIBNL_CFLAGS) $(SECCOMP_CFLAGS) $(YAML_CFLAGS) -MMD -MP
 HOST_LIBS := $(YAJL_LIBS) $(LIBCAP_LIBS) $(LIBNL_LIBS) $(SECCOMP_LIBS) $(YAML_LIBS)
 

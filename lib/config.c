@@ -1,0 +1,136 @@
+#include "lib/config.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "oci/json.h"
+
+/* dirname(/proc/self/exe)/../share/vcrun/NAME */
+static char *beside_exe(const char *name)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return NULL;
+	exe[n] = '\0';
+	return vc_strdup_printf("%s/../share/vcrun/%s", dirname(exe), name);
+}
+
+static int take_string(const struct vc_json *doc, const char *key, const char *file, char **dst,
+		       struct vc_error *err)
+{
+	const struct vc_json *v = vc_json_get(doc, key);
+	if (!v)
+		return 0;
+	if (v->type != VC_JSON_STRING)
+		return vc_error_set(err, EINVAL, "%s: %s: must be a string", file, key);
+	char *s = strdup(v->u.string.ptr);
+	if (!s)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int take_uint(const struct vc_json *doc, const char *key, const char *file, unsigned max,
+		     unsigned *dst, struct vc_error *err)
+{
+	const struct vc_json *v = vc_json_get(doc, key);
+	uint64_t u;
+	if (!v)
+		return 0;
+	if (vc_json_to_u64(v, &u) < 0 || u == 0 || u > max)
+		return vc_error_set(err, EINVAL, "%s: %s: must be an integer from 1 to %u", file,
+				    key, max);
+	*dst = (unsigned)u;
+	return 0;
+}
+
+static int apply_file(struct vc_config *cfg, const char *file, struct vc_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	if (vc_read_file(file, 1 << 20, &buf, &len, err) < 0)
+		return err && err->code == ENOENT ? 0 : -EIO;
+	_cleanup_json_ struct vc_json *doc = NULL;
+	if (vc_json_parse(buf, len, file, &doc, err) < 0)
+		return -EINVAL;
+	if (doc->type != VC_JSON_OBJECT)
+		return vc_error_set(err, EINVAL, "%s: must be a JSON object", file);
+	if (take_string(doc, "qemu", file, &cfg->qemu, err) < 0 ||
+	    take_string(doc, "kernel", file, &cfg->kernel, err) < 0 ||
+	    take_string(doc, "initrd", file, &cfg->initrd, err) < 0 ||
+	    take_string(doc, "virtiofsd", file, &cfg->virtiofsd, err) < 0 ||
+	    take_string(doc, "kernel_params", file, &cfg->kernel_params, err) < 0 ||
+	    take_uint(doc, "memory_mib", file, 1 << 20, &cfg->mem_mib, err) < 0 ||
+	    take_uint(doc, "vcpus", file, 256, &cfg->vcpus, err) < 0)
+		return -EINVAL;
+	unsigned timeout_s = 0;
+	if (take_uint(doc, "boot_timeout_seconds", file, 3600, &timeout_s, err) < 0)
+		return -EINVAL;
+	if (timeout_s)
+		cfg->boot_timeout_ms = (int)timeout_s * 1000;
+	const char *accel = vc_json_str(vc_json_get(doc, "accel"));
+	if (vc_json_get(doc, "accel")) {
+		if (accel && !strcmp(accel, "auto"))
+			cfg->accel = VC_ACCEL_AUTO;
+		else if (accel && !strcmp(accel, "kvm"))
+			cfg->accel = VC_ACCEL_KVM;
+		else if (accel && !strcmp(accel, "tcg"))
+			cfg->accel = VC_ACCEL_TCG;
+		else
+			return vc_error_set(err, EINVAL, "%s: accel: must be \"auto\", \"kvm\" or \"tcg\"",
+					    file);
+	}
+	const char *fs = vc_json_str(vc_json_get(doc, "shared_fs"));
+	if (vc_json_get(doc, "shared_fs")) {
+		if (fs && !strcmp(fs, "9p"))
+			cfg->fs = VC_FS_9P;
+		else if (fs && !strcmp(fs, "virtio-fs"))
+			cfg->fs = VC_FS_VIRTIOFS;
+		else
+			return vc_error_set(err, EINVAL, "%s: shared_fs: must be \"9p\" or \"virtio-fs\"",
+					    file);
+	}
+	return 0;
+}
+
+int vc_config_load(struct vc_config *cfg, struct vc_error *err)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->qemu = strdup(VC_QEMU_DEFAULT);
+	cfg->kernel = beside_exe("vmlinuz");
+	cfg->initrd = beside_exe("initramfs.img");
+	cfg->virtiofsd = strdup("/usr/lib/qemu/virtiofsd");
+	cfg->mem_mib = 512;
+	cfg->vcpus = 1;
+	cfg->accel = VC_ACCEL_AUTO;
+	cfg->fs = VC_FS_9P;
+	cfg->boot_timeout_ms = 120000;
+	if (!cfg->qemu || !cfg->kernel || !cfg->initrd || !cfg->virtiofsd) {
+		vc_config_release(cfg);
+		return vc_error_set(err, ENOMEM, "out of memory");
+	}
+	const char *file = getenv("VCRUN_CONFIG");
+	if (apply_file(cfg, file && *file ? file : VC_CONFIG_DEFAULT, err) < 0) {
+		vc_config_release(cfg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void vc_config_release(struct vc_config *cfg)
+{
+	free(cfg->qemu);
+	free(cfg->kernel);
+	free(cfg->initrd);
+	free(cfg->virtiofsd);
+	free(cfg->kernel_params);
+	memset(cfg, 0, sizeof(*cfg));
+}

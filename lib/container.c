@@ -1,0 +1,568 @@
+/* The container API behind the CLI. Each call is short-lived: state lives in the
+ * --root store and in the per-VM monitor, which these calls talk to. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent-proto/proto.h"
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "hv/hv.h"
+#include "lib/config.h"
+#include "lib/log.h"
+#include "lib/monitor.h"
+#include "lib/plan.h"
+#include "lib/spawn.h"
+#include "lib/state.h"
+#include "lib/vcrun.h"
+#include "oci/spec.h"
+#include "oci/state.h"
+
+#define MONITOR_CALL_TIMEOUT_MS 10000
+
+int vc_id_validate(const char *id, struct vc_error *err)
+{
+	if (!id || !*id)
+		return vc_error_set(err, EINVAL, "container id cannot be empty");
+	if (!strcmp(id, ".") || !strcmp(id, ".."))
+		return vc_error_set(err, EINVAL, "invalid container id `%s`", id);
+	if (strlen(id) > 1024)
+		return vc_error_set(err, EINVAL, "container id is longer than 1024 bytes");
+	for (const char *p = id; *p; p++) {
+		char ch = *p;
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.' || ch == '+';
+		if (!ok)
+			return vc_error_set(err, EINVAL,
+					    "invalid container id `%s`: only letters, digits and "
+					    "`_ - . +` are allowed",
+					    id);
+	}
+	return 0;
+}
+
+/* Runs one request against the container's monitor. */
+static int monitor_call(const char *root, const char *id, const char *method,
+			const struct vc_json *params, struct vc_json **result, struct vc_error *err)
+{
+	_cleanup_close_ int fd = vc_monitor_connect(root, id, MONITOR_CALL_TIMEOUT_MS, err);
+	if (fd < 0)
+		return fd;
+	_cleanup_json_ struct vc_json *empty = params ? NULL : vc_json_new_object();
+	_cleanup_json_ struct vc_json *res = NULL;
+	int r = vc_proto_call(fd, method, params ? params : empty, &res, err);
+	if (r < 0)
+		return r;
+	if (result)
+		*result = steal_ptr(res);
+	return 0;
+}
+
+/* Stops everything a container has on the host, from any half-built state:
+ * the monitor (which stops the VM) if it answers, else the processes by pid, then
+ * the state directory. */
+static int teardown(const char *root, const char *id, const struct vc_state *st,
+		    struct vc_error *err)
+{
+	if (st && vc_proc_alive(st->monitor_pid, st->monitor_start)) {
+		struct vc_error merr = { 0 };
+		if (monitor_call(root, id, "destroy", NULL, NULL, &merr) < 0)
+			vc_debug("destroy through the monitor: %s", merr.msg);
+		if (!vc_wait_exit(st->monitor_pid, false, 10000, NULL)) {
+			vc_warn("container %s: monitor %d did not exit: killing it", id,
+				(int)st->monitor_pid);
+			kill(st->monitor_pid, SIGKILL);
+			vc_wait_exit(st->monitor_pid, false, 2000, NULL);
+		}
+	}
+	if (st && st->hv_pid > 0 && vc_proc_alive(st->hv_pid, 0)) {
+		/* Only a QEMU of this container: its cwd is the state directory. */
+		char link[64], target[PATH_MAX];
+		snprintf(link, sizeof(link), "/proc/%d/cwd", (int)st->hv_pid);
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+		_cleanup_free_ char *dir = vc_state_dir(root, id);
+		if (n > 0 && dir) {
+			target[n] = '\0';
+			if (!strcmp(target, dir)) {
+				kill(st->hv_pid, SIGKILL);
+				vc_wait_exit(st->hv_pid, false, 2000, NULL);
+			}
+		}
+	}
+	_cleanup_free_ char *dir = vc_state_dir(root, id);
+	if (!dir)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	return vc_rm_rf(dir, err);
+}
+
+static char *abs_root(const char *root, struct vc_error *err)
+{
+	if (vc_mkdir_p(root, 0700, err) < 0)
+		return NULL;
+	char *r = realpath(root, NULL);
+	if (!r)
+		vc_error_sys(err, errno, "--root `%s`", root);
+	return r;
+}
+
+static int resolve_accel(const char *root, const struct vc_config *cfg, enum vc_hv_accel *out,
+			 struct vc_error *err)
+{
+	if (cfg->accel != VC_ACCEL_AUTO) {
+		*out = cfg->accel;
+		return 0;
+	}
+	char why[512] = "";
+	_cleanup_free_ char *cache = vc_strdup_printf("%s/accel.cache", root);
+	int r = vc_hv_accel_probe(cfg->qemu, cache, out, why, sizeof(why), err);
+	if (r < 0)
+		return r;
+	if (*out == VC_ACCEL_TCG)
+		vc_warn("KVM is not usable here (%s): falling back to TCG emulation, which is much slower",
+			why[0] ? why : "no reason given");
+	return 0;
+}
+
+static int write_pid_file(const char *path, pid_t pid, struct vc_error *err)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+	_cleanup_free_ char *abs = NULL;
+	if (path[0] != '/') {
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd)))
+			return vc_error_sys(err, errno, "getcwd");
+		abs = vc_strdup_printf("%s/%s", cwd, path);
+		path = abs;
+	}
+	if (vc_write_file_atomic(path, buf, (size_t)n, 0644, err) < 0)
+		return vc_error_wrap(err, "--pid-file");
+	return 0;
+}
+
+/* argv for a helper mode: vcrun MODE --root R --id ID [extra...] [--log ...] */
+static char **helper_argv(const struct vc_ctx *ctx, const char *mode, const char *root,
+			  const char *id, const char *extra_key, const char *extra_val)
+{
+	char **v = NULL;
+	const char *items[] = { "vcrun", mode, "--root", root, "--id", id, "--sync-fd", "3" };
+	for (size_t i = 0; i < VC_ARRAY_SIZE(items); i++)
+		if (vc_strv_push(&v, items[i]) < 0)
+			goto fail;
+	if (extra_key && (vc_strv_push(&v, extra_key) < 0 || vc_strv_push(&v, extra_val) < 0))
+		goto fail;
+	if (vc_log_path() && (vc_strv_push(&v, "--log") < 0 || vc_strv_push(&v, vc_log_path()) < 0 ||
+			      vc_strv_push(&v, "--log-format") < 0 ||
+			      vc_strv_push(&v, vc_log_format_get() == VC_LOG_JSON ? "json" : "text") < 0))
+		goto fail;
+	if (ctx->debug && vc_strv_push(&v, "--debug") < 0)
+		goto fail;
+	return v;
+fail:
+	vc_strv_freep(&v);
+	return NULL;
+}
+
+/* Starts a helper process and waits for its one-line readiness report. */
+static int spawn_helper(char **argv, const int stdio[3], bool new_session, const char *who,
+			pid_t *pid, struct vc_error *err)
+{
+	int sync[2];
+	if (pipe2(sync, O_CLOEXEC) < 0)
+		return vc_error_sys(err, errno, "pipe");
+	int r = vc_spawn_self(argv, stdio, sync[1], new_session, pid, err);
+	close(sync[1]);
+	if (r == 0)
+		r = vc_sync_read(sync[0], who, err);
+	close(sync[0]);
+	return r;
+}
+
+static int now_rfc3339(char *buf, size_t len)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	vc_format_rfc3339_nano(buf, len, ts.tv_sec, ts.tv_nsec);
+	return 0;
+}
+
+static int initial_state(const char *id, const struct vc_oci_spec *spec, struct vc_state *st)
+{
+	char created[64];
+	now_rfc3339(created, sizeof(created));
+	memset(st, 0, sizeof(*st));
+	st->id = strdup(id);
+	st->bundle = strdup(spec->bundle);
+	st->rootfs = strdup(spec->rootfs_abs);
+	st->created = strdup(created);
+	st->owner = strdup("");
+	st->status = VC_STATUS_CREATING;
+	if (!st->id || !st->bundle || !st->rootfs || !st->created || !st->owner)
+		return -ENOMEM;
+	if (spec->n_annotations) {
+		st->annotations = calloc(spec->n_annotations, sizeof(*st->annotations));
+		if (!st->annotations)
+			return -ENOMEM;
+		for (size_t i = 0; i < spec->n_annotations; i++) {
+			st->annotations[i].key = strdup(spec->annotations[i].key);
+			st->annotations[i].value = strdup(spec->annotations[i].value);
+			st->n_annotations++;
+			if (!st->annotations[i].key || !st->annotations[i].value)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Everything up to a running monitor and attached stand-in; on failure nothing is
+ * left behind. *standin gets the stand-in's pid. */
+static int create_container(const struct vc_ctx *ctx, const char *id,
+			    const struct vc_create_opts *opts, pid_t *standin, struct vc_error *err)
+{
+	int r = vc_id_validate(id, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *root = abs_root(ctx->root, err);
+	if (!root)
+		return -EIO;
+	_cleanup_spec_ struct vc_oci_spec *spec = NULL;
+	if ((r = vc_oci_spec_load(opts->bundle ? opts->bundle : ".", &spec, err)) < 0)
+		return r;
+	if (spec->process->terminal && !opts->console_socket)
+		return vc_error_set(err, EINVAL,
+				    "process.terminal: a terminal needs --console-socket (or "
+				    "set terminal to false)");
+	if (opts->console_socket)
+		return vc_error_set(err, ENOTSUP, "--console-socket: terminals are not supported yet");
+
+	struct vc_config cfg;
+	if ((r = vc_config_load(&cfg, err)) < 0)
+		return r;
+	enum vc_hv_accel accel = VC_ACCEL_TCG;
+	struct vc_plan plan;
+	r = resolve_accel(root, &cfg, &accel, err);
+	if (r == 0)
+		r = vc_plan_build(id, spec, &cfg, accel, &plan, err);
+	vc_config_release(&cfg);
+	if (r < 0)
+		return r;
+
+	_cleanup_free_ char *dir = vc_state_dir(root, id);
+	if (!dir) {
+		vc_plan_release(&plan);
+		return vc_error_set(err, ENOMEM, "out of memory");
+	}
+	if (mkdir(dir, 0700) < 0) {
+		vc_plan_release(&plan);
+		if (errno == EEXIST)
+			return vc_error_set(err, EEXIST, "container with id exists: %s", id);
+		return vc_error_sys(err, errno, "mkdir `%s`", dir);
+	}
+
+	/* From here on, failure tears down the state directory. */
+	struct vc_state st;
+	_cleanup_free_ char *plan_text = NULL;
+	_cleanup_free_ char *plan_path = vc_state_path(root, id, "plan.json");
+	_cleanup_free_ char *log_path = vc_state_path(root, id, "monitor.log");
+	_cleanup_strv_ char **margv = helper_argv(ctx, "__monitor", root, id, NULL, NULL);
+	char stream[16];
+	snprintf(stream, sizeof(stream), "%d", VC_MONITOR_INIT_STREAM);
+	_cleanup_strv_ char **sargv = helper_argv(ctx, "__standin", root, id, "--stream", stream);
+	size_t plan_len = 0;
+	_cleanup_close_ int lock = -1;
+	int mlog = -1;
+	r = initial_state(id, spec, &st);
+	if (r < 0 || !plan_path || !log_path || !margv || !sargv) {
+		r = vc_error_set(err, ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((lock = vc_state_lock(root, id, err)) < 0 ||
+	    (r = vc_plan_to_json(&plan, &plan_text, &plan_len, err)) < 0 ||
+	    (r = vc_write_file_atomic(plan_path, plan_text, plan_len, 0600, err)) < 0 ||
+	    (r = vc_state_write(root, &st, err)) < 0) {
+		r = r < 0 ? r : lock;
+		goto fail;
+	}
+
+	mlog = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (mlog < 0) {
+		r = vc_error_sys(err, errno, "open `%s`", log_path);
+		goto fail;
+	}
+	/* The monitor gets no stdio of the caller's: it outlives this call, and a copy
+	 * of the caller's pipes would keep them from ever seeing EOF. */
+	const int mstdio[3] = { -1, mlog, mlog };
+	pid_t mpid = 0;
+	int sync[2];
+	if (pipe2(sync, O_CLOEXEC) < 0) {
+		r = vc_error_sys(err, errno, "pipe");
+		goto fail;
+	}
+	r = vc_spawn_self(margv, mstdio, sync[1], true, &mpid, err);
+	close(sync[1]);
+	close(mlog);
+	mlog = -1;
+	if (r == 0) {
+		/* Recorded before the wait, so that a crash of ours leaves a state that
+		 * delete --force can clean up. */
+		st.monitor_pid = mpid;
+		st.monitor_start = vc_proc_starttime(mpid);
+		vc_state_write(root, &st, NULL);
+		r = vc_sync_read(sync[0], "the sandbox monitor", err);
+	}
+	close(sync[0]);
+	if (r < 0)
+		goto fail;
+
+	const int sstdio[3] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
+	r = spawn_helper(sargv, sstdio, false, "the stand-in", standin, err);
+	if (r < 0) {
+		if (*standin > 0) {
+			kill(*standin, SIGKILL);
+			waitpid(*standin, NULL, 0);
+		}
+		goto fail;
+	}
+	if (opts->pid_file && (r = write_pid_file(opts->pid_file, *standin, err)) < 0) {
+		kill(*standin, SIGKILL);
+		waitpid(*standin, NULL, 0);
+		goto fail;
+	}
+	vc_state_release(&st);
+	vc_plan_release(&plan);
+	return 0;
+
+fail:
+	if (mlog >= 0)
+		close(mlog);
+	{
+		struct vc_state cur;
+		struct vc_error terr = { 0 };
+		bool have = vc_state_read(root, id, &cur, NULL) == 0;
+		if (teardown(root, id, have ? &cur : &st, &terr) < 0)
+			vc_warn("clean up after a failed create: %s", terr.msg);
+		if (have)
+			vc_state_release(&cur);
+	}
+	vc_state_release(&st);
+	vc_plan_release(&plan);
+	return r;
+}
+
+int vc_container_create(const struct vc_ctx *ctx, const char *id,
+			const struct vc_create_opts *opts, struct vc_error *err)
+{
+	pid_t standin = 0;
+	return create_container(ctx, id, opts, &standin, err);
+}
+
+/* Reads the state, failing with runc's words when there is none. */
+static int load_state(const struct vc_ctx *ctx, const char *id, struct vc_state *st,
+		      struct vc_error *err)
+{
+	int r = vc_id_validate(id, err);
+	if (r < 0)
+		return r;
+	return vc_state_read(ctx->root, id, st, err);
+}
+
+int vc_container_start(const struct vc_ctx *ctx, const char *id, struct vc_error *err)
+{
+	struct vc_state st;
+	int r = load_state(ctx, id, &st, err);
+	if (r < 0)
+		return r;
+	enum vc_status s = vc_state_live_status(&st);
+	vc_state_release(&st);
+	if (s == VC_STATUS_STOPPED)
+		return vc_error_set(err, EINVAL, "cannot start a container that has stopped");
+	if (s != VC_STATUS_CREATED)
+		return vc_error_set(err, EINVAL, "cannot start an already running container");
+	_cleanup_close_ int lock = vc_state_lock(ctx->root, id, err);
+	if (lock < 0)
+		return lock;
+	return monitor_call(ctx->root, id, "start", NULL, NULL, err);
+}
+
+int vc_container_kill(const struct vc_ctx *ctx, const char *id, int sig, bool all,
+		      struct vc_error *err)
+{
+	struct vc_state st;
+	int r = load_state(ctx, id, &st, err);
+	if (r < 0)
+		return r;
+	enum vc_status s = vc_state_live_status(&st);
+	vc_state_release(&st);
+	if (s == VC_STATUS_STOPPED)
+		return vc_error_set(err, ESRCH, "container not running");
+	_cleanup_json_ struct vc_json *p = vc_json_new_object();
+	if (!p || vc_json_object_set(p, "signal", vc_json_new_int(sig)) < 0 ||
+	    vc_json_object_set(p, "all", vc_json_new_bool(all)) < 0)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	return monitor_call(ctx->root, id, "kill", p, NULL, err);
+}
+
+int vc_container_delete(const struct vc_ctx *ctx, const char *id, bool force,
+			struct vc_error *err)
+{
+	int r = vc_id_validate(id, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *dir = vc_state_dir(ctx->root, id);
+	if (!dir)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	struct stat sb;
+	if (lstat(dir, &sb) < 0) {
+		if (errno == ENOENT)
+			return force ? 0 : vc_error_set(err, ENOENT, "container does not exist");
+		return vc_error_sys(err, errno, "stat `%s`", dir);
+	}
+	struct vc_state st;
+	struct vc_error serr = { 0 };
+	bool have = vc_state_read(ctx->root, id, &st, &serr) == 0;
+	if (!have && !force)
+		return vc_error_set(err, serr.code ? serr.code : EIO, "%s", serr.msg);
+	if (have) {
+		enum vc_status s = vc_state_live_status(&st);
+		if (!force && (s == VC_STATUS_RUNNING || s == VC_STATUS_PAUSED)) {
+			vc_state_release(&st);
+			return vc_error_set(err, EBUSY,
+					    "cannot delete container %s that is not stopped: %s", id,
+					    vc_status_name(s));
+		}
+	}
+	r = teardown(ctx->root, id, have ? &st : NULL, err);
+	if (have)
+		vc_state_release(&st);
+	return r;
+}
+
+int vc_container_state_json(const struct vc_ctx *ctx, const char *id, char **json,
+			    struct vc_error *err)
+{
+	struct vc_state st;
+	int r = load_state(ctx, id, &st, err);
+	if (r < 0)
+		return r;
+	enum vc_status s = vc_state_live_status(&st);
+	struct vc_oci_state os = {
+		.id = st.id,
+		.pid = s == VC_STATUS_STOPPED ? 0 : st.standin_pid,
+		.status = vc_status_name(s),
+		.bundle = st.bundle,
+		.rootfs = st.rootfs,
+		.created = st.created,
+		.owner = st.owner,
+		.annotations = st.annotations,
+		.n_annotations = st.n_annotations,
+	};
+	r = vc_oci_state_to_json(&os, true, json, err);
+	vc_state_release(&st);
+	return r;
+}
+
+static pid_t run_child;
+
+static void forward_to_child(int sig)
+{
+	if (run_child > 0)
+		kill(run_child, sig);
+}
+
+int vc_container_run(const struct vc_ctx *ctx, const char *id, const struct vc_create_opts *opts,
+		     int *status, struct vc_error *err)
+{
+	pid_t standin = 0;
+	int r = create_container(ctx, id, opts, &standin, err);
+	if (r < 0)
+		return r;
+	r = vc_container_start(ctx, id, err);
+	if (r < 0) {
+		struct vc_error derr = { 0 };
+		vc_container_delete(ctx, id, true, &derr);
+		waitpid(standin, NULL, 0);
+		return r;
+	}
+	*status = 0;
+	if (opts->detach)
+		return 0;
+
+	/* Signals sent to `vcrun run` are the container's, as with runc. */
+	run_child = standin;
+	struct sigaction sa = { .sa_handler = forward_to_child };
+	sigemptyset(&sa.sa_mask);
+	static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
+					 SIGWINCH, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU, SIGALRM };
+	for (size_t i = 0; i < VC_ARRAY_SIZE(forwarded); i++)
+		sigaction(forwarded[i], &sa, NULL);
+	int ws = 0;
+	while (waitpid(standin, &ws, 0) < 0 && errno == EINTR)
+		;
+	run_child = 0;
+	*status = WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
+	struct vc_error derr = { 0 };
+	if (vc_container_delete(ctx, id, true, &derr) < 0)
+		vc_warn("delete %s: %s", id, derr.msg);
+	return 0;
+}
+
+void vc_container_info_free(struct vc_container_info *list, size_t n)
+{
+	for (size_t i = 0; list && i < n; i++) {
+		free(list[i].id);
+		free(list[i].status);
+		free(list[i].bundle);
+		free(list[i].created);
+		free(list[i].owner);
+	}
+	free(list);
+}
+
+int vc_container_list(const struct vc_ctx *ctx, struct vc_container_info **out, size_t *n,
+		      struct vc_error *err)
+{
+	*out = NULL;
+	*n = 0;
+	_cleanup_closedir_ DIR *d = opendir(ctx->root);
+	if (!d)
+		return errno == ENOENT ? 0 : vc_error_sys(err, errno, "open --root `%s`", ctx->root);
+	struct vc_container_info *list = NULL;
+	size_t len = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || vc_id_validate(de->d_name, NULL) < 0)
+			continue;
+		struct vc_state st;
+		if (vc_state_read(ctx->root, de->d_name, &st, NULL) < 0)
+			continue;
+		struct vc_container_info *nl = realloc(list, (len + 1) * sizeof(*nl));
+		if (!nl) {
+			vc_state_release(&st);
+			vc_container_info_free(list, len);
+			return vc_error_set(err, ENOMEM, "out of memory");
+		}
+		list = nl;
+		enum vc_status s = vc_state_live_status(&st);
+		list[len] = (struct vc_container_info){
+			.id = steal_ptr(st.id),
+			.status = strdup(vc_status_name(s)),
+			.bundle = steal_ptr(st.bundle),
+			.created = steal_ptr(st.created),
+			.owner = steal_ptr(st.owner),
+			.pid = s == VC_STATUS_STOPPED ? 0 : st.standin_pid,
+		};
+		len++;
+		vc_state_release(&st);
+	}
+	*out = list;
+	*n = len;
+	return 0;
+}

@@ -1,0 +1,349 @@
+#include "lib/plan.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+
+void vc_plan_release(struct vc_plan *plan)
+{
+	free(plan->container_id);
+	free(plan->qemu);
+	free(plan->kernel);
+	free(plan->initrd);
+	free(plan->virtiofsd);
+	free(plan->kernel_params);
+	for (size_t i = 0; i < plan->n_shares; i++) {
+		free(plan->shares[i].tag);
+		free(plan->shares[i].host_path);
+	}
+	free(plan->shares);
+	vc_json_free(plan->storages);
+	vc_json_free(plan->guest_spec);
+	memset(plan, 0, sizeof(*plan));
+}
+
+static bool has_option(char *const *opts, const char *name)
+{
+	for (size_t i = 0; opts && opts[i]; i++)
+		if (!strcmp(opts[i], name))
+			return true;
+	return false;
+}
+
+static bool is_bind(const struct vc_oci_mount *m)
+{
+	return (m->type && !strcmp(m->type, "bind")) || has_option(m->options, "bind") ||
+	       has_option(m->options, "rbind");
+}
+
+/* Finds or adds the share for a host directory; returns its index. A share is
+ * read-only only while every mount that uses it is read-only. */
+static int add_share(struct vc_plan *plan, const char *host_dir, bool readonly)
+{
+	for (size_t i = 0; i < plan->n_shares; i++)
+		if (!strcmp(plan->shares[i].host_path, host_dir)) {
+			plan->shares[i].readonly &= readonly;
+			return (int)i;
+		}
+	struct vc_hv_share *n = realloc(plan->shares, (plan->n_shares + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	plan->shares = n;
+	struct vc_hv_share *s = &plan->shares[plan->n_shares];
+	s->tag = plan->n_shares == 0 ? strdup("rootfs") : vc_strdup_printf("s%zu", plan->n_shares);
+	s->host_path = strdup(host_dir);
+	s->readonly = readonly;
+	if (!s->tag || !s->host_path) {
+		free(s->tag);
+		free(s->host_path);
+		return -ENOMEM;
+	}
+	return (int)plan->n_shares++;
+}
+
+static int storage_json(const struct vc_plan *plan, const struct vc_hv_share *s,
+			struct vc_json **out)
+{
+	_cleanup_json_ struct vc_json *o = vc_json_new_object();
+	if (!o)
+		return -ENOMEM;
+	_cleanup_free_ char *mp = vc_strdup_printf("%s/%s", VC_GUEST_STORAGE_DIR, s->tag);
+	if (!mp || vc_json_object_set(o, "source", vc_json_new_string(s->tag)) < 0 ||
+	    vc_json_object_set(o, "fstype",
+			       vc_json_new_string(plan->fs == VC_FS_VIRTIOFS ? "virtiofs" : "9p")) <
+		    0 ||
+	    vc_json_object_set(o, "mount_point", vc_json_new_string(mp)) < 0 ||
+	    vc_json_object_set(o, "options", vc_json_new_array()) < 0 ||
+	    vc_json_object_set(o, "readonly", vc_json_new_bool(s->readonly)) < 0)
+		return -ENOMEM;
+	*out = steal_ptr(o);
+	return 0;
+}
+
+/* Shares each bind mount's host source and points the guest spec's mount at it. */
+static int plan_mounts(struct vc_plan *plan, const struct vc_oci_spec *spec,
+		       struct vc_error *err)
+{
+	struct vc_json *mounts = vc_json_get(plan->guest_spec, "mounts");
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct vc_oci_mount *m = &spec->mounts[i];
+		if (!is_bind(m))
+			continue;
+		if (!m->source)
+			return vc_error_set(err, EINVAL, "mounts[%zu].source: a bind mount needs a source",
+					    i);
+		_cleanup_free_ char *src = m->source[0] == '/'
+						   ? strdup(m->source)
+						   : vc_strdup_printf("%s/%s", spec->bundle, m->source);
+		if (!src)
+			return vc_error_set(err, ENOMEM, "out of memory");
+		struct stat st;
+		if (stat(src, &st) < 0)
+			return vc_error_sys(err, errno, "mounts[%zu].source: `%s`", i, src);
+		bool ro = has_option(m->options, "ro");
+		_cleanup_free_ char *guest_src = NULL;
+		int idx;
+		if (S_ISDIR(st.st_mode)) {
+			idx = add_share(plan, src, ro);
+			if (idx >= 0)
+				guest_src = vc_strdup_printf("%s/%s", VC_GUEST_STORAGE_DIR,
+							     plan->shares[idx].tag);
+		} else if (S_ISREG(st.st_mode)) {
+			/* 9p and virtio-fs share directories: share the parent and bind the
+			 * file out of it in the guest. */
+			_cleanup_free_ char *copy = strdup(src);
+			_cleanup_free_ char *base = strdup(src);
+			if (!copy || !base)
+				return vc_error_set(err, ENOMEM, "out of memory");
+			idx = add_share(plan, dirname(copy), ro);
+			if (idx >= 0)
+				guest_src = vc_strdup_printf("%s/%s/%s", VC_GUEST_STORAGE_DIR,
+							     plan->shares[idx].tag, basename(base));
+		} else {
+			return vc_error_set(err, EINVAL,
+					    "mounts[%zu].source: `%s` is not a directory or regular "
+					    "file: only those can be shared into a VM",
+					    i, src);
+		}
+		if (idx < 0 || !guest_src)
+			return vc_error_set(err, ENOMEM, "out of memory");
+		struct vc_json *gm = mounts && mounts->type == VC_JSON_ARRAY && i < mounts->u.array.len
+					     ? mounts->u.array.items[i]
+					     : NULL;
+		if (!gm || vc_json_object_set(gm, "source", vc_json_new_string(guest_src)) < 0)
+			return vc_error_set(err, ENOMEM, "mounts[%zu]: cannot rewrite the source", i);
+	}
+	return 0;
+}
+
+int vc_plan_build(const char *id, const struct vc_oci_spec *spec, const struct vc_config *cfg,
+		  enum vc_hv_accel accel, struct vc_plan *plan, struct vc_error *err)
+{
+	_cleanup_free_ char *guest_root = NULL;
+	memset(plan, 0, sizeof(*plan));
+	plan->container_id = strdup(id);
+	plan->qemu = strdup(cfg->qemu);
+	plan->kernel = strdup(cfg->kernel);
+	plan->initrd = strdup(cfg->initrd);
+	plan->virtiofsd = strdup(cfg->virtiofsd);
+	plan->kernel_params = strdup(cfg->kernel_params ? cfg->kernel_params : "");
+	plan->accel = accel;
+	plan->fs = cfg->fs;
+	plan->mem_mib = cfg->mem_mib;
+	plan->vcpus = cfg->vcpus;
+	plan->boot_timeout_ms = cfg->boot_timeout_ms;
+	plan->guest_spec = vc_json_clone(spec->raw);
+	plan->storages = vc_json_new_array();
+	int r = -ENOMEM;
+	if (!plan->container_id || !plan->qemu || !plan->kernel || !plan->initrd ||
+	    !plan->virtiofsd || !plan->kernel_params || !plan->guest_spec || !plan->storages)
+		goto fail_nomem;
+
+	for (const char *const *f = (const char *const[]){ plan->kernel, plan->initrd, NULL }; *f;
+	     f++)
+		if (access(*f, R_OK) < 0) {
+			r = vc_error_sys(err, errno,
+					 "guest image `%s` (build it with `make`, or set kernel/initrd "
+					 "in " VC_CONFIG_DEFAULT ")",
+					 *f);
+			goto fail;
+		}
+
+	/* A memory limit sizes the VM: the limit plus room for the guest kernel. */
+	const struct vc_oci_resources *res = spec->linux ? spec->linux->resources : NULL;
+	if (res && res->has_memory_limit && res->memory_limit > 0) {
+		uint64_t want = (uint64_t)res->memory_limit / (1024 * 1024) + 128;
+		if (want > plan->mem_mib)
+			plan->mem_mib = (unsigned)(want > (1u << 20) ? (1u << 20) : want);
+	}
+	if (res && res->has_cpu_quota && res->cpu_quota > 0 && res->has_cpu_period &&
+	    res->cpu_period > 0) {
+		uint64_t cpus = ((uint64_t)res->cpu_quota + res->cpu_period - 1) / res->cpu_period;
+		long online = sysconf(_SC_NPROCESSORS_ONLN);
+		if (online > 0 && cpus > (uint64_t)online)
+			cpus = (uint64_t)online;
+		if (cpus > plan->vcpus)
+			plan->vcpus = (unsigned)cpus;
+	}
+
+	if (add_share(plan, spec->rootfs_abs, spec->root && spec->root->readonly) < 0)
+		goto fail_nomem;
+	r = plan_mounts(plan, spec, err);
+	if (r < 0)
+		goto fail;
+
+	struct vc_json *root = vc_json_get(plan->guest_spec, "root");
+	guest_root = vc_strdup_printf("%s/rootfs", VC_GUEST_STORAGE_DIR);
+	if (!root || !guest_root ||
+	    vc_json_object_set(root, "path", vc_json_new_string(guest_root)) < 0)
+		goto fail_nomem;
+	for (size_t i = 0; i < plan->n_shares; i++) {
+		struct vc_json *s = NULL;
+		if (storage_json(plan, &plan->shares[i], &s) < 0 ||
+		    vc_json_array_append(plan->storages, s) < 0)
+			goto fail_nomem;
+	}
+	return 0;
+fail_nomem:
+	r = vc_error_set(err, ENOMEM, "out of memory");
+fail:
+	vc_plan_release(plan);
+	return r;
+}
+
+int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct vc_error *err)
+{
+	_cleanup_jgen_ struct vc_jgen *g = vc_jgen_new(false);
+	if (!g)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	vc_jgen_object_open(g);
+	vc_jgen_kv_string(g, "container_id", plan->container_id);
+	vc_jgen_kv_string(g, "qemu", plan->qemu);
+	vc_jgen_kv_string(g, "kernel", plan->kernel);
+	vc_jgen_kv_string(g, "initrd", plan->initrd);
+	vc_jgen_kv_string(g, "virtiofsd", plan->virtiofsd);
+	vc_jgen_kv_string(g, "kernel_params", plan->kernel_params);
+	vc_jgen_kv_string(g, "accel", vc_hv_accel_name(plan->accel));
+	vc_jgen_kv_string(g, "shared_fs", plan->fs == VC_FS_VIRTIOFS ? "virtio-fs" : "9p");
+	vc_jgen_kv_int(g, "memory_mib", plan->mem_mib);
+	vc_jgen_kv_int(g, "vcpus", plan->vcpus);
+	vc_jgen_kv_int(g, "boot_timeout_ms", plan->boot_timeout_ms);
+	vc_jgen_key(g, "shares");
+	vc_jgen_array_open(g);
+	for (size_t i = 0; i < plan->n_shares; i++) {
+		vc_jgen_object_open(g);
+		vc_jgen_kv_string(g, "tag", plan->shares[i].tag);
+		vc_jgen_kv_string(g, "host_path", plan->shares[i].host_path);
+		vc_jgen_kv_bool(g, "readonly", plan->shares[i].readonly);
+		vc_jgen_object_close(g);
+	}
+	vc_jgen_array_close(g);
+	vc_jgen_key(g, "storages");
+	vc_jgen_value(g, plan->storages);
+	vc_jgen_key(g, "guest_spec");
+	vc_jgen_value(g, plan->guest_spec);
+	vc_jgen_object_close(g);
+	return vc_jgen_finish(g, out, len, err);
+}
+
+static int plan_str(const struct vc_json *doc, const char *key, const char *source, char **dst,
+		    struct vc_error *err)
+{
+	const char *s = vc_json_str(vc_json_get(doc, key));
+	if (!s)
+		return vc_error_set(err, EINVAL, "%s: %s: must be a string", source, key);
+	*dst = strdup(s);
+	return *dst ? 0 : vc_error_set(err, ENOMEM, "out of memory");
+}
+
+int vc_plan_from_json(const char *text, size_t len, const char *source, struct vc_plan *plan,
+		      struct vc_error *err)
+{
+	memset(plan, 0, sizeof(*plan));
+	_cleanup_json_ struct vc_json *doc = NULL;
+	if (vc_json_parse(text, len, source, &doc, err) < 0)
+		return -EINVAL;
+	_cleanup_free_ char *accel = NULL, *fs = NULL;
+	int64_t mem = 0, vcpus = 0, timeout = 0;
+	int r;
+	if ((r = plan_str(doc, "container_id", source, &plan->container_id, err)) < 0 ||
+	    (r = plan_str(doc, "qemu", source, &plan->qemu, err)) < 0 ||
+	    (r = plan_str(doc, "kernel", source, &plan->kernel, err)) < 0 ||
+	    (r = plan_str(doc, "initrd", source, &plan->initrd, err)) < 0 ||
+	    (r = plan_str(doc, "virtiofsd", source, &plan->virtiofsd, err)) < 0 ||
+	    (r = plan_str(doc, "kernel_params", source, &plan->kernel_params, err)) < 0 ||
+	    (r = plan_str(doc, "accel", source, &accel, err)) < 0 ||
+	    (r = plan_str(doc, "shared_fs", source, &fs, err)) < 0)
+		goto fail;
+	plan->accel = !strcmp(accel, "kvm") ? VC_ACCEL_KVM : VC_ACCEL_TCG;
+	plan->fs = !strcmp(fs, "virtio-fs") ? VC_FS_VIRTIOFS : VC_FS_9P;
+	if (vc_json_to_i64(vc_json_get(doc, "memory_mib"), &mem) < 0 ||
+	    vc_json_to_i64(vc_json_get(doc, "vcpus"), &vcpus) < 0 ||
+	    vc_json_to_i64(vc_json_get(doc, "boot_timeout_ms"), &timeout) < 0 || mem <= 0 ||
+	    vcpus <= 0 || timeout <= 0) {
+		r = vc_error_set(err, EINVAL, "%s: memory_mib, vcpus, boot_timeout_ms: must be positive integers",
+				 source);
+		goto fail;
+	}
+	plan->mem_mib = (unsigned)mem;
+	plan->vcpus = (unsigned)vcpus;
+	plan->boot_timeout_ms = (int)timeout;
+	const struct vc_json *shares = vc_json_get(doc, "shares");
+	if (!shares || shares->type != VC_JSON_ARRAY) {
+		r = vc_error_set(err, EINVAL, "%s: shares: must be an array", source);
+		goto fail;
+	}
+	plan->shares = calloc(shares->u.array.len + 1, sizeof(*plan->shares));
+	if (!plan->shares)
+		goto fail_nomem;
+	for (size_t i = 0; i < shares->u.array.len; i++) {
+		const struct vc_json *s = shares->u.array.items[i];
+		struct vc_hv_share *sh = &plan->shares[plan->n_shares];
+		if ((r = plan_str(s, "tag", source, &sh->tag, err)) < 0 ||
+		    (r = plan_str(s, "host_path", source, &sh->host_path, err)) < 0) {
+			free(sh->tag);
+			goto fail;
+		}
+		const struct vc_json *ro = vc_json_get(s, "readonly");
+		sh->readonly = ro && ro->type == VC_JSON_BOOL && ro->u.boolean;
+		plan->n_shares++;
+	}
+	plan->storages = vc_json_clone(vc_json_get(doc, "storages"));
+	plan->guest_spec = vc_json_clone(vc_json_get(doc, "guest_spec"));
+	if (!plan->storages || plan->storages->type != VC_JSON_ARRAY || !plan->guest_spec ||
+	    plan->guest_spec->type != VC_JSON_OBJECT) {
+		r = vc_error_set(err, EINVAL, "%s: storages and guest_spec are required", source);
+		goto fail;
+	}
+	return 0;
+fail_nomem:
+	r = vc_error_set(err, ENOMEM, "out of memory");
+fail:
+	vc_plan_release(plan);
+	return r;
+}
+
+void vc_plan_hv_config(const struct vc_plan *plan, const char *state_dir, struct vc_hv_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->qemu_path = plan->qemu;
+	cfg->kernel = plan->kernel;
+	cfg->initrd = plan->initrd;
+	cfg->cmdline_extra = plan->kernel_params;
+	cfg->mem_mib = plan->mem_mib;
+	cfg->vcpus = plan->vcpus;
+	cfg->state_dir = state_dir;
+	cfg->accel = plan->accel;
+	cfg->channel = VC_CHANNEL_SERIAL;
+	cfg->fs = plan->fs;
+	cfg->virtiofsd_path = plan->virtiofsd;
+	cfg->shares = plan->shares;
+	cfg->n_shares = plan->n_shares;
+	cfg->sandbox = true;
+}

@@ -1,0 +1,40 @@
+/* The sandbox plan: what `create` decided from the spec and vcrun's config, before
+ * anything is started. Written to the state dir as plan.json so the monitor (a
+ * separate process) executes exactly what was validated, and so `vcrun plan` can
+ * print it. */
+#ifndef VC_LIB_PLAN_H
+#define VC_LIB_PLAN_H
+
+#include "common/error.h"
+#include "hv/hv.h"
+#include "lib/config.h"
+#include "oci/json.h"
+#include "oci/spec.h"
+
+#define VC_GUEST_STORAGE_DIR "/run/vcrun/storage"
+
+struct vc_plan {
+	char *container_id;
+	char *qemu, *kernel, *initrd, *virtiofsd, *kernel_params;
+	enum vc_hv_accel accel;
+	enum vc_hv_fs fs;
+	unsigned mem_mib, vcpus;
+	int boot_timeout_ms;
+	struct vc_hv_share *shares;
+	size_t n_shares;
+	struct vc_json *storages;   /* array of Storage (docs/agent-protocol.md) */
+	struct vc_json *guest_spec; /* config.json rewritten for the guest */
+};
+
+/* accel must already be resolved (KVM or TCG). */
+int vc_plan_build(const char *id, const struct vc_oci_spec *spec, const struct vc_config *cfg,
+		  enum vc_hv_accel accel, struct vc_plan *plan, struct vc_error *err);
+int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct vc_error *err);
+int vc_plan_from_json(const char *text, size_t len, const char *source, struct vc_plan *plan,
+		      struct vc_error *err);
+/* The hypervisor config for the plan (pointers borrowed from plan). */
+void vc_plan_hv_config(const struct vc_plan *plan, const char *state_dir,
+		       struct vc_hv_config *cfg);
+void vc_plan_release(struct vc_plan *plan);
+
+#endif

@@ -1,0 +1,121 @@
+#include "lib/spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent-proto/transport.h"
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "lib/state.h"
+
+static void child_exec(char *const argv[], const int stdio[3], int sync_fd, bool new_session)
+{
+	if (new_session)
+		setsid();
+	int devnull = open("/dev/null", O_RDWR);
+	int fds[3];
+	for (int i = 0; i < 3; i++)
+		fds[i] = stdio[i] >= 0 ? stdio[i] : devnull;
+	/* Move everything above 3 first so dup2 onto 0..3 cannot clobber a source. */
+	int hi[4];
+	for (int i = 0; i < 3; i++)
+		hi[i] = fds[i] >= 0 ? fcntl(fds[i], F_DUPFD, 10) : -1;
+	hi[3] = sync_fd >= 0 ? fcntl(sync_fd, F_DUPFD, 10) : -1;
+	for (int i = 0; i < 4; i++)
+		if (hi[i] >= 0)
+			dup2(hi[i], i);
+	close_range(sync_fd >= 0 ? 4 : 3, ~0U, 0);
+	sigset_t all;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	execv("/proc/self/exe", argv);
+	_exit(127);
+}
+
+int vc_spawn_self(char *const argv[], const int stdio[3], int sync_fd, bool new_session,
+		  pid_t *pid, struct vc_error *err)
+{
+	pid_t p = fork();
+	if (p < 0)
+		return vc_error_sys(err, errno, "fork %s", argv[1]);
+	if (p == 0)
+		child_exec(argv, stdio, sync_fd, new_session);
+	*pid = p;
+	return 0;
+}
+
+int vc_sync_read(int fd, const char *who, struct vc_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	struct vc_error rerr = { 0 };
+	if (vc_read_fd(fd, 64 << 10, &buf, &len, &rerr) < 0)
+		return vc_error_set(err, EIO, "%s: %s", who, rerr.msg);
+	while (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	if (!strcmp(buf, "ok"))
+		return 0;
+	if (!strncmp(buf, "error: ", 7))
+		return vc_error_set(err, EIO, "%s", buf + 7);
+	return vc_error_set(err, EIO, "%s exited before it was ready", who);
+}
+
+void vc_sync_write_ok(int fd)
+{
+	if (fd >= 0)
+		vc_write_all(fd, "ok\n", 3);
+}
+
+void vc_sync_write_error(int fd, const struct vc_error *err)
+{
+	if (fd < 0)
+		return;
+	_cleanup_free_ char *line = vc_strdup_printf("error: %s\n", err->msg[0] ? err->msg : "failed");
+	if (line)
+		vc_write_all(fd, line, strlen(line));
+}
+
+int vc_wait_exit(pid_t pid, bool is_child, int timeout_ms, int *status)
+{
+	unsigned long long deadline = vc_now_ns() + (unsigned long long)timeout_ms * 1000000ULL;
+	for (;;) {
+		if (is_child) {
+			int st;
+			pid_t r = waitpid(pid, &st, WNOHANG);
+			if (r == pid || (r < 0 && errno == ECHILD)) {
+				if (status && r == pid)
+					*status = st;
+				return 1;
+			}
+		} else if (!vc_proc_alive(pid, 0)) {
+			return 1;
+		}
+		if (vc_now_ns() >= deadline)
+			return 0;
+		struct timespec ts = { 0, 5 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+}
+
+int vc_monitor_connect(const char *root, const char *id, int timeout_ms, struct vc_error *err)
+{
+	_cleanup_free_ char *dir = vc_state_dir(root, id);
+	if (!dir)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return vc_error_sys(err, errno, "open `%s`", dir);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/monitor.sock", dfd);
+	int fd = vc_transport_connect_unix(path, timeout_ms, err);
+	if (fd < 0)
+		return vc_error_wrap(err, "connect to the monitor of `%s`", id);
+	return fd;
+}

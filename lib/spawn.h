@@ -1,0 +1,30 @@
+/* Starting vcrun's own helper processes (monitor, stand-in) by re-executing
+ * /proc/self/exe in a hidden mode, with exactly the fds they need: a fresh image
+ * keeps their memory small and no caller fd leaks into a process that outlives the
+ * call (the caller would never see EOF on its pipes). */
+#ifndef VC_LIB_SPAWN_H
+#define VC_LIB_SPAWN_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+
+/* stdio[i] < 0 means /dev/null; sync_fd (if >= 0) becomes fd 3 in the child. */
+int vc_spawn_self(char *const argv[], const int stdio[3], int sync_fd, bool new_session,
+		  pid_t *pid, struct vc_error *err);
+
+/* Reads the child's one-line report from a sync pipe until EOF: "ok" -> 0; "error:
+ * MSG" -> the message in err; EOF without a report -> an error naming `who`. */
+int vc_sync_read(int fd, const char *who, struct vc_error *err);
+void vc_sync_write_ok(int fd);
+void vc_sync_write_error(int fd, const struct vc_error *err);
+
+/* Waits for a pid to exit (our child: reaped) for up to timeout_ms; 1 if it exited. */
+int vc_wait_exit(pid_t pid, bool is_child, int timeout_ms, int *status);
+
+/* Connects to the monitor of a container (ROOT/ID/monitor.sock) whatever the
+ * path length, through /proc/self/fd. */
+int vc_monitor_connect(const char *root, const char *id, int timeout_ms, struct vc_error *err);
+
+#endif

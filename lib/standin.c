@@ -1,0 +1,257 @@
+/* The stand-in: one per container process, started by `create` as `vcrun __standin`
+ * and left running as its child. Its pid is what --pid-file names, so containerd's
+ * shim, conmon and docker treat it as the container process: it keeps the stdio it
+ * was given and carries it to and from the guest process through the monitor, it
+ * forwards every catchable signal to that process, and it exits with the process's
+ * status (the exit code, or the same fatal signal re-raised). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "agent-proto/proto.h"
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "lib/chan.h"
+#include "lib/log.h"
+#include "lib/monitor.h"
+#include "lib/spawn.h"
+#include "lib/vcrun.h"
+
+#define REQ_ATTACH 1
+#define REQ_WAIT 2
+#define REQ_SIGNAL 3
+/* The monitor vanished (the VM died with it): report what a SIGKILL would. */
+#define EXIT_MONITOR_LOST 137
+
+struct standin {
+	struct vc_chan mon;
+	uint32_t stream;
+	int sync_fd;
+	bool stdin_open, stdout_ok, stderr_ok;
+	bool done;
+	int exit_code, exit_signal;
+};
+
+static void send_signal(struct standin *s, int sig)
+{
+	_cleanup_json_ struct vc_json *p = vc_json_new_object();
+	if (!p || vc_json_object_set(p, "stream_id", vc_json_new_uint(s->stream)) < 0 ||
+	    vc_json_object_set(p, "signal", vc_json_new_int(sig)) < 0)
+		return;
+	vc_chan_request(&s->mon, REQ_SIGNAL, "signal", p);
+}
+
+static void write_output(int fd, bool *ok, const struct vc_frame *f)
+{
+	/* A reader that went away (EPIPE) must not stop the process or its other
+	 * stream; the data is dropped as a closed pipe would drop it. */
+	if (*ok && f->len > 0 && vc_write_all(fd, f->body, f->len) < 0)
+		*ok = false;
+}
+
+static int handle_response(struct standin *s, const struct vc_frame *f, struct vc_error *err)
+{
+	_cleanup_json_ struct vc_json *res = NULL;
+	struct vc_error rerr = { 0 };
+	int r = vc_proto_response_decode(f->body, f->len, &res, &rerr);
+	if (f->id == REQ_ATTACH) {
+		if (r < 0)
+			return vc_error_set(err, -r, "attach to the container's stdio: %s", rerr.msg);
+		vc_sync_write_ok(s->sync_fd);
+		if (s->sync_fd >= 0)
+			close(s->sync_fd);
+		s->sync_fd = -1;
+	} else if (f->id == REQ_WAIT) {
+		int64_t code = EXIT_MONITOR_LOST, sig = 0;
+		if (r == 0) {
+			vc_json_to_i64(vc_json_get(res, "exit_code"), &code);
+			vc_json_to_i64(vc_json_get(res, "signal"), &sig);
+		}
+		s->exit_code = (int)code;
+		s->exit_signal = (int)sig;
+		s->done = true;
+	}
+	return 0;
+}
+
+static int pump_monitor(struct standin *s, struct vc_error *err)
+{
+	vc_chan_fill(&s->mon);
+	for (;;) {
+		struct vc_frame f;
+		int r = vc_frame_reader_next(&s->mon.rd, &f, err);
+		if (r <= 0)
+			return r;
+		if (f.type == VC_FRAME_STDOUT && f.id == s->stream)
+			write_output(STDOUT_FILENO, &s->stdout_ok, &f);
+		else if (f.type == VC_FRAME_STDERR && f.id == s->stream)
+			write_output(STDERR_FILENO, &s->stderr_ok, &f);
+		else if (f.type == VC_FRAME_RESPONSE && (r = handle_response(s, &f, err)) < 0)
+			return r;
+		if (s->done)
+			return 0;
+	}
+}
+
+static void pump_stdin(struct standin *s)
+{
+	char buf[VC_PROTO_STREAM_CHUNK];
+	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		s->stdin_open = false;
+		vc_chan_queue(&s->mon, VC_FRAME_STDIN, VC_FRAME_F_EOF, s->stream, NULL, 0);
+		return;
+	}
+	vc_chan_queue(&s->mon, VC_FRAME_STDIN, 0, s->stream, buf, (size_t)n);
+}
+
+static int run(struct standin *s, int sig_fd, struct vc_error *err)
+{
+	while (!s->done) {
+		struct pollfd p[3] = {
+			{ .fd = s->mon.fd,
+			  .events = POLLIN | (vc_chan_pending(&s->mon) ? POLLOUT : 0) },
+			{ .fd = sig_fd, .events = POLLIN },
+			/* Stop reading stdin while the monitor is slow to take it. */
+			{ .fd = s->stdin_open && vc_chan_pending(&s->mon) < (1u << 20) ? STDIN_FILENO
+											 : -1,
+			  .events = POLLIN },
+		};
+		if (poll(p, 3, -1) < 0 && errno != EINTR)
+			return vc_error_sys(err, errno, "poll");
+		if (p[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(sig_fd, &si, sizeof(si)) == sizeof(si))
+				if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGPIPE)
+					send_signal(s, (int)si.ssi_signo);
+		}
+		if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
+			pump_stdin(s);
+		if (p[2].revents & POLLNVAL)
+			s->stdin_open = false;
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			int r = pump_monitor(s, err);
+			if (r < 0)
+				return r;
+			if (s->mon.eof && !s->done)
+				return vc_error_set(err, EPIPE, "the container's monitor went away");
+		}
+		if (vc_chan_flush(&s->mon) < 0 && !s->done)
+			return vc_error_set(err, EPIPE, "the container's monitor went away");
+	}
+	return 0;
+}
+
+/* Mirrors the guest process's end: the same signal (without a core dump of our
+ * own), or its exit code. */
+static int finish(const struct standin *s)
+{
+	if (s->exit_signal > 0 && s->exit_signal < NSIG) {
+		struct rlimit none = { 0, 0 };
+		setrlimit(RLIMIT_CORE, &none);
+		signal(s->exit_signal, SIG_DFL);
+		sigset_t m;
+		sigemptyset(&m);
+		sigaddset(&m, s->exit_signal);
+		sigprocmask(SIG_UNBLOCK, &m, NULL);
+		raise(s->exit_signal);
+		return 128 + s->exit_signal;
+	}
+	return s->exit_code;
+}
+
+int vc_standin_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' },   { "id", required_argument, NULL, 'i' },
+		{ "stream", required_argument, NULL, 's' }, { "sync-fd", required_argument, NULL, 'y' },
+		{ "log", required_argument, NULL, 'l' },    { "log-format", required_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },	    { 0 },
+	};
+	struct standin s = { .sync_fd = -1, .stdin_open = true, .stdout_ok = true, .stderr_ok = true };
+	const char *root = NULL, *id = NULL, *log_path = NULL;
+	enum vc_log_format fmt = VC_LOG_TEXT;
+	bool debug = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			root = optarg;
+			break;
+		case 'i':
+			id = optarg;
+			break;
+		case 's':
+			s.stream = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'y':
+			s.sync_fd = atoi(optarg);
+			break;
+		case 'l':
+			log_path = optarg;
+			break;
+		case 'f':
+			fmt = !strcmp(optarg, "json") ? VC_LOG_JSON : VC_LOG_TEXT;
+			break;
+		case 'd':
+			debug = true;
+			break;
+		default:
+			return 2;
+		}
+	}
+	/* Never log to our stderr: it is the container's. */
+	vc_log_init(log_path ? log_path : "/dev/null", fmt, debug);
+	struct vc_error err = { 0 };
+	if (!root || !id || s.stream == 0) {
+		vc_error_set(&err, EINVAL, "__standin needs --root, --id and --stream");
+		vc_sync_write_error(s.sync_fd, &err);
+		return 2;
+	}
+
+	/* Every catchable signal is the container's. */
+	sigset_t all;
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGFPE);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	_cleanup_close_ int sig_fd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	int fd = vc_monitor_connect(root, id, 10000, &err);
+	int r = fd;
+	if (fd >= 0) {
+		vc_chan_init(&s.mon, fd);
+		_cleanup_json_ struct vc_json *p = vc_json_new_object();
+		if (!p || vc_json_object_set(p, "stream_id", vc_json_new_uint(s.stream)) < 0)
+			r = vc_error_set(&err, ENOMEM, "out of memory");
+		else if (vc_chan_request(&s.mon, REQ_ATTACH, "attach", p) < 0 ||
+			 vc_chan_request(&s.mon, REQ_WAIT, "wait", p) < 0)
+			r = vc_error_set(&err, ENOMEM, "out of memory");
+		else
+			r = run(&s, sig_fd, &err);
+	}
+	if (r < 0) {
+		vc_err("container %s: stand-in: %s", id, err.msg);
+		if (s.sync_fd >= 0) {
+			vc_sync_write_error(s.sync_fd, &err);
+			return 1;
+		}
+		s.exit_code = EXIT_MONITOR_LOST;
+	}
+	vc_chan_close(&s.mon);
+	return finish(&s);
+}
