@@ -56,6 +56,9 @@ $(B)/%.o: %.c config.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+$(B)/cmd/vcrun/main.o: ALL_CFLAGS += -DVC_GIT_COMMIT='"$(GIT_COMMIT)"'
+
 VCRUN_OBJ := $(patsubst %.c,$(B)/%.o,$(call room_src,cmd/vcrun))
 AGENT_MAIN_OBJ := $(patsubst %.c,$(B)/%.o,$(call room_src,cmd/vcrun-agent))
 

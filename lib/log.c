@@ -22,9 +22,9 @@ static struct {
 	char *path;
 	enum vc_log_format format;
 	bool debug;
-	bool tty;
+	int tty;	     /* -1: not yet known */
 	long long start_sec; /* for the "[0000]" seconds column of terminal output */
-} logger = { .fd = STDERR_FILENO, .start_sec = -1 };
+} logger = {.fd = STDERR_FILENO, .tty = -1, .start_sec = -1};
 
 /* logrus level names; "warning", not "warn". */
 static const char *const level_names[] = {
@@ -81,8 +81,7 @@ int vc_log_init(const char *path, enum vc_log_format fmt, bool debug)
 			}
 		}
 	}
-	/* logrus colours its text output only when it goes to a terminal. */
-	logger.tty = isatty(logger.fd) == 1;
+	logger.tty = -1;
 	return r;
 }
 
@@ -283,7 +282,10 @@ void vc_log(enum vc_log_level level, const char *fmt, ...)
 		msg = NULL;
 	va_end(ap);
 
-	struct line l = { 0 };
+	/* logrus colours its text output only when it goes to a terminal. */
+	if (logger.tty < 0)
+		logger.tty = isatty(logger.fd) == 1;
+	struct line l = {0};
 	const char *text = msg ? msg : "(log message lost: out of memory)";
 	if (logger.format == VC_LOG_JSON)
 		format_json(&l, level, text);

@@ -79,10 +79,11 @@ int vc_state_read(const char *root, const char *id, struct vc_state *st, struct 
 	memset(st, 0, sizeof(*st));
 	if (!path)
 		return vc_error_set(err, ENOMEM, "out of memory");
-	if (vc_read_file(path, 16 << 20, &buf, &len, err) < 0) {
-		if (err && err->code == ENOENT)
+	struct vc_error rerr = { 0 };
+	if (vc_read_file(path, 16 << 20, &buf, &len, &rerr) < 0) {
+		if (rerr.code == ENOENT)
 			return vc_error_set(err, ENOENT, "container does not exist");
-		return -err->code;
+		return vc_error_set(err, rerr.code, "%s", rerr.msg);
 	}
 	_cleanup_json_ struct vc_json *doc = NULL;
 	if (vc_json_parse(buf, len, path, &doc, err) < 0)

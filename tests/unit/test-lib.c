@@ -1,0 +1,227 @@
+/* lib/: ids, the state store, the sandbox plan. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "lib/config.h"
+#include "lib/plan.h"
+#include "lib/state.h"
+#include "lib/vcrun.h"
+#include "oci/spec.h"
+#include "tests/unit/unit.h"
+
+VC_TEST(id_rules)
+{
+	struct vc_error err = { 0 };
+	CHECK(vc_id_validate("abc-DEF_1.2+3", &err) == 0);
+	CHECK(vc_id_validate("a/b", &err) == -EINVAL);
+	CHECK_CONTAINS(err.msg, "a/b");
+	CHECK(vc_id_validate("", &err) == -EINVAL);
+	CHECK(vc_id_validate("..", &err) == -EINVAL);
+	CHECK(vc_id_validate("a b", &err) == -EINVAL);
+	char big[1100];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CHECK(vc_id_validate(big, &err) == -EINVAL);
+}
+
+VC_TEST(state_round_trip)
+{
+	struct vc_error err = { 0 };
+	const char *root = vc_unit_tmpdir();
+	_cleanup_free_ char *dir = vc_state_dir(root, "c1");
+	CHECK(mkdir(dir, 0700) == 0);
+	struct vc_oci_annotation ann[] = { { "k1", "v1" }, { "k2", "v\"2" } };
+	struct vc_state st = {
+		.id = "c1",
+		.bundle = "/b",
+		.rootfs = "/b/rootfs",
+		.created = "2026-11-23T09:00:00.000000001Z",
+		.owner = "",
+		.status = VC_STATUS_RUNNING,
+		.standin_pid = 1234,
+		.monitor_pid = 99999999,
+		.monitor_start = 42,
+		.hv_pid = 77,
+		.annotations = ann,
+		.n_annotations = 2,
+	};
+	CHECK(vc_state_write(root, &st, &err) == 0);
+	struct vc_state back;
+	CHECK(vc_state_read(root, "c1", &back, &err) == 0);
+	CHECK_STR(back.id, "c1");
+	CHECK_STR(back.bundle, "/b");
+	CHECK_STR(back.created, st.created);
+	CHECK(back.status == VC_STATUS_RUNNING);
+	CHECK(back.standin_pid == 1234 && back.hv_pid == 77 && back.monitor_start == 42);
+	CHECK(back.n_annotations == 2);
+	CHECK_STR(back.annotations[1].value, "v\"2");
+	/* Its monitor does not exist: a "running" container is really stopped. */
+	CHECK(vc_state_live_status(&back) == VC_STATUS_STOPPED);
+	back.monitor_pid = getpid();
+	back.monitor_start = vc_proc_starttime(getpid());
+	CHECK(vc_state_live_status(&back) == VC_STATUS_RUNNING);
+	/* pid reuse: same pid, other start time. */
+	back.monitor_start += 1;
+	CHECK(vc_state_live_status(&back) == VC_STATUS_STOPPED);
+	vc_state_release(&back);
+
+	CHECK(vc_state_read(root, "nope", &back, &err) == -ENOENT);
+	CHECK_STR(err.msg, "container does not exist");
+	int lock = vc_state_lock(root, "c1", &err);
+	CHECK(lock >= 0);
+	close(lock);
+	CHECK(vc_rm_rf(dir, &err) == 0);
+}
+
+/* A bundle with a rootfs, a shared directory and a shared file. */
+static char *make_bundle(const char *name, const char *mounts_json)
+{
+	const char *tmp = vc_unit_tmpdir();
+	char *bundle = vc_strdup_printf("%s/%s", tmp, name);
+	_cleanup_free_ char *rootfs = vc_strdup_printf("%s/rootfs", bundle);
+	_cleanup_free_ char *data = vc_strdup_printf("%s/data", bundle);
+	_cleanup_free_ char *file = vc_strdup_printf("%s/etc-hosts", bundle);
+	_cleanup_free_ char *cfg = vc_strdup_printf("%s/config.json", bundle);
+	vc_mkdir_p(rootfs, 0755, NULL);
+	vc_mkdir_p(data, 0755, NULL);
+	vc_write_file(file, "127.0.0.1 localhost\n", 20, NULL);
+	_cleanup_free_ char *text = vc_strdup_printf(
+		"{\"ociVersion\":\"1.2.0\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\","
+		"\"user\":{\"uid\":0,\"gid\":0},\"env\":[\"PATH=/bin\"]},"
+		"\"root\":{\"path\":\"rootfs\",\"readonly\":true},\"mounts\":%s,"
+		"\"linux\":{\"resources\":{\"memory\":{\"limit\":1073741824}}},\"x-unknown\":7}",
+		mounts_json);
+	vc_write_file(cfg, text, strlen(text), NULL);
+	return bundle;
+}
+
+static void test_config(struct vc_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	/* Any readable files stand in for the guest image. */
+	cfg->qemu = strdup("/usr/bin/qemu-system-x86_64");
+	cfg->kernel = strdup("/etc/hostname");
+	cfg->initrd = strdup("/etc/hostname");
+	cfg->virtiofsd = strdup("/usr/lib/qemu/virtiofsd");
+	cfg->mem_mib = 512;
+	cfg->vcpus = 1;
+	cfg->boot_timeout_ms = 1000;
+}
+
+VC_TEST(plan_shares_and_guest_spec)
+{
+	struct vc_error err = { 0 };
+	_cleanup_free_ char *bundle = make_bundle(
+		"b1", "[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+		      "{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"data\","
+		      "\"options\":[\"rbind\",\"ro\"]},"
+		      "{\"destination\":\"/etc/hosts\",\"source\":\"etc-hosts\","
+		      "\"options\":[\"bind\"]}]");
+	_cleanup_spec_ struct vc_oci_spec *spec = NULL;
+	CHECK(vc_oci_spec_load(bundle, &spec, &err) == 0);
+	struct vc_config cfg;
+	test_config(&cfg);
+	struct vc_plan plan;
+	CHECK(vc_plan_build("c1", spec, &cfg, VC_ACCEL_TCG, &plan, &err) == 0);
+	vc_config_release(&cfg);
+	/* rootfs (read-only root), data (ro), bundle dir for the file (rw) */
+	CHECK(plan.n_shares == 3);
+	CHECK_STR(plan.shares[0].tag, "rootfs");
+	CHECK(plan.shares[0].readonly);
+	CHECK(plan.shares[1].readonly);
+	CHECK(!plan.shares[2].readonly);
+	CHECK_STR(plan.shares[2].host_path, bundle);
+	/* 1 GiB limit: the VM gets the limit plus room for the kernel. */
+	CHECK(plan.mem_mib == 1024 + 128);
+	CHECK_STR(vc_json_str(vc_json_get(vc_json_get(plan.guest_spec, "root"), "path")),
+		  VC_GUEST_STORAGE_DIR "/rootfs");
+	const struct vc_json *m = vc_json_get(plan.guest_spec, "mounts");
+	CHECK(m && m->u.array.len == 3);
+	CHECK_STR(vc_json_str(vc_json_get(m->u.array.items[0], "source")), "proc");
+	CHECK_STR(vc_json_str(vc_json_get(m->u.array.items[1], "source")),
+		  VC_GUEST_STORAGE_DIR "/s1");
+	CHECK_STR(vc_json_str(vc_json_get(m->u.array.items[2], "source")),
+		  VC_GUEST_STORAGE_DIR "/s2/etc-hosts");
+	/* Unknown fields travel to the guest untouched. */
+	CHECK(vc_json_get(plan.guest_spec, "x-unknown") != NULL);
+	CHECK(plan.storages->u.array.len == 3);
+
+	/* plan.json round trip, as the monitor reads it */
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	CHECK(vc_plan_to_json(&plan, &text, &len, &err) == 0);
+	struct vc_plan back;
+	CHECK(vc_plan_from_json(text, len, "plan.json", &back, &err) == 0);
+	CHECK(back.n_shares == 3 && back.mem_mib == plan.mem_mib && back.accel == VC_ACCEL_TCG);
+	CHECK_STR(back.shares[2].host_path, bundle);
+	struct vc_hv_config hc;
+	vc_plan_hv_config(&back, ".", &hc);
+	CHECK(hc.n_shares == 3 && hc.sandbox && hc.channel == VC_CHANNEL_SERIAL);
+	vc_plan_release(&back);
+	vc_plan_release(&plan);
+}
+
+VC_TEST(plan_rejects_bad_mounts)
+{
+	struct vc_error err = { 0 };
+	struct vc_config cfg;
+	_cleanup_free_ char *b1 = make_bundle(
+		"b2", "[{\"destination\":\"/x\",\"type\":\"bind\",\"source\":\"/nonexistent/vcrun\"}]");
+	_cleanup_spec_ struct vc_oci_spec *s1 = NULL;
+	CHECK(vc_oci_spec_load(b1, &s1, &err) == 0);
+	struct vc_plan plan;
+	test_config(&cfg);
+	CHECK(vc_plan_build("c", s1, &cfg, VC_ACCEL_TCG, &plan, &err) < 0);
+	CHECK_CONTAINS(err.msg, "mounts[0].source");
+	CHECK_CONTAINS(err.msg, "/nonexistent/vcrun");
+
+	_cleanup_free_ char *b2 = make_bundle(
+		"b3", "[{\"destination\":\"/dev/null2\",\"type\":\"bind\",\"source\":\"/dev/null\"}]");
+	_cleanup_spec_ struct vc_oci_spec *s2 = NULL;
+	CHECK(vc_oci_spec_load(b2, &s2, &err) == 0);
+	CHECK(vc_plan_build("c", s2, &cfg, VC_ACCEL_TCG, &plan, &err) < 0);
+	CHECK_CONTAINS(err.msg, "only those can be shared into a VM");
+
+	/* A missing guest kernel is named with the way to fix it. */
+	free(cfg.kernel);
+	cfg.kernel = strdup("/nonexistent/vmlinuz");
+	_cleanup_free_ char *b3 = make_bundle("b4", "[]");
+	_cleanup_spec_ struct vc_oci_spec *s3 = NULL;
+	CHECK(vc_oci_spec_load(b3, &s3, &err) == 0);
+	CHECK(vc_plan_build("c", s3, &cfg, VC_ACCEL_TCG, &plan, &err) < 0);
+	CHECK_CONTAINS(err.msg, "/nonexistent/vmlinuz");
+	vc_config_release(&cfg);
+}
+
+VC_TEST(config_file_errors_name_the_field)
+{
+	struct vc_error err = { 0 };
+	_cleanup_free_ char *path = vc_strdup_printf("%s/vcrun-config.json", vc_unit_tmpdir());
+	const char *bad = "{\"accel\":\"fast\"}";
+	vc_write_file(path, bad, strlen(bad), NULL);
+	setenv("VCRUN_CONFIG", path, 1);
+	struct vc_config cfg;
+	CHECK(vc_config_load(&cfg, &err) < 0);
+	CHECK_CONTAINS(err.msg, "accel");
+	CHECK_CONTAINS(err.msg, path);
+	const char *good = "{\"accel\":\"tcg\",\"memory_mib\":256,\"kernel\":\"/k\"}";
+	vc_write_file(path, good, strlen(good), NULL);
+	CHECK(vc_config_load(&cfg, &err) == 0);
+	CHECK(cfg.accel == VC_ACCEL_TCG && cfg.mem_mib == 256);
+	CHECK_STR(cfg.kernel, "/k");
+	vc_config_release(&cfg);
+	const char *wrong = "{\"vcpus\":0}";
+	vc_write_file(path, wrong, strlen(wrong), NULL);
+	CHECK(vc_config_load(&cfg, &err) < 0);
+	CHECK_CONTAINS(err.msg, "vcpus");
+	unsetenv("VCRUN_CONFIG");
+}
+
+VC_TESTS(VC_T(id_rules), VC_T(state_round_trip), VC_T(plan_shares_and_guest_spec),
+	 VC_T(plan_rejects_bad_mounts), VC_T(config_file_errors_name_the_field))
