@@ -415,6 +415,20 @@ static const yajl_callbacks callbacks = {
 	.yajl_end_array = cb_end,
 };
 
+/* yajl's message without its "parse error: " prefix (ours says it) and trailing
+ * newline; edits msg in place. */
+static const char *yajl_message(unsigned char *msg)
+{
+	char *m = (char *)msg;
+	size_t n = strlen(m);
+	while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
+		m[--n] = '\0';
+	static const char prefix[] = "parse error: ";
+	if (!strncmp(m, prefix, sizeof(prefix) - 1))
+		m += sizeof(prefix) - 1;
+	return m;
+}
+
 int vc_json_parse(const char *buf, size_t len, const char *source, struct vc_json **out,
 		  struct vc_error *err)
 {
@@ -425,18 +439,20 @@ int vc_json_parse(const char *buf, size_t len, const char *source, struct vc_jso
 	if (!h)
 		return vc_error_set(err, ENOMEM, "%s: out of memory", src);
 	yajl_status st = yajl_parse(h, (const unsigned char *)buf, len);
+	/* yajl counts bytes per call: an error found by complete_parse (premature
+	 * EOF) is at the end of the input, not at what that call consumed. */
+	size_t off = st == yajl_status_ok ? len : yajl_get_bytes_consumed(h);
 	if (st == yajl_status_ok)
 		st = yajl_complete_parse(h);
 	int r = 0;
 	if (st != yajl_status_ok) {
-		size_t off = yajl_get_bytes_consumed(h);
 		if (c.error) {
 			r = vc_error_set(err, EINVAL, "%s: parse error at byte %zu: %s", src, off,
 					 c.error);
 		} else {
 			unsigned char *msg = yajl_get_error(h, 0, (const unsigned char *)buf, len);
 			r = vc_error_set(err, EINVAL, "%s: parse error at byte %zu: %s", src, off,
-					 msg ? (const char *)msg : "invalid JSON");
+					 msg ? yajl_message(msg) : "invalid JSON");
 			if (msg)
 				yajl_free_error(h, msg);
 		}
@@ -474,6 +490,16 @@ struct vc_jgen *vc_jgen_new(bool pretty)
 	if (pretty)
 		yajl_gen_config(g->g, yajl_gen_indent_string, "\t");
 	yajl_gen_config(g->g, yajl_gen_validate_utf8, 0);
+	return g;
+}
+
+struct vc_jgen *vc_jgen_new_indent(const char *indent)
+{
+	struct vc_jgen *g = vc_jgen_new(true);
+	if (g && !yajl_gen_config(g->g, yajl_gen_indent_string, indent)) {
+		vc_jgen_free(g);
+		return NULL;
+	}
 	return g;
 }
 

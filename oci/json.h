@@ -95,6 +95,9 @@ bool vc_json_object_remove(struct vc_json *obj, const char *key);
  * bodies) without building a DOM first. Errors are sticky: check at finish(). */
 struct vc_jgen;
 struct vc_jgen *vc_jgen_new(bool pretty);
+/* Pretty output with a chosen indent ("  " gives Go's json.MarshalIndent layout).
+ * indent must outlive the generator (a string literal); only whitespace is allowed. */
+struct vc_jgen *vc_jgen_new_indent(const char *indent);
 void vc_jgen_free(struct vc_jgen *g);
 static inline void vc_jgen_freep(struct vc_jgen **g)
 {

@@ -13,6 +13,9 @@
 #include "common/error.h"
 #include "oci/json.h"
 
+/* The runtime-spec version vcrun implements: `vcrun spec` and `state` report it. */
+#define VC_OCI_VERSION "1.2.0"
+
 struct vc_oci_rlimit {
 	char *type; /* "RLIMIT_NOFILE" */
 	uint64_t hard, soft;
@@ -40,9 +43,9 @@ struct vc_oci_process {
 	bool has_console_size;
 	struct vc_oci_console_size console_size;
 	struct vc_oci_user user;
-	char **args; /* NULL-terminated, non-empty */
-	char **env;  /* NULL-terminated, may be empty */
-	char *cwd;   /* absolute */
+	char **args;				  /* NULL-terminated, non-empty */
+	char **env;				  /* NULL-terminated, may be empty */
+	char *cwd;				  /* absolute */
 	struct vc_oci_capabilities *capabilities; /* NULL: none given */
 	struct vc_oci_rlimit *rlimits;
 	size_t n_rlimits;
@@ -76,8 +79,8 @@ struct vc_oci_hook {
 struct vc_oci_hooks {
 	struct vc_oci_hook *prestart, *create_runtime, *create_container, *start_container,
 		*poststart, *poststop;
-	size_t n_prestart, n_create_runtime, n_create_container, n_start_container,
-		n_poststart, n_poststop;
+	size_t n_prestart, n_create_runtime, n_create_container, n_start_container, n_poststart,
+		n_poststop;
 };
 
 enum vc_oci_ns_type {
@@ -103,8 +106,9 @@ struct vc_oci_id_mapping {
 
 struct vc_oci_device {
 	char *path;
-	char type; /* 'c', 'b', 'u', 'p' */
+	char type;	      /* 'c', 'b', 'u', 'p' */
 	int64_t major, minor; /* required for c/b/u */
+	bool has_major, has_minor;
 	bool has_file_mode, has_uid, has_gid;
 	uint32_t file_mode, uid, gid;
 };
@@ -200,8 +204,8 @@ struct vc_oci_spec {
 	size_t n_annotations;
 	struct vc_oci_linux *linux; /* NULL if absent */
 
-	char *bundle;	   /* absolute bundle dir, set by vc_oci_spec_load() */
-	char *rootfs_abs;  /* root.path resolved against the bundle, set by load() */
+	char *bundle;	     /* absolute bundle dir, set by vc_oci_spec_load() */
+	char *rootfs_abs;    /* root.path resolved against the bundle, set by load() */
 	struct vc_json *raw; /* the document this was parsed from (owned) */
 };
 
@@ -228,19 +232,40 @@ static inline void vc_oci_spec_freep(struct vc_oci_spec **s)
 }
 #define _cleanup_spec_ __attribute__((cleanup(vc_oci_spec_freep)))
 
-/* The default config.json that `vcrun spec` writes (runc's defaults). */
+/* The default config.json that `vcrun spec` writes: runc's `runc spec` [--rootless]
+ * output byte for byte (tabs, no final newline) but hostname "vcrun", VC_OCI_VERSION. */
 int vc_oci_spec_default_json(bool rootless, char **out, struct vc_error *err);
 
 /* Namespace helpers. */
-const char *vc_oci_ns_name(enum vc_oci_ns_type t);  /* "pid", "network", ... */
-int vc_oci_ns_from_name(const char *name);	    /* -EINVAL if unknown */
+const char *vc_oci_ns_name(enum vc_oci_ns_type t); /* "pid", "network", ... */
+int vc_oci_ns_from_name(const char *name);	   /* -EINVAL if unknown */
 const struct vc_oci_namespace *vc_oci_spec_namespace(const struct vc_oci_spec *spec,
 						     enum vc_oci_ns_type t);
 const char *vc_oci_spec_annotation(const struct vc_oci_spec *spec, const char *key);
 
 /* Process model on its own, for `exec --process` and for the agent protocol. */
-int vc_oci_process_from_json(const struct vc_json *v, const char *path,
-			     struct vc_oci_process **out, struct vc_error *err);
+int vc_oci_process_from_json(const struct vc_json *v, const char *path, struct vc_oci_process **out,
+			     struct vc_error *err);
 void vc_oci_process_free(struct vc_oci_process *p);
+
+/* The checks vc_oci_spec_validate() makes on spec->process (args non-empty, cwd
+ * absolute, known and unique rlimits, known capabilities); path prefixes errors.
+ * vc_oci_process_from_json() already runs it: a standalone process has no later
+ * validation step. */
+int vc_oci_process_validate(const struct vc_oci_process *p, const char *path, struct vc_error *err);
+
+/* Name tables the guest needs to apply a process: "RLIMIT_NOFILE" -> RLIMIT_NOFILE,
+ * "CAP_SYS_ADMIN" -> 21 (up to CAP_CHECKPOINT_RESTORE); -EINVAL if unknown. */
+int vc_oci_rlimit_from_name(const char *name);
+const char *vc_oci_rlimit_name(int resource); /* NULL if unknown */
+int vc_oci_cap_from_name(const char *name);
+const char *vc_oci_cap_name(int cap); /* NULL if unknown */
+
+/* linux.resources on its own (`update --resources`, the agent's UpdateContainer):
+ * parsed as in a spec, errors prefixed by path; (*out)->raw borrows v, so v must
+ * outlive *out. */
+int vc_oci_resources_from_json(const struct vc_json *v, const char *path,
+			       struct vc_oci_resources **out, struct vc_error *err);
+void vc_oci_resources_free(struct vc_oci_resources *r);
 
 #endif
