@@ -10,14 +10,13 @@
 
 #include "common/error.h"
 
-#define VC_AGENT_VSOCK_PORT 1024
+#define VC_AGENT_VSOCK_PORT  1024
 #define VC_AGENT_SERIAL_NAME "vcrun.agent"
 
 /* Host side. Each retries until timeout_ms passes (the peer may still be booting). */
 int vc_transport_connect_unix(const char *path, int timeout_ms, struct vc_error *err);
 /* Refuses CID 0, 1 and 2 (host): vcrun never connects to its own host. */
-int vc_transport_connect_vsock(uint32_t cid, uint32_t port, int timeout_ms,
-			       struct vc_error *err);
+int vc_transport_connect_vsock(uint32_t cid, uint32_t port, int timeout_ms, struct vc_error *err);
 int vc_transport_connect_hvsock(const char *uds_path, uint32_t port, int timeout_ms,
 				struct vc_error *err);
 /* Whether AF_VSOCK through vhost-vsock is usable on this host (/dev/vhost-vsock). */

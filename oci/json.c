@@ -11,7 +11,8 @@
 
 #include "common/cleanup.h"
 
-#define DEFAULT_MAX_DEPTH 128
+/* yajl's generator stops at 128 levels: what we parse, we must be able to write back. */
+#define DEFAULT_MAX_DEPTH 127
 
 static struct vc_json *new_value(enum vc_json_type t)
 {

@@ -82,12 +82,16 @@ static char *nested(size_t depth, char open, char close)
 
 VC_TEST(nesting_depth_is_limited)
 {
-	_cleanup_free_ char *ok = nested(128, '[', ']');
-	_cleanup_free_ char *deep = nested(129, '[', ']');
+	_cleanup_free_ char *ok = nested(127, '[', ']');
+	_cleanup_free_ char *deep = nested(128, '[', ']');
 	_cleanup_free_ char *very_deep = nested(100000, '[', ']');
 	CHECK(ok && deep && very_deep);
 	_cleanup_json_ struct vc_json *v = parse(ok);
 	CHECK(v);
+	/* The deepest document we accept can be written back. */
+	_cleanup_free_ char *text = NULL;
+	CHECK(vc_json_serialize(v, false, &text, NULL, NULL) == 0);
+	CHECK_STR(text, ok);
 	const char *too_deep[] = {deep, very_deep};
 	for (size_t i = 0; i < VC_ARRAY_SIZE(too_deep); i++) {
 		struct vc_json *w = NULL;
@@ -95,7 +99,7 @@ VC_TEST(nesting_depth_is_limited)
 		CHECK(vc_json_parse(too_deep[i], strlen(too_deep[i]), "d.json", &w, &err) ==
 		      -EINVAL);
 		CHECK(w == NULL);
-		CHECK_STR(err.msg, "d.json: parse error at byte 129: nesting too deep");
+		CHECK_STR(err.msg, "d.json: parse error at byte 128: nesting too deep");
 	}
 
 	/* Objects count the same way. */
