@@ -37,7 +37,7 @@ struct vc_hv_config {
 	const char *kernel, *initrd;
 	const char *cmdline_extra; /* appended to the kernel command line, may be NULL */
 	unsigned mem_mib, vcpus;
-	const char *state_dir; /* qmp.sock, agent.sock, console.log, virtiofsd sockets */
+	const char *state_dir;	/* qmp.sock, agent.sock, console.log, virtiofsd sockets */
 	enum vc_hv_accel accel; /* resolved: KVM or TCG, never AUTO here */
 	enum vc_hv_channel channel;
 	uint32_t vsock_cid; /* for VC_CHANNEL_VSOCK */
@@ -49,10 +49,13 @@ struct vc_hv_config {
 };
 
 struct vc_hv {
-	pid_t pid;	      /* QEMU */
-	pid_t *helper_pids;   /* virtiofsd, one per share */
+	pid_t pid;	    /* QEMU */
+	pid_t *helper_pids; /* virtiofsd, one per share */
 	size_t n_helpers;
 	char *qmp_path, *agent_path, *console_path;
+	/* Added after the first version (append only): */
+	char *log_path;	       /* qemu.log: QEMU's stdout and stderr */
+	char **helper_sockets; /* virtiofsd sockets, NULL-terminated, parallel to helper_pids */
 };
 
 /* The QEMU argv (NULL-terminated, malloc'd strings) for a config: pure, no I/O,
@@ -74,6 +77,11 @@ void vc_hv_release(struct vc_hv *hv); /* frees strings and arrays, touches no pr
  * "quit", "stop", "cont". *reply may be NULL. */
 int vc_hv_qmp_command(const char *qmp_path, const char *command, char **reply,
 		      struct vc_error *err);
+/* The same with arguments (a JSON object text, or NULL) and a timeout for the
+ * whole exchange (<= 0: 5 s). *reply gets the "return" value as JSON text. A QMP
+ * "error" reply fails with EIO and "CLASS: desc" in the message. */
+int vc_hv_qmp_execute(const char *qmp_path, const char *command, const char *args_json,
+		      int timeout_ms, char **reply, struct vc_error *err);
 
 /* Picks the accelerator: KVM only if /dev/kvm opens and a tiny guest actually runs
  * on it under QEMU (a PVM host's /dev/kvm opens but cannot run ordinary guests).
@@ -83,5 +91,13 @@ int vc_hv_accel_probe(const char *qemu_path, const char *cache_file, enum vc_hv_
 		      char *why, size_t why_len, struct vc_error *err);
 
 const char *vc_hv_accel_name(enum vc_hv_accel a);
+
+/* The probe itself: runs a 64 KiB firmware that goes from real mode to long mode
+ * with paging and then writes 0x2a to an isa-debug-exit port, under accel (KVM or
+ * TCG), for at most timeout_ms (<= 0: 5 s). Returns 0
+ * when QEMU could be started; *ran is true when the guest code ran (QEMU exited
+ * 85); otherwise why gets QEMU's first stderr line or what happened instead. */
+int vc_hv_probe_guest(const char *qemu_path, enum vc_hv_accel accel, int timeout_ms, bool *ran,
+		      char *why, size_t why_len, struct vc_error *err);
 
 #endif

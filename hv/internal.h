@@ -1,0 +1,51 @@
+/* Helpers shared by the files of hv/ only; nothing outside hv/ includes this. */
+#ifndef VC_HV_INTERNAL_H
+#define VC_HV_INTERNAL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "hv/hv.h"
+
+/* File names inside cfg->state_dir. */
+#define HV_QMP_SOCK	 "qmp.sock"
+#define HV_AGENT_SOCK	 "agent.sock"
+#define HV_CONSOLE_LOG	 "console.log"
+#define HV_QEMU_LOG	 "qemu.log"
+#define HV_VIRTIOFSD_FMT "virtiofsd-%zu" /* + ".sock" / ".log" */
+
+/* Checks every field the argv depends on; messages name the field
+ * ("shares[1].tag: ..."). */
+int hv_config_validate(const struct vc_hv_config *cfg, struct vc_error *err);
+
+/* Spawning. The child gets a new session, default signal dispositions and an
+ * empty signal mask, stdin from /dev/null, stdout and stderr on out_fd (or
+ * /dev/null when out_fd < 0), keep_fd (if >= 0) as fd 3, and no other fd. argv[0]
+ * must be a path (see hv_find_program). Fails with the exec error itself when the
+ * program cannot be started. */
+int hv_spawn(char *const argv[], int out_fd, int keep_fd, pid_t *pid, struct vc_error *err);
+
+/* PATH lookup for a name without '/'; a name with '/' is returned as is. malloc'd. */
+int hv_find_program(const char *name, char **path, struct vc_error *err);
+
+/* Waits up to timeout_ms for pid to end, reaping it if it is our child. Returns
+ * true when it is gone; *status (may be NULL) gets its wait status, or -1 when it
+ * was not our child. */
+bool hv_wait_gone(pid_t pid, int timeout_ms, int *status);
+
+/* hv_wait_gone, then SIGKILL and a short wait. Returns true when it is gone. */
+bool hv_terminate(pid_t pid, int timeout_ms);
+
+/* Connects a Unix stream socket (CLOEXEC, non-blocking). -errno on failure (-EAGAIN:
+ * the listener's backlog is full), no err. */
+int hv_unix_connect(const char *path);
+
+/* Monotonic milliseconds, and what is left of a deadline (>= 0). */
+long long hv_now_ms(void);
+int hv_left_ms(long long deadline_ms);
+
+/* The last `lines` lines of a file, for error messages ("" when unreadable). */
+char *hv_file_tail(const char *path, int lines);
+
+#endif

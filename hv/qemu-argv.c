@@ -1,0 +1,290 @@
+/* The QEMU command line for a sandbox VM: a pure function of the config, so
+ * `vcrun plan` and the unit tests can print and check it. */
+#include "hv/internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "agent-proto/transport.h" /* VC_AGENT_SERIAL_NAME: one spelling for host and guest */
+#include "common/cleanup.h"
+#include "common/util.h"
+
+/* Linux x86 COMMAND_LINE_SIZE, NUL included. */
+#define HV_CMDLINE_MAX 2048
+/* virtio-9p and virtio-fs mount tags (the 9p limit; virtio-fs allows 36). */
+#define HV_TAG_MAX 31
+/* Strongest -sandbox that still runs everything this argv uses (see hv/README.md). */
+#define HV_SANDBOX_OPTS "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
+
+static const char *channel_name(enum vc_hv_channel c)
+{
+	return c == VC_CHANNEL_VSOCK ? "vsock" : "serial";
+}
+
+static int check_socket_path(const char *state_dir, const char *name, struct vc_error *err)
+{
+	struct sockaddr_un sa;
+	/* "/" + name + NUL must fit in sun_path. */
+	if (strlen(state_dir) + 1 + strlen(name) + 1 > sizeof(sa.sun_path))
+		return vc_error_set(err, ENAMETOOLONG,
+				    "state_dir: `%s` is too long for the Unix socket `%s` in it",
+				    state_dir, name);
+	return 0;
+}
+
+int hv_config_validate(const struct vc_hv_config *cfg, struct vc_error *err)
+{
+	if (!cfg)
+		return vc_error_set(err, EINVAL, "no hypervisor config");
+	if (!cfg->qemu_path || !*cfg->qemu_path)
+		return vc_error_set(err, EINVAL, "qemu_path: must be set");
+	if (!cfg->kernel || !*cfg->kernel)
+		return vc_error_set(err, EINVAL, "kernel: must be set");
+	if (!cfg->initrd || !*cfg->initrd)
+		return vc_error_set(err, EINVAL, "initrd: must be set");
+	if (!cfg->state_dir || !*cfg->state_dir)
+		return vc_error_set(err, EINVAL, "state_dir: must be set");
+	if (cfg->mem_mib == 0)
+		return vc_error_set(err, EINVAL, "mem_mib: must be > 0");
+	if (cfg->vcpus == 0)
+		return vc_error_set(err, EINVAL, "vcpus: must be > 0");
+	if (cfg->accel != VC_ACCEL_KVM && cfg->accel != VC_ACCEL_TCG)
+		return vc_error_set(err, EINVAL,
+				    "accel: must be resolved to kvm or tcg (probe first)");
+	if (cfg->channel != VC_CHANNEL_SERIAL && cfg->channel != VC_CHANNEL_VSOCK)
+		return vc_error_set(err, EINVAL, "channel: unknown value %d", (int)cfg->channel);
+	/* 0 and 1 are reserved, 2 is the host, U32_MAX is VMADDR_CID_ANY. */
+	if (cfg->channel == VC_CHANNEL_VSOCK &&
+	    (cfg->vsock_cid < 3 || cfg->vsock_cid == UINT32_MAX))
+		return vc_error_set(err, EINVAL,
+				    "vsock_cid: %u is not a guest CID (3 to 4294967294)",
+				    cfg->vsock_cid);
+	if (cfg->fs != VC_FS_9P && cfg->fs != VC_FS_VIRTIOFS)
+		return vc_error_set(err, EINVAL, "fs: unknown value %d", (int)cfg->fs);
+	if (cfg->fs == VC_FS_VIRTIOFS && cfg->n_shares > 0 &&
+	    (!cfg->virtiofsd_path || !*cfg->virtiofsd_path))
+		return vc_error_set(err, EINVAL,
+				    "virtiofsd_path: must be set for virtio-fs shares");
+	if (cfg->n_shares > 0 && !cfg->shares)
+		return vc_error_set(err, EINVAL, "shares: NULL with n_shares %zu", cfg->n_shares);
+
+	for (size_t i = 0; i < cfg->n_shares; i++) {
+		const struct vc_hv_share *s = &cfg->shares[i];
+		if (!s->tag || !*s->tag)
+			return vc_error_set(err, EINVAL, "shares[%zu].tag: must not be empty", i);
+		if (strlen(s->tag) > HV_TAG_MAX)
+			return vc_error_set(err, EINVAL,
+					    "shares[%zu].tag: `%s` is longer than %d bytes", i,
+					    s->tag, HV_TAG_MAX);
+		for (const char *p = s->tag; *p; p++) {
+			if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+				return vc_error_set(err, EINVAL,
+						    "shares[%zu].tag: `%s` contains a space or "
+						    "control character",
+						    i, s->tag);
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (!strcmp(cfg->shares[j].tag, s->tag))
+				return vc_error_set(err, EINVAL,
+						    "shares[%zu].tag: `%s` is also shares[%zu].tag",
+						    i, s->tag, j);
+		}
+		if (!s->host_path || !*s->host_path)
+			return vc_error_set(err, EINVAL, "shares[%zu].host_path: must not be empty",
+					    i);
+	}
+
+	int r = check_socket_path(cfg->state_dir, HV_QMP_SOCK, err);
+	if (r == 0)
+		r = check_socket_path(cfg->state_dir, HV_AGENT_SOCK, err);
+	if (r == 0 && cfg->fs == VC_FS_VIRTIOFS && cfg->n_shares > 0) {
+		char name[64];
+		snprintf(name, sizeof(name), HV_VIRTIOFSD_FMT ".sock", cfg->n_shares - 1);
+		r = check_socket_path(cfg->state_dir, name, err);
+	}
+	if (r < 0)
+		return r;
+
+	size_t cmdline = strlen("console=ttyS0 panic=-1 reboot=k quiet vcrun.channel=serial") +
+			 (cfg->cmdline_extra ? 1 + strlen(cfg->cmdline_extra) : 0);
+	if (cmdline >= HV_CMDLINE_MAX)
+		return vc_error_set(err, EINVAL,
+				    "cmdline_extra: the kernel command line would be %zu bytes "
+				    "(at most %d)",
+				    cmdline, HV_CMDLINE_MAX - 1);
+	return 0;
+}
+
+/* A value inside a QEMU option string ("path=...,server=on"): commas are doubled. */
+static char *qopt(const char *s)
+{
+	size_t n = strlen(s), commas = 0;
+	for (const char *p = s; *p; p++)
+		commas += *p == ',';
+	char *out = malloc(n + commas + 1);
+	if (!out)
+		return NULL;
+	char *o = out;
+	for (const char *p = s; *p; p++) {
+		*o++ = *p;
+		if (*p == ',')
+			*o++ = ',';
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Appends to a NULL-terminated argv; the first failure sticks in *r. */
+static void add(char ***v, int *r, const char *s)
+{
+	if (*r == 0)
+		*r = vc_strv_push(v, s);
+}
+
+static void __attribute__((format(printf, 3, 4))) addf(char ***v, int *r, const char *fmt, ...)
+{
+	if (*r != 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	_cleanup_free_ char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0) {
+		s = NULL;
+		*r = -ENOMEM;
+	}
+	va_end(ap);
+	if (s)
+		add(v, r, s);
+}
+
+/* Path of a file in the state dir, escaped for an option string. */
+static char *state_qopt(const struct vc_hv_config *cfg, const char *name)
+{
+	_cleanup_free_ char *p = vc_strdup_printf("%s/%s", cfg->state_dir, name);
+	return p ? qopt(p) : NULL;
+}
+
+static void add_channel(const struct vc_hv_config *cfg, char ***v, int *r)
+{
+	if (cfg->channel == VC_CHANNEL_VSOCK) {
+		add(v, r, "-device");
+		addf(v, r, "vhost-vsock-pci,guest-cid=%u", cfg->vsock_cid);
+		return;
+	}
+	_cleanup_free_ char *sock = state_qopt(cfg, HV_AGENT_SOCK);
+	if (!sock) {
+		*r = -ENOMEM;
+		return;
+	}
+	add(v, r, "-device");
+	add(v, r, "virtio-serial-pci,id=vser0");
+	add(v, r, "-chardev");
+	addf(v, r, "socket,id=agent,path=%s,server=on,wait=off", sock);
+	add(v, r, "-device");
+	add(v, r, "virtserialport,bus=vser0.0,chardev=agent,name=" VC_AGENT_SERIAL_NAME);
+}
+
+static void add_shares(const struct vc_hv_config *cfg, char ***v, int *r)
+{
+	if (cfg->fs == VC_FS_VIRTIOFS && cfg->n_shares > 0) {
+		/* vhost-user needs guest RAM that virtiofsd can map. */
+		add(v, r, "-object");
+		addf(v, r, "memory-backend-memfd,id=mem,size=%uM,share=on", cfg->mem_mib);
+		add(v, r, "-numa");
+		add(v, r, "node,memdev=mem");
+	}
+	for (size_t i = 0; i < cfg->n_shares && *r == 0; i++) {
+		const struct vc_hv_share *s = &cfg->shares[i];
+		_cleanup_free_ char *tag = qopt(s->tag);
+		if (!tag) {
+			*r = -ENOMEM;
+			return;
+		}
+		if (cfg->fs == VC_FS_9P) {
+			_cleanup_free_ char *path = qopt(s->host_path);
+			if (!path) {
+				*r = -ENOMEM;
+				return;
+			}
+			/* multidevs=remap: a share spanning host filesystems (bind
+			 * mounts in a rootfs) keeps unique inode numbers in the guest. */
+			add(v, r, "-fsdev");
+			addf(v, r, "local,id=fs%zu,path=%s,security_model=none,multidevs=remap%s",
+			     i, path, s->readonly ? ",readonly=on" : "");
+			add(v, r, "-device");
+			addf(v, r, "virtio-9p-pci,fsdev=fs%zu,mount_tag=%s", i, tag);
+		} else {
+			char name[64];
+			snprintf(name, sizeof(name), HV_VIRTIOFSD_FMT ".sock", i);
+			_cleanup_free_ char *sock = state_qopt(cfg, name);
+			if (!sock) {
+				*r = -ENOMEM;
+				return;
+			}
+			add(v, r, "-chardev");
+			addf(v, r, "socket,id=vfs%zu,path=%s", i, sock);
+			add(v, r, "-device");
+			addf(v, r, "vhost-user-fs-pci,chardev=vfs%zu,tag=%s", i, tag);
+		}
+	}
+}
+
+int vc_hv_qemu_argv(const struct vc_hv_config *cfg, char ***argv, struct vc_error *err)
+{
+	int r = hv_config_validate(cfg, err);
+	if (r < 0)
+		return r;
+
+	bool kvm = cfg->accel == VC_ACCEL_KVM;
+	_cleanup_strv_ char **v = calloc(1, sizeof(char *));
+	_cleanup_free_ char *console = state_qopt(cfg, HV_CONSOLE_LOG);
+	_cleanup_free_ char *qmp = state_qopt(cfg, HV_QMP_SOCK);
+	if (!v || !console || !qmp)
+		return vc_error_set(err, ENOMEM, "out of memory");
+
+	add(&v, &r, cfg->qemu_path);
+	add(&v, &r, "-M");
+	add(&v, &r, kvm ? "q35,accel=kvm" : "q35,accel=tcg");
+	add(&v, &r, "-cpu");
+	add(&v, &r, kvm ? "host" : "max");
+	add(&v, &r, "-m");
+	addf(&v, &r, "%uM", cfg->mem_mib);
+	add(&v, &r, "-smp");
+	addf(&v, &r, "%u", cfg->vcpus);
+	/* No default NIC, VGA, serial, parallel, monitor or CD-ROM; no config files
+	 * from the host; a guest reboot ends QEMU like a power-off does. */
+	add(&v, &r, "-nodefaults");
+	add(&v, &r, "-no-user-config");
+	add(&v, &r, "-display");
+	add(&v, &r, "none");
+	add(&v, &r, "-no-reboot");
+	if (cfg->sandbox) {
+		add(&v, &r, "-sandbox");
+		add(&v, &r, HV_SANDBOX_OPTS);
+	}
+	add(&v, &r, "-chardev");
+	addf(&v, &r, "file,id=console,path=%s", console);
+	add(&v, &r, "-serial");
+	add(&v, &r, "chardev:console");
+	add(&v, &r, "-chardev");
+	addf(&v, &r, "socket,id=qmp,path=%s,server=on,wait=off", qmp);
+	add(&v, &r, "-mon");
+	add(&v, &r, "chardev=qmp,mode=control");
+	add(&v, &r, "-kernel");
+	add(&v, &r, cfg->kernel);
+	add(&v, &r, "-initrd");
+	add(&v, &r, cfg->initrd);
+	add(&v, &r, "-append");
+	addf(&v, &r, "console=ttyS0 panic=-1 reboot=k quiet vcrun.channel=%s%s%s",
+	     channel_name(cfg->channel), cfg->cmdline_extra && *cfg->cmdline_extra ? " " : "",
+	     cfg->cmdline_extra ? cfg->cmdline_extra : "");
+	add_channel(cfg, &v, &r);
+	add_shares(cfg, &v, &r);
+	if (r < 0)
+		return vc_error_set(err, -r, "building the QEMU command line: out of memory");
+	*argv = steal_ptr(v);
+	return 0;
+}

@@ -1,0 +1,248 @@
+/* A minimal QMP client: one command per connection. QMP is line-delimited JSON:
+ * a greeting, then one reply per command, with asynchronous events interleaved. */
+#include "hv/internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "oci/json.h"
+
+/* query-* replies can be long (query-qmp-schema is ~200 KiB); nothing sane is 1 MiB. */
+#define QMP_LINE_MAX	       (1u << 20)
+#define QMP_DEFAULT_TIMEOUT_MS 5000
+
+struct qmp {
+	const char *path;
+	int fd;
+	long long deadline;
+	char *buf;
+	size_t len, cap;
+};
+
+static void qmp_close(struct qmp *q)
+{
+	vc_closep(&q->fd);
+	free(q->buf);
+}
+
+static int qmp_poll(struct qmp *q, short events, const char *what, struct vc_error *err)
+{
+	for (;;) {
+		struct pollfd p = {.fd = q->fd, .events = events};
+		int n = poll(&p, 1, hv_left_ms(q->deadline));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return vc_error_sys(err, errno, "QMP `%s`: poll", q->path);
+		if (n == 0)
+			return vc_error_set(err, ETIMEDOUT, "QMP `%s`: timed out waiting for %s",
+					    q->path, what);
+		return 0;
+	}
+}
+
+static int qmp_connect(struct qmp *q, struct vc_error *err)
+{
+	for (;;) {
+		int fd = hv_unix_connect(q->path);
+		if (fd >= 0) {
+			q->fd = fd;
+			return 0;
+		}
+		if (fd != -EAGAIN)
+			return vc_error_sys(err, -fd, "QMP `%s`: connect", q->path);
+		if (hv_left_ms(q->deadline) == 0)
+			return vc_error_set(err, ETIMEDOUT, "QMP `%s`: connect: backlog full",
+					    q->path);
+		usleep(5000);
+	}
+}
+
+static int qmp_send(struct qmp *q, const char *text, struct vc_error *err)
+{
+	size_t len = strlen(text), off = 0;
+	while (off < len) {
+		int r = qmp_poll(q, POLLOUT, "the socket to accept a command", err);
+		if (r < 0)
+			return r;
+		/* MSG_NOSIGNAL: a QEMU that has just quit must not SIGPIPE the monitor. */
+		ssize_t w = send(q->fd, text + off, len - off, MSG_NOSIGNAL);
+		if (w < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (w < 0 && (errno == EPIPE || errno == ECONNRESET))
+			return vc_error_set(err, ECONNRESET,
+					    "QMP `%s`: connection closed while sending a command",
+					    q->path);
+		if (w < 0)
+			return vc_error_sys(err, errno, "QMP `%s`: send", q->path);
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* One line without its newline, malloc'd. */
+static int qmp_read_line(struct qmp *q, const char *what, char **line, struct vc_error *err)
+{
+	for (;;) {
+		char *nl = q->buf ? memchr(q->buf, '\n', q->len) : NULL;
+		if (nl) {
+			size_t n = (size_t)(nl - q->buf);
+			*line = strndup(q->buf, n);
+			if (!*line)
+				return vc_error_set(err, ENOMEM, "out of memory");
+			memmove(q->buf, nl + 1, q->len - n - 1);
+			q->len -= n + 1;
+			return 0;
+		}
+		if (q->len >= QMP_LINE_MAX)
+			return vc_error_set(err, EMSGSIZE, "QMP `%s`: a line longer than %u bytes",
+					    q->path, QMP_LINE_MAX);
+		if (q->cap - q->len < 4096) {
+			size_t cap = q->cap ? q->cap * 2 : 8192;
+			if (cap > QMP_LINE_MAX + 4096)
+				cap = QMP_LINE_MAX + 4096;
+			char *nb = realloc(q->buf, cap);
+			if (!nb)
+				return vc_error_set(err, ENOMEM, "out of memory");
+			q->buf = nb;
+			q->cap = cap;
+		}
+		int r = qmp_poll(q, POLLIN, what, err);
+		if (r < 0)
+			return r;
+		ssize_t n = read(q->fd, q->buf + q->len, q->cap - q->len);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0 && errno != ECONNRESET)
+			return vc_error_sys(err, errno, "QMP `%s`: read", q->path);
+		if (n <= 0)
+			return vc_error_set(err, ECONNRESET,
+					    "QMP `%s`: connection closed while waiting for %s",
+					    q->path, what);
+		q->len += (size_t)n;
+	}
+}
+
+static int qmp_read_object(struct qmp *q, const char *what, struct vc_json **out,
+			   struct vc_error *err)
+{
+	_cleanup_free_ char *line = NULL;
+	int r = qmp_read_line(q, what, &line, err);
+	if (r < 0)
+		return r;
+	_cleanup_json_ struct vc_json *v = NULL;
+	r = vc_json_parse(line, strlen(line), "QMP reply", &v, err);
+	if (r < 0)
+		return vc_error_wrap(err, "QMP `%s`", q->path);
+	if (v->type != VC_JSON_OBJECT)
+		return vc_error_set(err, EPROTO, "QMP `%s`: a reply that is not a JSON object",
+				    q->path);
+	*out = steal_ptr(v);
+	return 0;
+}
+
+/* Reads until the reply to the command just sent: events are skipped. */
+static int qmp_read_reply(struct qmp *q, const char *command, char **reply, struct vc_error *err)
+{
+	for (;;) {
+		_cleanup_json_ struct vc_json *v = NULL;
+		int r = qmp_read_object(q, "a reply", &v, err);
+		if (r < 0)
+			return vc_error_wrap(err, "%s", command);
+		struct vc_json *ret = vc_json_get(v, "return");
+		if (ret) {
+			if (reply)
+				return vc_json_serialize(ret, false, reply, NULL, err);
+			return 0;
+		}
+		struct vc_json *e = vc_json_get(v, "error");
+		if (e) {
+			const char *cls = vc_json_str(vc_json_get(e, "class"));
+			const char *desc = vc_json_str(vc_json_get(e, "desc"));
+			return vc_error_set(err, EIO, "QMP `%s`: %s: %s: %s", q->path, command,
+					    cls ? cls : "Error", desc ? desc : "(no description)");
+		}
+		if (!vc_json_get(v, "event"))
+			return vc_error_set(
+				err, EPROTO,
+				"QMP `%s`: %s: a reply with neither return, error nor event",
+				q->path, command);
+	}
+}
+
+static int qmp_command_text(const char *command, const char *args_json, char **out,
+			    struct vc_error *err)
+{
+	_cleanup_json_ struct vc_json *args = NULL;
+	if (args_json) {
+		int r = vc_json_parse(args_json, strlen(args_json), "QMP arguments", &args, err);
+		if (r < 0)
+			return r;
+		if (args->type != VC_JSON_OBJECT)
+			return vc_error_set(err, EINVAL, "QMP arguments: not a JSON object");
+	}
+	_cleanup_jgen_ struct vc_jgen *g = vc_jgen_new(false);
+	if (!g)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	vc_jgen_object_open(g);
+	vc_jgen_kv_string(g, "execute", command);
+	if (args) {
+		vc_jgen_key(g, "arguments");
+		vc_jgen_value(g, args);
+	}
+	vc_jgen_object_close(g);
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = vc_jgen_finish(g, &text, &len, err);
+	if (r < 0)
+		return r;
+	*out = vc_strdup_printf("%s\n", text);
+	return *out ? 0 : vc_error_set(err, ENOMEM, "out of memory");
+}
+
+int vc_hv_qmp_execute(const char *qmp_path, const char *command, const char *args_json,
+		      int timeout_ms, char **reply, struct vc_error *err)
+{
+	if (reply)
+		*reply = NULL;
+	if (!qmp_path || !command || !*command)
+		return vc_error_set(err, EINVAL, "QMP: no socket path or command");
+	_cleanup_free_ char *text = NULL;
+	int r = qmp_command_text(command, args_json, &text, err);
+	if (r < 0)
+		return r;
+
+	struct qmp q = {
+		.path = qmp_path,
+		.fd = -1,
+		.deadline = hv_now_ms() + (timeout_ms > 0 ? timeout_ms : QMP_DEFAULT_TIMEOUT_MS),
+	};
+	_cleanup_json_ struct vc_json *greeting = NULL;
+	r = qmp_connect(&q, err);
+	if (r == 0)
+		r = qmp_read_object(&q, "the greeting", &greeting, err);
+	if (r == 0 && !vc_json_get(greeting, "QMP"))
+		r = vc_error_set(err, EPROTO, "QMP `%s`: the greeting has no \"QMP\" member",
+				 qmp_path);
+	if (r == 0)
+		r = qmp_send(&q, "{\"execute\":\"qmp_capabilities\"}\n", err);
+	if (r == 0)
+		r = qmp_read_reply(&q, "qmp_capabilities", NULL, err);
+	if (r == 0)
+		r = qmp_send(&q, text, err);
+	if (r == 0)
+		r = qmp_read_reply(&q, command, reply, err);
+	qmp_close(&q);
+	return r;
+}
+
+int vc_hv_qmp_command(const char *qmp_path, const char *command, char **reply, struct vc_error *err)
+{
+	return vc_hv_qmp_execute(qmp_path, command, NULL, QMP_DEFAULT_TIMEOUT_MS, reply, err);
+}
