@@ -134,8 +134,8 @@ static int resolve_accel(const char *root, const struct vc_config *cfg, enum vc_
 	if (r < 0)
 		return r;
 	if (*out == VC_ACCEL_TCG)
-		vc_warn("KVM is not usable here (%s): falling back to TCG emulation, which is much slower",
-			why[0] ? why : "no reason given");
+		vc_warn("%s: using TCG emulation instead, which is much slower",
+			why[0] ? why : "KVM is not usable here");
 	return 0;
 }
 

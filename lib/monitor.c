@@ -578,8 +578,8 @@ static int agent_call_boot(struct monitor *m, const char *method, struct vc_json
 				continue;
 			struct vc_error rerr = { 0 };
 			r = vc_proto_response_decode(f.body, f.len, result, &rerr);
-			if (r < 0)
-				return vc_error_set(err, -r, "%s: %s", method, rerr.msg);
+			if (r < 0) /* the agent's message already names the request */
+				return vc_error_set(err, -r, "%s", rerr.msg);
 			vc_debug("%s answered after %llu ms", method, (vc_now_ns() - start) / 1000000ULL);
 			return 0;
 		}

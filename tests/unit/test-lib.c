@@ -17,7 +17,7 @@
 
 VC_TEST(id_rules)
 {
-	struct vc_error err = { 0 };
+	struct vc_error err = {0};
 	CHECK(vc_id_validate("abc-DEF_1.2+3", &err) == 0);
 	CHECK(vc_id_validate("a/b", &err) == -EINVAL);
 	CHECK_CONTAINS(err.msg, "a/b");
@@ -32,11 +32,11 @@ VC_TEST(id_rules)
 
 VC_TEST(state_round_trip)
 {
-	struct vc_error err = { 0 };
+	struct vc_error err = {0};
 	const char *root = vc_unit_tmpdir();
 	_cleanup_free_ char *dir = vc_state_dir(root, "c1");
 	CHECK(mkdir(dir, 0700) == 0);
-	struct vc_oci_annotation ann[] = { { "k1", "v1" }, { "k2", "v\"2" } };
+	struct vc_oci_annotation ann[] = {{"k1", "v1"}, {"k2", "v\"2"}};
 	struct vc_state st = {
 		.id = "c1",
 		.bundle = "/b",
@@ -116,7 +116,7 @@ static void test_config(struct vc_config *cfg)
 
 VC_TEST(plan_shares_and_guest_spec)
 {
-	struct vc_error err = { 0 };
+	struct vc_error err = {0};
 	_cleanup_free_ char *bundle = make_bundle(
 		"b1", "[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
 		      "{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"data\","
@@ -169,10 +169,11 @@ VC_TEST(plan_shares_and_guest_spec)
 
 VC_TEST(plan_rejects_bad_mounts)
 {
-	struct vc_error err = { 0 };
+	struct vc_error err = {0};
 	struct vc_config cfg;
 	_cleanup_free_ char *b1 = make_bundle(
-		"b2", "[{\"destination\":\"/x\",\"type\":\"bind\",\"source\":\"/nonexistent/vcrun\"}]");
+		"b2",
+		"[{\"destination\":\"/x\",\"type\":\"bind\",\"source\":\"/nonexistent/vcrun\"}]");
 	_cleanup_spec_ struct vc_oci_spec *s1 = NULL;
 	CHECK(vc_oci_spec_load(b1, &s1, &err) == 0);
 	struct vc_plan plan;
@@ -182,7 +183,8 @@ VC_TEST(plan_rejects_bad_mounts)
 	CHECK_CONTAINS(err.msg, "/nonexistent/vcrun");
 
 	_cleanup_free_ char *b2 = make_bundle(
-		"b3", "[{\"destination\":\"/dev/null2\",\"type\":\"bind\",\"source\":\"/dev/null\"}]");
+		"b3",
+		"[{\"destination\":\"/dev/null2\",\"type\":\"bind\",\"source\":\"/dev/null\"}]");
 	_cleanup_spec_ struct vc_oci_spec *s2 = NULL;
 	CHECK(vc_oci_spec_load(b2, &s2, &err) == 0);
 	CHECK(vc_plan_build("c", s2, &cfg, VC_ACCEL_TCG, &plan, &err) < 0);
@@ -201,7 +203,7 @@ VC_TEST(plan_rejects_bad_mounts)
 
 VC_TEST(config_file_errors_name_the_field)
 {
-	struct vc_error err = { 0 };
+	struct vc_error err = {0};
 	_cleanup_free_ char *path = vc_strdup_printf("%s/vcrun-config.json", vc_unit_tmpdir());
 	const char *bad = "{\"accel\":\"fast\"}";
 	vc_write_file(path, bad, strlen(bad), NULL);
