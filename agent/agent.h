@@ -1,0 +1,354 @@
+/* vcrun-agent: the in-guest agent. PID 1 of the VM (agent_boot), or a plain
+ * process serving one channel (agent_serve, for tests and debugging).
+ *
+ * Single-threaded: one poll loop over the channel, a SIGCHLD signalfd and every
+ * process's stdio. Requests are handled one at a time in arrival order; a
+ * WaitProcess is parked until its process has been reaped and its output drained
+ * (docs/agent-protocol.md). Everything below agent_serve() is internal API shared
+ * by the files of this room. */
+#ifndef VC_AGENT_AGENT_H
+#define VC_AGENT_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "agent-proto/proto.h"
+#include "common/error.h"
+#include "oci/json.h"
+#include "oci/spec.h"
+
+/* ---- entry points ---------------------------------------------------------- */
+
+struct agent_options {
+	/* cgroup v2 directory under which each container gets "<id>"
+	 * ("/sys/fs/cgroup/vcrun" in the guest); NULL: no cgroups. */
+	const char *cgroup_root;
+	/* Not PID 1: become a child subreaper so orphans are still ours, and make
+	 * DestroySandbox return from agent_serve instead of powering off. */
+	bool not_pid1;
+	/* virtio-serial: EOF or POLLHUP only mean that no host is connected right
+	 * now; wait for the next connection, keeping all state. */
+	bool hangup_is_transient;
+	/* Called for a new channel after the host closed it (vsock: accept the next
+	 * connection) or after a bad frame (serial: reopen the port); the old fd is
+	 * already closed. Returns the new fd or -errno. NULL: a closed channel ends
+	 * agent_serve. */
+	int (*reopen)(void *ctx, struct vc_error *err);
+	void *reopen_ctx;
+};
+
+/* Serves requests on channel_fd until the channel is closed for good (and
+ * opts->reopen is NULL) or DestroySandbox in not_pid1 mode. Every container is
+ * killed and every storage unmounted before it returns. Takes ownership of
+ * channel_fd. In PID 1 mode a DestroySandbox powers the machine off. */
+int agent_serve(int channel_fd, const struct agent_options *opts);
+
+/* PID 1: mounts, modules, switch root, channel; never returns (powers off). */
+__attribute__((noreturn)) void agent_boot(void);
+
+/* Powers off (PID 1) after logging why; used for fatal errors. */
+__attribute__((noreturn)) void agent_poweroff(const char *why);
+
+/* ---- log.c ------------------------------------------------------------------ */
+
+enum agent_log_level { AGENT_LOG_DEBUG, AGENT_LOG_INFO, AGENT_LOG_WARN, AGENT_LOG_ERROR };
+void agent_log_set_debug(bool on);
+bool agent_log_debug(void);
+void agent_log(enum agent_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define agent_dbg(...)	agent_log(AGENT_LOG_DEBUG, __VA_ARGS__)
+#define agent_info(...) agent_log(AGENT_LOG_INFO, __VA_ARGS__)
+#define agent_warn(...) agent_log(AGENT_LOG_WARN, __VA_ARGS__)
+#define agent_err(...)	agent_log(AGENT_LOG_ERROR, __VA_ARGS__)
+
+/* ---- mounts.c: pure helpers ------------------------------------------------ */
+
+struct agent_mount_opts {
+	unsigned long flags;	     /* MS_* for mount(2) */
+	unsigned long propagation;   /* MS_PRIVATE|MS_REC, ... or 0 */
+	bool bind;		     /* "bind" or "rbind" (then flags has MS_REC) */
+	uint64_t attr_set, attr_clr; /* MOUNT_ATTR_* from "rro", "rnosuid", ... */
+	char *data;		     /* fs-specific options joined by ',', or NULL */
+};
+/* Splits OCI mount options into flags, propagation and fs data (runc's table). */
+int agent_mount_opts_parse(char *const *options, struct agent_mount_opts *out,
+			   struct vc_error *err);
+void agent_mount_opts_free(struct agent_mount_opts *o);
+/* "rslave" -> MS_SLAVE|MS_REC; returns -EINVAL if it is not a propagation word. */
+int agent_propagation_parse(const char *s, unsigned long *out);
+
+/* Joins path below root, resolving each existing component's symlinks as if
+ * root were "/" and clamping ".." at root, so the result never escapes root.
+ * Missing components are kept literally. *out is malloc'd ("ROOT/a/b"). */
+int agent_path_in_root(const char *root, const char *path, char **out, struct vc_error *err);
+
+/* Creates a mount destination: a directory, or an empty file when file is true
+ * (parents are created as directories). */
+int agent_mkdest(const char *path, bool file, struct vc_error *err);
+
+/* Mounts one OCI mount below rootfs (resolving its destination safely). */
+int agent_mount_one(const char *rootfs, const struct vc_oci_mount *m, struct vc_error *err);
+
+/* ---- the server state (server.c) ------------------------------------------- */
+
+enum agent_ctr_state { AGENT_CTR_CREATED, AGENT_CTR_RUNNING, AGENT_CTR_STOPPED };
+
+struct agent_container;
+
+struct agent_waiter {
+	uint32_t req_id;
+	struct agent_waiter *next;
+};
+
+struct agent_process {
+	struct agent_container *ctr;
+	char *exec_id; /* NULL: the container's init */
+	uint32_t stream_id;
+	pid_t pid;
+	bool exited;
+	int exit_code, exit_signal;
+	bool tty;
+	int out_fd, err_fd; /* pipe read ends or pty master; -1 once at EOF */
+	bool out_eof_sent, err_eof_sent;
+	int in_fd;    /* stdin pipe write end or pty master dup; -1 */
+	char *in_buf; /* stdin bytes not yet written */
+	size_t in_len, in_cap;
+	bool in_eof; /* close in_fd once in_buf is drained */
+	int sync_fd; /* init only: sync socket until started */
+	struct agent_waiter *waiters;
+	bool answered; /* a WaitProcess got its status */
+	struct agent_process *next;
+};
+
+struct agent_container {
+	char *id;
+	struct vc_oci_spec *spec;
+	struct agent_process *init;
+	enum agent_ctr_state state;
+	char *cgroup;	 /* absolute cgroup directory, NULL when cgroups are off */
+	char **storages; /* sources this container holds a reference on */
+	bool new_ns[VC_NS__COUNT];
+	struct agent_container *next;
+};
+
+struct agent_storage {
+	char *source, *fstype, *mount_point;
+	unsigned refs;
+	struct agent_storage *next;
+};
+
+struct out_frame;
+
+struct agent {
+	const struct agent_options *opts;
+	int chan, sigfd, own_pidns, devnull;
+	bool chan_down; /* serial: no host connected right now */
+	struct vc_frame_reader rd;
+	struct out_frame *out_head, *out_tail; /* frames queued for the channel */
+	size_t out_bytes;
+	struct agent_container *containers;
+	struct agent_process *procs;
+	struct agent_storage *storages;
+	char *sandbox_id;
+	char **sandbox_storages;
+	bool quit, poweroff;
+};
+
+/* server.c: queueing frames (never blocks; the loop flushes). */
+int agent_queue_frame(struct agent *a, uint16_t type, uint16_t flags, uint32_t id, const void *body,
+		      size_t len);
+int agent_queue_error(struct agent *a, uint32_t req_id, int code, const char *msg);
+/* Blocking flush with a deadline (before powering off). */
+void agent_flush(struct agent *a, int timeout_ms);
+/* One read of a process's stdout/stderr into frames: 1 data, 0 EOF, -1 none now. */
+int agent_process_pump(struct agent *a, struct agent_process *p, bool err_stream);
+/* Everything left in its pipes (the writers are dead), then EOF frames. */
+void agent_process_drain(struct agent *a, struct agent_process *p);
+
+/* dispatch.c: validates and handles one REQUEST body; queues the response. */
+void agent_handle_request(struct agent *a, uint32_t id, const void *body, size_t len);
+
+/* ---- requests (server.c gate, handlers in container.c / process.c) ------- */
+
+struct agent_storage_req {
+	const char *source, *fstype, *mount_point;
+	char **options; /* NULL-terminated, may be NULL */
+	bool readonly;
+};
+
+/* A validated request: the gate fills what the method's table entry asks for. */
+struct agent_req {
+	uint32_t id;
+	const char *method;
+	const struct vc_json *params;
+	const char *container_id, *exec_id, *sandbox_id, *hostname;
+	struct agent_container *ctr; /* resolved container_id */
+	struct agent_process *proc;  /* resolved (exec_id or init) */
+	uint32_t stream_id, signal, rows, cols, version;
+	bool all, stdin_open;
+	struct agent_storage_req *storages;
+	size_t n_storages;
+	struct vc_oci_spec *spec;	    /* owned until a handler steals it */
+	struct vc_oci_process *process;	    /* owned until a handler steals it */
+	struct vc_oci_resources *resources; /* points into res_spec */
+	struct vc_oci_spec *res_spec;
+};
+
+struct vc_jgen;
+/* Handlers return 0 (result members written into the open object `res`),
+ * AGENT_PARKED (answered later), or -errno with err filled. */
+#define AGENT_PARKED 1
+typedef int (*agent_handler_fn)(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+				struct vc_error *err);
+
+int agent_h_create_sandbox(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			   struct vc_error *err);
+int agent_h_destroy_sandbox(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			    struct vc_error *err);
+int agent_h_create_container(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			     struct vc_error *err);
+int agent_h_start_container(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			    struct vc_error *err);
+int agent_h_remove_container(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			     struct vc_error *err);
+int agent_h_list_processes(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			   struct vc_error *err);
+int agent_h_pause_container(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			    struct vc_error *err);
+int agent_h_resume_container(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			     struct vc_error *err);
+int agent_h_update_container(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			     struct vc_error *err);
+int agent_h_stats_container(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			    struct vc_error *err);
+int agent_h_exec_process(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			 struct vc_error *err);
+int agent_h_signal_process(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			   struct vc_error *err);
+int agent_h_wait_process(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			 struct vc_error *err);
+int agent_h_tty_win_resize(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			   struct vc_error *err);
+
+/* ---- container.c ----------------------------------------------------------- */
+
+struct agent_container *agent_container_find(struct agent *a, const char *id);
+/* Kills, reaps and forgets a container, releasing its storages and cgroup. */
+void agent_container_destroy(struct agent *a, struct agent_container *c);
+/* Every pid of the container (cgroup.procs, or a scan of its pid namespace). */
+int agent_container_pids(struct agent *a, struct agent_container *c, pid_t **pids, size_t *n,
+			 struct vc_error *err);
+
+/* ---- process.c ------------------------------------------------------------- */
+
+struct agent_process *agent_process_find(struct agent *a, struct agent_container *c,
+					 const char *exec_id);
+/* The live process (not yet exited and drained) that owns stream_id. */
+struct agent_process *agent_process_by_stream(struct agent *a, uint32_t stream_id);
+/* Exited and both output streams at EOF. */
+bool agent_process_done(const struct agent_process *p);
+struct agent_process *agent_process_by_pid(struct agent *a, pid_t pid);
+/* Records a reaped status; answers waiters if the output is drained too. */
+void agent_process_exited(struct agent *a, struct agent_process *p, int status);
+/* Sends the EOF frames and the WaitProcess responses that are due. */
+void agent_process_answer_waiters(struct agent *a, struct agent_process *p);
+/* Closes fds, frees, unlinks from a->procs. */
+void agent_process_free(struct agent *a, struct agent_process *p);
+/* Reaps every exited child (WNOHANG). */
+void agent_reap(struct agent *a);
+/* Blocking reap of one of our processes (after SIGKILL). */
+void agent_reap_pid(struct agent *a, pid_t pid);
+
+/* The stdio of a new process: the agent's ends and the child's ends. */
+struct agent_stdio {
+	bool tty, stdin_open;
+	int child_in, child_out, child_err; /* -1 when tty */
+	int in_fd, out_fd, err_fd;	    /* agent's ends (filled for tty later) */
+};
+int agent_stdio_open(struct agent_stdio *s, bool tty, bool stdin_open, struct vc_error *err);
+void agent_stdio_close_child(struct agent_stdio *s);
+void agent_stdio_close(struct agent_stdio *s);
+
+struct agent_child_cfg;
+/* Forks a child (into new namespaces per clone_flags, or into the pid
+ * namespace pidns_fd), waits for its "ready", and records the process. */
+int agent_process_spawn(struct agent *a, struct agent_container *c, struct agent_child_cfg *cfg,
+			unsigned long clone_flags, int pidns_fd, const char *exec_id,
+			uint32_t stream_id, struct agent_process **out, struct vc_error *err);
+
+/* ---- the child side (setup.c, child.c, security.c) ------------------------- */
+
+/* What the child is told to do; everything needed after fork is in here, so the
+ * child never touches the agent's lists. */
+struct agent_child_cfg {
+	bool is_init;
+	const struct vc_oci_spec *spec; /* the container's */
+	const struct vc_oci_process *process;
+	const char *cgroup;	   /* join this cgroup first (NULL: none) */
+	int ns_fds[VC_NS__COUNT];  /* exec: namespaces to join, -1 when not */
+	bool new_ns[VC_NS__COUNT]; /* init: namespaces created */
+	struct agent_stdio *stdio;
+	int devnull;
+	int sync_fd;	/* the child's end */
+	bool pdeathsig; /* not PID 1: die with the agent instead of leaking */
+};
+
+/* Runs in the forked child; never returns. */
+__attribute__((noreturn)) void agent_child_main(struct agent_child_cfg *cfg);
+
+/* Child -> agent sync message (SOCK_SEQPACKET). */
+struct agent_sync_msg {
+	int32_t code; /* 0: ready; else a positive errno */
+	char msg[VC_ERROR_MSG_MAX];
+};
+/* Reads the child's report (with the pty master when it sent one). */
+int agent_sync_recv(int fd, int timeout_ms, int *pty_master, struct vc_error *err);
+int agent_sync_send(int fd, int code, const char *msg, int pass_fd);
+
+/* setup.c: container init setup, after the namespaces exist, before exec. */
+int agent_setup_rootfs(const struct vc_oci_spec *spec, bool *dev_is_tmpfs, struct vc_error *err);
+int agent_setup_after_pivot(const struct vc_oci_spec *spec, struct vc_error *err);
+int agent_setup_process(const struct vc_oci_process *p, bool is_init, int *pty_master, char ***envp,
+			char **exe, struct vc_error *err);
+/* The process's HOME from ROOT/etc/passwd (no NSS in a static agent). */
+char *agent_passwd_home(const char *passwd_path, uid_t uid);
+/* PATH lookup as Go's exec.LookPath does it; message "exec: \"x\": ...". */
+int agent_lookup_exe(const char *arg0, char *const *env, char **out, struct vc_error *err);
+/* Opens a pty in the current mount namespace; *slave_path may be NULL. */
+int agent_open_pty(int *master, int *slave, char **slave_path, struct vc_error *err);
+
+/* security.c */
+/* Compiles the spec's seccomp profile (NULL when absent); loaded later. */
+int agent_seccomp_build(const struct vc_oci_seccomp *s, void **ctx, struct vc_error *err);
+int agent_seccomp_load(void *ctx, struct vc_error *err);
+void agent_seccomp_free(void *ctx);
+int agent_caps_apply(const struct vc_oci_capabilities *caps, struct vc_error *err);
+/* The order runc uses: seccomp before dropping CAP_SYS_ADMIN unless nnp. */
+int agent_security_finish(const struct vc_oci_process *p, void *seccomp_ctx, struct vc_error *err);
+
+/* ---- cgroup.c ---------------------------------------------------------------- */
+
+/* Creates ROOT/<id> (enabling controllers on the way); *path NULL when the
+ * cgroup root is off or unusable (logged). */
+int agent_cgroup_create(const char *root, const char *id, char **path, struct vc_error *err);
+/* Best effort: each knob that cannot be written is a logged warning. */
+void agent_cgroup_apply(const char *path, const struct vc_oci_resources *res);
+int agent_cgroup_freeze(const char *path, bool frozen, struct vc_error *err);
+int agent_cgroup_pids(const char *path, pid_t **pids, size_t *n, struct vc_error *err);
+/* Kills what is left and removes the directory (retrying while it drains). */
+void agent_cgroup_remove(const char *path);
+void agent_cgroup_stats(const char *path, struct vc_jgen *g);
+
+/* ---- storage.c ----------------------------------------------------------- */
+
+/* Mounts (or references) every storage; on error releases what it took. Each
+ * source taken is pushed onto *held. */
+int agent_storages_acquire(struct agent *a, const struct agent_storage_req *s, size_t n,
+			   char ***held, struct vc_error *err);
+void agent_storages_release(struct agent *a, char **held);
+void agent_storages_unmount_all(struct agent *a);
+bool agent_storage_fstype_known(const char *fstype);
+
+#endif

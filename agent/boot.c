@@ -1,0 +1,266 @@
+/* PID 1 of the guest: the kernel runs /init from the initramfs with nothing
+ * mounted. Mount the basics, load the virtio modules, leave the initramfs
+ * (pivot_root does not work on rootfs, which containers need), open the channel
+ * to the host and serve. PID 1 must never exit (the kernel would panic): a fatal
+ * error is logged on the console and the machine powered off. */
+#include "agent/agent.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent-proto/transport.h"
+#include "common/cleanup.h"
+#include "common/util.h"
+
+#define MODULES_DIR "/lib/modules"
+#define NEWROOT	    "/newroot"
+
+struct boot_cmdline {
+	bool vsock, debug, poweroff;
+};
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+void agent_poweroff(const char *why)
+{
+	agent_info("powering off: %s", why);
+	sync();
+	reboot(RB_POWER_OFF);
+	/* only reached when not allowed to: nothing sane is left but to wait */
+	agent_err("reboot(RB_POWER_OFF): %s", strerror(errno));
+	for (;;)
+		pause();
+}
+
+static __attribute__((noreturn)) void fatal(const struct vc_error *err, const char *what)
+{
+	agent_err("%s: %s", what, err ? err->msg : strerror(errno));
+	agent_poweroff("fatal error during boot");
+}
+
+static int mount_fs(const char *src, const char *dir, const char *type, unsigned long flags,
+		    const char *data, struct vc_error *err)
+{
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return vc_error_sys(err, errno, "mkdir %s", dir);
+	if (mount(src, dir, type, flags, data) < 0 && errno != EBUSY)
+		return vc_error_sys(err, errno, "mount %s on %s", type, dir);
+	return 0;
+}
+
+/* The kernel gives /init no stdio unless the initramfs has /dev/console. */
+static void console_stdio(void)
+{
+	int fd = open("/dev/console", O_RDWR | O_NOCTTY);
+	if (fd < 0)
+		return;
+	for (int i = 0; i < 3; i++) {
+		if (fd != i)
+			dup2(fd, i);
+	}
+	if (fd > 2)
+		close(fd);
+}
+
+static void parse_cmdline(struct boot_cmdline *c)
+{
+	_cleanup_free_ char *text = NULL;
+	*c = (struct boot_cmdline){0};
+	if (vc_read_file("/proc/cmdline", 64 << 10, &text, NULL, NULL) < 0)
+		return;
+	for (char *save = NULL, *w = strtok_r(text, " \t\n", &save); w;
+	     w = strtok_r(NULL, " \t\n", &save)) {
+		if (!strcmp(w, "vcrun.channel=vsock"))
+			c->vsock = true;
+		else if (!strcmp(w, "vcrun.channel=serial"))
+			c->vsock = false;
+		else if (!strcmp(w, "vcrun.debug=1"))
+			c->debug = true;
+		else if (!strcmp(w, "vcrun.poweroff=1"))
+			c->poweroff = true;
+	}
+}
+
+static void load_modules(void)
+{
+	_cleanup_free_ char *list = NULL;
+	if (vc_read_file(MODULES_DIR "/load-order", 1 << 20, &list, NULL, NULL) < 0) {
+		agent_dbg("no %s/load-order: no modules loaded", MODULES_DIR);
+		return;
+	}
+	for (char *save = NULL, *name = strtok_r(list, "\n", &save); name;
+	     name = strtok_r(NULL, "\n", &save)) {
+		name += strspn(name, " \t");
+		name[strcspn(name, " \t\r")] = '\0';
+		if (!*name || *name == '#' || strchr(name, '/'))
+			continue;
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s", MODULES_DIR, name);
+		_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			agent_warn("module %s: %s", path, strerror(errno));
+			continue;
+		}
+		if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)
+			agent_warn("load module %s: %s", name, strerror(errno));
+		else
+			agent_dbg("loaded module %s", name);
+	}
+}
+
+/* Frees the initramfs's memory: everything on it but the new root goes. */
+static void clear_initramfs(void)
+{
+	_cleanup_closedir_ DIR *d = opendir("/");
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    !strcmp(de->d_name, NEWROOT + 1))
+			continue;
+		char path[300];
+		snprintf(path, sizeof(path), "/%s", de->d_name);
+		struct vc_error err = {0};
+		if (vc_rm_rf(path, &err) < 0)
+			agent_dbg("initramfs cleanup: %s", err.msg);
+	}
+}
+
+/* What switch_root does: a tmpfs root that pivot_root can later leave. */
+static int switch_root(struct vc_error *err)
+{
+	int r = mount_fs("tmpfs", NEWROOT, "tmpfs", 0, "mode=0755", err);
+	if (r < 0)
+		return r;
+	static const char *const dirs[] = {"dev", "proc", "sys", "run", "tmp"};
+	for (size_t i = 0; i < VC_ARRAY_SIZE(dirs); i++) {
+		char path[64];
+		snprintf(path, sizeof(path), NEWROOT "/%s", dirs[i]);
+		if (mkdir(path, i == 4 ? 01777 : 0755) < 0 && errno != EEXIST)
+			return vc_error_sys(err, errno, "mkdir %s", path);
+		if (i < 3) {
+			char from[16];
+			snprintf(from, sizeof(from), "/%s", dirs[i]);
+			if (mount(from, path, NULL, MS_MOVE, NULL) < 0)
+				return vc_error_sys(err, errno, "move %s to %s", from, path);
+		}
+	}
+	clear_initramfs();
+	if (chdir(NEWROOT) < 0)
+		return vc_error_sys(err, errno, "chdir " NEWROOT);
+	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+		return vc_error_sys(err, errno, "move " NEWROOT " to /");
+	if (chroot(".") < 0 || chdir("/") < 0)
+		return vc_error_sys(err, errno, "chroot " NEWROOT);
+	return 0;
+}
+
+static int late_mounts(struct vc_error *err)
+{
+	int r = mount_fs("cgroup2", "/sys/fs/cgroup", "cgroup2",
+			 MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME, NULL, err);
+	if (r == 0)
+		r = mount_fs("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+			     "newinstance,ptmxmode=0666,mode=0620", err);
+	if (r == 0)
+		r = mount_fs("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", err);
+	if (r == 0)
+		r = mount_fs("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", err);
+	if (r == 0 &&
+	    mount_fs("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", err) < 0)
+		agent_warn("%s", err->msg); /* containers bring their own /dev/shm */
+	if (r == 0 && symlink("pts/ptmx", "/dev/ptmx") < 0 && errno != EEXIST)
+		agent_dbg("symlink /dev/ptmx: %s", strerror(errno));
+	return r;
+}
+
+static int open_serial(struct vc_error *err)
+{
+	/* the port appears once virtio_console has probed it: keep trying */
+	for (unsigned i = 0;; i++) {
+		int fd = vc_transport_open_serial("/sys", "/dev", VC_AGENT_SERIAL_NAME, err);
+		if (fd >= 0)
+			return fd;
+		if (i % 500 == 499)
+			agent_warn("still waiting for the agent port: %s", err->msg);
+		sleep_ms(20);
+	}
+}
+
+static int reopen_serial(void *ctx, struct vc_error *err)
+{
+	(void)ctx;
+	return open_serial(err);
+}
+
+static int accept_vsock(void *ctx, struct vc_error *err)
+{
+	int lfd = *(int *)ctx;
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+		if (errno != EINTR && errno != ECONNABORTED)
+			return vc_error_sys(err, errno, "accept on vsock port %u",
+					    VC_AGENT_VSOCK_PORT);
+	}
+}
+
+void agent_boot(void)
+{
+	struct vc_error err = {0};
+	struct boot_cmdline cmd;
+	umask(0022);
+	if (mount_fs("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755", &err) < 0)
+		fatal(&err, "boot");
+	console_stdio();
+	if (mount_fs("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, &err) < 0 ||
+	    mount_fs("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, &err) < 0)
+		fatal(&err, "boot");
+	parse_cmdline(&cmd);
+	agent_log_set_debug(cmd.debug);
+	agent_info("vcrun-agent %s starting (channel %s)", VC_VERSION,
+		   cmd.vsock ? "vsock" : "serial");
+	load_modules();
+	if (cmd.poweroff)
+		agent_poweroff("vcrun.poweroff=1");
+	if (switch_root(&err) < 0 || late_mounts(&err) < 0)
+		fatal(&err, "boot");
+
+	int listen_fd = -1;
+	struct agent_options opts = {.cgroup_root = "/sys/fs/cgroup/vcrun"};
+	int fd;
+	if (cmd.vsock) {
+		listen_fd = vc_transport_listen_vsock(VC_AGENT_VSOCK_PORT, &err);
+		if (listen_fd < 0)
+			fatal(&err, "vsock");
+		opts.reopen = accept_vsock;
+		opts.reopen_ctx = &listen_fd;
+		fd = accept_vsock(&listen_fd, &err);
+	} else {
+		opts.hangup_is_transient = true;
+		opts.reopen = reopen_serial;
+		fd = open_serial(&err);
+	}
+	if (fd < 0)
+		fatal(&err, "channel");
+	agent_info("channel open; serving");
+	agent_serve(fd, &opts);
+	agent_poweroff("agent stopped serving");
+}

@@ -1,0 +1,411 @@
+/* Container lifecycle in the guest: CreateContainer (storages, cgroup, the init
+ * child blocked before execve), StartContainer (release it), RemoveContainer,
+ * the cgroup-backed requests, and the sandbox-wide CreateSandbox /
+ * DestroySandbox. A failed create leaves nothing behind. */
+#include "agent/agent.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+
+#define START_TIMEOUT_MS 10000
+
+struct agent_container *agent_container_find(struct agent *a, const char *id)
+{
+	for (struct agent_container *c = a->containers; c; c = c->next) {
+		if (!strcmp(c->id, id))
+			return c;
+	}
+	return NULL;
+}
+
+/* Which namespaces the init gets; the network is the VM's own. */
+static int plan_namespaces(const struct vc_oci_spec *spec, bool *new_ns, unsigned long *flags,
+			   struct vc_error *err)
+{
+	static const unsigned long clone_flag[VC_NS__COUNT] = {
+		[VC_NS_PID] = CLONE_NEWPID,
+		[VC_NS_MOUNT] = CLONE_NEWNS,
+		[VC_NS_IPC] = CLONE_NEWIPC,
+		[VC_NS_UTS] = CLONE_NEWUTS,
+	};
+	const struct vc_oci_linux *l = spec->linux;
+	for (size_t i = 0; l && i < l->n_namespaces; i++) {
+		const struct vc_oci_namespace *ns = &l->namespaces[i];
+		if (ns->type == VC_NS_NETWORK)
+			continue;
+		if (ns->type == VC_NS_USER)
+			return vc_error_set(err, ENOTSUP,
+					    "linux.namespaces[%zu]: user namespaces are not "
+					    "supported in the guest yet",
+					    i);
+		if (ns->type == VC_NS_TIME)
+			return vc_error_set(err, ENOTSUP,
+					    "linux.namespaces[%zu]: time namespaces are not "
+					    "supported in the guest yet",
+					    i);
+		if (ns->path)
+			return vc_error_set(
+				err, ENOTSUP,
+				"linux.namespaces[%zu]: joining an existing %s namespace "
+				"(%s) is not supported in the guest",
+				i, vc_oci_ns_name(ns->type), ns->path);
+		new_ns[ns->type] = true;
+		*flags |= clone_flag[ns->type];
+	}
+	/* pivot_root must never touch the agent's own mount namespace */
+	new_ns[VC_NS_MOUNT] = true;
+	*flags |= CLONE_NEWNS;
+	if ((spec->hostname || spec->domainname) && !new_ns[VC_NS_UTS])
+		return vc_error_set(
+			err, EINVAL,
+			"hostname: cannot set the hostname without a new uts namespace");
+	return 0;
+}
+
+/* After the storages are mounted: the rootfs is usually one of them. */
+static int check_rootfs(const char *method, const struct vc_oci_spec *spec, struct vc_error *err)
+{
+	struct stat st;
+	if (stat(spec->root->path, &st) < 0)
+		return vc_error_sys(err, errno, "%s: params.spec.root.path: %s", method,
+				    spec->root->path);
+	if (!S_ISDIR(st.st_mode))
+		return vc_error_set(err, ENOTDIR,
+				    "%s: params.spec.root.path: %s is not a directory", method,
+				    spec->root->path);
+	return 0;
+}
+
+static int check_spec(const struct vc_oci_spec *spec, struct vc_error *err)
+{
+	if (!spec->process)
+		return vc_error_set(err, EINVAL, "process: required");
+	if (!spec->root || !spec->root->path || spec->root->path[0] != '/')
+		return vc_error_set(err, EINVAL, "root.path: must be an absolute guest path");
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const char *d = spec->mounts[i].destination;
+		if (!d || d[0] != '/')
+			return vc_error_set(err, EINVAL,
+					    "mounts[%zu].destination: must be absolute", i);
+	}
+	if (!spec->process->cwd || spec->process->cwd[0] != '/')
+		return vc_error_set(err, EINVAL, "process.cwd: must be absolute");
+	return 0;
+}
+
+static void container_free(struct agent_container *c)
+{
+	vc_oci_spec_free(c->spec);
+	free(c->cgroup);
+	vc_strv_freep(&c->storages);
+	free(c->id);
+	free(c);
+}
+
+static void container_link(struct agent *a, struct agent_container *c)
+{
+	c->next = a->containers;
+	a->containers = c;
+}
+
+static void container_unlink(struct agent *a, struct agent_container *c)
+{
+	for (struct agent_container **pp = &a->containers; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			return;
+		}
+	}
+}
+
+int agent_h_create_container(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			     struct vc_error *err)
+{
+	unsigned long flags = 0;
+	struct agent_container *c = calloc(1, sizeof(*c));
+	if (!c || !(c->id = strdup(r->container_id))) {
+		free(c);
+		return vc_error_set(err, ENOMEM, "out of memory");
+	}
+	int rc = check_spec(r->spec, err);
+	if (rc == 0)
+		rc = plan_namespaces(r->spec, c->new_ns, &flags, err);
+	if (rc < 0) {
+		container_free(c);
+		char msg[VC_ERROR_MSG_MAX];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		return vc_error_set(err, err->code, "%s: params.spec.%s", r->method, msg);
+	}
+	rc = agent_storages_acquire(a, r->storages, r->n_storages, &c->storages, err);
+	if (rc < 0)
+		vc_error_wrap(err, "%s: params", r->method);
+	if (rc == 0)
+		rc = check_rootfs(r->method, r->spec, err);
+	if (rc == 0)
+		rc = agent_cgroup_create(a->opts->cgroup_root, c->id, &c->cgroup, err);
+	const struct vc_oci_linux *l = r->spec->linux;
+	if (rc == 0)
+		agent_cgroup_apply(c->cgroup, l ? l->resources : NULL);
+
+	struct agent_stdio s = {.child_in = -1,
+				.child_out = -1,
+				.child_err = -1,
+				.in_fd = -1,
+				.out_fd = -1,
+				.err_fd = -1};
+	if (rc == 0)
+		rc = agent_stdio_open(&s, r->spec->process->terminal, r->stdin_open, err);
+	if (rc == 0) {
+		struct agent_child_cfg cfg = {.is_init = true,
+					      .spec = r->spec,
+					      .process = r->spec->process,
+					      .cgroup = c->cgroup,
+					      .stdio = &s,
+					      .devnull = a->devnull};
+		for (int i = 0; i < VC_NS__COUNT; i++) {
+			cfg.ns_fds[i] = -1;
+			cfg.new_ns[i] = c->new_ns[i];
+		}
+		rc = agent_process_spawn(a, c, &cfg, flags, -1, NULL, r->stream_id, &c->init, err);
+	}
+	agent_stdio_close(&s);
+	if (rc < 0) {
+		agent_cgroup_remove(c->cgroup);
+		agent_storages_release(a, c->storages);
+		container_free(c);
+		/* setup errors read as runc's: `exec: "x": executable file not found` */
+		return rc;
+	}
+	c->spec = steal_ptr(r->spec);
+	c->state = AGENT_CTR_CREATED;
+	container_link(a, c);
+	agent_info("container %s created (pid %d)", c->id, (int)c->init->pid);
+	vc_jgen_kv_int(res, "pid", c->init->pid);
+	return 0;
+}
+
+int agent_h_start_container(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			    struct vc_error *err)
+{
+	struct agent_container *c = r->ctr;
+	struct agent_process *p = c->init;
+	if (c->state != AGENT_CTR_CREATED || p->exited || p->sync_fd < 0)
+		return vc_error_set(err, EINVAL, "%s: container %s is not in the created state",
+				    r->method, c->id);
+	if (vc_write_all(p->sync_fd, "S", 1) < 0)
+		return vc_error_sys(err, errno, "%s: release container %s", r->method, c->id);
+	/* The sync socket closes on execve (CLOEXEC) or when the process dies; an
+	 * execve failure is the process's own exit 127, reported on its stderr. */
+	struct pollfd pfd = {.fd = p->sync_fd, .events = POLLIN};
+	while (poll(&pfd, 1, START_TIMEOUT_MS) < 0 && errno == EINTR)
+		;
+	close(p->sync_fd);
+	p->sync_fd = -1;
+	c->state = AGENT_CTR_RUNNING;
+	return 0;
+}
+
+/* Reads /proc/<pid>/ns/pid's identity ("pid:[4026531836]"). */
+static bool same_pidns(pid_t pid, const char *want)
+{
+	char path[64], got[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
+	ssize_t n = readlink(path, got, sizeof(got) - 1);
+	if (n < 0)
+		return false;
+	got[n] = '\0';
+	return !strcmp(got, want);
+}
+
+static int scan_pidns(struct agent_container *c, pid_t **pids, size_t *n, struct vc_error *err)
+{
+	char path[64], want[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)c->init->pid);
+	ssize_t wn = readlink(path, want, sizeof(want) - 1);
+	if (wn < 0)
+		return 0; /* init gone: so is its namespace */
+	want[wn] = '\0';
+	_cleanup_closedir_ DIR *d = opendir("/proc");
+	if (!d)
+		return vc_error_sys(err, errno, "opendir /proc");
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 0 || !same_pidns((pid_t)pid, want))
+			continue;
+		pid_t *nb = realloc(*pids, (*n + 1) * sizeof(pid_t));
+		if (!nb)
+			return vc_error_set(err, ENOMEM, "out of memory");
+		*pids = nb;
+		(*pids)[(*n)++] = (pid_t)pid;
+	}
+	return 0;
+}
+
+int agent_container_pids(struct agent *a, struct agent_container *c, pid_t **pids, size_t *n,
+			 struct vc_error *err)
+{
+	*pids = NULL;
+	*n = 0;
+	if (c->cgroup)
+		return agent_cgroup_pids(c->cgroup, pids, n, err);
+	if (c->new_ns[VC_NS_PID])
+		return scan_pidns(c, pids, n, err);
+	for (struct agent_process *p = a->procs; p; p = p->next) {
+		if (p->ctr != c || p->exited)
+			continue;
+		pid_t *nb = realloc(*pids, (*n + 1) * sizeof(pid_t));
+		if (!nb)
+			return vc_error_set(err, ENOMEM, "out of memory");
+		*pids = nb;
+		(*pids)[(*n)++] = p->pid;
+	}
+	return 0;
+}
+
+void agent_container_destroy(struct agent *a, struct agent_container *c)
+{
+	if (c->cgroup)
+		agent_cgroup_freeze(c->cgroup, false, NULL);
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 0;
+	if (agent_container_pids(a, c, &pids, &n, NULL) == 0) {
+		for (size_t i = 0; i < n; i++)
+			kill(pids[i], SIGKILL);
+	}
+	for (struct agent_process *p = a->procs; p; p = p->next) {
+		if (p->ctr == c && !p->exited)
+			kill(p->pid, SIGKILL);
+	}
+	for (struct agent_process *p = a->procs; p; p = p->next) {
+		if (p->ctr == c && !p->exited)
+			agent_reap_pid(a, p->pid);
+	}
+	/* output written before the kill still goes out, then the waiters */
+	for (struct agent_process *p = a->procs; p; p = p->next) {
+		if (p->ctr == c)
+			agent_process_drain(a, p);
+	}
+	struct agent_process *p = a->procs;
+	while (p) {
+		struct agent_process *next = p->next;
+		if (p->ctr == c)
+			agent_process_free(a, p);
+		p = next;
+	}
+	agent_cgroup_remove(c->cgroup);
+	agent_storages_release(a, c->storages);
+	container_unlink(a, c);
+	agent_info("container %s removed", c->id);
+	container_free(c);
+}
+
+int agent_h_remove_container(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			     struct vc_error *err)
+{
+	agent_container_destroy(a, r->ctr);
+	return 0;
+}
+
+int agent_h_list_processes(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			   struct vc_error *err)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 0;
+	int rc = agent_container_pids(a, r->ctr, &pids, &n, err);
+	if (rc < 0)
+		return vc_error_wrap(err, "%s", r->method);
+	vc_jgen_key(res, "pids");
+	vc_jgen_array_open(res);
+	for (size_t i = 0; i < n; i++)
+		vc_jgen_int(res, pids[i]);
+	vc_jgen_array_close(res);
+	return 0;
+}
+
+static int need_cgroup(struct agent_req *r, struct vc_error *err)
+{
+	if (!r->ctr->cgroup)
+		return vc_error_set(err, ENOTSUP, "%s: cgroups are not available in the guest",
+				    r->method);
+	return 0;
+}
+
+static int set_frozen(struct agent_req *r, bool frozen, struct vc_error *err)
+{
+	int rc = need_cgroup(r, err);
+	if (rc == 0 && agent_cgroup_freeze(r->ctr->cgroup, frozen, err) < 0)
+		rc = vc_error_wrap(err, "%s", r->method);
+	return rc;
+}
+
+int agent_h_pause_container(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			    struct vc_error *err)
+{
+	return set_frozen(r, true, err);
+}
+
+int agent_h_resume_container(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			     struct vc_error *err)
+{
+	return set_frozen(r, false, err);
+}
+
+int agent_h_update_container(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			     struct vc_error *err)
+{
+	int rc = need_cgroup(r, err);
+	if (rc == 0)
+		agent_cgroup_apply(r->ctr->cgroup, r->resources);
+	return rc;
+}
+
+int agent_h_stats_container(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			    struct vc_error *err)
+{
+	int rc = need_cgroup(r, err);
+	if (rc < 0)
+		return rc;
+	vc_jgen_key(res, "cgroup_stats");
+	vc_jgen_object_open(res);
+	agent_cgroup_stats(r->ctr->cgroup, res);
+	vc_jgen_object_close(res);
+	return 0;
+}
+
+int agent_h_create_sandbox(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			   struct vc_error *err)
+{
+	if (a->sandbox_id)
+		return vc_error_set(err, EEXIST, "%s: sandbox %s already exists", r->method,
+				    a->sandbox_id);
+	if (r->hostname && sethostname(r->hostname, strlen(r->hostname)) < 0)
+		return vc_error_sys(err, errno, "%s: sethostname %s", r->method, r->hostname);
+	int rc = agent_storages_acquire(a, r->storages, r->n_storages, &a->sandbox_storages, err);
+	if (rc < 0)
+		return vc_error_wrap(err, "%s", r->method);
+	if (!(a->sandbox_id = strdup(r->sandbox_id)))
+		return vc_error_set(err, ENOMEM, "out of memory");
+	return 0;
+}
+
+int agent_h_destroy_sandbox(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			    struct vc_error *err)
+{
+	/* the response goes out first; agent_serve tears down and powers off */
+	a->quit = true;
+	a->poweroff = !a->opts->not_pid1;
+	return 0;
+}
