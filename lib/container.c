@@ -319,11 +319,10 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	close(mlog);
 	mlog = -1;
 	if (r == 0) {
-		/* Recorded before the wait, so that a crash of ours leaves a state that
-		 * delete --force can clean up. */
+		/* The monitor records itself in state.json; this copy is for our own
+		 * clean-up should it fail before it got that far. */
 		st.monitor_pid = mpid;
 		st.monitor_start = vc_proc_starttime(mpid);
-		vc_state_write(root, &st, NULL);
 		r = vc_sync_read(sync[0], "the sandbox monitor", err);
 	}
 	close(sync[0]);
@@ -355,6 +354,10 @@ fail:
 		struct vc_state cur;
 		struct vc_error terr = { 0 };
 		bool have = vc_state_read(root, id, &cur, NULL) == 0;
+		if (have && cur.monitor_pid == 0) {
+			cur.monitor_pid = st.monitor_pid;
+			cur.monitor_start = st.monitor_start;
+		}
 		if (teardown(root, id, have ? &cur : &st, &terr) < 0)
 			vc_warn("clean up after a failed create: %s", terr.msg);
 		if (have)

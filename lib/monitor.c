@@ -714,8 +714,13 @@ int vc_monitor_main(int argc, char **argv)
 		r = vc_error_sys(&err, errno, "chdir `%s`", dir ? dir : m.id);
 	else if (vc_state_read(m.root, m.id, &m.st, &err) < 0)
 		r = -EIO;
-	else
+	else {
+		/* `create` records our pid too, but maybe after we read the file: the
+		 * monitor's own word is the one every later write carries. */
+		m.st.monitor_pid = getpid();
+		m.st.monitor_start = vc_proc_starttime(getpid());
 		r = boot(&m, &err);
+	}
 	if (r < 0) {
 		vc_err("container %s: %s", m.id, err.msg);
 		vc_sync_write_error(m.sync_fd, &err);
