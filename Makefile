@@ -12,8 +12,9 @@ ifeq ($(filter distclean format deps,$(MAKECMDGOALS)),)
 -include config.mk
 endif
 
-config.mk config.h: configure config.mk.in
+config.mk config.h &: configure config.mk.in
 	./configure $(CONFIGURE_FLAGS)
+	@touch config.mk config.h # config.status keeps an unchanged config.h's old time
 configure: configure.ac
 	autoreconf -fi
 
