@@ -375,24 +375,25 @@ int vc_container_create(const struct vc_ctx *ctx, const char *id,
 	return create_container(ctx, id, opts, &standin, err);
 }
 
-/* Reads the state, failing with runc's words when there is none. */
-static int load_state(const struct vc_ctx *ctx, const char *id, struct vc_state *st,
-		      struct vc_error *err)
+/* The live status of a container, failing with runc's words when there is none. */
+static int live_status(const struct vc_ctx *ctx, const char *id, enum vc_status *status,
+		       struct vc_error *err)
 {
+	struct vc_state st;
 	int r = vc_id_validate(id, err);
-	if (r < 0)
+	if (r < 0 || (r = vc_state_read(ctx->root, id, &st, err)) < 0)
 		return r;
-	return vc_state_read(ctx->root, id, st, err);
+	*status = vc_state_live_status(&st);
+	vc_state_release(&st);
+	return 0;
 }
 
 int vc_container_start(const struct vc_ctx *ctx, const char *id, struct vc_error *err)
 {
-	struct vc_state st;
-	int r = load_state(ctx, id, &st, err);
+	enum vc_status s;
+	int r = live_status(ctx, id, &s, err);
 	if (r < 0)
 		return r;
-	enum vc_status s = vc_state_live_status(&st);
-	vc_state_release(&st);
 	if (s == VC_STATUS_STOPPED)
 		return vc_error_set(err, EINVAL, "cannot start a container that has stopped");
 	if (s != VC_STATUS_CREATED)
@@ -406,12 +407,10 @@ int vc_container_start(const struct vc_ctx *ctx, const char *id, struct vc_error
 int vc_container_kill(const struct vc_ctx *ctx, const char *id, int sig, bool all,
 		      struct vc_error *err)
 {
-	struct vc_state st;
-	int r = load_state(ctx, id, &st, err);
+	enum vc_status s;
+	int r = live_status(ctx, id, &s, err);
 	if (r < 0)
 		return r;
-	enum vc_status s = vc_state_live_status(&st);
-	vc_state_release(&st);
 	if (s == VC_STATUS_STOPPED)
 		return vc_error_set(err, ESRCH, "container not running");
 	_cleanup_json_ struct vc_json *p = vc_json_new_object();
@@ -460,8 +459,8 @@ int vc_container_state_json(const struct vc_ctx *ctx, const char *id, char **jso
 			    struct vc_error *err)
 {
 	struct vc_state st;
-	int r = load_state(ctx, id, &st, err);
-	if (r < 0)
+	int r = vc_id_validate(id, err);
+	if (r < 0 || (r = vc_state_read(ctx->root, id, &st, err)) < 0)
 		return r;
 	enum vc_status s = vc_state_live_status(&st);
 	struct vc_oci_state os = {

@@ -6,7 +6,6 @@
  * socket path stays short whatever --root is (sun_path holds 108 bytes). */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -655,49 +654,12 @@ static int boot(struct monitor *m, struct vc_error *err)
 
 int vc_monitor_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "root", required_argument, NULL, 'r' },   { "id", required_argument, NULL, 'i' },
-		{ "sync-fd", required_argument, NULL, 's' }, { "log", required_argument, NULL, 'l' },
-		{ "log-format", required_argument, NULL, 'f' }, { "debug", no_argument, NULL, 'd' },
-		{ 0 },
-	};
-	struct monitor m = { .sync_fd = -1, .listen_fd = -1, .sig_fd = -1, .next_id = 1 };
-	const char *log_path = NULL;
-	enum vc_log_format fmt = VC_LOG_TEXT;
-	bool debug = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			m.root = optarg;
-			break;
-		case 'i':
-			m.id = optarg;
-			break;
-		case 's':
-			m.sync_fd = atoi(optarg);
-			break;
-		case 'l':
-			log_path = optarg;
-			break;
-		case 'f':
-			fmt = !strcmp(optarg, "json") ? VC_LOG_JSON : VC_LOG_TEXT;
-			break;
-		case 'd':
-			debug = true;
-			break;
-		default:
-			return 2;
-		}
-	}
-	vc_log_init(log_path, fmt, debug);
-	struct vc_error err = { 0 };
-	if (!m.root || !m.id) {
-		vc_error_set(&err, EINVAL, "__monitor needs --root and --id");
-		vc_sync_write_error(m.sync_fd, &err);
+	struct vc_helper_args args;
+	if (vc_helper_args_parse(argc, argv, NULL, &args) < 0)
 		return 2;
-	}
+	struct monitor m = { .root = args.root, .id = args.id, .sync_fd = args.sync_fd,
+			     .listen_fd = -1, .sig_fd = -1, .next_id = 1 };
+	struct vc_error err = { 0 };
 	_cleanup_free_ char *dir = vc_state_dir(m.root, m.id);
 	sigset_t mask;
 	sigemptyset(&mask);

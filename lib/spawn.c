@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "agent-proto/transport.h"
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "lib/log.h"
 #include "lib/state.h"
 
 static void child_exec(char *const argv[], const int stdio[3], int sync_fd, bool new_session)
@@ -118,4 +120,55 @@ int vc_monitor_connect(const char *root, const char *id, int timeout_ms, struct 
 	if (fd < 0)
 		return vc_error_wrap(err, "connect to the monitor of `%s`", id);
 	return fd;
+}
+
+int vc_helper_args_parse(int argc, char **argv, const char *log_default,
+			 struct vc_helper_args *a)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' },   { "id", required_argument, NULL, 'i' },
+		{ "stream", required_argument, NULL, 's' }, { "sync-fd", required_argument, NULL, 'y' },
+		{ "log", required_argument, NULL, 'l' },    { "log-format", required_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },	    { 0 },
+	};
+	enum vc_log_format fmt = VC_LOG_TEXT;
+	int c;
+	memset(a, 0, sizeof(*a));
+	a->sync_fd = -1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			a->root = optarg;
+			break;
+		case 'i':
+			a->id = optarg;
+			break;
+		case 's':
+			a->stream = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'y':
+			a->sync_fd = atoi(optarg);
+			break;
+		case 'l':
+			a->log_path = optarg;
+			break;
+		case 'f':
+			fmt = !strcmp(optarg, "json") ? VC_LOG_JSON : VC_LOG_TEXT;
+			break;
+		case 'd':
+			a->debug = true;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	vc_log_init(a->log_path ? a->log_path : log_default, fmt, a->debug);
+	if (!a->root || !a->id) {
+		struct vc_error err = { 0 };
+		vc_error_set(&err, EINVAL, "%s needs --root and --id", argv[0]);
+		vc_sync_write_error(a->sync_fd, &err);
+		return -EINVAL;
+	}
+	return 0;
 }

@@ -14,6 +14,18 @@
 int vc_spawn_self(char *const argv[], const int stdio[3], int sync_fd, bool new_session,
 		  pid_t *pid, struct vc_error *err);
 
+/* The arguments every helper mode takes (helper_argv() in container.c writes them):
+ * --root --id --sync-fd [--stream N] [--log F --log-format text|json] [--debug].
+ * Also sets up logging. Returns 0, or -EINVAL (reported on the sync fd). */
+struct vc_helper_args {
+	const char *root, *id, *log_path;
+	int sync_fd;
+	unsigned stream;
+	bool debug;
+};
+int vc_helper_args_parse(int argc, char **argv, const char *log_default,
+			 struct vc_helper_args *a);
+
 /* Reads the child's one-line report from a sync pipe until EOF: "ok" -> 0; "error:
  * MSG" -> the message in err; EOF without a report -> an error naming `who`. */
 int vc_sync_read(int fd, const char *who, struct vc_error *err);

@@ -6,7 +6,6 @@
  * status (the exit code, or the same fatal signal re-raised). */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -173,50 +172,16 @@ static int finish(const struct standin *s)
 
 int vc_standin_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "root", required_argument, NULL, 'r' },   { "id", required_argument, NULL, 'i' },
-		{ "stream", required_argument, NULL, 's' }, { "sync-fd", required_argument, NULL, 'y' },
-		{ "log", required_argument, NULL, 'l' },    { "log-format", required_argument, NULL, 'f' },
-		{ "debug", no_argument, NULL, 'd' },	    { 0 },
-	};
-	struct standin s = { .sync_fd = -1, .stdin_open = true, .stdout_ok = true, .stderr_ok = true };
-	const char *root = NULL, *id = NULL, *log_path = NULL;
-	enum vc_log_format fmt = VC_LOG_TEXT;
-	bool debug = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			root = optarg;
-			break;
-		case 'i':
-			id = optarg;
-			break;
-		case 's':
-			s.stream = (uint32_t)strtoul(optarg, NULL, 10);
-			break;
-		case 'y':
-			s.sync_fd = atoi(optarg);
-			break;
-		case 'l':
-			log_path = optarg;
-			break;
-		case 'f':
-			fmt = !strcmp(optarg, "json") ? VC_LOG_JSON : VC_LOG_TEXT;
-			break;
-		case 'd':
-			debug = true;
-			break;
-		default:
-			return 2;
-		}
-	}
+	struct vc_helper_args args;
 	/* Never log to our stderr: it is the container's. */
-	vc_log_init(log_path ? log_path : "/dev/null", fmt, debug);
+	if (vc_helper_args_parse(argc, argv, "/dev/null", &args) < 0)
+		return 2;
+	struct standin s = { .sync_fd = args.sync_fd, .stream = args.stream, .stdin_open = true,
+			     .stdout_ok = true, .stderr_ok = true };
+	const char *root = args.root, *id = args.id;
 	struct vc_error err = { 0 };
-	if (!root || !id || s.stream == 0) {
-		vc_error_set(&err, EINVAL, "__standin needs --root, --id and --stream");
+	if (s.stream == 0) {
+		vc_error_set(&err, EINVAL, "__standin needs --stream");
 		vc_sync_write_error(s.sync_fd, &err);
 		return 2;
 	}

@@ -34,15 +34,6 @@ static bool gone(pid_t pid)
 	return pid > 0 && kill(pid, 0) < 0 && errno == ESRCH;
 }
 
-static int reap(pid_t pid)
-{
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /* Compares argv with want (NULL-terminated); names the first difference. */
 static bool argv_is(char **argv, const char *const *want)
 {
@@ -388,7 +379,7 @@ static int run_fake(enum fake_mode mode, const char *command, const char *args, 
 	if (pid == 0)
 		fake_qmp(lfd, mode);
 	int r = vc_hv_qmp_execute(path, command, args, timeout_ms, reply, err);
-	*server_status = reap(pid);
+	*server_status = vc_unit_reap(pid);
 	unlink(path);
 	return r;
 }
@@ -648,7 +639,7 @@ VC_TEST(start_query_stop)
 	vm_files_free(&f);
 	if (!gone(pid)) {
 		kill(pid, SIGKILL);
-		reap(pid);
+		vc_unit_reap(pid);
 	}
 	CHECK(ok);
 	CHECK(running);

@@ -39,15 +39,6 @@ static void put_frame(uint8_t *buf, size_t *off, uint16_t type, uint16_t flags, 
 	*off += VC_PROTO_HDR_LEN + len;
 }
 
-static int reap(pid_t pid)
-{
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /* ---- header ---- */
 
 VC_TEST(header_round_trip)
@@ -332,7 +323,7 @@ VC_TEST(reader_fill_max_body_from_socket)
 	}
 	size_t pending = vc_frame_reader_pending(&r);
 	vc_frame_reader_free(&r);
-	CHECK(reap(pid) == 0);
+	CHECK(vc_unit_reap(pid) == 0);
 	CHECK(n == 0);
 	CHECK(frames == 2 && body_ok && eof_ok);
 	CHECK(pending == 0);
@@ -823,7 +814,7 @@ VC_TEST(proto_call_against_peer)
 	struct vc_error e2 = {0}, e3 = {0};
 	int r2 = vc_proto_call(a, VC_M_START_CONTAINER, NULL, &res, &e2);
 	int r3 = vc_proto_call(a, VC_M_REMOVE_CONTAINER, NULL, &res, &e3);
-	int status = reap(pid);
+	int status = vc_unit_reap(pid);
 	CHECK(status == 0);
 	CHECK(res_ok);
 	CHECK(r2 == -ENOENT && e2.code == ENOENT && !res);

@@ -25,19 +25,10 @@
 /* A forked helper gives up on its own after this, should the test die first. */
 #define CHILD_ALARM_S 10
 
-static int reap(pid_t pid)
-{
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 static int kill_and_reap(pid_t pid)
 {
 	kill(pid, SIGKILL);
-	return reap(pid);
+	return vc_unit_reap(pid);
 }
 
 static long long ms_since(unsigned long long t0)
@@ -86,7 +77,7 @@ VC_TEST(unix_connect_waits_for_late_listener)
 	long long ms = ms_since(t0);
 	char buf[3] = {0};
 	ssize_t n = fd >= 0 ? vc_read_all(fd, buf, 2) : -1;
-	int status = fd >= 0 ? reap(pid) : kill_and_reap(pid);
+	int status = fd >= 0 ? vc_unit_reap(pid) : kill_and_reap(pid);
 	if (fd < 0)
 		fprintf(stderr, "# %s\n", err.msg);
 	CHECK(fd >= 0);
@@ -251,7 +242,7 @@ static void hv_run(enum hv_mode mode, int timeout_ms, struct hv_result *res)
 		close(res->fd);
 		res->fd = -1;
 	}
-	res->status = waits_for_eof || mode == HV_CLOSE_ONCE ? reap(pid) : kill_and_reap(pid);
+	res->status = waits_for_eof || mode == HV_CLOSE_ONCE ? vc_unit_reap(pid) : kill_and_reap(pid);
 	if (res->fd >= 0)
 		close(res->fd);
 }
@@ -355,7 +346,7 @@ VC_TEST(vsock_refuses_reserved_cids)
 			_exit(4);
 		_exit(0);
 	}
-	CHECK(reap(pid) == 0);
+	CHECK(vc_unit_reap(pid) == 0);
 }
 
 VC_TEST(vhost_vsock_detection)

@@ -1,12 +1,23 @@
 #include "tests/unit/unit.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/util.h"
 
 int vc_unit_failed_checks;
 static char tmpdir[64];
+
+int vc_unit_reap(int pid)
+{
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
 
 const char *vc_unit_tmpdir(void)
 {

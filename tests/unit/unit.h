@@ -61,6 +61,9 @@ struct vc_unit_test {
 
 int vc_unit_run(const struct vc_unit_test *tests, size_t n, int argc, char **argv);
 
+/* Waits for a child: its exit code, 128 + signal, or -1. */
+int vc_unit_reap(int pid);
+
 /* A fresh temporary directory for the test (removed by the runner at exit). */
 const char *vc_unit_tmpdir(void);
 
