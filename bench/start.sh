@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# bench/start.sh [-n N] [--strict]: start-up cost of vcrun against its floor.
+#
+# Median wall time over N runs (default 5, or $BENCH_N) of
+#   (a) `vcrun run` of `true`,
+#   (b) a bare QEMU boot of the same kernel and initramfs with vcrun's machine flags,
+#       to /init and power-off (vcrun.poweroff=1): the floor vcrun cannot beat,
+#   (c) `runc run` of the same bundle,
+# then the vcrun/floor ratio and the host RSS of the stand-in and the monitor while a
+# container runs `sleep`. See bench/README.md. --strict: exit 1 when a target is missed.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+n=${BENCH_N:-5}
+strict=false
+while [ $# -gt 0 ]; do
+	case $1 in
+	-n)
+		[ $# -ge 2 ] || {
+			echo "bench: -n needs a number" >&2
+			exit 2
+		}
+		n=$2
+		shift 2
+		;;
+	--strict)
+		strict=true
+		shift
+		;;
+	-h | --help)
+		sed -n '2,11s/^# \{0,1\}//p' "$0"
+		exit 0
+		;;
+	*)
+		echo "bench: unknown argument $1 (try --help)" >&2
+		exit 2
+		;;
+	esac
+done
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+[[ $n =~ ^[1-9][0-9]*$ ]] || die "-n must be a positive number, not '$n'"
+vcrun=${VCRUN:-$repo/bin/vcrun}
+runc=${RUNC:-$(command -v runc || true)}
+qemu=${QEMU:-qemu-system-x86_64}
+share=${VCRUN_SHARE:-$repo/share/vcrun}
+[ -x "$vcrun" ] || die "$vcrun is not built (run make)"
+[ -n "$runc" ] && [ -x "$runc" ] || die "runc is not installed (run scripts/install-deps.sh)"
+command -v "$qemu" >/dev/null || die "$qemu is not installed (run scripts/install-deps.sh)"
+for f in vmlinuz initramfs.img; do
+	[ -f "$share/$f" ] || die "$share/$f is missing (run make guest)"
+done
+
+work=$(mktemp -d /tmp/vcbench.XXXXXX)
+vroot=$work/vroot
+rroot=$work/rroot
+mkdir -p "$vroot" "$rroot"
+
+# Processes this script started name $work in their argv (roots, bundles, logs) or run
+# in it (QEMU runs in its state dir).
+procs_under() {
+	local f p cwd args=()
+	for f in /proc/[0-9]*/cmdline; do
+		p=${f#/proc/}
+		p=${p%/cmdline}
+		[ "$p" != $$ ] && [ "$p" != "$BASHPID" ] || continue
+		mapfile -d '' args 2>/dev/null <"$f" || continue
+		cwd=$(readlink "/proc/$p/cwd" 2>/dev/null) || cwd=""
+		[[ "${args[*]}" == *"$1"* || $cwd == "$1"/* ]] && echo "$p"
+	done
+	return 0
+}
+
+cleanup() {
+	local id p
+	for id in $("$vcrun" --root "$vroot" list -q 2>/dev/null); do
+		"$vcrun" --root "$vroot" delete --force "$id" >/dev/null 2>&1 || true
+	done
+	for id in $("$runc" --root "$rroot" list -q 2>/dev/null); do
+		"$runc" --root "$rroot" delete --force "$id" >/dev/null 2>&1 || true
+	done
+	for p in $(procs_under "$work"); do
+		echo "bench: killing leftover process $p: $(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline")" >&2
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+RUNTIME=$vcrun "$repo/scripts/mkbundle.sh" "$work/true" true
+RUNTIME=$vcrun "$repo/scripts/mkbundle.sh" "$work/sleep" sleep 600
+
+now_ns() {
+	date +%s%N
+}
+
+rss_kib() {
+	sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null
+}
+
+arg1_of() {
+	local args=()
+	mapfile -d '' args 2>/dev/null <"/proc/$1/cmdline" || return 1
+	echo "${args[1]:-}"
+}
+
+# --- RSS while a container sleeps; QEMU's machine flags come from the same VM. ---
+echo "bench: measuring RSS with one container running sleep" >&2
+"$vcrun" --root "$vroot" create --bundle "$work/sleep" --pid-file "$work/rss.pid" rss \
+	</dev/null >/dev/null 2>"$work/rss.err" || die "vcrun create failed: $(cat "$work/rss.err")"
+"$vcrun" --root "$vroot" start rss 2>>"$work/rss.err" || die "vcrun start failed: $(cat "$work/rss.err")"
+standin=$(cat "$work/rss.pid")
+
+monitor=""
+if [ -f "$vroot/rss/state.json" ]; then
+	monitor=$(jq -r '.monitor_pid // empty' "$vroot/rss/state.json" 2>/dev/null || true)
+fi
+qemu_pid=""
+for p in $(procs_under "$vroot"); do
+	[ -n "$monitor" ] || [ "$(arg1_of "$p")" != __monitor ] || monitor=$p
+	[[ "$(cat 2>/dev/null <"/proc/$p/comm")" != qemu* ]] || qemu_pid=$p
+done
+[ -n "$monitor" ] || die "no monitor process (argv[1] __monitor) found for $vroot"
+standin_rss=$(rss_kib "$standin")
+monitor_rss=$(rss_kib "$monitor")
+[ -n "$standin_rss" ] || die "stand-in $standin (from --pid-file) is not running"
+[ -n "$monitor_rss" ] || die "monitor $monitor is not running"
+qemu_rss=""
+[ -z "$qemu_pid" ] || qemu_rss=$(rss_kib "$qemu_pid")
+
+# The floor uses vcrun's own -M/-cpu/-m/-smp when its QEMU can be read.
+machine=q35,accel=tcg cpu=max mem=512 smp=1
+if [ -n "$qemu_pid" ]; then
+	mapfile -d '' qargs <"/proc/$qemu_pid/cmdline"
+	for ((i = 0; i + 1 < ${#qargs[@]}; i++)); do
+		case ${qargs[i]} in
+		-M | -machine) machine=${qargs[i + 1]} ;;
+		-cpu) cpu=${qargs[i + 1]} ;;
+		-m) mem=${qargs[i + 1]} ;;
+		-smp) smp=${qargs[i + 1]} ;;
+		esac
+	done
+else
+	echo "bench: no QEMU process found; the floor uses the default flags" >&2
+fi
+"$vcrun" --root "$vroot" delete --force rss >/dev/null 2>&1 || die "vcrun delete --force rss failed"
+
+floor_cmd=("$qemu" -M "$machine" -cpu "$cpu" -m "$mem" -smp "$smp" -nodefaults -no-user-config
+	-display none -no-reboot -serial "file:$work/floor-console.log"
+	-kernel "$share/vmlinuz" -initrd "$share/initramfs.img"
+	-append "console=ttyS0 panic=-1 reboot=k quiet vcrun.poweroff=1")
+
+# --- Timings, interleaved so that drift in the host's load hits all three alike. ---
+declare -a t_vcrun t_floor t_runc
+for ((i = 1; i <= n; i++)); do
+	echo "bench: round $i of $n" >&2
+	t0=$(now_ns)
+	"$vcrun" --root "$vroot" run --bundle "$work/true" "a$i" </dev/null >/dev/null \
+		2>"$work/a.err" || die "vcrun run failed: $(cat "$work/a.err")"
+	t_vcrun+=($(($(now_ns) - t0)))
+
+	rm -f "$work/floor-console.log"
+	t0=$(now_ns)
+	timeout 120 "${floor_cmd[@]}" </dev/null >"$work/floor.out" 2>&1 ||
+		die "bare QEMU boot failed or did not power off: $(tail -n5 "$work/floor.out")"
+	t_floor+=($(($(now_ns) - t0)))
+	# -no-reboot makes QEMU exit 0 after a panic too: the console must show a power-off.
+	! grep -q 'Kernel panic' "$work/floor-console.log" ||
+		die "the bare boot panicked: $(grep -m1 'Kernel panic' "$work/floor-console.log")"
+	grep -q 'reboot: Power down' "$work/floor-console.log" ||
+		die "the bare boot did not power off: $(tail -n3 "$work/floor-console.log")"
+
+	t0=$(now_ns)
+	"$runc" --root "$rroot" run --bundle "$work/true" "c$i" </dev/null >/dev/null \
+		2>"$work/c.err" || die "runc run failed: $(cat "$work/c.err")"
+	t_runc+=($(($(now_ns) - t0)))
+done
+
+# median NS...: in seconds, 3 decimals.
+median() {
+	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 }
+		END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f", m / 1e9 }'
+}
+
+m_vcrun=$(median "${t_vcrun[@]}")
+m_floor=$(median "${t_floor[@]}")
+m_runc=$(median "${t_runc[@]}")
+ratio=$(awk -v a="$m_vcrun" -v b="$m_floor" 'BEGIN { printf "%.3f", a / b }')
+sum_rss=$((standin_rss + monitor_rss))
+
+echo
+echo "vcrun start-up, median of $n runs (floor: ${floor_cmd[*]:0:9} ...)"
+printf '%-34s %12s\n' "what" "median"
+printf '%-34s %11ss\n' "vcrun run true" "$m_vcrun"
+printf '%-34s %11ss\n' "bare QEMU boot to /init (floor)" "$m_floor"
+printf '%-34s %11ss\n' "runc run true" "$m_runc"
+printf '%-34s %12s\n' "vcrun / floor" "$ratio"
+printf '%-34s %8s KiB\n' "stand-in RSS (pid $standin)" "$standin_rss"
+printf '%-34s %8s KiB\n' "monitor RSS (pid $monitor)" "$monitor_rss"
+printf '%-34s %8s KiB\n' "stand-in + monitor" "$sum_rss"
+[ -z "$qemu_rss" ] || printf '%-34s %8s KiB\n' "QEMU RSS (for reference)" "$qemu_rss"
+echo
+
+missed=0
+if awk -v r="$ratio" 'BEGIN { exit !(r <= 1.15) }'; then
+	echo "vcrun within 15% of the floor: yes ($ratio)"
+else
+	echo "vcrun within 15% of the floor: NO ($ratio)"
+	missed=1
+fi
+if [ "$sum_rss" -lt 4096 ]; then
+	echo "stand-in + monitor < 4 MiB: yes ($sum_rss KiB)"
+else
+	echo "stand-in + monitor < 4 MiB: NO ($sum_rss KiB)"
+	missed=1
+fi
+! $strict || [ "$missed" -eq 0 ]
