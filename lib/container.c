@@ -114,14 +114,15 @@ static char *abs_root(const char *root, struct vc_error *err)
 	return r;
 }
 
+/* why gets the reason when the probe chose TCG (empty otherwise). */
 static int resolve_accel(const char *root, const struct vc_config *cfg, enum vc_hv_accel *out,
-			 struct vc_error *err)
+			 char *why, size_t why_len, struct vc_error *err)
 {
+	why[0] = '\0';
 	if (cfg->accel != VC_ACCEL_AUTO) {
 		*out = cfg->accel;
 		return 0;
 	}
-	char why[512] = "";
 	/* The answer holds for the whole boot (the cache is keyed on the boot id), and
 	 * finding it can cost seconds on a host whose KVM hangs: keep one cache per
 	 * host in /run, not one per --root. */
@@ -130,12 +131,11 @@ static int resolve_accel(const char *root, const struct vc_config *cfg, enum vc_
 		cache = strdup(VC_ACCEL_CACHE_DIR "/accel.cache");
 	else
 		cache = vc_strdup_printf("%s/accel.cache", root);
-	int r = vc_hv_accel_probe(cfg->qemu, cache, out, why, sizeof(why), err);
+	int r = vc_hv_accel_probe(cfg->qemu, cache, out, why, why_len, err);
 	if (r < 0)
 		return r;
-	if (*out == VC_ACCEL_TCG)
-		vc_warn("%s: using TCG emulation instead, which is much slower",
-			why[0] ? why : "KVM is not usable here");
+	if (*out == VC_ACCEL_TCG && !why[0])
+		snprintf(why, why_len, "KVM is not usable here");
 	return 0;
 }
 
@@ -251,23 +251,26 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	if (opts->console_socket)
 		return vc_error_set(err, ENOTSUP, "--console-socket: terminals are not supported yet");
 
+	_cleanup_free_ char *dir = vc_state_dir(root, id);
+	if (!dir)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	/* Early and cheap; the mkdir below is what settles a race. */
+	if (access(dir, F_OK) == 0)
+		return vc_error_set(err, EEXIST, "container with id exists: %s", id);
+
 	struct vc_config cfg;
 	if ((r = vc_config_load(&cfg, err)) < 0)
 		return r;
 	enum vc_hv_accel accel = VC_ACCEL_TCG;
+	char tcg_why[512];
 	struct vc_plan plan;
-	r = resolve_accel(root, &cfg, &accel, err);
+	r = resolve_accel(root, &cfg, &accel, tcg_why, sizeof(tcg_why), err);
 	if (r == 0)
 		r = vc_plan_build(id, spec, &cfg, accel, &plan, err);
 	vc_config_release(&cfg);
 	if (r < 0)
 		return r;
 
-	_cleanup_free_ char *dir = vc_state_dir(root, id);
-	if (!dir) {
-		vc_plan_release(&plan);
-		return vc_error_set(err, ENOMEM, "out of memory");
-	}
 	if (mkdir(dir, 0700) < 0) {
 		vc_plan_release(&plan);
 		if (errno == EEXIST)
@@ -345,6 +348,10 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	}
 	vc_state_release(&st);
 	vc_plan_release(&plan);
+	/* Said only once the container exists, so that a failed call prints exactly
+	 * one line: its error. */
+	if (tcg_why[0])
+		vc_warn("%s: using TCG emulation instead, which is much slower", tcg_why);
 	return 0;
 
 fail:
