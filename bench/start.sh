@@ -133,8 +133,9 @@ monitor_rss=$(rss_kib "$monitor")
 qemu_rss=""
 [ -z "$qemu_pid" ] || qemu_rss=$(rss_kib "$qemu_pid")
 
-# The floor uses vcrun's own -M/-cpu/-m/-smp when its QEMU can be read.
-machine=q35,accel=tcg cpu=max mem=512 smp=1
+# The floor uses vcrun's own -M/-cpu/-m/-smp and kernel command line when its QEMU
+# can be read, so both boot the same kernel the same way.
+machine=q35,accel=tcg cpu=max mem=512 smp=1 append="console=ttyS0 panic=-1 reboot=k quiet"
 if [ -n "$qemu_pid" ]; then
 	mapfile -d '' qargs <"/proc/$qemu_pid/cmdline"
 	for ((i = 0; i + 1 < ${#qargs[@]}; i++)); do
@@ -143,6 +144,7 @@ if [ -n "$qemu_pid" ]; then
 		-cpu) cpu=${qargs[i + 1]} ;;
 		-m) mem=${qargs[i + 1]} ;;
 		-smp) smp=${qargs[i + 1]} ;;
+		-append) append=${qargs[i + 1]} ;;
 		esac
 	done
 else
@@ -153,7 +155,7 @@ fi
 floor_cmd=("$qemu" -M "$machine" -cpu "$cpu" -m "$mem" -smp "$smp" -nodefaults -no-user-config
 	-display none -no-reboot -serial "file:$work/floor-console.log"
 	-kernel "$share/vmlinuz" -initrd "$share/initramfs.img"
-	-append "console=ttyS0 panic=-1 reboot=k quiet vcrun.poweroff=1")
+	-append "$append vcrun.poweroff=1")
 
 # --- Timings, interleaved so that drift in the host's load hits all three alike. ---
 declare -a t_vcrun t_floor t_runc

@@ -103,7 +103,9 @@ VC_TEST(argv_tcg_serial_9p)
 		"-mon", "chardev=qmp,mode=control",
 		"-kernel", "/s/vmlinuz",
 		"-initrd", "/s/initramfs.img",
-		"-append", "console=ttyS0 panic=-1 reboot=k quiet vcrun.channel=serial vcrun.debug=1",
+		"-append", "console=ttyS0 panic=-1 reboot=k quiet tsc=reliable no_timer_check "
+		"rcupdate.rcu_expedited=1 i8042.direct=1 i8042.dumbkbd=1 i8042.nopnp=1 i8042.noaux=1 "
+		"noreplace-smp cryptomgr.notests pci=lastbus=0 8250.nr_uarts=1 vcrun.channel=serial vcrun.debug=1",
 		"-device", "virtio-serial-pci,id=vser0",
 		"-chardev", "socket,id=agent,path=/run/vc/x/agent.sock,server=on,wait=off",
 		"-device", "virtserialport,bus=vser0.0,chardev=agent,name=vcrun.agent",
@@ -144,7 +146,9 @@ VC_TEST(argv_kvm_vsock_sandbox)
 		"-mon", "chardev=qmp,mode=control",
 		"-kernel", "/s/vmlinuz",
 		"-initrd", "/s/initramfs.img",
-		"-append", "console=ttyS0 panic=-1 reboot=k quiet vcrun.channel=vsock",
+		"-append", "console=ttyS0 panic=-1 reboot=k quiet tsc=reliable no_timer_check "
+		"rcupdate.rcu_expedited=1 i8042.direct=1 i8042.dumbkbd=1 i8042.nopnp=1 i8042.noaux=1 "
+		"noreplace-smp cryptomgr.notests pci=lastbus=0 8250.nr_uarts=1 vcrun.channel=vsock",
 		"-device", "vhost-vsock-pci,guest-cid=7",
 		NULL,
 	};
