@@ -8,7 +8,9 @@
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
 
-ifeq ($(filter distclean format deps,$(MAKECMDGOALS)),)
+# check, demo and deps install packages first and then run sub-makes: they must not
+# need configure (nor autoconf) before the packages are there.
+ifeq ($(filter distclean format deps check demo,$(MAKECMDGOALS)),)
 -include config.mk
 endif
 
