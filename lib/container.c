@@ -266,7 +266,7 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	struct vc_plan plan;
 	r = resolve_accel(root, &cfg, &accel, tcg_why, sizeof(tcg_why), err);
 	if (r == 0)
-		r = vc_plan_build(id, spec, &cfg, accel, &plan, err);
+		r = vc_plan_build(id, spec, &cfg, accel, "/dev", &plan, err);
 	vc_config_release(&cfg);
 	if (r < 0)
 		return r;

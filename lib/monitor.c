@@ -604,7 +604,15 @@ static int boot(struct monitor *m, struct vc_error *err)
 	m->st.hv_pid = m->hv.pid;
 	save_state(m);
 
-	int fd = vc_transport_connect_unix("agent.sock", 10000, err);
+	if (m->plan.channel == VC_CHANNEL_VSOCK)
+		vc_debug("agent channel: vsock, guest CID %u port %u", m->plan.vsock_cid,
+			 VC_AGENT_VSOCK_PORT);
+	else
+		vc_debug("agent channel: virtio-serial (no /dev/vhost-vsock on this host)");
+	int fd = m->plan.channel == VC_CHANNEL_VSOCK
+			 ? vc_transport_connect_vsock(m->plan.vsock_cid, VC_AGENT_VSOCK_PORT,
+						      m->plan.boot_timeout_ms, err)
+			 : vc_transport_connect_unix("agent.sock", 10000, err);
 	if (fd < 0)
 		return fd;
 	vc_chan_init(&m->agent, fd);

@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "agent-proto/transport.h"
 #include "common/util.h"
 
 void vc_plan_release(struct vc_plan *plan)
@@ -142,8 +144,22 @@ static int plan_mounts(struct vc_plan *plan, const struct vc_oci_spec *spec,
 	return 0;
 }
 
+/* A guest CID for a new VM: 3 and up, never the host (2) nor VMADDR_CID_ANY. A
+ * clash with a running VM makes QEMU fail at start, with a message naming it. */
+static uint32_t pick_cid(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 20) ^ (uint64_t)ts.tv_sec;
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return 3 + (uint32_t)(x % (UINT32_MAX - 4));
+}
+
 int vc_plan_build(const char *id, const struct vc_oci_spec *spec, const struct vc_config *cfg,
-		  enum vc_hv_accel accel, struct vc_plan *plan, struct vc_error *err)
+		  enum vc_hv_accel accel, const char *dev_root, struct vc_plan *plan,
+		  struct vc_error *err)
 {
 	_cleanup_free_ char *guest_root = NULL;
 	memset(plan, 0, sizeof(*plan));
@@ -155,6 +171,11 @@ int vc_plan_build(const char *id, const struct vc_oci_spec *spec, const struct v
 	plan->kernel_params = strdup(cfg->kernel_params ? cfg->kernel_params : "");
 	plan->accel = accel;
 	plan->fs = cfg->fs;
+	/* vhost-vsock is a real socket per VM; virtio-serial is the fallback that
+	 * works everywhere. */
+	plan->channel = vc_transport_vhost_vsock_available(dev_root) ? VC_CHANNEL_VSOCK
+								    : VC_CHANNEL_SERIAL;
+	plan->vsock_cid = plan->channel == VC_CHANNEL_VSOCK ? pick_cid() : 0;
 	plan->mem_mib = cfg->mem_mib;
 	plan->vcpus = cfg->vcpus;
 	plan->boot_timeout_ms = cfg->boot_timeout_ms;
@@ -231,6 +252,8 @@ int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct 
 	vc_jgen_kv_string(g, "kernel_params", plan->kernel_params);
 	vc_jgen_kv_string(g, "accel", vc_hv_accel_name(plan->accel));
 	vc_jgen_kv_string(g, "shared_fs", plan->fs == VC_FS_VIRTIOFS ? "virtio-fs" : "9p");
+	vc_jgen_kv_string(g, "channel", plan->channel == VC_CHANNEL_VSOCK ? "vsock" : "serial");
+	vc_jgen_kv_int(g, "vsock_cid", plan->vsock_cid);
 	vc_jgen_kv_int(g, "memory_mib", plan->mem_mib);
 	vc_jgen_kv_int(g, "vcpus", plan->vcpus);
 	vc_jgen_kv_int(g, "boot_timeout_ms", plan->boot_timeout_ms);
@@ -269,8 +292,8 @@ int vc_plan_from_json(const char *text, size_t len, const char *source, struct v
 	_cleanup_json_ struct vc_json *doc = NULL;
 	if (vc_json_parse(text, len, source, &doc, err) < 0)
 		return -EINVAL;
-	_cleanup_free_ char *accel = NULL, *fs = NULL;
-	int64_t mem = 0, vcpus = 0, timeout = 0;
+	_cleanup_free_ char *accel = NULL, *fs = NULL, *channel = NULL;
+	int64_t mem = 0, vcpus = 0, timeout = 0, cid = 0;
 	int r;
 	if ((r = plan_str(doc, "container_id", source, &plan->container_id, err)) < 0 ||
 	    (r = plan_str(doc, "qemu", source, &plan->qemu, err)) < 0 ||
@@ -279,8 +302,17 @@ int vc_plan_from_json(const char *text, size_t len, const char *source, struct v
 	    (r = plan_str(doc, "virtiofsd", source, &plan->virtiofsd, err)) < 0 ||
 	    (r = plan_str(doc, "kernel_params", source, &plan->kernel_params, err)) < 0 ||
 	    (r = plan_str(doc, "accel", source, &accel, err)) < 0 ||
-	    (r = plan_str(doc, "shared_fs", source, &fs, err)) < 0)
+	    (r = plan_str(doc, "shared_fs", source, &fs, err)) < 0 ||
+	    (r = plan_str(doc, "channel", source, &channel, err)) < 0)
 		goto fail;
+	plan->channel = !strcmp(channel, "vsock") ? VC_CHANNEL_VSOCK : VC_CHANNEL_SERIAL;
+	if (plan->channel == VC_CHANNEL_VSOCK &&
+	    (vc_json_to_i64(vc_json_get(doc, "vsock_cid"), &cid) < 0 || cid < 3 ||
+	     cid >= UINT32_MAX)) {
+		r = vc_error_set(err, EINVAL, "%s: vsock_cid: must be a guest CID", source);
+		goto fail;
+	}
+	plan->vsock_cid = (uint32_t)cid;
 	plan->accel = !strcmp(accel, "kvm") ? VC_ACCEL_KVM : VC_ACCEL_TCG;
 	plan->fs = !strcmp(fs, "virtio-fs") ? VC_FS_VIRTIOFS : VC_FS_9P;
 	if (vc_json_to_i64(vc_json_get(doc, "memory_mib"), &mem) < 0 ||
@@ -340,7 +372,8 @@ void vc_plan_hv_config(const struct vc_plan *plan, const char *state_dir, struct
 	cfg->vcpus = plan->vcpus;
 	cfg->state_dir = state_dir;
 	cfg->accel = plan->accel;
-	cfg->channel = VC_CHANNEL_SERIAL;
+	cfg->channel = plan->channel;
+	cfg->vsock_cid = plan->vsock_cid;
 	cfg->fs = plan->fs;
 	cfg->virtiofsd_path = plan->virtiofsd;
 	cfg->shares = plan->shares;

@@ -18,6 +18,8 @@ struct vc_plan {
 	char *qemu, *kernel, *initrd, *virtiofsd, *kernel_params;
 	enum vc_hv_accel accel;
 	enum vc_hv_fs fs;
+	enum vc_hv_channel channel; /* vsock where the host has vhost-vsock */
+	uint32_t vsock_cid;
 	unsigned mem_mib, vcpus;
 	int boot_timeout_ms;
 	struct vc_hv_share *shares;
@@ -26,9 +28,11 @@ struct vc_plan {
 	struct vc_json *guest_spec; /* config.json rewritten for the guest */
 };
 
-/* accel must already be resolved (KVM or TCG). */
+/* accel must already be resolved (KVM or TCG). dev_root is where /dev/vhost-vsock
+ * is looked for ("/dev"; a fake tree in tests). */
 int vc_plan_build(const char *id, const struct vc_oci_spec *spec, const struct vc_config *cfg,
-		  enum vc_hv_accel accel, struct vc_plan *plan, struct vc_error *err);
+		  enum vc_hv_accel accel, const char *dev_root, struct vc_plan *plan,
+		  struct vc_error *err);
 int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct vc_error *err);
 int vc_plan_from_json(const char *text, size_t len, const char *source, struct vc_plan *plan,
 		      struct vc_error *err);

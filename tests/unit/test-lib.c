@@ -128,7 +128,7 @@ VC_TEST(plan_shares_and_guest_spec)
 	struct vc_config cfg;
 	test_config(&cfg);
 	struct vc_plan plan;
-	CHECK(vc_plan_build("c1", spec, &cfg, VC_ACCEL_TCG, &plan, &err) == 0);
+	CHECK(vc_plan_build("c1", spec, &cfg, VC_ACCEL_TCG, "/nonexistent", &plan, &err) == 0);
 	vc_config_release(&cfg);
 	/* rootfs (read-only root), data (ro), bundle dir for the file (rw) */
 	CHECK(plan.n_shares == 3);
@@ -167,6 +167,39 @@ VC_TEST(plan_shares_and_guest_spec)
 	vc_plan_release(&plan);
 }
 
+/* With vhost-vsock on the host, the agent channel is vsock with a guest CID. */
+VC_TEST(plan_picks_vsock_when_the_host_has_it)
+{
+	struct vc_error err = { 0 };
+	_cleanup_free_ char *bundle = make_bundle("bv", "[]");
+	_cleanup_free_ char *dev = vc_strdup_printf("%s/fakedev", vc_unit_tmpdir());
+	_cleanup_free_ char *node = vc_strdup_printf("%s/vhost-vsock", dev);
+	vc_mkdir_p(dev, 0755, NULL);
+	vc_write_file(node, "", 0, NULL);
+	_cleanup_spec_ struct vc_oci_spec *spec = NULL;
+	CHECK(vc_oci_spec_load(bundle, &spec, &err) == 0);
+	struct vc_config cfg;
+	test_config(&cfg);
+	struct vc_plan plan, serial, back;
+	CHECK(vc_plan_build("v", spec, &cfg, VC_ACCEL_KVM, dev, &plan, &err) == 0);
+	CHECK(vc_plan_build("s", spec, &cfg, VC_ACCEL_KVM, "/nonexistent", &serial, &err) == 0);
+	vc_config_release(&cfg);
+	CHECK(plan.channel == VC_CHANNEL_VSOCK && plan.vsock_cid >= 3 &&
+	      plan.vsock_cid != UINT32_MAX);
+	CHECK(serial.channel == VC_CHANNEL_SERIAL);
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	CHECK(vc_plan_to_json(&plan, &text, &len, &err) == 0);
+	CHECK(vc_plan_from_json(text, len, "plan.json", &back, &err) == 0);
+	CHECK(back.channel == VC_CHANNEL_VSOCK && back.vsock_cid == plan.vsock_cid);
+	struct vc_hv_config hc;
+	vc_plan_hv_config(&back, ".", &hc);
+	CHECK(hc.channel == VC_CHANNEL_VSOCK && hc.vsock_cid == plan.vsock_cid);
+	vc_plan_release(&back);
+	vc_plan_release(&serial);
+	vc_plan_release(&plan);
+}
+
 VC_TEST(plan_rejects_bad_mounts)
 {
 	struct vc_error err = {0};
@@ -178,7 +211,7 @@ VC_TEST(plan_rejects_bad_mounts)
 	CHECK(vc_oci_spec_load(b1, &s1, &err) == 0);
 	struct vc_plan plan;
 	test_config(&cfg);
-	CHECK(vc_plan_build("c", s1, &cfg, VC_ACCEL_TCG, &plan, &err) < 0);
+	CHECK(vc_plan_build("c", s1, &cfg, VC_ACCEL_TCG, "/dev", &plan, &err) < 0);
 	CHECK_CONTAINS(err.msg, "mounts[0].source");
 	CHECK_CONTAINS(err.msg, "/nonexistent/vcrun");
 
@@ -187,7 +220,7 @@ VC_TEST(plan_rejects_bad_mounts)
 		"[{\"destination\":\"/dev/null2\",\"type\":\"bind\",\"source\":\"/dev/null\"}]");
 	_cleanup_spec_ struct vc_oci_spec *s2 = NULL;
 	CHECK(vc_oci_spec_load(b2, &s2, &err) == 0);
-	CHECK(vc_plan_build("c", s2, &cfg, VC_ACCEL_TCG, &plan, &err) < 0);
+	CHECK(vc_plan_build("c", s2, &cfg, VC_ACCEL_TCG, "/dev", &plan, &err) < 0);
 	CHECK_CONTAINS(err.msg, "only those can be shared into a VM");
 
 	/* A missing guest kernel is named with the way to fix it. */
@@ -196,7 +229,7 @@ VC_TEST(plan_rejects_bad_mounts)
 	_cleanup_free_ char *b3 = make_bundle("b4", "[]");
 	_cleanup_spec_ struct vc_oci_spec *s3 = NULL;
 	CHECK(vc_oci_spec_load(b3, &s3, &err) == 0);
-	CHECK(vc_plan_build("c", s3, &cfg, VC_ACCEL_TCG, &plan, &err) < 0);
+	CHECK(vc_plan_build("c", s3, &cfg, VC_ACCEL_TCG, "/dev", &plan, &err) < 0);
 	CHECK_CONTAINS(err.msg, "/nonexistent/vmlinuz");
 	vc_config_release(&cfg);
 }
@@ -226,4 +259,4 @@ VC_TEST(config_file_errors_name_the_field)
 }
 
 VC_TESTS(VC_T(id_rules), VC_T(state_round_trip), VC_T(plan_shares_and_guest_spec),
-	 VC_T(plan_rejects_bad_mounts), VC_T(config_file_errors_name_the_field))
+	 VC_T(plan_picks_vsock_when_the_host_has_it), VC_T(plan_rejects_bad_mounts), VC_T(config_file_errors_name_the_field))
