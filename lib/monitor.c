@@ -21,73 +21,10 @@
 #include "agent-proto/transport.h"
 #include "common/cleanup.h"
 #include "common/util.h"
-#include "hv/hv.h"
-#include "lib/chan.h"
 #include "lib/log.h"
-#include "lib/monitor.h"
-#include "lib/plan.h"
-#include "lib/spawn.h"
-#include "lib/state.h"
-#include "lib/vcrun.h"
+#include "lib/monitor-internal.h"
 
-#define MAX_CONNS 128
-#define MAX_WAITERS 16
-#define AGENT_BACKLOG_MAX (4u << 20)
-#define EARLY_OUTPUT_MAX (64u << 20)
-#define DESTROY_TIMEOUT_MS 15000
-#define INIT_STREAM 1
-
-struct conn {
-	struct vc_chan ch;
-	uint32_t stream; /* attached stream, 0 if none */
-	pid_t peer_pid;
-};
-
-struct waiter {
-	struct conn *conn;
-	uint32_t req;
-};
-
-struct stream {
-	uint32_t id;
-	struct conn *conn;    /* the attached stand-in */
-	struct vc_chan early; /* output that arrived before the stand-in attached */
-	bool exited;
-	int exit_code, exit_signal;
-	struct waiter waiters[MAX_WAITERS];
-	size_t n_waiters;
-};
-
-enum pend_kind { PEND_FORWARD, PEND_START, PEND_WAIT, PEND_REMOVE, PEND_DESTROY };
-
-struct pending {
-	uint32_t agent_id;
-	enum pend_kind kind;
-	struct conn *conn;
-	uint32_t conn_req;
-};
-
-struct monitor {
-	const char *root, *id;
-	int sync_fd;
-	struct vc_plan plan;
-	struct vc_hv hv;
-	bool hv_running;
-	struct vc_chan agent;
-	int listen_fd, sig_fd;
-	struct conn *conns[MAX_CONNS];
-	size_t n_conns;
-	struct pending *pend;
-	size_t n_pend, cap_pend;
-	struct stream init;
-	uint32_t next_id;
-	struct vc_state st;
-	bool destroying, done;
-	unsigned long long destroy_deadline;
-	struct waiter destroyer;
-};
-
-static int save_state(struct monitor *m)
+int mon_save_state(struct monitor *m)
 {
 	struct vc_error err = { 0 };
 	int r = vc_state_write(m->root, &m->st, &err);
@@ -129,16 +66,61 @@ static void stream_exited(struct monitor *m, struct stream *s, int code, int sig
 		m->st.status = VC_STATUS_STOPPED;
 		m->st.exit_code = code;
 		m->st.exit_signal = sig;
-		save_state(m);
+		mon_save_state(m);
 	}
 }
 
 static struct stream *find_stream(struct monitor *m, uint32_t id)
 {
-	return id == INIT_STREAM ? &m->init : NULL;
+	for (size_t i = 0; i < m->n_streams; i++)
+		if (m->streams[i]->id == id)
+			return m->streams[i];
+	return NULL;
 }
 
-static struct vc_json *params_for_container(struct monitor *m)
+static struct stream *init_stream(struct monitor *m)
+{
+	return m->n_streams ? m->streams[0] : NULL;
+}
+
+struct stream *mon_stream_add(struct monitor *m, uint32_t id, const char *exec_id)
+{
+	struct stream **n = realloc(m->streams, (m->n_streams + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	m->streams = n;
+	struct stream *s = calloc(1, sizeof(*s));
+	if (!s || (exec_id && !(s->exec_id = strdup(exec_id)))) {
+		free(s);
+		return NULL;
+	}
+	s->id = id;
+	vc_chan_init(&s->early, -1);
+	m->streams[m->n_streams++] = s;
+	return s;
+}
+
+/* The VM is gone or going: every process with it. */
+static void all_exited(struct monitor *m)
+{
+	/* Exec'd processes first: init's exit is what marks the container stopped. */
+	for (size_t i = m->n_streams; i-- > 0;)
+		stream_exited(m, m->streams[i], 137, SIGKILL);
+}
+
+/* Params naming one process of the container (init has no exec_id). */
+static struct vc_json *params_for_process(struct monitor *m, const struct stream *s)
+{
+	struct vc_json *p = mon_params_for_container(m);
+	if (p && s && s->exec_id &&
+	    vc_json_object_set(p, "exec_id", vc_json_new_string(s->exec_id)) < 0) {
+		vc_json_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+struct vc_json *mon_params_for_container(struct monitor *m)
 {
 	struct vc_json *p = vc_json_new_object();
 	if (p && vc_json_object_set(p, "container_id", vc_json_new_string(m->id)) < 0) {
@@ -148,9 +130,8 @@ static struct vc_json *params_for_container(struct monitor *m)
 	return p;
 }
 
-/* Sends a request to the agent and remembers who gets the answer. Takes params. */
-static int agent_send(struct monitor *m, const char *method, struct vc_json *params,
-		      enum pend_kind kind, struct conn *conn, uint32_t conn_req)
+int mon_agent_send(struct monitor *m, const char *method, struct vc_json *params,
+		   enum pend_kind kind, struct conn *conn, uint32_t conn_req, uint32_t stream)
 {
 	_cleanup_json_ struct vc_json *p = params;
 	if (!p)
@@ -169,7 +150,7 @@ static int agent_send(struct monitor *m, const char *method, struct vc_json *par
 	int r = vc_chan_request(&m->agent, id, method, p);
 	if (r < 0)
 		return r;
-	m->pend[m->n_pend++] = (struct pending){ id, kind, conn, conn_req };
+	m->pend[m->n_pend++] = (struct pending){ id, kind, conn, conn_req, stream };
 	return 0;
 }
 
@@ -181,7 +162,7 @@ static void finish_destroy(struct monitor *m)
 			vc_warn("stop VM: %s", err.msg);
 		m->hv_running = false;
 	}
-	stream_exited(m, &m->init, 137, SIGKILL);
+	all_exited(m);
 	if (m->destroyer.conn) {
 		_cleanup_json_ struct vc_json *o = vc_json_new_object();
 		vc_chan_respond(&m->destroyer.conn->ch, m->destroyer.req, o);
@@ -199,8 +180,8 @@ static void start_destroy(struct monitor *m, struct conn *c, uint32_t req)
 	m->destroying = true;
 	m->destroyer = (struct waiter){ c, req };
 	m->destroy_deadline = vc_now_ns() + DESTROY_TIMEOUT_MS * 1000000ULL;
-	if (agent_send(m, VC_M_REMOVE_CONTAINER, params_for_container(m), PEND_REMOVE, NULL, 0) <
-	    0)
+	if (mon_agent_send(m, VC_M_REMOVE_CONTAINER, mon_params_for_container(m), PEND_REMOVE,
+			   NULL, 0, 0) < 0)
 		finish_destroy(m);
 }
 
@@ -217,7 +198,7 @@ static void vm_gone(struct monitor *m, const char *why)
 		vc_hv_stop(&m->hv, 2000, &err);
 		m->hv_running = false;
 	}
-	stream_exited(m, &m->init, 137, SIGKILL);
+	all_exited(m);
 	m->done = true;
 }
 
@@ -240,7 +221,7 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 	case PEND_START:
 		if (r == 0) {
 			m->st.status = VC_STATUS_RUNNING;
-			save_state(m);
+			mon_save_state(m);
 		}
 		__attribute__((fallthrough)); /* the caller gets the agent's answer */
 	case PEND_FORWARD:
@@ -255,14 +236,41 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 		} else {
 			vc_warn("WaitProcess: %s", rerr.msg);
 		}
-		stream_exited(m, &m->init, (int)code, (int)sig);
+		struct stream *s = find_stream(m, p.stream);
+		if (s)
+			stream_exited(m, s, (int)code, (int)sig);
+		break;
+	}
+	case PEND_EXEC: {
+		struct stream *s = find_stream(m, p.stream);
+		if (r < 0) {
+			/* Never started: nothing will ever be written to or waited on it. */
+			if (s)
+				stream_exited(m, s, 255, 0);
+			if (p.conn)
+				vc_chan_queue(&p.conn->ch, VC_FRAME_RESPONSE, 0, p.conn_req, f->body,
+					      f->len);
+			break;
+		}
+		if (!s || mon_agent_send(m, VC_M_WAIT_PROCESS, params_for_process(m, s), PEND_WAIT,
+					 NULL, 0, s->id) < 0) {
+			if (p.conn)
+				vc_chan_respond_error(&p.conn->ch, p.conn_req, EPIPE,
+						      "the guest agent is gone");
+			break;
+		}
+		if (p.conn) {
+			_cleanup_json_ struct vc_json *o = vc_json_new_object();
+			if (o && vc_json_object_set(o, "stream_id", vc_json_new_uint(s->id)) == 0)
+				vc_chan_respond(&p.conn->ch, p.conn_req, o);
+		}
 		break;
 	}
 	case PEND_REMOVE:
 		if (r < 0)
 			vc_warn("RemoveContainer: %s", rerr.msg);
-		if (agent_send(m, VC_M_DESTROY_SANDBOX, vc_json_new_object(), PEND_DESTROY, NULL, 0) <
-		    0)
+		if (mon_agent_send(m, VC_M_DESTROY_SANDBOX, vc_json_new_object(), PEND_DESTROY, NULL,
+				   0, 0) < 0)
 			finish_destroy(m);
 		break;
 	case PEND_DESTROY:
@@ -306,6 +314,102 @@ static void handle_agent(struct monitor *m)
 		vm_gone(m, "the guest agent closed its channel");
 }
 
+static void req_attach_or_wait(struct monitor *m, struct conn *c, uint32_t req,
+			       const char *method, const struct vc_json *params)
+{
+	struct vc_error err = { 0 };
+	uint32_t sid = 0;
+	struct stream *s = NULL;
+	if (vc_proto_get_u32(params, method, "stream_id", true, &sid, &err) < 0 ||
+	    !(s = find_stream(m, sid))) {
+		vc_chan_respond_error(&c->ch, req, ENOENT, err.msg[0] ? err.msg : "no such process stream");
+		return;
+	}
+	if (!strcmp(method, "wait")) {
+		if (s->exited)
+			respond_exit(c, req, s);
+		else if (s->n_waiters < MAX_WAITERS)
+			s->waiters[s->n_waiters++] = (struct waiter){ c, req };
+		else
+			vc_chan_respond_error(&c->ch, req, EBUSY, "too many waiters");
+		return;
+	}
+	s->conn = c;
+	c->stream = sid;
+	/* Hand over what arrived before the stand-in did, in order. */
+	if (vc_chan_pending(&s->early))
+		vc_chan_queue_raw(&c->ch, s->early.out + s->early.out_off, vc_chan_pending(&s->early));
+	s->early.out_off = s->early.out_len = 0;
+	if (sid == INIT_STREAM && m->st.status == VC_STATUS_CREATING) {
+		m->st.standin_pid = c->peer_pid;
+		m->st.status = VC_STATUS_CREATED;
+		mon_save_state(m);
+	}
+	_cleanup_json_ struct vc_json *o = vc_json_new_object();
+	vc_chan_respond(&c->ch, req, o);
+}
+
+/* kill {signal, all}: the container (its init, or all of it); signal {stream_id,
+ * signal}: the process of a stand-in that caught a signal. */
+static void req_signal(struct monitor *m, struct conn *c, uint32_t req, const char *method,
+		       const struct vc_json *params)
+{
+	struct vc_error err = { 0 };
+	uint32_t sig = 0, sid = INIT_STREAM;
+	if (vc_proto_get_u32(params, method, "signal", true, &sig, &err) < 0 ||
+	    vc_proto_get_u32(params, method, "stream_id", false, &sid, &err) < 0) {
+		vc_chan_respond_error(&c->ch, req, EINVAL, err.msg);
+		return;
+	}
+	struct stream *s = find_stream(m, sid);
+	if (!s || s->exited || init_stream(m)->exited || m->destroying) {
+		vc_chan_respond_error(&c->ch, req, ESRCH, "container not running");
+		return;
+	}
+	struct vc_json *p = params_for_process(m, s);
+	const struct vc_json *all = vc_json_get(params, "all");
+	if (p && (vc_json_object_set(p, "signal", vc_json_new_uint(sig)) < 0 ||
+		  vc_json_object_set(p, "all", vc_json_new_bool(all && all->type == VC_JSON_BOOL &&
+								 all->u.boolean)) < 0)) {
+		vc_json_free(p);
+		p = NULL;
+	}
+	if (mon_agent_send(m, VC_M_SIGNAL_PROCESS, p, PEND_FORWARD, c, req, 0) < 0)
+		vc_chan_respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
+}
+
+/* exec {process}: a new process in the running container. The answer carries the
+ * stream its stand-in attaches to; output that comes first waits in the stream. */
+static void req_exec(struct monitor *m, struct conn *c, uint32_t req, const struct vc_json *params)
+{
+	struct vc_error err = { 0 };
+	const struct vc_json *process = NULL;
+	if (vc_proto_get_object(params, "exec", "process", true, &process, &err) < 0) {
+		vc_chan_respond_error(&c->ch, req, EINVAL, err.msg);
+		return;
+	}
+	if (m->st.status != VC_STATUS_RUNNING || m->destroying) {
+		vc_chan_respond_error(&c->ch, req, EINVAL,
+				      m->st.status == VC_STATUS_STOPPED || m->destroying
+					      ? "cannot exec in a stopped container"
+					      : "cannot exec in a container that is not running");
+		return;
+	}
+	uint32_t sid = m->next_stream++;
+	char exec_id[32];
+	snprintf(exec_id, sizeof(exec_id), "exec-%u", sid);
+	struct stream *s = mon_stream_add(m, sid, exec_id);
+	struct vc_json *p = s ? params_for_process(m, s) : NULL;
+	if (p && (vc_json_object_set(p, "stream_id", vc_json_new_uint(sid)) < 0 ||
+		  vc_json_object_set(p, "process", vc_json_clone(process)) < 0 ||
+		  vc_json_object_set(p, "stdin", vc_json_new_bool(true)) < 0)) {
+		vc_json_free(p);
+		p = NULL;
+	}
+	if (mon_agent_send(m, VC_M_EXEC_PROCESS, p, PEND_EXEC, c, req, sid) < 0)
+		vc_chan_respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
+}
+
 static void handle_request(struct monitor *m, struct conn *c, const struct vc_frame *f)
 {
 	_cleanup_free_ char *method = NULL;
@@ -315,38 +419,8 @@ static void handle_request(struct monitor *m, struct conn *c, const struct vc_fr
 		vc_chan_respond_error(&c->ch, f->id, EINVAL, err.msg);
 		return;
 	}
-	uint32_t sid = 0, sig = 0;
 	if (!strcmp(method, "attach") || !strcmp(method, "wait")) {
-		struct stream *s = NULL;
-		if (vc_proto_get_u32(params, method, "stream_id", true, &sid, &err) < 0 ||
-		    !(s = find_stream(m, sid))) {
-			vc_chan_respond_error(&c->ch, f->id, ENOENT,
-					      err.msg[0] ? err.msg : "no such process stream");
-			return;
-		}
-		if (!strcmp(method, "wait")) {
-			if (s->exited)
-				respond_exit(c, f->id, s);
-			else if (s->n_waiters < MAX_WAITERS)
-				s->waiters[s->n_waiters++] = (struct waiter){ c, f->id };
-			else
-				vc_chan_respond_error(&c->ch, f->id, EBUSY, "too many waiters");
-			return;
-		}
-		s->conn = c;
-		c->stream = sid;
-		/* Hand over what arrived before the stand-in did, in order. */
-		if (vc_chan_pending(&s->early))
-			vc_chan_queue_raw(&c->ch, s->early.out + s->early.out_off,
-					  vc_chan_pending(&s->early));
-		s->early.out_off = s->early.out_len = 0;
-		if (sid == INIT_STREAM && m->st.status == VC_STATUS_CREATING) {
-			m->st.standin_pid = c->peer_pid;
-			m->st.status = VC_STATUS_CREATED;
-			save_state(m);
-		}
-		_cleanup_json_ struct vc_json *o = vc_json_new_object();
-		vc_chan_respond(&c->ch, f->id, o);
+		req_attach_or_wait(m, c, f->id, method, params);
 	} else if (!strcmp(method, "start")) {
 		if (m->st.status != VC_STATUS_CREATED) {
 			vc_chan_respond_error(&c->ch, f->id, EINVAL,
@@ -355,28 +429,13 @@ static void handle_request(struct monitor *m, struct conn *c, const struct vc_fr
 						      : "cannot start an already running container");
 			return;
 		}
-		if (agent_send(m, VC_M_START_CONTAINER, params_for_container(m), PEND_START, c,
-			       f->id) < 0)
+		if (mon_agent_send(m, VC_M_START_CONTAINER, mon_params_for_container(m), PEND_START,
+				   c, f->id, 0) < 0)
 			vc_chan_respond_error(&c->ch, f->id, EPIPE, "the guest agent is gone");
 	} else if (!strcmp(method, "kill") || !strcmp(method, "signal")) {
-		if (vc_proto_get_u32(params, method, "signal", true, &sig, &err) < 0) {
-			vc_chan_respond_error(&c->ch, f->id, EINVAL, err.msg);
-			return;
-		}
-		if (m->init.exited || m->destroying) {
-			vc_chan_respond_error(&c->ch, f->id, ESRCH, "container not running");
-			return;
-		}
-		struct vc_json *p = params_for_container(m);
-		const struct vc_json *all = vc_json_get(params, "all");
-		if (p && (vc_json_object_set(p, "signal", vc_json_new_uint(sig)) < 0 ||
-			  vc_json_object_set(p, "all", vc_json_new_bool(all && all->type == VC_JSON_BOOL &&
-									 all->u.boolean)) < 0)) {
-			vc_json_free(p);
-			p = NULL;
-		}
-		if (agent_send(m, VC_M_SIGNAL_PROCESS, p, PEND_FORWARD, c, f->id) < 0)
-			vc_chan_respond_error(&c->ch, f->id, EPIPE, "the guest agent is gone");
+		req_signal(m, c, f->id, method, params);
+	} else if (!strcmp(method, "exec")) {
+		req_exec(m, c, f->id, params);
 	} else if (!strcmp(method, "destroy")) {
 		start_destroy(m, c, f->id);
 	} else {
@@ -412,17 +471,20 @@ static void conn_gone(struct monitor *m, struct conn *c)
 		s->conn = NULL;
 		/* A stand-in that dies (SIGKILL) takes its guest process with it. */
 		if (!s->exited && !m->destroying) {
-			struct vc_json *p = params_for_container(m);
+			struct vc_json *p = params_for_process(m, s);
 			if (p && vc_json_object_set(p, "signal", vc_json_new_int(SIGKILL)) < 0) {
 				vc_json_free(p);
 				p = NULL;
 			}
-			agent_send(m, VC_M_SIGNAL_PROCESS, p, PEND_FORWARD, NULL, 0);
+			mon_agent_send(m, VC_M_SIGNAL_PROCESS, p, PEND_FORWARD, NULL, 0, 0);
 		}
 	}
-	for (size_t i = 0; i < m->init.n_waiters; i++)
-		if (m->init.waiters[i].conn == c)
-			m->init.waiters[i--] = m->init.waiters[--m->init.n_waiters];
+	for (size_t k = 0; k < m->n_streams; k++) {
+		struct stream *w = m->streams[k];
+		for (size_t i = 0; i < w->n_waiters; i++)
+			if (w->waiters[i].conn == c)
+				w->waiters[i--] = w->waiters[--w->n_waiters];
+	}
 	for (size_t i = 0; i < m->n_pend; i++)
 		if (m->pend[i].conn == c)
 			m->pend[i].conn = NULL;
@@ -471,7 +533,7 @@ static void handle_signals(struct monitor *m)
 	}
 }
 
-static int serve(struct monitor *m)
+int mon_serve(struct monitor *m)
 {
 	while (!m->done) {
 		struct pollfd pfd[3 + MAX_CONNS];
@@ -530,195 +592,32 @@ static int serve(struct monitor *m)
 	return 0;
 }
 
-/* A request answered before the event loop runs (boot phase: nothing else is on
- * the channel yet). Check is re-sent every second until the agent answers, since
- * bytes written before the guest opened its port may be dropped. */
-static int agent_call_boot(struct monitor *m, const char *method, struct vc_json *params,
-			   int timeout_ms, bool resend, struct vc_json **result,
-			   struct vc_error *err)
+
+void mon_release(struct monitor *m)
 {
-	unsigned long long start = vc_now_ns();
-	unsigned long long deadline = start + (unsigned long long)timeout_ms * 1000000ULL;
-	unsigned long long next_send = 0;
-	uint32_t first_id = m->next_id;
-	for (;;) {
-		unsigned long long now = vc_now_ns();
-		if (now >= next_send) {
-			int r = vc_chan_request(&m->agent, m->next_id++, method, params);
-			if (r < 0)
-				return vc_error_sys(err, -r, "send %s to the guest agent", method);
-			next_send = resend ? now + 1000000000ULL : ~0ULL;
-		}
-		if (vc_chan_flush(&m->agent) < 0 || m->agent.eof)
-			return vc_error_set(err, EPIPE,
-					    "%s: the guest agent's channel closed (see %s/console.log)",
-					    method, m->root);
-		if (now >= deadline)
-			return vc_error_set(err, ETIMEDOUT,
-					    "%s: the guest agent did not answer within %d s "
-					    "(guest console: %s/%s/console.log)",
-					    method, timeout_ms / 1000, m->root, m->id);
-		struct pollfd p = { .fd = m->agent.fd,
-				    .events = POLLIN | (vc_chan_pending(&m->agent) ? POLLOUT : 0) };
-		unsigned long long wake = next_send < deadline ? next_send : deadline;
-		poll(&p, 1, (int)((wake - now) / 1000000ULL) + 1);
-		if (m->hv_running && waitpid(m->hv.pid, NULL, WNOHANG) == m->hv.pid) {
-			m->hv_running = false;
-			return vc_error_set(err, EIO, "the VM exited during boot (see %s/%s/qemu.log)",
-					    m->root, m->id);
-		}
-		if (!(p.revents & (POLLIN | POLLHUP)))
-			continue;
-		vc_chan_fill(&m->agent);
-		struct vc_frame f;
-		int r;
-		while ((r = vc_frame_reader_next(&m->agent.rd, &f, err)) == 1) {
-			if (f.type != VC_FRAME_RESPONSE || f.id < first_id || f.id >= m->next_id)
-				continue;
-			struct vc_error rerr = { 0 };
-			r = vc_proto_response_decode(f.body, f.len, result, &rerr);
-			if (r < 0) /* the agent's message already names the request */
-				return vc_error_set(err, -r, "%s", rerr.msg);
-			vc_debug("%s answered after %llu ms", method, (vc_now_ns() - start) / 1000000ULL);
-			return 0;
-		}
-		if (r < 0)
-			return vc_error_wrap(err, "%s", method);
+	for (size_t i = 0; i < m->n_conns; i++) {
+		vc_chan_close(&m->conns[i]->ch);
+		free(m->conns[i]);
 	}
-}
-
-static int boot(struct monitor *m, struct vc_error *err)
-{
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	if (vc_read_file("plan.json", 64 << 20, &text, &len, err) < 0 ||
-	    vc_plan_from_json(text, len, "plan.json", &m->plan, err) < 0)
-		return -EINVAL;
-
-	struct vc_hv_config cfg;
-	vc_plan_hv_config(&m->plan, ".", &cfg);
-	int r = vc_hv_start(&cfg, &m->hv, err);
-	if (r < 0)
-		return r;
-	m->hv_running = true;
-	m->st.hv_pid = m->hv.pid;
-	save_state(m);
-
-	if (m->plan.channel == VC_CHANNEL_VSOCK)
-		vc_debug("agent channel: vsock, guest CID %u port %u", m->plan.vsock_cid,
-			 VC_AGENT_VSOCK_PORT);
-	else
-		vc_debug("agent channel: virtio-serial (no /dev/vhost-vsock on this host)");
-	int fd = m->plan.channel == VC_CHANNEL_VSOCK
-			 ? vc_transport_connect_vsock(m->plan.vsock_cid, VC_AGENT_VSOCK_PORT,
-						      m->plan.boot_timeout_ms, err)
-			 : vc_transport_connect_unix("agent.sock", 10000, err);
-	if (fd < 0)
-		return fd;
-	vc_chan_init(&m->agent, fd);
-
-	_cleanup_json_ struct vc_json *check = vc_json_new_object();
-	_cleanup_json_ struct vc_json *res = NULL;
-	if (!check || vc_json_object_set(check, "version", vc_json_new_int(VC_PROTO_VERSION)) < 0)
-		return vc_error_set(err, ENOMEM, "out of memory");
-	r = agent_call_boot(m, VC_M_CHECK, check, m->plan.boot_timeout_ms, true, &res, err);
-	if (r < 0)
-		return r;
-
-	_cleanup_json_ struct vc_json *sb = vc_json_new_object();
-	_cleanup_json_ struct vc_json *sb_res = NULL;
-	if (!sb || vc_json_object_set(sb, "sandbox_id", vc_json_new_string(m->id)) < 0)
-		return vc_error_set(err, ENOMEM, "out of memory");
-	r = agent_call_boot(m, VC_M_CREATE_SANDBOX, sb, 30000, false, &sb_res, err);
-	if (r < 0)
-		return r;
-
-	_cleanup_json_ struct vc_json *cc = params_for_container(m);
-	_cleanup_json_ struct vc_json *cc_res = NULL;
-	if (!cc || vc_json_object_set(cc, "stream_id", vc_json_new_int(INIT_STREAM)) < 0 ||
-	    vc_json_object_set(cc, "storages", vc_json_clone(m->plan.storages)) < 0 ||
-	    vc_json_object_set(cc, "spec", vc_json_clone(m->plan.guest_spec)) < 0 ||
-	    vc_json_object_set(cc, "stdin", vc_json_new_bool(true)) < 0)
-		return vc_error_set(err, ENOMEM, "out of memory");
-	r = agent_call_boot(m, VC_M_CREATE_CONTAINER, cc, 60000, false, &cc_res, err);
-	if (r < 0)
-		return r;
-
-	m->init.id = INIT_STREAM;
-	vc_chan_init(&m->init.early, -1);
-	r = agent_send(m, VC_M_WAIT_PROCESS, params_for_container(m), PEND_WAIT, NULL, 0);
-	if (r < 0)
-		return vc_error_sys(err, -r, "send WaitProcess");
-
-	m->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", VC_MONITOR_SOCK);
-	unlink(VC_MONITOR_SOCK);
-	if (m->listen_fd < 0 || bind(m->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(m->listen_fd, 64) < 0)
-		return vc_error_sys(err, errno, "listen on %s/%s/%s", m->root, m->id, VC_MONITOR_SOCK);
-	return 0;
-}
-
-int vc_monitor_main(int argc, char **argv)
-{
-	struct vc_helper_args args;
-	if (vc_helper_args_parse(argc, argv, NULL, &args) < 0)
-		return 2;
-	struct monitor m = { .root = args.root, .id = args.id, .sync_fd = args.sync_fd,
-			     .listen_fd = -1, .sig_fd = -1, .next_id = 1 };
-	struct vc_error err = { 0 };
-	_cleanup_free_ char *dir = vc_state_dir(m.root, m.id);
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	m.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-
-	int r;
-	if (!dir || chdir(dir) < 0)
-		r = vc_error_sys(&err, errno, "chdir `%s`", dir ? dir : m.id);
-	else if (vc_state_read(m.root, m.id, &m.st, &err) < 0)
-		r = -EIO;
-	else {
-		/* `create` records our pid too, but maybe after we read the file: the
-		 * monitor's own word is the one every later write carries. */
-		m.st.monitor_pid = getpid();
-		m.st.monitor_start = vc_proc_starttime(getpid());
-		r = boot(&m, &err);
+	m->n_conns = 0;
+	if (m->hv_running)
+		vc_hv_stop(&m->hv, 2000, NULL);
+	m->hv_running = false;
+	vc_hv_release(&m->hv);
+	vc_chan_close(&m->agent);
+	for (size_t i = 0; i < m->n_streams; i++) {
+		vc_chan_close(&m->streams[i]->early);
+		free(m->streams[i]->exec_id);
+		free(m->streams[i]);
 	}
-	if (r < 0) {
-		vc_err("container %s: %s", m.id, err.msg);
-		vc_sync_write_error(m.sync_fd, &err);
-		if (m.hv_running)
-			vc_hv_stop(&m.hv, 2000, NULL);
-		return 1;
+	free(m->streams);
+	free(m->pend);
+	vc_plan_release(&m->plan);
+	vc_state_release(&m->st);
+	if (m->listen_fd >= 0) {
+		unlink(VC_MONITOR_SOCK);
+		close(m->listen_fd);
 	}
-	vc_debug("container %s: sandbox ready", m.id);
-	vc_sync_write_ok(m.sync_fd);
-	close(m.sync_fd);
-	m.sync_fd = -1;
-
-	serve(&m);
-
-	for (size_t i = 0; i < m.n_conns; i++) {
-		vc_chan_close(&m.conns[i]->ch);
-		free(m.conns[i]);
-	}
-	if (m.hv_running)
-		vc_hv_stop(&m.hv, 2000, NULL);
-	vc_hv_release(&m.hv);
-	vc_chan_close(&m.agent);
-	vc_chan_close(&m.init.early);
-	free(m.pend);
-	vc_plan_release(&m.plan);
-	vc_state_release(&m.st);
-	unlink(VC_MONITOR_SOCK);
-	close(m.listen_fd);
-	close(m.sig_fd);
-	return 0;
+	if (m->sig_fd >= 0)
+		close(m->sig_fd);
 }

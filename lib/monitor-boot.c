@@ -1,0 +1,202 @@
+/* The monitor's start: read the plan, boot the VM, shake hands with the agent,
+ * create the container, and only then tell `create` that all is well. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent-proto/proto.h"
+#include "agent-proto/transport.h"
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "lib/log.h"
+#include "lib/monitor-internal.h"
+#include "lib/spawn.h"
+#include "lib/vcrun.h"
+
+/* A request answered before the event loop runs (boot phase: nothing else is on
+ * the channel yet). Check is re-sent every second until the agent answers, since
+ * bytes written before the guest opened its port may be dropped. */
+static int agent_call_boot(struct monitor *m, const char *method, struct vc_json *params,
+			   int timeout_ms, bool resend, struct vc_json **result,
+			   struct vc_error *err)
+{
+	unsigned long long start = vc_now_ns();
+	unsigned long long deadline = start + (unsigned long long)timeout_ms * 1000000ULL;
+	unsigned long long next_send = 0;
+	uint32_t first_id = m->next_id;
+	for (;;) {
+		unsigned long long now = vc_now_ns();
+		if (now >= next_send) {
+			int r = vc_chan_request(&m->agent, m->next_id++, method, params);
+			if (r < 0)
+				return vc_error_sys(err, -r, "send %s to the guest agent", method);
+			next_send = resend ? now + 1000000000ULL : ~0ULL;
+		}
+		if (vc_chan_flush(&m->agent) < 0 || m->agent.eof)
+			return vc_error_set(err, EPIPE,
+					    "%s: the guest agent's channel closed (see %s/console.log)",
+					    method, m->root);
+		if (now >= deadline)
+			return vc_error_set(err, ETIMEDOUT,
+					    "%s: the guest agent did not answer within %d s "
+					    "(guest console: %s/%s/console.log)",
+					    method, timeout_ms / 1000, m->root, m->id);
+		struct pollfd p = { .fd = m->agent.fd,
+				    .events = POLLIN | (vc_chan_pending(&m->agent) ? POLLOUT : 0) };
+		unsigned long long wake = next_send < deadline ? next_send : deadline;
+		poll(&p, 1, (int)((wake - now) / 1000000ULL) + 1);
+		if (m->hv_running && waitpid(m->hv.pid, NULL, WNOHANG) == m->hv.pid) {
+			m->hv_running = false;
+			return vc_error_set(err, EIO, "the VM exited during boot (see %s/%s/qemu.log)",
+					    m->root, m->id);
+		}
+		if (!(p.revents & (POLLIN | POLLHUP)))
+			continue;
+		vc_chan_fill(&m->agent);
+		struct vc_frame f;
+		int r;
+		while ((r = vc_frame_reader_next(&m->agent.rd, &f, err)) == 1) {
+			if (f.type != VC_FRAME_RESPONSE || f.id < first_id || f.id >= m->next_id)
+				continue;
+			struct vc_error rerr = { 0 };
+			r = vc_proto_response_decode(f.body, f.len, result, &rerr);
+			if (r < 0) /* the agent's message already names the request */
+				return vc_error_set(err, -r, "%s", rerr.msg);
+			vc_debug("%s answered after %llu ms", method, (vc_now_ns() - start) / 1000000ULL);
+			return 0;
+		}
+		if (r < 0)
+			return vc_error_wrap(err, "%s", method);
+	}
+}
+
+static int boot(struct monitor *m, struct vc_error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	if (vc_read_file("plan.json", 64 << 20, &text, &len, err) < 0 ||
+	    vc_plan_from_json(text, len, "plan.json", &m->plan, err) < 0)
+		return -EINVAL;
+
+	struct vc_hv_config cfg;
+	vc_plan_hv_config(&m->plan, ".", &cfg);
+	int r = vc_hv_start(&cfg, &m->hv, err);
+	if (r < 0)
+		return r;
+	m->hv_running = true;
+	m->st.hv_pid = m->hv.pid;
+	mon_save_state(m);
+
+	if (m->plan.channel == VC_CHANNEL_VSOCK)
+		vc_debug("agent channel: vsock, guest CID %u port %u", m->plan.vsock_cid,
+			 VC_AGENT_VSOCK_PORT);
+	else
+		vc_debug("agent channel: virtio-serial (no /dev/vhost-vsock on this host)");
+	int fd = m->plan.channel == VC_CHANNEL_VSOCK
+			 ? vc_transport_connect_vsock(m->plan.vsock_cid, VC_AGENT_VSOCK_PORT,
+						      m->plan.boot_timeout_ms, err)
+			 : vc_transport_connect_unix("agent.sock", 10000, err);
+	if (fd < 0)
+		return fd;
+	vc_chan_init(&m->agent, fd);
+
+	_cleanup_json_ struct vc_json *check = vc_json_new_object();
+	_cleanup_json_ struct vc_json *res = NULL;
+	if (!check || vc_json_object_set(check, "version", vc_json_new_int(VC_PROTO_VERSION)) < 0)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	r = agent_call_boot(m, VC_M_CHECK, check, m->plan.boot_timeout_ms, true, &res, err);
+	if (r < 0)
+		return r;
+
+	_cleanup_json_ struct vc_json *sb = vc_json_new_object();
+	_cleanup_json_ struct vc_json *sb_res = NULL;
+	if (!sb || vc_json_object_set(sb, "sandbox_id", vc_json_new_string(m->id)) < 0)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	r = agent_call_boot(m, VC_M_CREATE_SANDBOX, sb, 30000, false, &sb_res, err);
+	if (r < 0)
+		return r;
+
+	_cleanup_json_ struct vc_json *cc = mon_params_for_container(m);
+	_cleanup_json_ struct vc_json *cc_res = NULL;
+	if (!cc || vc_json_object_set(cc, "stream_id", vc_json_new_int(INIT_STREAM)) < 0 ||
+	    vc_json_object_set(cc, "storages", vc_json_clone(m->plan.storages)) < 0 ||
+	    vc_json_object_set(cc, "spec", vc_json_clone(m->plan.guest_spec)) < 0 ||
+	    vc_json_object_set(cc, "stdin", vc_json_new_bool(true)) < 0)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	r = agent_call_boot(m, VC_M_CREATE_CONTAINER, cc, 60000, false, &cc_res, err);
+	if (r < 0)
+		return r;
+
+	if (!mon_stream_add(m, INIT_STREAM, NULL))
+		return vc_error_set(err, ENOMEM, "out of memory");
+	r = mon_agent_send(m, VC_M_WAIT_PROCESS, mon_params_for_container(m), PEND_WAIT, NULL, 0,
+			   INIT_STREAM);
+	if (r < 0)
+		return vc_error_sys(err, -r, "send WaitProcess");
+
+	m->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", VC_MONITOR_SOCK);
+	unlink(VC_MONITOR_SOCK);
+	if (m->listen_fd < 0 || bind(m->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(m->listen_fd, 64) < 0)
+		return vc_error_sys(err, errno, "listen on %s/%s/%s", m->root, m->id, VC_MONITOR_SOCK);
+	return 0;
+}
+
+int vc_monitor_main(int argc, char **argv)
+{
+	struct vc_helper_args args;
+	if (vc_helper_args_parse(argc, argv, NULL, &args) < 0)
+		return 2;
+	struct monitor m = { .root = args.root, .id = args.id, .sync_fd = args.sync_fd,
+			     .listen_fd = -1, .sig_fd = -1, .next_id = 1,
+			     .next_stream = INIT_STREAM + 1 };
+	struct vc_error err = { 0 };
+	_cleanup_free_ char *dir = vc_state_dir(m.root, m.id);
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	m.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	int r;
+	if (!dir || chdir(dir) < 0)
+		r = vc_error_sys(&err, errno, "chdir `%s`", dir ? dir : m.id);
+	else if (vc_state_read(m.root, m.id, &m.st, &err) < 0)
+		r = -EIO;
+	else {
+		/* `create` records our pid too, but maybe after we read the file: the
+		 * monitor's own word is the one every later write carries. */
+		m.st.monitor_pid = getpid();
+		m.st.monitor_start = vc_proc_starttime(getpid());
+		r = boot(&m, &err);
+	}
+	if (r < 0) {
+		vc_err("container %s: %s", m.id, err.msg);
+		vc_sync_write_error(m.sync_fd, &err);
+		mon_release(&m);
+		return 1;
+	}
+	vc_debug("container %s: sandbox ready", m.id);
+	vc_sync_write_ok(m.sync_fd);
+	close(m.sync_fd);
+	m.sync_fd = -1;
+
+	mon_serve(&m);
+	mon_release(&m);
+	return 0;
+}
