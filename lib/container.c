@@ -26,7 +26,6 @@
 #include "oci/spec.h"
 #include "oci/state.h"
 
-#define MONITOR_CALL_TIMEOUT_MS 10000
 #define VC_ACCEL_CACHE_DIR "/run/vcrun"
 
 int vc_id_validate(const char *id, struct vc_error *err)
@@ -50,23 +49,6 @@ int vc_id_validate(const char *id, struct vc_error *err)
 	return 0;
 }
 
-/* Runs one request against the container's monitor. */
-static int monitor_call(const char *root, const char *id, const char *method,
-			const struct vc_json *params, struct vc_json **result, struct vc_error *err)
-{
-	_cleanup_close_ int fd = vc_monitor_connect(root, id, MONITOR_CALL_TIMEOUT_MS, err);
-	if (fd < 0)
-		return fd;
-	_cleanup_json_ struct vc_json *empty = params ? NULL : vc_json_new_object();
-	_cleanup_json_ struct vc_json *res = NULL;
-	int r = vc_proto_call(fd, method, params ? params : empty, &res, err);
-	if (r < 0)
-		return r;
-	if (result)
-		*result = steal_ptr(res);
-	return 0;
-}
-
 /* Stops everything a container has on the host, from any half-built state:
  * the monitor (which stops the VM) if it answers, else the processes by pid, then
  * the state directory. */
@@ -75,7 +57,7 @@ static int teardown(const char *root, const char *id, const struct vc_state *st,
 {
 	if (st && vc_proc_alive(st->monitor_pid, st->monitor_start)) {
 		struct vc_error merr = { 0 };
-		if (monitor_call(root, id, "destroy", NULL, NULL, &merr) < 0)
+		if (vc_monitor_call(root, id, "destroy", NULL, NULL, &merr) < 0)
 			vc_debug("destroy through the monitor: %s", merr.msg);
 		if (!vc_wait_exit(st->monitor_pid, false, 10000, NULL)) {
 			vc_warn("container %s: monitor %d did not exit: killing it", id,
@@ -137,61 +119,6 @@ static int resolve_accel(const char *root, const struct vc_config *cfg, enum vc_
 	if (*out == VC_ACCEL_TCG && !why[0])
 		snprintf(why, why_len, "KVM is not usable here");
 	return 0;
-}
-
-static int write_pid_file(const char *path, pid_t pid, struct vc_error *err)
-{
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
-	_cleanup_free_ char *abs = NULL;
-	if (path[0] != '/') {
-		char cwd[PATH_MAX];
-		if (!getcwd(cwd, sizeof(cwd)))
-			return vc_error_sys(err, errno, "getcwd");
-		abs = vc_strdup_printf("%s/%s", cwd, path);
-		path = abs;
-	}
-	if (vc_write_file_atomic(path, buf, (size_t)n, 0644, err) < 0)
-		return vc_error_wrap(err, "--pid-file");
-	return 0;
-}
-
-/* argv for a helper mode: vcrun MODE --root R --id ID [extra...] [--log ...] */
-static char **helper_argv(const struct vc_ctx *ctx, const char *mode, const char *root,
-			  const char *id, const char *extra_key, const char *extra_val)
-{
-	char **v = NULL;
-	const char *items[] = { "vcrun", mode, "--root", root, "--id", id, "--sync-fd", "3" };
-	for (size_t i = 0; i < VC_ARRAY_SIZE(items); i++)
-		if (vc_strv_push(&v, items[i]) < 0)
-			goto fail;
-	if (extra_key && (vc_strv_push(&v, extra_key) < 0 || vc_strv_push(&v, extra_val) < 0))
-		goto fail;
-	if (vc_log_path() && (vc_strv_push(&v, "--log") < 0 || vc_strv_push(&v, vc_log_path()) < 0 ||
-			      vc_strv_push(&v, "--log-format") < 0 ||
-			      vc_strv_push(&v, vc_log_format_get() == VC_LOG_JSON ? "json" : "text") < 0))
-		goto fail;
-	if (ctx->debug && vc_strv_push(&v, "--debug") < 0)
-		goto fail;
-	return v;
-fail:
-	vc_strv_freep(&v);
-	return NULL;
-}
-
-/* Starts a helper process and waits for its one-line readiness report. */
-static int spawn_helper(char **argv, const int stdio[3], bool new_session, const char *who,
-			pid_t *pid, struct vc_error *err)
-{
-	int sync[2];
-	if (pipe2(sync, O_CLOEXEC) < 0)
-		return vc_error_sys(err, errno, "pipe");
-	int r = vc_spawn_self(argv, stdio, sync[1], new_session, pid, err);
-	close(sync[1]);
-	if (r == 0)
-		r = vc_sync_read(sync[0], who, err);
-	close(sync[0]);
-	return r;
 }
 
 static int now_rfc3339(char *buf, size_t len)
@@ -283,10 +210,10 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	_cleanup_free_ char *plan_text = NULL;
 	_cleanup_free_ char *plan_path = vc_state_path(root, id, "plan.json");
 	_cleanup_free_ char *log_path = vc_state_path(root, id, "monitor.log");
-	_cleanup_strv_ char **margv = helper_argv(ctx, "__monitor", root, id, NULL, NULL);
+	_cleanup_strv_ char **margv = vc_helper_argv(ctx, "__monitor", root, id, NULL, NULL);
 	char stream[16];
 	snprintf(stream, sizeof(stream), "%d", VC_MONITOR_INIT_STREAM);
-	_cleanup_strv_ char **sargv = helper_argv(ctx, "__standin", root, id, "--stream", stream);
+	_cleanup_strv_ char **sargv = vc_helper_argv(ctx, "__standin", root, id, "--stream", stream);
 	size_t plan_len = 0;
 	_cleanup_close_ int lock = -1;
 	int mlog = -1;
@@ -333,7 +260,7 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 		goto fail;
 
 	const int sstdio[3] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
-	r = spawn_helper(sargv, sstdio, false, "the stand-in", standin, err);
+	r = vc_spawn_helper(sargv, sstdio, false, "the stand-in", standin, err);
 	if (r < 0) {
 		if (*standin > 0) {
 			kill(*standin, SIGKILL);
@@ -341,7 +268,7 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 		}
 		goto fail;
 	}
-	if (opts->pid_file && (r = write_pid_file(opts->pid_file, *standin, err)) < 0) {
+	if (opts->pid_file && (r = vc_write_pid_file(opts->pid_file, *standin, err)) < 0) {
 		kill(*standin, SIGKILL);
 		waitpid(*standin, NULL, 0);
 		goto fail;
@@ -408,7 +335,7 @@ int vc_container_start(const struct vc_ctx *ctx, const char *id, struct vc_error
 	_cleanup_close_ int lock = vc_state_lock(ctx->root, id, err);
 	if (lock < 0)
 		return lock;
-	return monitor_call(ctx->root, id, "start", NULL, NULL, err);
+	return vc_monitor_call(ctx->root, id, "start", NULL, NULL, err);
 }
 
 int vc_container_kill(const struct vc_ctx *ctx, const char *id, int sig, bool all,
@@ -424,7 +351,7 @@ int vc_container_kill(const struct vc_ctx *ctx, const char *id, int sig, bool al
 	if (!p || vc_json_object_set(p, "signal", vc_json_new_int(sig)) < 0 ||
 	    vc_json_object_set(p, "all", vc_json_new_bool(all)) < 0)
 		return vc_error_set(err, ENOMEM, "out of memory");
-	return monitor_call(ctx->root, id, "kill", p, NULL, err);
+	return vc_monitor_call(ctx->root, id, "kill", p, NULL, err);
 }
 
 int vc_container_delete(const struct vc_ctx *ctx, const char *id, bool force,
@@ -486,14 +413,6 @@ int vc_container_state_json(const struct vc_ctx *ctx, const char *id, char **jso
 	return r;
 }
 
-static pid_t run_child;
-
-static void forward_to_child(int sig)
-{
-	if (run_child > 0)
-		kill(run_child, sig);
-}
-
 int vc_container_run(const struct vc_ctx *ctx, const char *id, const struct vc_create_opts *opts,
 		     int *status, struct vc_error *err)
 {
@@ -512,19 +431,7 @@ int vc_container_run(const struct vc_ctx *ctx, const char *id, const struct vc_c
 	if (opts->detach)
 		return 0;
 
-	/* Signals sent to `vcrun run` are the container's, as with runc. */
-	run_child = standin;
-	struct sigaction sa = { .sa_handler = forward_to_child };
-	sigemptyset(&sa.sa_mask);
-	static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
-					 SIGWINCH, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU, SIGALRM };
-	for (size_t i = 0; i < VC_ARRAY_SIZE(forwarded); i++)
-		sigaction(forwarded[i], &sa, NULL);
-	int ws = 0;
-	while (waitpid(standin, &ws, 0) < 0 && errno == EINTR)
-		;
-	run_child = 0;
-	*status = WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
+	*status = vc_wait_standin(standin);
 	struct vc_error derr = { 0 };
 	if (vc_container_delete(ctx, id, true, &derr) < 0)
 		vc_warn("delete %s: %s", id, derr.msg);

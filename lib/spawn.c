@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,7 +15,9 @@
 #include "agent-proto/transport.h"
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "agent-proto/proto.h"
 #include "lib/log.h"
+#include "lib/vcrun.h"
 #include "lib/state.h"
 
 static void child_exec(char *const argv[], const int stdio[3], int sync_fd, bool new_session)
@@ -171,4 +174,101 @@ int vc_helper_args_parse(int argc, char **argv, const char *log_default,
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* Runs one request against the container's monitor. */
+int vc_monitor_call(const char *root, const char *id, const char *method,
+			const struct vc_json *params, struct vc_json **result, struct vc_error *err)
+{
+	_cleanup_close_ int fd = vc_monitor_connect(root, id, VC_MONITOR_CALL_TIMEOUT_MS, err);
+	if (fd < 0)
+		return fd;
+	_cleanup_json_ struct vc_json *empty = params ? NULL : vc_json_new_object();
+	_cleanup_json_ struct vc_json *res = NULL;
+	int r = vc_proto_call(fd, method, params ? params : empty, &res, err);
+	if (r < 0)
+		return r;
+	if (result)
+		*result = steal_ptr(res);
+	return 0;
+}
+
+int vc_write_pid_file(const char *path, pid_t pid, struct vc_error *err)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+	_cleanup_free_ char *abs = NULL;
+	if (path[0] != '/') {
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd)))
+			return vc_error_sys(err, errno, "getcwd");
+		abs = vc_strdup_printf("%s/%s", cwd, path);
+		path = abs;
+	}
+	if (vc_write_file_atomic(path, buf, (size_t)n, 0644, err) < 0)
+		return vc_error_wrap(err, "--pid-file");
+	return 0;
+}
+
+/* argv for a helper mode: vcrun MODE --root R --id ID [extra...] [--log ...] */
+char **vc_helper_argv(const struct vc_ctx *ctx, const char *mode, const char *root,
+			  const char *id, const char *extra_key, const char *extra_val)
+{
+	char **v = NULL;
+	const char *items[] = { "vcrun", mode, "--root", root, "--id", id, "--sync-fd", "3" };
+	for (size_t i = 0; i < VC_ARRAY_SIZE(items); i++)
+		if (vc_strv_push(&v, items[i]) < 0)
+			goto fail;
+	if (extra_key && (vc_strv_push(&v, extra_key) < 0 || vc_strv_push(&v, extra_val) < 0))
+		goto fail;
+	if (vc_log_path() && (vc_strv_push(&v, "--log") < 0 || vc_strv_push(&v, vc_log_path()) < 0 ||
+			      vc_strv_push(&v, "--log-format") < 0 ||
+			      vc_strv_push(&v, vc_log_format_get() == VC_LOG_JSON ? "json" : "text") < 0))
+		goto fail;
+	if (ctx->debug && vc_strv_push(&v, "--debug") < 0)
+		goto fail;
+	return v;
+fail:
+	vc_strv_freep(&v);
+	return NULL;
+}
+
+/* Starts a helper process and waits for its one-line readiness report. */
+int vc_spawn_helper(char **argv, const int stdio[3], bool new_session, const char *who,
+			pid_t *pid, struct vc_error *err)
+{
+	int sync[2];
+	if (pipe2(sync, O_CLOEXEC) < 0)
+		return vc_error_sys(err, errno, "pipe");
+	int r = vc_spawn_self(argv, stdio, sync[1], new_session, pid, err);
+	close(sync[1]);
+	if (r == 0)
+		r = vc_sync_read(sync[0], who, err);
+	close(sync[0]);
+	return r;
+}
+
+static pid_t foreground_child;
+
+static void forward_to_child(int sig)
+{
+	if (foreground_child > 0)
+		kill(foreground_child, sig);
+}
+
+int vc_wait_standin(pid_t standin)
+{
+	/* Signals sent to the foreground `vcrun` are the container's, as with runc. */
+	foreground_child = standin;
+	struct sigaction sa = { .sa_handler = forward_to_child };
+	sigemptyset(&sa.sa_mask);
+	static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
+					 SIGWINCH, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU, SIGALRM };
+	for (size_t i = 0; i < VC_ARRAY_SIZE(forwarded); i++)
+		sigaction(forwarded[i], &sa, NULL);
+	int ws = 0;
+	while (waitpid(standin, &ws, 0) < 0 && errno == EINTR)
+		;
+	foreground_child = 0;
+	return WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
 }

@@ -39,4 +39,24 @@ int vc_wait_exit(pid_t pid, bool is_child, int timeout_ms, int *status);
  * path length, through /proc/self/fd. */
 int vc_monitor_connect(const char *root, const char *id, int timeout_ms, struct vc_error *err);
 
+/* One request to a container's monitor, with a connect timeout. */
+#define VC_MONITOR_CALL_TIMEOUT_MS 10000
+struct vc_json;
+struct vc_ctx;
+int vc_monitor_call(const char *root, const char *id, const char *method,
+		    const struct vc_json *params, struct vc_json **result, struct vc_error *err);
+
+/* argv for a helper mode: vcrun MODE --root R --id ID --sync-fd 3 [extra] [--log ..]
+ * [--debug]; NULL on ENOMEM. */
+char **vc_helper_argv(const struct vc_ctx *ctx, const char *mode, const char *root,
+		      const char *id, const char *extra_key, const char *extra_val);
+/* Starts a helper with the given stdio and waits for its readiness report. */
+int vc_spawn_helper(char **argv, const int stdio[3], bool new_session, const char *who,
+		    pid_t *pid, struct vc_error *err);
+/* Writes --pid-file: digits only, no newline, atomically. */
+int vc_write_pid_file(const char *path, pid_t pid, struct vc_error *err);
+/* Waits for a foreground stand-in, forwarding the caller's signals to it; returns
+ * what the caller exits with (code, or 128 + signal). */
+int vc_wait_standin(pid_t standin);
+
 #endif

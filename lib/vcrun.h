@@ -37,6 +37,24 @@ int vc_container_start(const struct vc_ctx *ctx, const char *id, struct vc_error
  * container; *status is what `vcrun run` exits with (code, or 128+signal). */
 int vc_container_run(const struct vc_ctx *ctx, const char *id, const struct vc_create_opts *opts,
 		     int *status, struct vc_error *err);
+/* exec: a new process in a running container, with its own stand-in (a child of
+ * the caller). Either process_file (runc's --process JSON) or the inline form,
+ * which starts from the container's own process and overrides what is given. */
+struct vc_exec_opts {
+	const char *process_file;
+	char **args; /* inline: the command and its arguments */
+	const char *cwd;
+	char **env;  /* KEY=VALUE, replacing or adding to the container's */
+	const char *user; /* uid[:gid] */
+	char **additional_gids;
+	char **caps; /* added to every capability set */
+	bool tty, no_new_privs, detach;
+	const char *pid_file, *console_socket;
+	int preserve_fds;
+};
+int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_exec_opts *opts,
+		      int *status, struct vc_error *err);
+
 /* state: runc's JSON (indented), malloc'd. */
 int vc_container_state_json(const struct vc_ctx *ctx, const char *id, char **json,
 			    struct vc_error *err);
