@@ -42,14 +42,16 @@ struct stream {
 	size_t n_waiters;
 };
 
-enum pend_kind { PEND_FORWARD, PEND_START, PEND_WAIT, PEND_EXEC, PEND_REMOVE, PEND_DESTROY };
+/* PEND_STATUS: forwarded, and on success the container takes the status in
+ * pending.stream (start, pause, resume). */
+enum pend_kind { PEND_FORWARD, PEND_STATUS, PEND_WAIT, PEND_EXEC, PEND_REMOVE, PEND_DESTROY };
 
 struct pending {
 	uint32_t agent_id;
 	enum pend_kind kind;
 	struct conn *conn;
 	uint32_t conn_req;
-	uint32_t stream; /* PEND_WAIT, PEND_EXEC: the process's stream */
+	uint32_t stream; /* PEND_WAIT, PEND_EXEC: the process's stream; PEND_STATUS: the status */
 };
 
 struct monitor {

@@ -218,9 +218,9 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 	struct vc_error rerr = { 0 };
 	int r = vc_proto_response_decode(f->body, f->len, &result, &rerr);
 	switch (p.kind) {
-	case PEND_START:
-		if (r == 0) {
-			m->st.status = VC_STATUS_RUNNING;
+	case PEND_STATUS:
+		if (r == 0 && !init_stream(m)->exited) {
+			m->st.status = (enum vc_status)p.stream;
 			mon_save_state(m);
 		}
 		__attribute__((fallthrough)); /* the caller gets the agent's answer */
@@ -410,6 +410,59 @@ static void req_exec(struct monitor *m, struct conn *c, uint32_t req, const stru
 		vc_chan_respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
 }
 
+/* Requests that go to the agent as they are, allowed in some states and moving the
+ * container to another on success. */
+static const struct forward {
+	const char *method, *agent_method;
+	unsigned allowed; /* bit per enum vc_status */
+	int new_status;	  /* -1: unchanged */
+	const char *refusal;
+} forwards[] = {
+	{ "start", VC_M_START_CONTAINER, 1u << VC_STATUS_CREATED, VC_STATUS_RUNNING,
+	  "cannot start a container that is not in the created state" },
+	{ "pause", VC_M_PAUSE_CONTAINER, 1u << VC_STATUS_RUNNING, VC_STATUS_PAUSED,
+	  "container not running" },
+	{ "resume", VC_M_RESUME_CONTAINER, 1u << VC_STATUS_PAUSED, VC_STATUS_RUNNING,
+	  "container not paused" },
+	{ "ps", VC_M_LIST_PROCESSES,
+	  (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
+	  "container not running" },
+	{ "update", VC_M_UPDATE_CONTAINER,
+	  (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
+	  "container not running" },
+};
+
+/* Returns false when method is not one of forwards[]. */
+static bool forward_request(struct monitor *m, struct conn *c, uint32_t req, const char *method,
+			    const struct vc_json *params)
+{
+	const struct forward *fw = NULL;
+	for (size_t i = 0; i < VC_ARRAY_SIZE(forwards) && !fw; i++)
+		if (!strcmp(forwards[i].method, method))
+			fw = &forwards[i];
+	if (!fw)
+		return false;
+	enum vc_status st = init_stream(m)->exited ? VC_STATUS_STOPPED : m->st.status;
+	if (!(fw->allowed & (1u << st)) || m->destroying) {
+		const char *why = fw->refusal;
+		if (!strcmp(method, "start"))
+			why = st == VC_STATUS_STOPPED ? "cannot start a container that has stopped"
+						      : "cannot start an already running container";
+		vc_chan_respond_error(&c->ch, req, EINVAL, why);
+		return true;
+	}
+	struct vc_json *p = mon_params_for_container(m);
+	const struct vc_json *res = vc_json_get(params, "resources");
+	if (p && res && vc_json_object_set(p, "resources", vc_json_clone(res)) < 0) {
+		vc_json_free(p);
+		p = NULL;
+	}
+	if (mon_agent_send(m, fw->agent_method, p, fw->new_status < 0 ? PEND_FORWARD : PEND_STATUS,
+			   c, req, fw->new_status < 0 ? 0 : (uint32_t)fw->new_status) < 0)
+		vc_chan_respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
+	return true;
+}
+
 static void handle_request(struct monitor *m, struct conn *c, const struct vc_frame *f)
 {
 	_cleanup_free_ char *method = NULL;
@@ -421,17 +474,8 @@ static void handle_request(struct monitor *m, struct conn *c, const struct vc_fr
 	}
 	if (!strcmp(method, "attach") || !strcmp(method, "wait")) {
 		req_attach_or_wait(m, c, f->id, method, params);
-	} else if (!strcmp(method, "start")) {
-		if (m->st.status != VC_STATUS_CREATED) {
-			vc_chan_respond_error(&c->ch, f->id, EINVAL,
-					      m->st.status == VC_STATUS_STOPPED
-						      ? "cannot start a container that has stopped"
-						      : "cannot start an already running container");
-			return;
-		}
-		if (mon_agent_send(m, VC_M_START_CONTAINER, mon_params_for_container(m), PEND_START,
-				   c, f->id, 0) < 0)
-			vc_chan_respond_error(&c->ch, f->id, EPIPE, "the guest agent is gone");
+	} else if (forward_request(m, c, f->id, method, params)) {
+		/* done */
 	} else if (!strcmp(method, "kill") || !strcmp(method, "signal")) {
 		req_signal(m, c, f->id, method, params);
 	} else if (!strcmp(method, "exec")) {

@@ -55,6 +55,17 @@ struct vc_exec_opts {
 int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_exec_opts *opts,
 		      int *status, struct vc_error *err);
 
+/* pause/resume: freeze and thaw the container's processes in the guest. */
+int vc_container_pause(const struct vc_ctx *ctx, const char *id, struct vc_error *err);
+int vc_container_resume(const struct vc_ctx *ctx, const char *id, struct vc_error *err);
+/* ps: the container's pids as the guest sees them (malloc'd). */
+int vc_container_ps(const struct vc_ctx *ctx, const char *id, pid_t **pids, size_t *n,
+		    struct vc_error *err);
+/* update: linux.resources JSON text (runc's --resources), validated, applied in the
+ * guest's cgroup. */
+int vc_container_update(const struct vc_ctx *ctx, const char *id, const char *resources_json,
+			const char *source, struct vc_error *err);
+
 /* state: runc's JSON (indented), malloc'd. */
 int vc_container_state_json(const struct vc_ctx *ctx, const char *id, char **json,
 			    struct vc_error *err);

@@ -1,0 +1,76 @@
+/* Short calls that the monitor forwards to the agent: pause, resume, ps, update.
+ * Each checks the container exists (runc's words if not) and lets the monitor
+ * judge whether its state allows the call. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "lib/spawn.h"
+#include "lib/state.h"
+#include "lib/vcrun.h"
+#include "oci/json.h"
+#include "oci/spec.h"
+
+static int call(const struct vc_ctx *ctx, const char *id, const char *method,
+		const struct vc_json *params, struct vc_json **result, struct vc_error *err)
+{
+	struct vc_state st;
+	int r = vc_id_validate(id, err);
+	if (r < 0 || (r = vc_state_read(ctx->root, id, &st, err)) < 0)
+		return r;
+	enum vc_status s = vc_state_live_status(&st);
+	vc_state_release(&st);
+	if (s == VC_STATUS_STOPPED)
+		return vc_error_set(err, ESRCH, "container not running");
+	return vc_monitor_call(ctx->root, id, method, params, result, err);
+}
+
+int vc_container_pause(const struct vc_ctx *ctx, const char *id, struct vc_error *err)
+{
+	return call(ctx, id, "pause", NULL, NULL, err);
+}
+
+int vc_container_resume(const struct vc_ctx *ctx, const char *id, struct vc_error *err)
+{
+	return call(ctx, id, "resume", NULL, NULL, err);
+}
+
+int vc_container_ps(const struct vc_ctx *ctx, const char *id, pid_t **pids, size_t *n,
+		    struct vc_error *err)
+{
+	_cleanup_json_ struct vc_json *res = NULL;
+	int r = call(ctx, id, "ps", NULL, &res, err);
+	if (r < 0)
+		return r;
+	const struct vc_json *a = vc_json_get(res, "pids");
+	if (!a || a->type != VC_JSON_ARRAY)
+		return vc_error_set(err, EPROTO, "ListProcesses: the agent's answer has no pids");
+	*pids = calloc(a->u.array.len + 1, sizeof(**pids));
+	if (!*pids)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	*n = 0;
+	for (size_t i = 0; i < a->u.array.len; i++) {
+		int64_t v;
+		if (vc_json_to_i64(a->u.array.items[i], &v) == 0 && v > 0)
+			(*pids)[(*n)++] = (pid_t)v;
+	}
+	return 0;
+}
+
+int vc_container_update(const struct vc_ctx *ctx, const char *id, const char *resources_json,
+			const char *source, struct vc_error *err)
+{
+	_cleanup_json_ struct vc_json *doc = NULL;
+	if (vc_json_parse(resources_json, strlen(resources_json), source, &doc, err) < 0)
+		return -EINVAL;
+	/* The same checks as linux.resources in config.json. */
+	struct vc_oci_resources *model = NULL;
+	if (vc_oci_resources_from_json(doc, "resources", &model, err) < 0)
+		return vc_error_wrap(err, "%s", source);
+	vc_oci_resources_free(model);
+	_cleanup_json_ struct vc_json *p = vc_json_new_object();
+	if (!p || vc_json_object_set(p, "resources", vc_json_clone(doc)) < 0)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	return call(ctx, id, "update", p, NULL, err);
+}
