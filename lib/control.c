@@ -74,3 +74,61 @@ int vc_container_update(const struct vc_ctx *ctx, const char *id, const char *re
 		return vc_error_set(err, ENOMEM, "out of memory");
 	return call(ctx, id, "update", p, NULL, err);
 }
+
+static uint64_t u64_at(const struct vc_json *obj, const char *a, const char *b)
+{
+	uint64_t v = 0;
+	vc_json_to_u64(vc_json_get(vc_json_get(obj, a), b), &v);
+	return v;
+}
+
+/* runc's event data: cpu times in nanoseconds, memory and pids as cgroup v2 has them. */
+int vc_container_stats_event(const struct vc_ctx *ctx, const char *id, char **line,
+			     struct vc_error *err)
+{
+	_cleanup_json_ struct vc_json *res = NULL;
+	int r = call(ctx, id, "stats", NULL, &res, err);
+	if (r < 0)
+		return r;
+	const struct vc_json *cg = vc_json_get(res, "cgroup_stats");
+	_cleanup_jgen_ struct vc_jgen *g = vc_jgen_new(false);
+	if (!g)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	vc_jgen_object_open(g);
+	vc_jgen_kv_string(g, "type", "stats");
+	vc_jgen_kv_string(g, "id", id);
+	vc_jgen_key(g, "data");
+	vc_jgen_object_open(g);
+	vc_jgen_key(g, "cpu");
+	vc_jgen_object_open(g);
+	vc_jgen_key(g, "usage");
+	vc_jgen_object_open(g);
+	vc_jgen_key(g, "total");
+	vc_jgen_uint(g, u64_at(cg, "cpu", "usage_usec") * 1000);
+	vc_jgen_key(g, "kernel");
+	vc_jgen_uint(g, u64_at(cg, "cpu", "system_usec") * 1000);
+	vc_jgen_key(g, "user");
+	vc_jgen_uint(g, u64_at(cg, "cpu", "user_usec") * 1000);
+	vc_jgen_object_close(g);
+	vc_jgen_object_close(g);
+	vc_jgen_key(g, "memory");
+	vc_jgen_object_open(g);
+	vc_jgen_key(g, "usage");
+	vc_jgen_object_open(g);
+	vc_jgen_key(g, "usage");
+	vc_jgen_uint(g, u64_at(cg, "memory", "usage"));
+	vc_jgen_key(g, "limit");
+	vc_jgen_uint(g, u64_at(cg, "memory", "limit"));
+	vc_jgen_object_close(g);
+	vc_jgen_object_close(g);
+	vc_jgen_key(g, "pids");
+	vc_jgen_object_open(g);
+	vc_jgen_key(g, "current");
+	vc_jgen_uint(g, u64_at(cg, "pids", "current"));
+	vc_jgen_key(g, "limit");
+	vc_jgen_uint(g, u64_at(cg, "pids", "limit"));
+	vc_jgen_object_close(g);
+	vc_jgen_object_close(g);
+	vc_jgen_object_close(g);
+	return vc_jgen_finish(g, line, NULL, err);
+}

@@ -66,6 +66,13 @@ int vc_container_ps(const struct vc_ctx *ctx, const char *id, pid_t **pids, size
 int vc_container_update(const struct vc_ctx *ctx, const char *id, const char *resources_json,
 			const char *source, struct vc_error *err);
 
+/* stats: one runc `events --stats` line ({"type":"stats","id":..,"data":{..}}),
+ * from the guest's cgroup (malloc'd, no newline). */
+int vc_container_stats_event(const struct vc_ctx *ctx, const char *id, char **line,
+			     struct vc_error *err);
+/* features: the runtime-spec features JSON (malloc'd). */
+int vc_features_json(char **out, struct vc_error *err);
+
 /* state: runc's JSON (indented), malloc'd. */
 int vc_container_state_json(const struct vc_ctx *ctx, const char *id, char **json,
 			    struct vc_error *err);

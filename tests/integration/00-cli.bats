@@ -349,3 +349,17 @@ assert_error_line() {
 	[ "$(wc -l <"$log")" -eq 24 ]
 	[ "$(jq -s 'map(select(.level == "error" and (.msg | startswith("unknown signal")))) | length' "$log")" -eq 24 ]
 }
+
+@test "features: the runtime-spec features JSON, truthful for a VM" {
+	run "$VCRUN" features
+	[ "$status" -eq 0 ]
+	jq -e . <<<"$output" >/dev/null
+	[ "$(jq -r .ociVersionMax <<<"$output")" = 1.2.0 ]
+	[ "$(jq -r .linux.cgroup.v2 <<<"$output")" = true ]
+	[ "$(jq -r .linux.cgroup.v1 <<<"$output")" = false ]
+	[ "$(jq -r '.linux.namespaces | index("user")' <<<"$output")" = null ]
+	[ "$(jq -r '.linux.namespaces | index("pid")' <<<"$output")" != null ]
+	[ "$(jq -r '.linux.seccomp.actions | index("SCMP_ACT_NOTIFY")' <<<"$output")" = null ]
+	[ "$(jq -r '.linux.capabilities | index("CAP_SYS_ADMIN")' <<<"$output")" != null ]
+	[ "$(jq -r '.linux.apparmor.enabled' <<<"$output")" = false ]
+}

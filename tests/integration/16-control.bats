@@ -3,7 +3,7 @@
 
 load helpers
 
-@test "control: ps lists guest pids; pause freezes, resume thaws; update sets cgroup limits" {
+@test "control: ps, pause/resume, update and events --stats on a running container" {
 	make_bundle "$T/b" sleep 600
 	id=$(new_id ctl)
 	vc_capture create --bundle "$T/b" "$id"
@@ -49,6 +49,16 @@ load helpers
 	echo '{"pids": {"limit": "many"}}' >"$T/bad.json"
 	vc_capture update --resources "$T/bad.json" "$id"
 	[ "$status" -ne 0 ] && [[ $stderr == *pids.limit* ]] || fail "bad resources: $status $stderr"
+
+	# events --stats: one runc-style stats line from the guest's cgroup
+	vc_capture events --stats "$id"
+	[ "$status" -eq 0 ] || fail "events --stats: $stderr"
+	[ "$(jq -r .type <<<"$output")" = stats ] && [ "$(jq -r .id <<<"$output")" = "$id" ] ||
+		fail "events line: $output"
+	[ "$(jq -r .data.pids.limit <<<"$output")" = 77 ] || fail "pids limit in stats: $output"
+	[ "$(jq -r '.data.memory.usage.usage > 0' <<<"$output")" = true ] || fail "memory usage: $output"
+	vc_capture events --interval 0s "$id"
+	[ "$status" -ne 0 ] || fail "events accepted a zero interval"
 
 	vcrun kill "$id" KILL
 	wait_status "$id" stopped
