@@ -175,8 +175,9 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 		return vc_error_set(err, EINVAL,
 				    "process.terminal: a terminal needs --console-socket (or "
 				    "set terminal to false)");
-	if (opts->console_socket)
-		return vc_error_set(err, ENOTSUP, "--console-socket: terminals are not supported yet");
+	if (opts->console_socket && !spec->process->terminal)
+		return vc_error_set(err, EINVAL,
+				    "--console-socket: given, but process.terminal is false");
 
 	_cleanup_free_ char *dir = vc_state_dir(root, id);
 	if (!dir)
@@ -259,8 +260,7 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	if (r < 0)
 		goto fail;
 
-	const int sstdio[3] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
-	r = vc_spawn_helper(sargv, sstdio, false, "the stand-in", standin, err);
+	r = vc_spawn_standin(sargv, opts->console_socket, spec->process, standin, err);
 	if (r < 0) {
 		if (*standin > 0) {
 			kill(*standin, SIGKILL);

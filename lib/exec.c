@@ -195,10 +195,8 @@ static int build_process(const char *bundle, const struct vc_exec_opts *o, struc
 		return o->process_file ? vc_error_wrap(err, "%s", o->process_file) : r;
 	bool terminal = model->terminal;
 	vc_oci_process_free(model);
-	if (terminal)
-		return vc_error_set(err, ENOTSUP,
-				    "process.terminal: terminals are not supported yet (run without "
-				    "--tty)");
+	if (terminal && !o->console_socket)
+		return vc_error_set(err, EINVAL, "process.terminal: a terminal needs --console-socket");
 	*out = steal_ptr(p);
 	return 0;
 }
@@ -216,8 +214,12 @@ int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_
 		r = vc_error_set(err, EINVAL, "cannot exec in a stopped container");
 	else if (live == VC_STATUS_PAUSED)
 		r = vc_error_set(err, EINVAL, "cannot exec in a paused container");
-	else if (opts->console_socket)
-		r = vc_error_set(err, ENOTSUP, "--console-socket: terminals are not supported yet");
+	else if (opts->tty && !opts->console_socket)
+		r = vc_error_set(err, ENOTSUP,
+				 "--tty needs --console-socket: vcrun does not yet turn its own "
+				 "terminal into the container's");
+	else if (opts->console_socket && !opts->tty && !opts->process_file)
+		r = vc_error_set(err, EINVAL, "--console-socket: given without --tty");
 	else
 		r = build_process(st.bundle, opts, &process, err);
 	vc_state_release(&st);
@@ -240,9 +242,8 @@ int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_
 						    stream);
 	if (!argv)
 		return vc_error_set(err, ENOMEM, "out of memory");
-	const int stdio[3] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
 	pid_t standin = 0;
-	if ((r = vc_spawn_helper(argv, stdio, false, "the stand-in", &standin, err)) < 0 ||
+	if ((r = vc_spawn_standin(argv, opts->console_socket, NULL, &standin, err)) < 0 ||
 	    (opts->pid_file && (r = vc_write_pid_file(opts->pid_file, standin, err)) < 0)) {
 		/* Its stand-in gone, the monitor kills the process. */
 		if (standin > 0) {

@@ -378,6 +378,29 @@ static void req_signal(struct monitor *m, struct conn *c, uint32_t req, const ch
 		vc_chan_respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
 }
 
+/* resize {stream_id, rows, cols}: a stand-in's terminal changed size. */
+static void req_resize(struct monitor *m, struct conn *c, uint32_t req, const struct vc_json *params)
+{
+	struct vc_error err = { 0 };
+	uint32_t sid = 0, rows = 0, cols = 0;
+	struct stream *s = NULL;
+	if (vc_proto_get_u32(params, "resize", "stream_id", true, &sid, &err) < 0 ||
+	    vc_proto_get_u32(params, "resize", "rows", true, &rows, &err) < 0 ||
+	    vc_proto_get_u32(params, "resize", "cols", true, &cols, &err) < 0 ||
+	    !(s = find_stream(m, sid))) {
+		vc_chan_respond_error(&c->ch, req, EINVAL, err.msg[0] ? err.msg : "no such stream");
+		return;
+	}
+	struct vc_json *p = params_for_process(m, s);
+	if (p && (vc_json_object_set(p, "rows", vc_json_new_uint(rows)) < 0 ||
+		  vc_json_object_set(p, "cols", vc_json_new_uint(cols)) < 0)) {
+		vc_json_free(p);
+		p = NULL;
+	}
+	if (mon_agent_send(m, VC_M_TTY_WIN_RESIZE, p, PEND_FORWARD, c, req, 0) < 0)
+		vc_chan_respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
+}
+
 /* exec {process}: a new process in the running container. The answer carries the
  * stream its stand-in attaches to; output that comes first waits in the stream. */
 static void req_exec(struct monitor *m, struct conn *c, uint32_t req, const struct vc_json *params)
@@ -481,6 +504,8 @@ static void handle_request(struct monitor *m, struct conn *c, const struct vc_fr
 		/* done */
 	} else if (!strcmp(method, "kill") || !strcmp(method, "signal")) {
 		req_signal(m, c, f->id, method, params);
+	} else if (!strcmp(method, "resize")) {
+		req_resize(m, c, f->id, params);
 	} else if (!strcmp(method, "exec")) {
 		req_exec(m, c, f->id, params);
 	} else if (!strcmp(method, "destroy")) {

@@ -16,7 +16,9 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "agent-proto/proto.h"
+#include "lib/console.h"
 #include "lib/log.h"
+#include "oci/spec.h"
 #include "lib/vcrun.h"
 #include "lib/state.h"
 
@@ -132,7 +134,8 @@ int vc_helper_args_parse(int argc, char **argv, const char *log_default,
 		{ "root", required_argument, NULL, 'r' },   { "id", required_argument, NULL, 'i' },
 		{ "stream", required_argument, NULL, 's' }, { "sync-fd", required_argument, NULL, 'y' },
 		{ "log", required_argument, NULL, 'l' },    { "log-format", required_argument, NULL, 'f' },
-		{ "debug", no_argument, NULL, 'd' },	    { 0 },
+		{ "debug", no_argument, NULL, 'd' },	    { "tty", no_argument, NULL, 't' },
+		{ 0 },
 	};
 	enum vc_log_format fmt = VC_LOG_TEXT;
 	int c;
@@ -161,6 +164,9 @@ int vc_helper_args_parse(int argc, char **argv, const char *log_default,
 			break;
 		case 'd':
 			a->debug = true;
+			break;
+		case 't':
+			a->tty = true;
 			break;
 		default:
 			return -EINVAL;
@@ -271,4 +277,31 @@ int vc_wait_standin(pid_t standin)
 		;
 	foreground_child = 0;
 	return WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
+}
+
+int vc_spawn_standin(char **argv, const char *console_socket,
+		     const struct vc_oci_process *process, pid_t *pid, struct vc_error *err)
+{
+	int stdio[3] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
+	_cleanup_close_ int slave = -1;
+	char **v = argv;
+	_cleanup_strv_ char **with_tty = NULL;
+	if (console_socket) {
+		uint16_t rows = 0, cols = 0;
+		if (process && process->has_console_size) {
+			rows = (uint16_t)process->console_size.height;
+			cols = (uint16_t)process->console_size.width;
+		}
+		int r = vc_console_send(console_socket, rows, cols, &slave, err);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; argv[i]; i++)
+			if (vc_strv_push(&with_tty, argv[i]) < 0)
+				return vc_error_set(err, ENOMEM, "out of memory");
+		if (vc_strv_push(&with_tty, "--tty") < 0)
+			return vc_error_set(err, ENOMEM, "out of memory");
+		v = with_tty;
+		stdio[0] = stdio[1] = stdio[2] = slave;
+	}
+	return vc_spawn_helper(v, stdio, false, "the stand-in", pid, err);
 }

@@ -15,13 +15,13 @@ int vc_spawn_self(char *const argv[], const int stdio[3], int sync_fd, bool new_
 		  pid_t *pid, struct vc_error *err);
 
 /* The arguments every helper mode takes (helper_argv() in container.c writes them):
- * --root --id --sync-fd [--stream N] [--log F --log-format text|json] [--debug].
+ * --root --id --sync-fd [--stream N] [--tty] [--log F --log-format text|json] [--debug].
  * Also sets up logging. Returns 0, or -EINVAL (reported on the sync fd). */
 struct vc_helper_args {
 	const char *root, *id, *log_path;
 	int sync_fd;
 	unsigned stream;
-	bool debug;
+	bool debug, tty;
 };
 int vc_helper_args_parse(int argc, char **argv, const char *log_default,
 			 struct vc_helper_args *a);
@@ -53,6 +53,12 @@ char **vc_helper_argv(const struct vc_ctx *ctx, const char *mode, const char *ro
 /* Starts a helper with the given stdio and waits for its readiness report. */
 int vc_spawn_helper(char **argv, const int stdio[3], bool new_session, const char *who,
 		    pid_t *pid, struct vc_error *err);
+/* Starts a stand-in: with the caller's stdio, or, with a console socket, with the
+ * slave of a host pty whose master went to that socket (argv gets --tty). Returns
+ * once it is attached. */
+struct vc_oci_process;
+int vc_spawn_standin(char **argv, const char *console_socket,
+		     const struct vc_oci_process *process, pid_t *pid, struct vc_error *err);
 /* Writes --pid-file: digits only, no newline, atomically. */
 int vc_write_pid_file(const char *path, pid_t pid, struct vc_error *err);
 /* Waits for a foreground stand-in, forwarding the caller's signals to it; returns

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -28,6 +29,7 @@
 #define REQ_ATTACH 1
 #define REQ_WAIT 2
 #define REQ_SIGNAL 3
+#define REQ_RESIZE 4
 /* The monitor vanished (the VM died with it): report what a SIGKILL would. */
 #define EXIT_MONITOR_LOST 137
 
@@ -36,6 +38,7 @@ struct standin {
 	uint32_t stream;
 	int sync_fd;
 	bool stdin_open, stdout_ok, stderr_ok;
+	bool tty; /* stdio is the slave of the host pty whose master the caller holds */
 	bool done;
 	int exit_code, exit_signal;
 };
@@ -47,6 +50,20 @@ static void send_signal(struct standin *s, int sig)
 	    vc_json_object_set(p, "signal", vc_json_new_int(sig)) < 0)
 		return;
 	vc_chan_request(&s->mon, REQ_SIGNAL, "signal", p);
+}
+
+/* The terminal's size goes to the guest's pty (at attach and on every SIGWINCH). */
+static void send_size(struct standin *s)
+{
+	struct winsize ws;
+	if (!s->tty || ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 || !ws.ws_row || !ws.ws_col)
+		return;
+	_cleanup_json_ struct vc_json *p = vc_json_new_object();
+	if (!p || vc_json_object_set(p, "stream_id", vc_json_new_uint(s->stream)) < 0 ||
+	    vc_json_object_set(p, "rows", vc_json_new_uint(ws.ws_row)) < 0 ||
+	    vc_json_object_set(p, "cols", vc_json_new_uint(ws.ws_col)) < 0)
+		return;
+	vc_chan_request(&s->mon, REQ_RESIZE, "resize", p);
 }
 
 static void write_output(int fd, bool *ok, const struct vc_frame *f)
@@ -65,6 +82,7 @@ static int handle_response(struct standin *s, const struct vc_frame *f, struct v
 	if (f->id == REQ_ATTACH) {
 		if (r < 0)
 			return vc_error_set(err, -r, "attach to the container's stdio: %s", rerr.msg);
+		send_size(s);
 		vc_sync_write_ok(s->sync_fd);
 		if (s->sync_fd >= 0)
 			close(s->sync_fd);
@@ -132,7 +150,9 @@ static int run(struct standin *s, int sig_fd, struct vc_error *err)
 		if (p[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			while (read(sig_fd, &si, sizeof(si)) == sizeof(si))
-				if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGPIPE)
+				if (si.ssi_signo == SIGWINCH && s->tty)
+					send_size(s);
+				else if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGPIPE)
 					send_signal(s, (int)si.ssi_signo);
 		}
 		if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
@@ -177,13 +197,20 @@ int vc_standin_main(int argc, char **argv)
 	if (vc_helper_args_parse(argc, argv, "/dev/null", &args) < 0)
 		return 2;
 	struct standin s = { .sync_fd = args.sync_fd, .stream = args.stream, .stdin_open = true,
-			     .stdout_ok = true, .stderr_ok = true };
+			     .stdout_ok = true, .stderr_ok = true, .tty = args.tty };
 	const char *root = args.root, *id = args.id;
 	struct vc_error err = { 0 };
 	if (s.stream == 0) {
 		vc_error_set(&err, EINVAL, "__standin needs --stream");
 		vc_sync_write_error(s.sync_fd, &err);
 		return 2;
+	}
+
+	/* The pty becomes our controlling terminal, so that its size changes reach us as
+	 * SIGWINCH (the caller resizes the master it holds). */
+	if (s.tty) {
+		setsid();
+		ioctl(STDIN_FILENO, TIOCSCTTY, 0);
 	}
 
 	/* Every catchable signal is the container's. */

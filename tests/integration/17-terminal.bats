@@ -1,0 +1,47 @@
+#!/usr/bin/env bats
+# --console-socket: the pty master is sent with SCM_RIGHTS, as runc sends it, and the
+# terminal works both ways, for create and for exec. One VM.
+
+load helpers
+
+# recv_console SOCKET OUT [INPUT]: a console-socket receiver in the background.
+recv_console() {
+	(
+		close_test_fds
+		exec timeout 120 python3 "$BATS_TEST_DIRNAME/recvtty.py" "$@"
+	) </dev/null >"$T/recv.log" 2>&1 &
+	RECV_PID=$!
+	wait_for 10 test -S "$1" || fail "console socket $1 never appeared: $(cat "$T/recv.log")"
+}
+
+@test "terminal: create and exec with --console-socket; size, input and echo" {
+	make_bundle "$T/b" sh -c 'tty; stty size; read x; echo got:$x; sleep 600'
+	spec_edit "$T/b" '.process.terminal = true | .process.consoleSize = {"height": 30, "width": 100}'
+	id=$(new_id tty)
+
+	# terminal: true without a console socket is an error, as with runc
+	vc_capture create --bundle "$T/b" "$id-x"
+	[ "$status" -ne 0 ] && [[ $stderr == *console-socket* ]] || fail "no socket: $status $stderr"
+
+	recv_console "$T/c.sock" "$T/c.out" $'hello\n'
+	vc_capture create --console-socket "$T/c.sock" --bundle "$T/b" "$id"
+	[ "$status" -eq 0 ] || fail "create: $stderr"
+	vcrun start "$id"
+	wait_for 30 grep -q 'got:hello' "$T/c.out" || fail "terminal output: $(cat -A "$T/c.out")"
+	grep -q '^/dev/pts/0' "$T/c.out" || fail "not a pty: $(cat -A "$T/c.out")"
+	grep -q '^30 100' "$T/c.out" || fail "console size: $(cat -A "$T/c.out")"
+	# the guest's pty echoes once; the host's side is raw and adds nothing
+	[ "$(grep -c '^hello' "$T/c.out")" -eq 1 ] || fail "echo: $(cat -A "$T/c.out")"
+
+	# exec --tty with its own console socket
+	recv_console "$T/e.sock" "$T/e.out" $'world\n'
+	vc_capture exec --tty --console-socket "$T/e.sock" --detach "$id" sh -c 'read y; echo exec:$y; tty'
+	[ "$status" -eq 0 ] || fail "exec -t: $stderr"
+	wait_for 30 grep -q 'exec:world' "$T/e.out" || fail "exec terminal: $(cat -A "$T/e.out")"
+	grep -q '^/dev/pts/' "$T/e.out" || fail "exec not on a pty: $(cat -A "$T/e.out")"
+
+	vc_capture exec --tty "$id" true
+	[ "$status" -ne 0 ] && [[ $stderr == *console-socket* ]] || fail "exec -t without socket: $stderr"
+	vcrun kill "$id" KILL
+	wait_status "$id" stopped
+}
