@@ -17,6 +17,7 @@
 #include "common/util.h"
 #include "hv/hv.h"
 #include "lib/config.h"
+#include "lib/hooks.h"
 #include "lib/log.h"
 #include "lib/monitor.h"
 #include "lib/plan.h"
@@ -226,6 +227,7 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	if ((lock = vc_state_lock(root, id, err)) < 0 ||
 	    (r = vc_plan_to_json(&plan, &plan_text, &plan_len, err)) < 0 ||
 	    (r = vc_write_file_atomic(plan_path, plan_text, plan_len, 0600, err)) < 0 ||
+	    (r = vc_hooks_save_spec(root, id, spec, err)) < 0 ||
 	    (r = vc_state_write(root, &st, err)) < 0) {
 		r = r < 0 ? r : lock;
 		goto fail;
@@ -261,16 +263,23 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 		goto fail;
 
 	r = vc_spawn_standin(sargv, opts->console_socket, spec->process, standin, err);
+	if (r == 0) {
+		/* The container exists and its pid is known: the hooks of create, in the
+		 * runtime-spec's order. */
+		st.standin_pid = *standin;
+		static const enum vc_hook_stage create_hooks[] = {
+			VC_HOOK_PRESTART, VC_HOOK_CREATE_RUNTIME, VC_HOOK_CREATE_CONTAINER
+		};
+		for (size_t i = 0; r == 0 && i < VC_ARRAY_SIZE(create_hooks); i++)
+			r = vc_hooks_run(spec, create_hooks[i], &st, "created", err);
+	}
+	if (r == 0 && opts->pid_file)
+		r = vc_write_pid_file(opts->pid_file, *standin, err);
 	if (r < 0) {
 		if (*standin > 0) {
 			kill(*standin, SIGKILL);
 			waitpid(*standin, NULL, 0);
 		}
-		goto fail;
-	}
-	if (opts->pid_file && (r = vc_write_pid_file(opts->pid_file, *standin, err)) < 0) {
-		kill(*standin, SIGKILL);
-		waitpid(*standin, NULL, 0);
 		goto fail;
 	}
 	vc_state_release(&st);
@@ -335,7 +344,25 @@ int vc_container_start(const struct vc_ctx *ctx, const char *id, struct vc_error
 	_cleanup_close_ int lock = vc_state_lock(ctx->root, id, err);
 	if (lock < 0)
 		return lock;
-	return vc_monitor_call(ctx->root, id, "start", NULL, NULL, err);
+	_cleanup_spec_ struct vc_oci_spec *spec = NULL;
+	struct vc_state st;
+	if ((r = vc_hooks_load_spec(ctx->root, id, &spec, err)) < 0 ||
+	    (r = vc_state_read(ctx->root, id, &st, err)) < 0)
+		return r;
+	/* A failed startContainer hook stops the container: the runtime-spec's rule. */
+	r = vc_hooks_run(spec, VC_HOOK_START_CONTAINER, &st, "created", err);
+	if (r < 0) {
+		struct vc_error kerr = { 0 };
+		_cleanup_json_ struct vc_json *p = vc_json_new_object();
+		if (p && vc_json_object_set(p, "signal", vc_json_new_int(SIGKILL)) == 0)
+			vc_monitor_call(ctx->root, id, "kill", p, NULL, &kerr);
+	} else if ((r = vc_monitor_call(ctx->root, id, "start", NULL, NULL, err)) == 0) {
+		struct vc_error herr = { 0 };
+		if (vc_hooks_run(spec, VC_HOOK_POSTSTART, &st, "running", &herr) < 0)
+			vc_warn("%s", herr.msg);
+	}
+	vc_state_release(&st);
+	return r;
 }
 
 int vc_container_kill(const struct vc_ctx *ctx, const char *id, int sig, bool all,
@@ -383,7 +410,14 @@ int vc_container_delete(const struct vc_ctx *ctx, const char *id, bool force,
 					    vc_status_name(s));
 		}
 	}
+	/* poststop runs once everything is gone, from the spec saved at create. */
+	_cleanup_spec_ struct vc_oci_spec *spec = NULL;
+	struct vc_error herr = { 0 };
+	if (have && vc_hooks_load_spec(ctx->root, id, &spec, &herr) < 0)
+		vc_warn("poststop hooks: %s", herr.msg);
 	r = teardown(ctx->root, id, have ? &st : NULL, err);
+	if (r == 0 && have && vc_hooks_run(spec, VC_HOOK_POSTSTOP, &st, "stopped", &herr) < 0)
+		vc_warn("%s", herr.msg);
 	if (have)
 		vc_state_release(&st);
 	return r;

@@ -1,6 +1,6 @@
 /* `vcrun features`: the runtime-spec features document, saying what vcrun really
  * does. The container runs in a guest kernel: cgroup v2 only, no host LSMs, no user
- * or time namespaces (the agent refuses them), and hooks only once they run. */
+ * or time namespaces (the agent refuses them); hooks run on the host. */
 #include <errno.h>
 #include <seccomp.h>
 #include <stdio.h>
@@ -21,7 +21,8 @@ static void strings(struct vc_jgen *g, const char *key, const char *const *v)
 
 int vc_features_json(char **out, struct vc_error *err)
 {
-	static const char *const hooks[] = { NULL };
+	static const char *const hooks[] = { "prestart",  "createRuntime", "createContainer",
+					     "startContainer", "poststart", "poststop", NULL };
 	/* What the agent's mount-option parser knows (agent/mounts.c). */
 	static const char *const mount_options[] = {
 		"async",    "atime",	   "bind",	  "defaults",	"dev",	       "diratime",

@@ -356,6 +356,7 @@ assert_error_line() {
 	jq -e . <<<"$output" >/dev/null
 	[ "$(jq -r .ociVersionMax <<<"$output")" = 1.2.0 ]
 	[ "$(jq -r .linux.cgroup.v2 <<<"$output")" = true ]
+	[ "$(jq -r ".hooks | length" <<<"$output")" = 6 ]
 	[ "$(jq -r .linux.cgroup.v1 <<<"$output")" = false ]
 	[ "$(jq -r '.linux.namespaces | index("user")' <<<"$output")" = null ]
 	[ "$(jq -r '.linux.namespaces | index("pid")' <<<"$output")" != null ]
