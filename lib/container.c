@@ -176,6 +176,11 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 		return vc_error_set(err, EINVAL,
 				    "process.terminal: a terminal needs --console-socket (or "
 				    "set terminal to false)");
+	if (opts->preserve_fds > 0)
+		return vc_error_set(err, ENOTSUP,
+				    "--preserve-fds %d: file descriptors cannot be passed into the "
+				    "container's VM",
+				    opts->preserve_fds);
 	if (opts->console_socket && !spec->process->terminal)
 		return vc_error_set(err, EINVAL,
 				    "--console-socket: given, but process.terminal is false");

@@ -214,6 +214,11 @@ int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_
 		r = vc_error_set(err, EINVAL, "cannot exec in a stopped container");
 	else if (live == VC_STATUS_PAUSED)
 		r = vc_error_set(err, EINVAL, "cannot exec in a paused container");
+	else if (opts->preserve_fds > 0)
+		r = vc_error_set(err, ENOTSUP,
+				 "--preserve-fds %d: file descriptors cannot be passed into the "
+				 "container's VM",
+				 opts->preserve_fds);
 	else if (opts->tty && !opts->console_socket)
 		r = vc_error_set(err, ENOTSUP,
 				 "--tty needs --console-socket: vcrun does not yet turn its own "
