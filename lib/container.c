@@ -221,6 +221,8 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	char stream[16];
 	snprintf(stream, sizeof(stream), "%d", VC_MONITOR_INIT_STREAM);
 	_cleanup_strv_ char **sargv = vc_helper_argv(ctx, "__standin", root, id, "--stream", stream);
+	if (sargv && vc_standin_argv_netns(&sargv, spec) < 0)
+		vc_strv_freep(&sargv);
 	size_t plan_len = 0;
 	_cleanup_close_ int lock = -1;
 	int mlog = -1;

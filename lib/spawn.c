@@ -135,7 +135,7 @@ int vc_helper_args_parse(int argc, char **argv, const char *log_default,
 		{ "stream", required_argument, NULL, 's' }, { "sync-fd", required_argument, NULL, 'y' },
 		{ "log", required_argument, NULL, 'l' },    { "log-format", required_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },	    { "tty", no_argument, NULL, 't' },
-		{ 0 },
+		{ "netns", required_argument, NULL, 'n' }, { 0 },
 	};
 	enum vc_log_format fmt = VC_LOG_TEXT;
 	int c;
@@ -167,6 +167,9 @@ int vc_helper_args_parse(int argc, char **argv, const char *log_default,
 			break;
 		case 't':
 			a->tty = true;
+			break;
+		case 'n':
+			a->netns = optarg;
 			break;
 		default:
 			return -EINVAL;
@@ -304,4 +307,14 @@ int vc_spawn_standin(char **argv, const char *console_socket,
 		stdio[0] = stdio[1] = stdio[2] = slave;
 	}
 	return vc_spawn_helper(v, stdio, false, "the stand-in", pid, err);
+}
+
+int vc_standin_argv_netns(char ***argv, const struct vc_oci_spec *spec)
+{
+	const struct vc_oci_namespace *ns = vc_oci_spec_namespace(spec, VC_NS_NETWORK);
+	if (!ns)
+		return 0;
+	if (vc_strv_push(argv, "--netns") < 0 || vc_strv_push(argv, ns->path ? ns->path : "new") < 0)
+		return -ENOMEM;
+	return 0;
 }

@@ -22,6 +22,7 @@ struct vc_helper_args {
 	int sync_fd;
 	unsigned stream;
 	bool debug, tty;
+	const char *netns; /* --netns PATH, or "new" */
 };
 int vc_helper_args_parse(int argc, char **argv, const char *log_default,
 			 struct vc_helper_args *a);
@@ -59,6 +60,12 @@ int vc_spawn_helper(char **argv, const int stdio[3], bool new_session, const cha
 struct vc_oci_process;
 int vc_spawn_standin(char **argv, const char *console_socket,
 		     const struct vc_oci_process *process, pid_t *pid, struct vc_error *err);
+/* Adds --netns for the container's network namespace to a stand-in's argv: the
+ * namespace's path, or "new" when the spec asks for a new one. The stand-in's pid is
+ * what `state` reports, and hooks such as docker's libnetwork-setkey find the
+ * container's network namespace through it. */
+struct vc_oci_spec;
+int vc_standin_argv_netns(char ***argv, const struct vc_oci_spec *spec);
 /* Writes --pid-file: digits only, no newline, atomically. */
 int vc_write_pid_file(const char *path, pid_t pid, struct vc_error *err);
 /* Waits for a foreground stand-in, forwarding the caller's signals to it; returns

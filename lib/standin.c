@@ -6,6 +6,7 @@
  * status (the exit code, or the same fatal signal re-raised). */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -172,6 +173,23 @@ static int run(struct standin *s, int sig_fd, struct vc_error *err)
 	return 0;
 }
 
+/* The container's network namespace, so that our pid (the one `state` reports)
+ * leads hooks to it. */
+static int enter_netns(const char *path, struct vc_error *err)
+{
+	if (!strcmp(path, "new")) {
+		if (unshare(CLONE_NEWNET) < 0)
+			return vc_error_sys(err, errno, "new network namespace");
+		return 0;
+	}
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return vc_error_sys(err, errno, "linux.namespaces: network namespace `%s`", path);
+	if (setns(fd, CLONE_NEWNET) < 0)
+		return vc_error_sys(err, errno, "join the network namespace `%s`", path);
+	return 0;
+}
+
 /* Mirrors the guest process's end: the same signal (without a core dump of our
  * own), or its exit code. */
 static int finish(const struct standin *s)
@@ -204,6 +222,11 @@ int vc_standin_main(int argc, char **argv)
 		vc_error_set(&err, EINVAL, "__standin needs --stream");
 		vc_sync_write_error(s.sync_fd, &err);
 		return 2;
+	}
+
+	if (args.netns && enter_netns(args.netns, &err) < 0) {
+		vc_sync_write_error(s.sync_fd, &err);
+		return 1;
 	}
 
 	/* The pty becomes our controlling terminal, so that its size changes reach us as
