@@ -1,0 +1,70 @@
+# Real container engines started by the tests themselves: dockerd on a private socket,
+# data root and exec root (stopped by its pid), podman with private storage, and
+# containerd's ctr. Images come from a busybox tarball the tests build: no registry.
+# shellcheck shell=bash
+
+# engine_image_tar OUT: a busybox-static root filesystem as a tarball for `import`.
+engine_image_tar() {
+	local dir=$T/img a
+	mkdir -p "$dir/bin" "$dir/tmp" "$dir/etc"
+	cp /bin/busybox "$dir/bin/busybox"
+	for a in sh echo cat uname sleep true false ls id hostname ps kill trap wc head; do
+		ln -sf busybox "$dir/bin/$a"
+	done
+	echo 'root:x:0:0:root:/root:/bin/sh' >"$dir/etc/passwd"
+	echo 'root:x:0:' >"$dir/etc/group"
+	tar -C "$dir" -cf "$1" .
+}
+
+# start_dockerd: a private dockerd with vcrun registered as a runtime; sets DOCKER_HOST.
+start_dockerd() {
+	DK=$T/dk
+	mkdir -p "$DK"
+	(
+		close_test_fds
+		exec dockerd --data-root "$DK/data" -H "unix://$DK/docker.sock" --exec-root "$DK/exec" \
+			--pidfile "$DK/pid" --add-runtime "vcrun=$RUNTIME" \
+			--default-ulimit nofile=1024:1024 --default-ulimit nproc=1024:1024 \
+			--bridge none --iptables=false --ip6tables=false
+	) </dev/null >"$DK/dockerd.log" 2>&1 &
+	DOCKERD_PID=$!
+	export DOCKER_HOST=unix://$DK/docker.sock
+	wait_for 60 docker version --format '{{.Server.Version}}' >/dev/null 2>&1 ||
+		fail "dockerd did not come up: $(tail -n 20 "$DK/dockerd.log")"
+	engine_image_tar "$T/bb.tar"
+	docker import "$T/bb.tar" localhost/bb >/dev/null || fail "docker import failed"
+}
+
+# stop_dockerd: stop it by pid, then make sure nothing of it is left.
+stop_dockerd() {
+	[ -n "${DOCKERD_PID:-}" ] || return 0
+	docker ps -aq 2>/dev/null | xargs -r docker rm -f >/dev/null 2>&1 || true
+	kill -TERM "$DOCKERD_PID" 2>/dev/null || true
+	local deadline=$((SECONDS + 30))
+	while kill -0 "$DOCKERD_PID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+	kill -KILL "$DOCKERD_PID" 2>/dev/null || true
+	DOCKERD_PID=
+	local m
+	for m in $(awk -v d="$DK" '$5 ~ "^"d {print $5}' /proc/self/mountinfo | sort -r); do
+		umount -l "$m" 2>/dev/null || true
+	done
+}
+
+# drun ARGS...: docker with stdin from /dev/null, output in $T/out and $T/err.
+drun() {
+	status=0
+	docker "$@" </dev/null >"$T/out" 2>"$T/err" || status=$?
+	output=$(cat "$T/out")
+	stderr=$(cat "$T/err")
+}
+
+# vm_procs_under DIR: vcrun's own processes (monitor, stand-in, QEMU) that belong to
+# DIR; the engine's daemons, which also name DIR, do not count.
+vm_procs_under() {
+	local p
+	for p in $(procs_under "$1"); do
+		case "$(cmdline_of "$p")" in
+		*__monitor* | *__standin* | *qemu-system*) echo "$p" ;;
+		esac
+	done
+}
