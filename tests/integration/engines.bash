@@ -68,3 +68,31 @@ vm_procs_under() {
 		esac
 	done
 }
+
+# podman with private storage and run root, vcrun as its runtime (by path, as a user
+# would with `podman --runtime /usr/bin/vcrun`). Sets PODMAN (an array).
+setup_podman() {
+	PM=$T/pm
+	mkdir -p "$PM/tmp"
+	PODMAN=(podman --root "$PM/storage" --runroot "$PM/run" --storage-driver vfs
+		--cgroup-manager cgroupfs --events-backend file --tmpdir "$PM/tmp" --runtime "$RUNTIME")
+	engine_image_tar "$T/bb.tar"
+	"${PODMAN[@]}" import "$T/bb.tar" localhost/bb >/dev/null 2>&1 || fail "podman import failed"
+}
+
+teardown_podman() {
+	[ -n "${PM:-}" ] || return 0
+	"${PODMAN[@]}" rm -af -t 0 >/dev/null 2>&1 || true
+	local m
+	for m in $(awk -v d="$PM" '$5 ~ "^"d {print $5}' /proc/self/mountinfo | sort -r); do
+		umount -l "$m" 2>/dev/null || true
+	done
+}
+
+# prun ARGS...: podman with stdin from /dev/null, output in $T/out and $T/err.
+prun() {
+	status=0
+	"${PODMAN[@]}" "$@" </dev/null >"$T/out" 2>"$T/err" || status=$?
+	output=$(cat "$T/out")
+	stderr=$(cat "$T/err")
+}
