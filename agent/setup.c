@@ -411,7 +411,9 @@ int agent_lookup_exe(const char *arg0, char *const *env, char **out, struct vc_e
 		*out = strdup(arg0);
 		return *out ? 0 : vc_error_set(err, ENOMEM, "out of memory");
 	}
-	const char *path = NULL;
+	/* A process with no PATH at all (ctr --rootfs gives no env) is looked up in
+	 * the usual directories, as crun does. */
+	const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 	for (size_t i = 0; env && env[i]; i++) {
 		if (!strncmp(env[i], "PATH=", 5))
 			path = env[i] + 5;

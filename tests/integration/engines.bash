@@ -96,3 +96,61 @@ prun() {
 	output=$(cat "$T/out")
 	stderr=$(cat "$T/err")
 }
+
+# start_containerd: a private containerd (its own root, state and socket); sets CTR.
+start_containerd() {
+	CT=$T/ct
+	mkdir -p "$CT"
+	cat >"$CT/config.toml" <<EOT
+version = 2
+root = "$CT/root"
+state = "$CT/state"
+[grpc]
+  address = "$CT/containerd.sock"
+[ttrpc]
+  address = "$CT/containerd.sock.ttrpc"
+[plugins]
+  [plugins."io.containerd.grpc.v1.cri"]
+    disable_cgroup = true
+EOT
+	(
+		close_test_fds
+		exec containerd --config "$CT/config.toml"
+	) </dev/null >"$CT/containerd.log" 2>&1 &
+	CONTAINERD_PID=$!
+	CTR=(ctr --address "$CT/containerd.sock")
+	wait_for 60 "${CTR[@]}" version >/dev/null 2>&1 ||
+		fail "containerd did not come up: $(tail -n 20 "$CT/containerd.log")"
+	mkdir -p "$T/ct-rootfs"
+	engine_image_tar "$T/bb.tar"
+	tar -C "$T/ct-rootfs" -xf "$T/bb.tar"
+}
+
+stop_containerd() {
+	[ -n "${CONTAINERD_PID:-}" ] || return 0
+	local t
+	for t in $("${CTR[@]}" task ls -q 2>/dev/null); do
+		"${CTR[@]}" task kill -s KILL "$t" >/dev/null 2>&1 || true
+		"${CTR[@]}" task delete -f "$t" >/dev/null 2>&1 || true
+	done
+	for t in $("${CTR[@]}" container ls -q 2>/dev/null); do
+		"${CTR[@]}" container delete "$t" >/dev/null 2>&1 || true
+	done
+	kill -TERM "$CONTAINERD_PID" 2>/dev/null || true
+	local deadline=$((SECONDS + 30))
+	while kill -0 "$CONTAINERD_PID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+	kill -KILL "$CONTAINERD_PID" 2>/dev/null || true
+	CONTAINERD_PID=
+	local m
+	for m in $(awk -v d="$CT" '$5 ~ "^"d {print $5}' /proc/self/mountinfo | sort -r); do
+		umount -l "$m" 2>/dev/null || true
+	done
+}
+
+# crun_ctr ARGS...: ctr with stdin from /dev/null, output in $T/out and $T/err.
+crun_ctr() {
+	status=0
+	"${CTR[@]}" "$@" </dev/null >"$T/out" 2>"$T/err" || status=$?
+	output=$(cat "$T/out")
+	stderr=$(cat "$T/err")
+}

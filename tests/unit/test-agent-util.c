@@ -213,6 +213,10 @@ VC_TEST(test_lookup_exe)
 	CHECK_STR(err.msg, "exec: \"data\": executable file not found in $PATH");
 	char *nopath[] = {"A=1", NULL};
 	CHECK(agent_lookup_exe("tool", nopath, &out, &err) == -ENOENT);
+	/* No PATH at all: the usual directories, as crun looks (ctr --rootfs sets no env). */
+	_cleanup_free_ char *sh = NULL;
+	CHECK(agent_lookup_exe("sh", nopath, &sh, &err) == 0);
+	CHECK(!strcmp(sh, "/usr/bin/sh") || !strcmp(sh, "/bin/sh"));
 	CHECK(agent_lookup_exe(noexec, env, &out, &err) == -EACCES);
 	CHECK_CONTAINS(err.msg, "permission denied");
 	CHECK(agent_lookup_exe("/nonexistent/x", env, &out, &err) == -ENOENT);
