@@ -32,6 +32,17 @@ struct vc_hv_share {
 	bool readonly;
 };
 
+/* A host PCI function passed through with vfio-pci. It sits behind pcie-root-port
+ * `port` (id rpN, chassis N, slot N, on pcie.0) as function `function` of that
+ * port's only slot. vfio/ fills these (vc_vfio_place), so the functions of one
+ * host slot stay functions of one guest slot. */
+struct vc_hv_vfio_pci {
+	char *host;	    /* BDF, "0000:01:00.0" */
+	unsigned port;	    /* 1..255 */
+	unsigned function;  /* 0..7 */
+	bool multifunction; /* on function 0 of a slot with several functions */
+};
+
 struct vc_hv_config {
 	const char *qemu_path;
 	const char *kernel, *initrd;
@@ -46,6 +57,12 @@ struct vc_hv_config {
 	struct vc_hv_share *shares;
 	size_t n_shares;
 	bool sandbox; /* -sandbox on */
+	/* Added for VFIO (append only): */
+	const struct vc_hv_vfio_pci *vfio_pci; /* grouped by port, function 0 first */
+	size_t n_vfio_pci;
+	char *const *vfio_ap; /* AP mediated devices: sysfs paths for vfio-ap */
+	size_t n_vfio_ap;
+	uint64_t pci_hole64_bytes; /* q35's 64-bit MMIO window; 0: QEMU's default */
 };
 
 struct vc_hv {

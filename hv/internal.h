@@ -19,6 +19,15 @@
  * ("shares[1].tag: ..."). */
 int hv_config_validate(const struct vc_hv_config *cfg, struct vc_error *err);
 
+/* The VFIO part of the config and of the argv (hv/qemu-vfio.c). hv_vfio_argv
+ * appends its tokens to *argv; 0 or -ENOMEM. */
+int hv_vfio_validate(const struct vc_hv_config *cfg, struct vc_error *err);
+int hv_vfio_argv(const struct vc_hv_config *cfg, char ***argv);
+
+/* A value inside a QEMU option string ("path=...,server=on"): commas doubled.
+ * malloc'd, NULL when out of memory. */
+char *hv_qopt(const char *s);
+
 /* Spawning. The child gets a new session, default signal dispositions and an
  * empty signal mask, stdin from /dev/null, stdout and stderr on out_fd (or
  * /dev/null when out_fd < 0), keep_fd (if >= 0) as fd 3, and no other fd. argv[0]

@@ -107,7 +107,9 @@ int hv_config_validate(const struct vc_hv_config *cfg, struct vc_error *err)
 					    i);
 	}
 
-	int r = check_socket_path(cfg->state_dir, HV_QMP_SOCK, err);
+	int r = hv_vfio_validate(cfg, err);
+	if (r == 0)
+		r = check_socket_path(cfg->state_dir, HV_QMP_SOCK, err);
 	if (r == 0)
 		r = check_socket_path(cfg->state_dir, HV_AGENT_SOCK, err);
 	if (r == 0 && cfg->fs == VC_FS_VIRTIOFS && cfg->n_shares > 0) {
@@ -128,8 +130,7 @@ int hv_config_validate(const struct vc_hv_config *cfg, struct vc_error *err)
 	return 0;
 }
 
-/* A value inside a QEMU option string ("path=...,server=on"): commas are doubled. */
-static char *qopt(const char *s)
+char *hv_qopt(const char *s)
 {
 	size_t n = strlen(s), commas = 0;
 	for (const char *p = s; *p; p++)
@@ -174,7 +175,7 @@ static void __attribute__((format(printf, 3, 4))) addf(char ***v, int *r, const 
 static char *state_qopt(const struct vc_hv_config *cfg, const char *name)
 {
 	_cleanup_free_ char *p = vc_strdup_printf("%s/%s", cfg->state_dir, name);
-	return p ? qopt(p) : NULL;
+	return p ? hv_qopt(p) : NULL;
 }
 
 static void add_channel(const struct vc_hv_config *cfg, char ***v, int *r)
@@ -208,13 +209,13 @@ static void add_shares(const struct vc_hv_config *cfg, char ***v, int *r)
 	}
 	for (size_t i = 0; i < cfg->n_shares && *r == 0; i++) {
 		const struct vc_hv_share *s = &cfg->shares[i];
-		_cleanup_free_ char *tag = qopt(s->tag);
+		_cleanup_free_ char *tag = hv_qopt(s->tag);
 		if (!tag) {
 			*r = -ENOMEM;
 			return;
 		}
 		if (cfg->fs == VC_FS_9P) {
-			_cleanup_free_ char *path = qopt(s->host_path);
+			_cleanup_free_ char *path = hv_qopt(s->host_path);
 			if (!path) {
 				*r = -ENOMEM;
 				return;
@@ -293,6 +294,8 @@ int vc_hv_qemu_argv(const struct vc_hv_config *cfg, char ***argv, struct vc_erro
 	     cfg->cmdline_extra ? cfg->cmdline_extra : "");
 	add_channel(cfg, &v, &r);
 	add_shares(cfg, &v, &r);
+	if (r == 0)
+		r = hv_vfio_argv(cfg, &v);
 	if (r < 0)
 		return vc_error_set(err, -r, "building the QEMU command line: out of memory");
 	*argv = steal_ptr(v);

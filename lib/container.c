@@ -27,7 +27,6 @@
 #include "oci/spec.h"
 #include "oci/state.h"
 
-#define VC_ACCEL_CACHE_DIR "/run/vcrun"
 
 int vc_id_validate(const char *id, struct vc_error *err)
 {
@@ -106,14 +105,7 @@ static int resolve_accel(const char *root, const struct vc_config *cfg, enum vc_
 		*out = cfg->accel;
 		return 0;
 	}
-	/* The answer holds for the whole boot (the cache is keyed on the boot id), and
-	 * finding it can cost seconds on a host whose KVM hangs: keep one cache per
-	 * host in /run, not one per --root. */
-	_cleanup_free_ char *cache = NULL;
-	if (vc_mkdir_p(VC_ACCEL_CACHE_DIR, 0700, NULL) == 0 && access(VC_ACCEL_CACHE_DIR, W_OK) == 0)
-		cache = strdup(VC_ACCEL_CACHE_DIR "/accel.cache");
-	else
-		cache = vc_strdup_printf("%s/accel.cache", root);
+	_cleanup_free_ char *cache = vc_accel_cache_path(root);
 	int r = vc_hv_accel_probe(cfg->qemu, cache, out, why, why_len, err);
 	if (r < 0)
 		return r;

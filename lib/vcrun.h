@@ -73,6 +73,24 @@ int vc_container_stats_event(const struct vc_ctx *ctx, const char *id, char **li
 /* features: the runtime-spec features JSON (malloc'd). */
 int vc_features_json(char **out, struct vc_error *err);
 
+/* check: what this host offers vcrun, one item per capability, then the
+ * accelerator and agent channel `create` would use. */
+struct vc_check_item {
+	const char *name;
+	bool usable;
+	char detail[512];
+};
+struct vc_host_check {
+	struct vc_check_item items[8];
+	size_t n;
+	char accel[96], channel[64];
+};
+int vc_host_check(const struct vc_ctx *ctx, struct vc_host_check *out);
+/* Where the KVM probe's answer is cached: /run/vcrun (one per host and boot), else
+ * under root; NULL when neither can be written. */
+#define VC_ACCEL_CACHE_DIR "/run/vcrun"
+char *vc_accel_cache_path(const char *root);
+
 /* state: runc's JSON (indented), malloc'd. */
 int vc_container_state_json(const struct vc_ctx *ctx, const char *id, char **json,
 			    struct vc_error *err);
