@@ -150,5 +150,8 @@ int vc_proto_get_array(const struct vc_json *params, const char *method, const c
 #define VC_M_UPDATE_CONTAINER  "UpdateContainer"
 #define VC_M_STATS_CONTAINER   "StatsContainer"
 #define VC_M_GET_GUEST_DETAILS "GetGuestDetails"
+#define VC_M_UPDATE_INTERFACE  "UpdateInterface"
+#define VC_M_UPDATE_ROUTES     "UpdateRoutes"
+#define VC_M_ADD_ARP_NEIGHBORS "AddARPNeighbors"
 
 #endif

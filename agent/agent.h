@@ -169,6 +169,13 @@ void agent_process_drain(struct agent *a, struct agent_process *p);
 
 /* dispatch.c: validates and handles one REQUEST body; queues the response. */
 void agent_handle_request(struct agent *a, uint32_t id, const void *body, size_t len);
+/* dispatch.c: field readers for handlers that validate nested objects; messages
+ * read "WHERE.KEY: required" / "WHERE.KEY: must be a string". A string field that
+ * is null is refused; a boolean that is absent or null is false. */
+int agent_get_str(const struct vc_json *obj, const char *where, const char *key, bool required,
+		  const char **out, struct vc_error *err);
+int agent_get_bool(const struct vc_json *obj, const char *where, const char *key, bool *out,
+		   struct vc_error *err);
 
 /* ---- requests (server.c gate, handlers in container.c / process.c) ------- */
 
@@ -231,6 +238,16 @@ int agent_h_wait_process(struct agent *a, struct agent_req *r, struct vc_jgen *r
 			 struct vc_error *err);
 int agent_h_tty_win_resize(struct agent *a, struct agent_req *r, struct vc_jgen *res,
 			   struct vc_error *err);
+
+/* network.c: the guest side of networking (rtnetlink through libnl-route). */
+int agent_h_update_interface(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			     struct vc_error *err);
+int agent_h_update_routes(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			  struct vc_error *err);
+int agent_h_add_arp_neighbors(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			      struct vc_error *err);
+/* Sets lo up (PID 1 at boot; a container's localhost lives in the VM's namespace). */
+int agent_net_lo_up(struct vc_error *err);
 
 /* ---- container.c ----------------------------------------------------------- */
 

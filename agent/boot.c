@@ -242,6 +242,8 @@ void agent_boot(void)
 		agent_poweroff("vcrun.poweroff=1");
 	if (switch_root(&err) < 0 || late_mounts(&err) < 0)
 		fatal(&err, "boot");
+	if (agent_net_lo_up(&err) < 0)
+		agent_warn("lo: %s", err.msg);
 
 	int listen_fd = -1;
 	struct agent_options opts = {.cgroup_root = "/sys/fs/cgroup/vcrun"};

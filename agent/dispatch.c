@@ -78,6 +78,10 @@ static const struct {
 	{VC_M_RESUME_CONTAINER, F_CONTAINER, agent_h_resume_container},
 	{VC_M_UPDATE_CONTAINER, F_CONTAINER | F_RESOURCES, agent_h_update_container},
 	{VC_M_STATS_CONTAINER, F_CONTAINER, agent_h_stats_container},
+	/* network.c validates these itself (arrays of objects) */
+	{VC_M_UPDATE_INTERFACE, 0, agent_h_update_interface},
+	{VC_M_UPDATE_ROUTES, 0, agent_h_update_routes},
+	{VC_M_ADD_ARP_NEIGHBORS, 0, agent_h_add_arp_neighbors},
 };
 
 static int get_bool(const struct vc_json *obj, const char *where, const char *key, bool *out,
@@ -106,6 +110,18 @@ static int get_str(const struct vc_json *obj, const char *where, const char *key
 		return vc_error_set(err, EINVAL, "%s.%s: must be a string", where, key);
 	*out = v->u.string.ptr;
 	return 0;
+}
+
+int agent_get_str(const struct vc_json *obj, const char *where, const char *key, bool required,
+		  const char **out, struct vc_error *err)
+{
+	return get_str(obj, where, key, required, out, err);
+}
+
+int agent_get_bool(const struct vc_json *obj, const char *where, const char *key, bool *out,
+		   struct vc_error *err)
+{
+	return get_bool(obj, where, key, out, err);
 }
 
 static bool valid_id(const char *id)
