@@ -16,6 +16,14 @@ engine_image_tar() {
 	tar -C "$dir" -cf "$1" .
 }
 
+# umount_under DIR: what an engine left mounted below DIR (overlays, netns pins).
+umount_under() {
+	local m
+	for m in $(awk -v d="$1" '$5 ~ "^"d {print $5}' /proc/self/mountinfo | sort -r); do
+		umount -l "$m" 2>/dev/null || true
+	done
+}
+
 # start_dockerd: a private dockerd with vcrun registered as a runtime; sets DOCKER_HOST.
 start_dockerd() {
 	DK=$T/dk
@@ -44,10 +52,7 @@ stop_dockerd() {
 	while kill -0 "$DOCKERD_PID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
 	kill -KILL "$DOCKERD_PID" 2>/dev/null || true
 	DOCKERD_PID=
-	local m
-	for m in $(awk -v d="$DK" '$5 ~ "^"d {print $5}' /proc/self/mountinfo | sort -r); do
-		umount -l "$m" 2>/dev/null || true
-	done
+	umount_under "$DK"
 }
 
 # drun ARGS...: docker with stdin from /dev/null, output in $T/out and $T/err.
@@ -83,10 +88,7 @@ setup_podman() {
 teardown_podman() {
 	[ -n "${PM:-}" ] || return 0
 	"${PODMAN[@]}" rm -af -t 0 >/dev/null 2>&1 || true
-	local m
-	for m in $(awk -v d="$PM" '$5 ~ "^"d {print $5}' /proc/self/mountinfo | sort -r); do
-		umount -l "$m" 2>/dev/null || true
-	done
+	umount_under "$PM"
 }
 
 # prun ARGS...: podman with stdin from /dev/null, output in $T/out and $T/err.
@@ -141,10 +143,7 @@ stop_containerd() {
 	while kill -0 "$CONTAINERD_PID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
 	kill -KILL "$CONTAINERD_PID" 2>/dev/null || true
 	CONTAINERD_PID=
-	local m
-	for m in $(awk -v d="$CT" '$5 ~ "^"d {print $5}' /proc/self/mountinfo | sort -r); do
-		umount -l "$m" 2>/dev/null || true
-	done
+	umount_under "$CT"
 }
 
 # crun_ctr ARGS...: ctr with stdin from /dev/null, output in $T/out and $T/err.
