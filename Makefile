@@ -135,3 +135,18 @@ distclean: clean
 .PHONY: all unit-bin guest deps check demo install format clean distclean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# libFuzzer target for the CDI spec parser: clang only, so it is built with `make`
+# (not SAN=1) when clang is installed; tests/integration/50-cdi.bats runs it.
+FUZZ_CDI_SRC := tests/fuzz/fuzz-cdi.c $(call room_src,cdi) oci/json.c common/error.c common/util.c
+$(B)/fuzz/fuzz-cdi: $(FUZZ_CDI_SRC) $(wildcard cdi/*.h) config.h
+	@mkdir -p $(@D)
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-I. -include config.h $(YAJL_CFLAGS) $(YAML_CFLAGS) $(FUZZ_CDI_SRC) \
+		$(YAJL_LIBS) $(YAML_LIBS) -o $@
+ifneq ($(SAN),1)
+ifneq ($(shell command -v clang 2>/dev/null),)
+unit-bin: $(B)/fuzz/fuzz-cdi
+endif
+endif

@@ -17,6 +17,7 @@
 #include "common/util.h"
 #include "hv/hv.h"
 #include "lib/config.h"
+#include "lib/devices.h"
 #include "lib/hooks.h"
 #include "lib/log.h"
 #include "lib/monitor.h"
@@ -162,7 +163,8 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	if (!root)
 		return -EIO;
 	_cleanup_spec_ struct vc_oci_spec *spec = NULL;
-	if ((r = vc_oci_spec_load(opts->bundle ? opts->bundle : ".", &spec, err)) < 0)
+	if ((r = vc_oci_spec_load(opts->bundle ? opts->bundle : ".", &spec, err)) < 0 ||
+	    (r = vc_devices_apply_cdi(&spec, err)) < 0)
 		return r;
 	if (spec->process->terminal && !opts->console_socket)
 		return vc_error_set(err, EINVAL,

@@ -213,7 +213,9 @@ int vc_plan_build(const char *id, const struct vc_oci_spec *spec, const struct v
 			plan->vcpus = (unsigned)cpus;
 	}
 
-	if (add_share(plan, spec->rootfs_abs, spec->root && spec->root->readonly) < 0)
+	/* Writable even for root.readonly: like runc, the runtime creates mount points
+	 * in the rootfs first and makes it read-only after (the agent remounts it). */
+	if (add_share(plan, spec->rootfs_abs, false) < 0)
 		goto fail_nomem;
 	r = plan_mounts(plan, spec, err);
 	if (r < 0)

@@ -185,6 +185,23 @@ int vc_json_object_set(struct vc_json *obj, const char *key, struct vc_json *val
 	return 0;
 }
 
+int vc_json_object_append(struct vc_json *obj, const char *key, struct vc_json *value)
+{
+	if (!value)
+		return -ENOMEM;
+	if (!obj || obj->type != VC_JSON_OBJECT) {
+		vc_json_free(value);
+		return -EINVAL;
+	}
+	char *k = strdup(key);
+	if (!k || object_append(obj, k, value) < 0) {
+		free(k);
+		vc_json_free(value);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 bool vc_json_object_remove(struct vc_json *obj, const char *key)
 {
 	if (!obj || obj->type != VC_JSON_OBJECT)

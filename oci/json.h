@@ -88,6 +88,9 @@ struct vc_json *vc_json_clone(const struct vc_json *v);
 /* Takes ownership of value (freed on failure). set() replaces an existing key in place. */
 int vc_json_array_append(struct vc_json *arr, struct vc_json *value);
 int vc_json_object_set(struct vc_json *obj, const char *key, struct vc_json *value);
+/* Appends key even if it is already there, as the parser keeps duplicate keys (for
+ * readers that report them, such as CDI's strict YAML). Takes value. */
+int vc_json_object_append(struct vc_json *obj, const char *key, struct vc_json *value);
 /* Removes key; returns true if it was there. */
 bool vc_json_object_remove(struct vc_json *obj, const char *key);
 

@@ -130,10 +130,11 @@ VC_TEST(plan_shares_and_guest_spec)
 	struct vc_plan plan;
 	CHECK(vc_plan_build("c1", spec, &cfg, VC_ACCEL_TCG, "/nonexistent", &plan, &err) == 0);
 	vc_config_release(&cfg);
-	/* rootfs (read-only root), data (ro), bundle dir for the file (rw) */
+	/* rootfs (writable even for a read-only root: mount points are made in it
+	 * first), data (ro), bundle dir for the file (rw) */
 	CHECK(plan.n_shares == 3);
 	CHECK_STR(plan.shares[0].tag, "rootfs");
-	CHECK(plan.shares[0].readonly);
+	CHECK(!plan.shares[0].readonly);
 	CHECK(plan.shares[1].readonly);
 	CHECK(!plan.shares[2].readonly);
 	CHECK_STR(plan.shares[2].host_path, bundle);

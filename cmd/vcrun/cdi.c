@@ -1,0 +1,218 @@
+/* vcrun cdi list|validate|apply: the CDI registry as vcrun sees it, for people
+ * setting up CDI specs. Unlike the runc commands this one calls cdi/ directly: it
+ * inspects spec files and transforms a config.json, and creates nothing.
+ *
+ * Exit status: `list` 0 even when spec files have problems (they are printed on
+ * stderr; the good files still resolve, as they do for `create`); `validate` 1 when
+ * any file has a problem; `apply` 1 when the request cannot be applied. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cdi/cdi.h"
+#include "cmd/vcrun/commands.h"
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "oci/json.h"
+
+/* config.json is small; this only stops a wrong file from filling memory. */
+#define CONFIG_MAX_BYTES (64u << 20)
+
+struct subcommand {
+	const char *name, *usage, *args_usage, *description;
+	const struct vc_option *options;
+	int min_args, max_args;
+	int (*run)(int nargs, char **args);
+};
+
+static char **spec_dirs;
+static char **devices;
+static const char *config_path;
+
+#define SPEC_DIR_OPTION                                                                            \
+	{                                                                                          \
+		"spec-dir", VC_OPT_STRV, &spec_dirs,                                               \
+			"a CDI spec directory; repeat for several, later ones win (default: "      \
+			"$" VC_CDI_SPEC_DIRS_ENV " split at ':', else /etc/cdi and /var/run/cdi)", \
+			NULL                                                                       \
+	}
+
+static const struct vc_option list_options[] = {SPEC_DIR_OPTION, {NULL}};
+static const struct vc_option no_options[] = {{NULL}};
+static const struct vc_option apply_options[] = {
+	{"config", VC_OPT_STRING, &config_path, "the config.json to edit ('-': standard input)",
+	 NULL},
+	SPEC_DIR_OPTION,
+	{"device", VC_OPT_STRV, &devices,
+	 "a qualified CDI device name (vendor/class=name) to add; repeatable", NULL},
+	{NULL},
+};
+
+static int load_registry(struct vc_cdi_registry **reg)
+{
+	struct vc_error err = {0};
+	if (vc_cdi_registry_load((const char *const *)spec_dirs, reg, &err) < 0)
+		return vc_cli_fail("%s", err.msg);
+	return 0;
+}
+
+static void print_registry_errors(const struct vc_cdi_registry *reg)
+{
+	for (const char *const *e = vc_cdi_registry_errors(reg, NULL); *e; e++)
+		fprintf(stderr, "%s\n", *e);
+}
+
+static int run_list(int nargs, char **args)
+{
+	_cleanup_cdi_registry_ struct vc_cdi_registry *reg = NULL;
+	int r = load_registry(&reg);
+	if (r)
+		return r;
+	for (const char *const *n = vc_cdi_registry_devices(reg, NULL); *n; n++)
+		printf("%s\n", *n);
+	fflush(stdout);
+	print_registry_errors(reg);
+	return 0;
+}
+
+static int run_validate(int nargs, char **args)
+{
+	int status = 0;
+	for (int i = 0; i < nargs; i++) {
+		struct vc_error err = {0};
+		_cleanup_strv_ char **problems = NULL;
+		if (vc_cdi_validate_file(args[i], &problems, &err) < 0)
+			return vc_cli_fail("%s", err.msg);
+		for (char **p = problems; *p; p++) {
+			fprintf(stderr, "%s\n", *p);
+			status = 1;
+		}
+	}
+	return status;
+}
+
+static int read_config(struct vc_json **config)
+{
+	struct vc_error err = {0};
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	bool is_stdin = !strcmp(config_path, "-");
+	int r = is_stdin ? vc_read_fd(STDIN_FILENO, CONFIG_MAX_BYTES, &buf, &len, &err)
+			 : vc_read_file(config_path, CONFIG_MAX_BYTES, &buf, &len, &err);
+	if (r < 0)
+		return vc_cli_fail("%s", err.msg);
+	if (vc_json_parse(buf, len, is_stdin ? "standard input" : config_path, config, &err) < 0)
+		return vc_cli_fail("%s", err.msg);
+	if ((*config)->type != VC_JSON_OBJECT)
+		return vc_cli_fail("%s: expected a JSON object", config_path);
+	return 0;
+}
+
+static int run_apply(int nargs, char **args)
+{
+	_cleanup_cdi_registry_ struct vc_cdi_registry *reg = NULL;
+	_cleanup_json_ struct vc_json *config = NULL;
+	_cleanup_free_ char *text = NULL;
+	struct vc_error err = {0};
+	if (!config_path)
+		return vc_cli_fail("cdi apply: --config is required");
+	int r = read_config(&config);
+	if (r || (r = load_registry(&reg)))
+		return r;
+	if (vc_cdi_apply(reg, config, (const char *const *)devices, NULL, &err) < 0)
+		return vc_cli_fail("%s", err.msg);
+	if (vc_json_serialize(config, true, &text, NULL, &err) < 0)
+		return vc_cli_fail("%s", err.msg);
+	printf("%s\n", text);
+	return 0;
+}
+
+static const struct subcommand subcommands[] = {
+	{"list", "list the CDI devices the spec directories resolve", "", NULL, list_options, 0, 0,
+	 run_list},
+	{"validate", "check CDI spec files", "FILE...", NULL, no_options, 1, -1, run_validate},
+	{"apply", "print config.json as vcrun would run it with its CDI devices",
+	 "--config config.json [--device vendor/class=name]...",
+	 "Resolves the devices requested by the cdi.k8s.io/* annotations of the config and\n"
+	 "   by --device, and prints the config with their CDI edits applied. Any JSON\n"
+	 "   object is accepted: fields the edits do not touch are printed unchanged.",
+	 apply_options, 0, 0, run_apply},
+};
+
+static void print_subcommand_help(const struct vc_cli *cli, const struct subcommand *s)
+{
+	printf("NAME:\n   %s cdi %s - %s\n\n", cli->help_name, s->name, s->usage);
+	printf("USAGE:\n   %s cdi %s%s %s", cli->help_name, s->name,
+	       s->options[0].names ? " [command options]" : "", s->args_usage);
+	if (s->description)
+		printf("\n\nDESCRIPTION:\n   %s", s->description);
+	if (s->options[0].names) {
+		printf("\n\nOPTIONS:\n");
+		vc_opt_print_help(stdout, s->options, "   ");
+	}
+	printf("\n");
+}
+
+static void free_options(void)
+{
+	vc_strv_freep(&spec_dirs);
+	vc_strv_freep(&devices);
+	spec_dirs = devices = NULL;
+}
+
+static int run_cdi(struct vc_cli *cli, int nargs, char **args)
+{
+	if (nargs == 0 || !strcmp(args[0], "help")) {
+		printf("USAGE:\n   %s cdi command [command options] [arguments...]\n\nCOMMANDS:\n",
+		       cli->help_name);
+		for (size_t i = 0; i < VC_ARRAY_SIZE(subcommands); i++)
+			printf("   %-10s%s\n", subcommands[i].name, subcommands[i].usage);
+		return nargs == 0 ? vc_cli_fail("cdi: a command is required") : 0;
+	}
+	const struct subcommand *s = NULL;
+	for (size_t i = 0; i < VC_ARRAY_SIZE(subcommands) && !s; i++)
+		if (!strcmp(args[0], subcommands[i].name))
+			s = &subcommands[i];
+	if (!s)
+		return vc_cli_fail("cdi: unknown command '%s' (list, validate or apply)", args[0]);
+
+	struct vc_opt_result res __attribute__((cleanup(vc_opt_result_free))) = {0};
+	struct vc_error err = {0};
+	int status;
+	/* No reordering: options come first, so "--config -" keeps its "-". */
+	if (vc_opt_parse(s->options, false, nargs - 1, args + 1, &res, &err) < 0) {
+		printf("Incorrect Usage: %s\n\n", err.msg);
+		print_subcommand_help(cli, s);
+		status = vc_cli_fail("%s", err.msg);
+	} else if (res.help) {
+		print_subcommand_help(cli, s);
+		status = 0;
+	} else if (res.nargs < s->min_args || (s->max_args >= 0 && res.nargs > s->max_args)) {
+		printf("Incorrect Usage.\n\n");
+		print_subcommand_help(cli, s);
+		status = vc_cli_fail("%s: \"cdi %s\" takes %s", cli->argv0, s->name,
+				     s->max_args == 0 ? "no arguments" : "at least one argument");
+	} else {
+		status = s->run(res.nargs, res.args);
+	}
+	free_options();
+	return status;
+}
+
+const struct vc_command vc_cmd_cdi = {
+	.name = "cdi",
+	.usage = "list, validate and apply CDI device specs",
+	.args_usage = "list|validate|apply [command options] [arguments...]",
+	.description =
+		"The cdi command shows what vcrun makes of the Container Device Interface specs\n"
+		"on this host. `list` prints the qualified device names the spec directories\n"
+		"resolve and every problem in the spec files; `validate FILE...` checks spec\n"
+		"files; `apply --config FILE [--device NAME]...` prints the config with the\n"
+		"requested devices' edits. `vcrun cdi COMMAND --help` describes each.",
+	.options = no_options,
+	.min_args = 0,
+	.max_args = -1,
+	.no_reorder = true,
+	.run = run_cdi,
+};

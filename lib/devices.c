@@ -1,0 +1,75 @@
+/* Device requests on the way into a VM: CDI devices named by the spec's
+ * cdi.k8s.io/ annotations are resolved and their edits applied to the spec before
+ * anything is planned. Env, mounts, hooks and additionalGids work as they would with
+ * runc (mounts are shared into the guest like any bind mount, hooks run on the host).
+ * A device node cannot be handed to a guest kernel: only VFIO devices can, as PCI
+ * passthrough, and that is not wired into create yet. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cdi/cdi.h"
+#include "common/cleanup.h"
+#include "lib/devices.h"
+#include "oci/json.h"
+
+static int refuse_nodes(const struct vc_cdi_result *res, struct vc_error *err)
+{
+	for (size_t i = 0; i < res->nnodes; i++) {
+		const struct vc_cdi_node *n = &res->nodes[i];
+		const char *host = n->host_path ? n->host_path : n->path;
+		if (host && !strncmp(host, "/dev/vfio/", 10))
+			return vc_error_set(err, ENOTSUP,
+					    "CDI device %s (%s): %s is a VFIO group; VFIO passthrough "
+					    "is not wired into create yet",
+					    n->device, n->spec_path, host);
+		return vc_error_set(err, ENOTSUP,
+				    "CDI device %s (%s): device node %s cannot be passed into a VM: "
+				    "only VFIO devices (/dev/vfio/N) can",
+				    n->device, n->spec_path, host ? host : "(none)");
+	}
+	return 0;
+}
+
+int vc_devices_apply_cdi(struct vc_oci_spec **specp, struct vc_error *err)
+{
+	struct vc_oci_spec *spec = *specp;
+	_cleanup_strv_ char **names = NULL;
+	int r = vc_cdi_annotation_devices(spec->raw, &names, err);
+	if (r < 0)
+		return vc_error_wrap(err, "annotations");
+	if (!names || !names[0])
+		return 0;
+
+	_cleanup_cdi_registry_ struct vc_cdi_registry *reg = NULL;
+	if ((r = vc_cdi_registry_load(NULL, &reg, err)) < 0)
+		return r;
+	_cleanup_json_ struct vc_json *edited = vc_json_clone(spec->raw);
+	if (!edited)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	struct vc_cdi_result res = { 0 };
+	r = vc_cdi_apply(reg, edited, NULL, &res, err);
+	if (r == 0)
+		r = refuse_nodes(&res, err);
+	vc_cdi_result_free(&res);
+	if (r < 0)
+		return r;
+
+	/* The model again, from the edited document; where the bundle is stays. */
+	struct vc_oci_spec *next = NULL;
+	if ((r = vc_oci_spec_from_json(steal_ptr(edited), &next, err)) < 0)
+		return vc_error_wrap(err, "the spec after CDI edits");
+	next->bundle = strdup(spec->bundle);
+	next->rootfs_abs = strdup(spec->rootfs_abs);
+	if (!next->bundle || !next->rootfs_abs) {
+		vc_oci_spec_free(next);
+		return vc_error_set(err, ENOMEM, "out of memory");
+	}
+	if ((r = vc_oci_spec_validate(next, err)) < 0) {
+		vc_oci_spec_free(next);
+		return vc_error_wrap(err, "the spec after CDI edits");
+	}
+	vc_oci_spec_free(spec);
+	*specp = next;
+	return 0;
+}
