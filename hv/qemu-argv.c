@@ -17,8 +17,8 @@
  * checks, the i8042 keyboard probe, the crypto self-tests, scanning PCI buses past
  * bus 0, extra UARTs, and slow RCU grace periods. Under TCG they cut the guest's boot
  * by about a quarter (guest/README.md). */
-#define HV_KERNEL_PARAMS                                                                      \
-	"console=ttyS0 panic=-1 reboot=k quiet tsc=reliable no_timer_check "                  \
+#define HV_KERNEL_PARAMS                                                                       \
+	"console=ttyS0 panic=-1 reboot=k quiet tsc=reliable no_timer_check "                   \
 	"rcupdate.rcu_expedited=1 i8042.direct=1 i8042.dumbkbd=1 i8042.nopnp=1 i8042.noaux=1 " \
 	"noreplace-smp cryptomgr.notests pci=lastbus=0 8250.nr_uarts=1"
 
@@ -289,8 +289,8 @@ int vc_hv_qemu_argv(const struct vc_hv_config *cfg, char ***argv, struct vc_erro
 	add(&v, &r, "-initrd");
 	add(&v, &r, cfg->initrd);
 	add(&v, &r, "-append");
-	addf(&v, &r, HV_KERNEL_PARAMS " vcrun.channel=%s%s%s",
-	     channel_name(cfg->channel), cfg->cmdline_extra && *cfg->cmdline_extra ? " " : "",
+	addf(&v, &r, HV_KERNEL_PARAMS " vcrun.channel=%s%s%s", channel_name(cfg->channel),
+	     cfg->cmdline_extra && *cfg->cmdline_extra ? " " : "",
 	     cfg->cmdline_extra ? cfg->cmdline_extra : "");
 	add_channel(cfg, &v, &r);
 	add_shares(cfg, &v, &r);

@@ -77,7 +77,8 @@ int vc_chan_queue_raw(struct vc_chan *c, const void *frames, size_t len)
 	return 0;
 }
 
-int vc_chan_request(struct vc_chan *c, uint32_t id, const char *method, const struct vc_json *params)
+int vc_chan_request(struct vc_chan *c, uint32_t id, const char *method,
+		    const struct vc_json *params)
 {
 	_cleanup_free_ char *body = NULL;
 	size_t len = 0;
@@ -150,7 +151,7 @@ int vc_chan_drain(struct vc_chan *c, int timeout_ms)
 		unsigned long long now = vc_now_ns();
 		if (now >= deadline)
 			return -ETIMEDOUT;
-		struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+		struct pollfd p = {.fd = c->fd, .events = POLLOUT};
 		poll(&p, 1, (int)((deadline - now) / 1000000ULL) + 1);
 	}
 	return 0;

@@ -28,7 +28,8 @@ int vc_chan_queue(struct vc_chan *c, uint16_t type, uint16_t flags, uint32_t id,
  * to another). */
 int vc_chan_queue_raw(struct vc_chan *c, const void *frames, size_t len);
 /* Queues a request / response built from JSON. */
-int vc_chan_request(struct vc_chan *c, uint32_t id, const char *method, const struct vc_json *params);
+int vc_chan_request(struct vc_chan *c, uint32_t id, const char *method,
+		    const struct vc_json *params);
 int vc_chan_respond(struct vc_chan *c, uint32_t id, const struct vc_json *result);
 int vc_chan_respond_error(struct vc_chan *c, uint32_t id, int code, const char *msg);
 size_t vc_chan_pending(const struct vc_chan *c);

@@ -44,7 +44,8 @@ char *vc_accel_cache_path(const char *root)
 	/* The answer holds for the whole boot (the cache is keyed on the boot id), and
 	 * finding it can cost seconds on a host whose KVM hangs: one cache per host in
 	 * /run, not one per --root. */
-	if (vc_mkdir_p(VC_ACCEL_CACHE_DIR, 0700, NULL) == 0 && access(VC_ACCEL_CACHE_DIR, W_OK) == 0)
+	if (vc_mkdir_p(VC_ACCEL_CACHE_DIR, 0700, NULL) == 0 &&
+	    access(VC_ACCEL_CACHE_DIR, W_OK) == 0)
 		return strdup(VC_ACCEL_CACHE_DIR "/accel.cache");
 	if (root && vc_mkdir_p(root, 0700, NULL) == 0)
 		return vc_strdup_printf("%s/accel.cache", root);
@@ -56,7 +57,7 @@ static enum vc_hv_accel check_kvm(struct vc_host_check *c, const char *root, con
 	_cleanup_free_ char *cache = vc_accel_cache_path(root);
 	enum vc_hv_accel a = VC_ACCEL_TCG;
 	char why[512] = "";
-	struct vc_error err = { 0 };
+	struct vc_error err = {0};
 	if (vc_hv_accel_probe(qemu, cache, &a, why, sizeof(why), &err) < 0)
 		add(c, "kvm", false, "%s", err.msg);
 	else if (a == VC_ACCEL_KVM)
@@ -82,7 +83,7 @@ static bool check_vsock(struct vc_host_check *c, const char *dev)
 
 static void check_vfio(struct vc_host_check *c, const char *sysfs, const char *dev)
 {
-	struct vc_error err = { 0 };
+	struct vc_error err = {0};
 	unsigned groups = 0;
 	if (vc_vfio_iommu_check(sysfs, &groups, &err) < 0)
 		add(c, "iommu", false, "%s", err.msg);
@@ -99,8 +100,8 @@ int vc_host_check(const struct vc_ctx *ctx, struct vc_host_check *c)
 	memset(c, 0, sizeof(*c));
 	const char *sysfs = env_root("VCRUN_SYSFS_ROOT", VC_VFIO_SYSFS_ROOT);
 	const char *dev = env_root("VCRUN_DEV_ROOT", VC_VFIO_DEV_ROOT);
-	struct vc_config cfg __attribute__((cleanup(vc_config_release))) = { 0 };
-	struct vc_error err = { 0 };
+	struct vc_config cfg __attribute__((cleanup(vc_config_release))) = {0};
+	struct vc_error err = {0};
 	const char *qemu = VC_QEMU_DEFAULT;
 	bool have_cfg = vc_config_load(&cfg, &err) == 0;
 	if (have_cfg)

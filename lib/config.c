@@ -85,7 +85,8 @@ static int apply_file(struct vc_config *cfg, const char *file, struct vc_error *
 		else if (accel && !strcmp(accel, "tcg"))
 			cfg->accel = VC_ACCEL_TCG;
 		else
-			return vc_error_set(err, EINVAL, "%s: accel: must be \"auto\", \"kvm\" or \"tcg\"",
+			return vc_error_set(err, EINVAL,
+					    "%s: accel: must be \"auto\", \"kvm\" or \"tcg\"",
 					    file);
 	}
 	const char *fs = vc_json_str(vc_json_get(doc, "shared_fs"));
@@ -95,8 +96,8 @@ static int apply_file(struct vc_config *cfg, const char *file, struct vc_error *
 		else if (fs && !strcmp(fs, "virtio-fs"))
 			cfg->fs = VC_FS_VIRTIOFS;
 		else
-			return vc_error_set(err, EINVAL, "%s: shared_fs: must be \"9p\" or \"virtio-fs\"",
-					    file);
+			return vc_error_set(err, EINVAL,
+					    "%s: shared_fs: must be \"9p\" or \"virtio-fs\"", file);
 	}
 	return 0;
 }

@@ -15,7 +15,7 @@
 
 static int send_fd(const char *socket_path, int fd, const char *name, struct vc_error *err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(socket_path) >= sizeof(sa.sun_path))
 		return vc_error_set(err, ENAMETOOLONG, "--console-socket `%s`: path too long",
 				    socket_path);
@@ -23,10 +23,12 @@ static int send_fd(const char *socket_path, int fd, const char *name, struct vc_
 	_cleanup_close_ int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return vc_error_sys(err, errno, "--console-socket `%s`", socket_path);
-	char ctrl[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { .iov_base = (void *)name, .iov_len = strlen(name) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl,
-			      .msg_controllen = sizeof(ctrl) };
+	char ctrl[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctrl,
+			     .msg_controllen = sizeof(ctrl)};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
@@ -34,7 +36,8 @@ static int send_fd(const char *socket_path, int fd, const char *name, struct vc_
 	memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	while (sendmsg(s, &msg, MSG_NOSIGNAL) < 0)
 		if (errno != EINTR)
-			return vc_error_sys(err, errno, "send the terminal to --console-socket `%s`",
+			return vc_error_sys(err, errno,
+					    "send the terminal to --console-socket `%s`",
 					    socket_path);
 	return 0;
 }
@@ -58,7 +61,7 @@ int vc_console_send(const char *socket_path, uint16_t rows, uint16_t cols, int *
 	if (tcsetattr(s, TCSANOW, &t) < 0)
 		return vc_error_sys(err, errno, "tcsetattr `%s`", name);
 	if (rows && cols) {
-		struct winsize ws = { .ws_row = rows, .ws_col = cols };
+		struct winsize ws = {.ws_row = rows, .ws_col = cols};
 		ioctl(master, TIOCSWINSZ, &ws);
 	}
 	int r = send_fd(socket_path, master, name, err);

@@ -28,7 +28,6 @@
 #include "oci/spec.h"
 #include "oci/state.h"
 
-
 int vc_id_validate(const char *id, struct vc_error *err)
 {
 	if (!id || !*id)
@@ -40,7 +39,8 @@ int vc_id_validate(const char *id, struct vc_error *err)
 	for (const char *p = id; *p; p++) {
 		char ch = *p;
 		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			  (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.' || ch == '+';
+			  (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.' ||
+			  ch == '+';
 		if (!ok)
 			return vc_error_set(err, EINVAL,
 					    "invalid container id `%s`: only letters, digits and "
@@ -57,7 +57,7 @@ static int teardown(const char *root, const char *id, const struct vc_state *st,
 		    struct vc_error *err)
 {
 	if (st && vc_proc_alive(st->monitor_pid, st->monitor_start)) {
-		struct vc_error merr = { 0 };
+		struct vc_error merr = {0};
 		if (vc_monitor_call(root, id, "destroy", NULL, NULL, &merr) < 0)
 			vc_debug("destroy through the monitor: %s", merr.msg);
 		if (!vc_wait_exit(st->monitor_pid, false, 10000, NULL)) {
@@ -214,7 +214,8 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	_cleanup_strv_ char **margv = vc_helper_argv(ctx, "__monitor", root, id, NULL, NULL);
 	char stream[16];
 	snprintf(stream, sizeof(stream), "%d", VC_MONITOR_INIT_STREAM);
-	_cleanup_strv_ char **sargv = vc_helper_argv(ctx, "__standin", root, id, "--stream", stream);
+	_cleanup_strv_ char **sargv =
+		vc_helper_argv(ctx, "__standin", root, id, "--stream", stream);
 	if (sargv && vc_standin_argv_netns(&sargv, spec) < 0)
 		vc_strv_freep(&sargv);
 	size_t plan_len = 0;
@@ -241,7 +242,7 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	}
 	/* The monitor gets no stdio of the caller's: it outlives this call, and a copy
 	 * of the caller's pipes would keep them from ever seeing EOF. */
-	const int mstdio[3] = { -1, mlog, mlog };
+	const int mstdio[3] = {-1, mlog, mlog};
 	pid_t mpid = 0;
 	int sync[2];
 	if (pipe2(sync, O_CLOEXEC) < 0) {
@@ -269,8 +270,7 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 		 * runtime-spec's order. */
 		st.standin_pid = *standin;
 		static const enum vc_hook_stage create_hooks[] = {
-			VC_HOOK_PRESTART, VC_HOOK_CREATE_RUNTIME, VC_HOOK_CREATE_CONTAINER
-		};
+			VC_HOOK_PRESTART, VC_HOOK_CREATE_RUNTIME, VC_HOOK_CREATE_CONTAINER};
 		for (size_t i = 0; r == 0 && i < VC_ARRAY_SIZE(create_hooks); i++)
 			r = vc_hooks_run(spec, create_hooks[i], &st, "created", err);
 	}
@@ -296,7 +296,7 @@ fail:
 		close(mlog);
 	{
 		struct vc_state cur;
-		struct vc_error terr = { 0 };
+		struct vc_error terr = {0};
 		bool have = vc_state_read(root, id, &cur, NULL) == 0;
 		if (have && cur.monitor_pid == 0) {
 			cur.monitor_pid = st.monitor_pid;
@@ -312,8 +312,8 @@ fail:
 	return r;
 }
 
-int vc_container_create(const struct vc_ctx *ctx, const char *id,
-			const struct vc_create_opts *opts, struct vc_error *err)
+int vc_container_create(const struct vc_ctx *ctx, const char *id, const struct vc_create_opts *opts,
+			struct vc_error *err)
 {
 	pid_t standin = 0;
 	return create_container(ctx, id, opts, &standin, err);
@@ -353,12 +353,12 @@ int vc_container_start(const struct vc_ctx *ctx, const char *id, struct vc_error
 	/* A failed startContainer hook stops the container: the runtime-spec's rule. */
 	r = vc_hooks_run(spec, VC_HOOK_START_CONTAINER, &st, "created", err);
 	if (r < 0) {
-		struct vc_error kerr = { 0 };
+		struct vc_error kerr = {0};
 		_cleanup_json_ struct vc_json *p = vc_json_new_object();
 		if (p && vc_json_object_set(p, "signal", vc_json_new_int(SIGKILL)) == 0)
 			vc_monitor_call(ctx->root, id, "kill", p, NULL, &kerr);
 	} else if ((r = vc_monitor_call(ctx->root, id, "start", NULL, NULL, err)) == 0) {
-		struct vc_error herr = { 0 };
+		struct vc_error herr = {0};
 		if (vc_hooks_run(spec, VC_HOOK_POSTSTART, &st, "running", &herr) < 0)
 			vc_warn("%s", herr.msg);
 	}
@@ -382,8 +382,7 @@ int vc_container_kill(const struct vc_ctx *ctx, const char *id, int sig, bool al
 	return vc_monitor_call(ctx->root, id, "kill", p, NULL, err);
 }
 
-int vc_container_delete(const struct vc_ctx *ctx, const char *id, bool force,
-			struct vc_error *err)
+int vc_container_delete(const struct vc_ctx *ctx, const char *id, bool force, struct vc_error *err)
 {
 	int r = vc_id_validate(id, err);
 	if (r < 0)
@@ -398,7 +397,7 @@ int vc_container_delete(const struct vc_ctx *ctx, const char *id, bool force,
 		return vc_error_sys(err, errno, "stat `%s`", dir);
 	}
 	struct vc_state st;
-	struct vc_error serr = { 0 };
+	struct vc_error serr = {0};
 	bool have = vc_state_read(ctx->root, id, &st, &serr) == 0;
 	if (!have && !force)
 		return vc_error_set(err, serr.code ? serr.code : EIO, "%s", serr.msg);
@@ -407,13 +406,13 @@ int vc_container_delete(const struct vc_ctx *ctx, const char *id, bool force,
 		if (!force && (s == VC_STATUS_RUNNING || s == VC_STATUS_PAUSED)) {
 			vc_state_release(&st);
 			return vc_error_set(err, EBUSY,
-					    "cannot delete container %s that is not stopped: %s", id,
-					    vc_status_name(s));
+					    "cannot delete container %s that is not stopped: %s",
+					    id, vc_status_name(s));
 		}
 	}
 	/* poststop runs once everything is gone, from the spec saved at create. */
 	_cleanup_spec_ struct vc_oci_spec *spec = NULL;
-	struct vc_error herr = { 0 };
+	struct vc_error herr = {0};
 	if (have && vc_hooks_load_spec(ctx->root, id, &spec, &herr) < 0)
 		vc_warn("poststop hooks: %s", herr.msg);
 	r = teardown(ctx->root, id, have ? &st : NULL, err);
@@ -457,7 +456,7 @@ int vc_container_run(const struct vc_ctx *ctx, const char *id, const struct vc_c
 		return r;
 	r = vc_container_start(ctx, id, err);
 	if (r < 0) {
-		struct vc_error derr = { 0 };
+		struct vc_error derr = {0};
 		vc_container_delete(ctx, id, true, &derr);
 		waitpid(standin, NULL, 0);
 		return r;
@@ -467,7 +466,7 @@ int vc_container_run(const struct vc_ctx *ctx, const char *id, const struct vc_c
 		return 0;
 
 	*status = vc_wait_standin(standin);
-	struct vc_error derr = { 0 };
+	struct vc_error derr = {0};
 	if (vc_container_delete(ctx, id, true, &derr) < 0)
 		vc_warn("delete %s: %s", id, derr.msg);
 	return 0;
@@ -492,7 +491,8 @@ int vc_container_list(const struct vc_ctx *ctx, struct vc_container_info **out, 
 	*n = 0;
 	_cleanup_closedir_ DIR *d = opendir(ctx->root);
 	if (!d)
-		return errno == ENOENT ? 0 : vc_error_sys(err, errno, "open --root `%s`", ctx->root);
+		return errno == ENOENT ? 0
+				       : vc_error_sys(err, errno, "open --root `%s`", ctx->root);
 	struct vc_container_info *list = NULL;
 	size_t len = 0;
 	struct dirent *de;

@@ -19,14 +19,16 @@ static int refuse_nodes(const struct vc_cdi_result *res, struct vc_error *err)
 		const struct vc_cdi_node *n = &res->nodes[i];
 		const char *host = n->host_path ? n->host_path : n->path;
 		if (host && !strncmp(host, "/dev/vfio/", 10))
-			return vc_error_set(err, ENOTSUP,
-					    "CDI device %s (%s): %s is a VFIO group; VFIO passthrough "
-					    "is not wired into create yet",
-					    n->device, n->spec_path, host);
-		return vc_error_set(err, ENOTSUP,
-				    "CDI device %s (%s): device node %s cannot be passed into a VM: "
-				    "only VFIO devices (/dev/vfio/N) can",
-				    n->device, n->spec_path, host ? host : "(none)");
+			return vc_error_set(
+				err, ENOTSUP,
+				"CDI device %s (%s): %s is a VFIO group; VFIO passthrough "
+				"is not wired into create yet",
+				n->device, n->spec_path, host);
+		return vc_error_set(
+			err, ENOTSUP,
+			"CDI device %s (%s): device node %s cannot be passed into a VM: "
+			"only VFIO devices (/dev/vfio/N) can",
+			n->device, n->spec_path, host ? host : "(none)");
 	}
 	return 0;
 }
@@ -47,7 +49,7 @@ int vc_devices_apply_cdi(struct vc_oci_spec **specp, struct vc_error *err)
 	_cleanup_json_ struct vc_json *edited = vc_json_clone(spec->raw);
 	if (!edited)
 		return vc_error_set(err, ENOMEM, "out of memory");
-	struct vc_cdi_result res = { 0 };
+	struct vc_cdi_result res = {0};
 	r = vc_cdi_apply(reg, edited, NULL, &res, err);
 	if (r == 0)
 		r = refuse_nodes(&res, err);

@@ -83,8 +83,7 @@ static int parse_id(const char *s, const char *what, uint32_t *out, struct vc_er
 	return 0;
 }
 
-static int apply_user(struct vc_json *process, const char *user, char **gids,
-		      struct vc_error *err)
+static int apply_user(struct vc_json *process, const char *user, char **gids, struct vc_error *err)
 {
 	struct vc_json *u = vc_json_get(process, "user");
 	if (!u) {
@@ -134,7 +133,7 @@ static int add_caps(struct vc_json *process, char **caps, struct vc_error *err)
 			return vc_error_set(err, ENOMEM, "out of memory");
 		c = vc_json_get(process, "capabilities");
 	}
-	static const char *const sets[] = { "bounding", "effective", "permitted" };
+	static const char *const sets[] = {"bounding", "effective", "permitted"};
 	for (size_t s = 0; s < VC_ARRAY_SIZE(sets); s++) {
 		struct vc_json *set = vc_json_get(c, sets[s]);
 		if (!set || set->type != VC_JSON_ARRAY) {
@@ -196,7 +195,8 @@ static int build_process(const char *bundle, const struct vc_exec_opts *o, struc
 	bool terminal = model->terminal;
 	vc_oci_process_free(model);
 	if (terminal && !o->console_socket)
-		return vc_error_set(err, EINVAL, "process.terminal: a terminal needs --console-socket");
+		return vc_error_set(err, EINVAL,
+				    "process.terminal: a terminal needs --console-socket");
 	*out = steal_ptr(p);
 	return 0;
 }
@@ -239,12 +239,13 @@ int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_
 		return r;
 	int64_t sid = 0;
 	if (vc_json_to_i64(vc_json_get(res, "stream_id"), &sid) < 0 || sid <= 0)
-		return vc_error_set(err, EPROTO, "the monitor did not name the new process's stream");
+		return vc_error_set(err, EPROTO,
+				    "the monitor did not name the new process's stream");
 
 	char stream[16];
 	snprintf(stream, sizeof(stream), "%lld", (long long)sid);
-	_cleanup_strv_ char **argv = vc_helper_argv(ctx, "__standin", ctx->root, id, "--stream",
-						    stream);
+	_cleanup_strv_ char **argv =
+		vc_helper_argv(ctx, "__standin", ctx->root, id, "--stream", stream);
 	if (!argv)
 		return vc_error_set(err, ENOMEM, "out of memory");
 	pid_t standin = 0;

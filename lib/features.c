@@ -21,32 +21,40 @@ static void strings(struct vc_jgen *g, const char *key, const char *const *v)
 
 int vc_features_json(char **out, struct vc_error *err)
 {
-	static const char *const hooks[] = { "prestart",  "createRuntime", "createContainer",
-					     "startContainer", "poststart", "poststop", NULL };
+	static const char *const hooks[] = {"prestart",
+					    "createRuntime",
+					    "createContainer",
+					    "startContainer",
+					    "poststart",
+					    "poststop",
+					    NULL};
 	/* What the agent's mount-option parser knows (agent/mounts.c). */
 	static const char *const mount_options[] = {
-		"async",    "atime",	   "bind",	  "defaults",	"dev",	       "diratime",
-		"dirsync",  "exec",	   "lazytime",	  "loud",	"mand",	       "noatime",
-		"nodev",    "nodiratime",  "noexec",	  "nolazytime", "nomand",      "norelatime",
-		"nostrictatime", "nosuid", "private",	  "rbind",	"rdev",	       "rdiratime",
-		"relatime", "remount",	   "rexec",	  "rnoatime",	"rnodev",      "rnodiratime",
-		"rnoexec",  "rnosuid",	   "ro",	  "rprivate",	"rrelatime",   "rro",
-		"rrw",	    "rshared",	   "rslave",	  "rstrictatime", "rsuid",     "runbindable",
-		"rw",	    "shared",	   "silent",	  "slave",	"strictatime", "suid",
-		"sync",	    "unbindable",  NULL,
+		"async",      "atime",	     "bind",	   "defaults",	    "dev",
+		"diratime",   "dirsync",     "exec",	   "lazytime",	    "loud",
+		"mand",	      "noatime",     "nodev",	   "nodiratime",    "noexec",
+		"nolazytime", "nomand",	     "norelatime", "nostrictatime", "nosuid",
+		"private",    "rbind",	     "rdev",	   "rdiratime",	    "relatime",
+		"remount",    "rexec",	     "rnoatime",   "rnodev",	    "rnodiratime",
+		"rnoexec",    "rnosuid",     "ro",	   "rprivate",	    "rrelatime",
+		"rro",	      "rrw",	     "rshared",	   "rslave",	    "rstrictatime",
+		"rsuid",      "runbindable", "rw",	   "shared",	    "silent",
+		"slave",      "strictatime", "suid",	   "sync",	    "unbindable",
+		NULL,
 	};
-	static const char *const namespaces[] = { "cgroup", "ipc", "mount", "network", "pid",
-						  "uts", NULL };
+	static const char *const namespaces[] = {"cgroup", "ipc", "mount", "network",
+						 "pid",	   "uts", NULL};
 	static const char *const actions[] = {
-		"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO",	   "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
-		"SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP", NULL,
+		"SCMP_ACT_ALLOW",	 "SCMP_ACT_ERRNO",	 "SCMP_ACT_KILL",
+		"SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG",
+		"SCMP_ACT_TRACE",	 "SCMP_ACT_TRAP",	 NULL,
 	};
-	static const char *const operators[] = { "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
-						 "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ",
-						 "SCMP_CMP_NE", NULL };
+	static const char *const operators[] = {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
+						"SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ",
+						"SCMP_CMP_NE", NULL};
 	/* The guest is x86_64: these are the ABIs its kernel runs. */
-	static const char *const archs[] = { "SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32",
-					     NULL };
+	static const char *const archs[] = {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32",
+					    NULL};
 
 	_cleanup_jgen_ struct vc_jgen *g = vc_jgen_new_indent("    ");
 	if (!g)

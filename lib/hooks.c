@@ -15,7 +15,7 @@
 #include "lib/log.h"
 #include "oci/state.h"
 
-#define HOOK_STDERR_MAX 4096
+#define HOOK_STDERR_MAX	       4096
 #define HOOK_DEFAULT_TIMEOUT_S 120
 
 static const char *const stage_names[] = {
@@ -62,8 +62,8 @@ static void exec_hook(const struct vc_oci_hook *h, int in_fd, int err_fd)
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	char *const fallback[] = { h->path, NULL };
-	char *const empty_env[] = { NULL };
+	char *const fallback[] = {h->path, NULL};
+	char *const empty_env[] = {NULL};
 	execve(h->path, h->args && h->args[0] ? h->args : fallback, h->env ? h->env : empty_env);
 	dprintf(STDERR_FILENO, "exec %s: %s", h->path, strerror(errno));
 	_exit(127);
@@ -111,7 +111,7 @@ static int run_hook(const struct vc_oci_hook *h, const char *stage, const char *
 			kill(pid, SIGKILL);
 			break;
 		}
-		struct pollfd p = { .fd = errp[0], .events = POLLIN };
+		struct pollfd p = {.fd = errp[0], .events = POLLIN};
 		if (poll(&p, 1, (int)((deadline - now) / 1000000ULL) + 1) <= 0)
 			continue;
 		char tmp[512];
@@ -202,7 +202,7 @@ int vc_hooks_load_spec(const char *root, const char *id, struct vc_oci_spec **sp
 	_cleanup_free_ char *path = vc_state_path(root, id, "config.json");
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
-	struct vc_error rerr = { 0 };
+	struct vc_error rerr = {0};
 	if (!path)
 		return vc_error_set(err, ENOMEM, "out of memory");
 	if (vc_read_file(path, 64 << 20, &text, &len, &rerr) < 0)

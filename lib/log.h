@@ -13,9 +13,9 @@ enum vc_log_format { VC_LOG_TEXT, VC_LOG_JSON };
 int vc_log_init(const char *path, enum vc_log_format fmt, bool debug);
 void vc_log(enum vc_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define vc_debug(...) vc_log(VC_LOG_DEBUG, __VA_ARGS__)
-#define vc_info(...) vc_log(VC_LOG_INFO, __VA_ARGS__)
-#define vc_warn(...) vc_log(VC_LOG_WARN, __VA_ARGS__)
-#define vc_err(...) vc_log(VC_LOG_ERROR, __VA_ARGS__)
+#define vc_info(...)  vc_log(VC_LOG_INFO, __VA_ARGS__)
+#define vc_warn(...)  vc_log(VC_LOG_WARN, __VA_ARGS__)
+#define vc_err(...)   vc_log(VC_LOG_ERROR, __VA_ARGS__)
 /* The fd logs go to (for children that must keep logging). */
 int vc_log_fd(void);
 const char *vc_log_path(void);

@@ -42,21 +42,23 @@ static int agent_call_boot(struct monitor *m, const char *method, struct vc_json
 			next_send = resend ? now + 1000000000ULL : ~0ULL;
 		}
 		if (vc_chan_flush(&m->agent) < 0 || m->agent.eof)
-			return vc_error_set(err, EPIPE,
-					    "%s: the guest agent's channel closed (see %s/console.log)",
-					    method, m->root);
+			return vc_error_set(
+				err, EPIPE,
+				"%s: the guest agent's channel closed (see %s/console.log)", method,
+				m->root);
 		if (now >= deadline)
 			return vc_error_set(err, ETIMEDOUT,
 					    "%s: the guest agent did not answer within %d s "
 					    "(guest console: %s/%s/console.log)",
 					    method, timeout_ms / 1000, m->root, m->id);
-		struct pollfd p = { .fd = m->agent.fd,
-				    .events = POLLIN | (vc_chan_pending(&m->agent) ? POLLOUT : 0) };
+		struct pollfd p = {.fd = m->agent.fd,
+				   .events = POLLIN | (vc_chan_pending(&m->agent) ? POLLOUT : 0)};
 		unsigned long long wake = next_send < deadline ? next_send : deadline;
 		poll(&p, 1, (int)((wake - now) / 1000000ULL) + 1);
 		if (m->hv_running && waitpid(m->hv.pid, NULL, WNOHANG) == m->hv.pid) {
 			m->hv_running = false;
-			return vc_error_set(err, EIO, "the VM exited during boot (see %s/%s/qemu.log)",
+			return vc_error_set(err, EIO,
+					    "the VM exited during boot (see %s/%s/qemu.log)",
 					    m->root, m->id);
 		}
 		if (!(p.revents & (POLLIN | POLLHUP)))
@@ -67,11 +69,12 @@ static int agent_call_boot(struct monitor *m, const char *method, struct vc_json
 		while ((r = vc_frame_reader_next(&m->agent.rd, &f, err)) == 1) {
 			if (f.type != VC_FRAME_RESPONSE || f.id < first_id || f.id >= m->next_id)
 				continue;
-			struct vc_error rerr = { 0 };
+			struct vc_error rerr = {0};
 			r = vc_proto_response_decode(f.body, f.len, result, &rerr);
 			if (r < 0) /* the agent's message already names the request */
 				return vc_error_set(err, -r, "%s", rerr.msg);
-			vc_debug("%s answered after %llu ms", method, (vc_now_ns() - start) / 1000000ULL);
+			vc_debug("%s answered after %llu ms", method,
+				 (vc_now_ns() - start) / 1000000ULL);
 			return 0;
 		}
 		if (r < 0)
@@ -144,12 +147,13 @@ static int boot(struct monitor *m, struct vc_error *err)
 		return vc_error_sys(err, -r, "send WaitProcess");
 
 	m->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", VC_MONITOR_SOCK);
 	unlink(VC_MONITOR_SOCK);
 	if (m->listen_fd < 0 || bind(m->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(m->listen_fd, 64) < 0)
-		return vc_error_sys(err, errno, "listen on %s/%s/%s", m->root, m->id, VC_MONITOR_SOCK);
+		return vc_error_sys(err, errno, "listen on %s/%s/%s", m->root, m->id,
+				    VC_MONITOR_SOCK);
 	return 0;
 }
 
@@ -158,10 +162,14 @@ int vc_monitor_main(int argc, char **argv)
 	struct vc_helper_args args;
 	if (vc_helper_args_parse(argc, argv, NULL, &args) < 0)
 		return 2;
-	struct monitor m = { .root = args.root, .id = args.id, .sync_fd = args.sync_fd,
-			     .listen_fd = -1, .sig_fd = -1, .next_id = 1,
-			     .next_stream = INIT_STREAM + 1 };
-	struct vc_error err = { 0 };
+	struct monitor m = {.root = args.root,
+			    .id = args.id,
+			    .sync_fd = args.sync_fd,
+			    .listen_fd = -1,
+			    .sig_fd = -1,
+			    .next_id = 1,
+			    .next_stream = INIT_STREAM + 1};
+	struct vc_error err = {0};
 	_cleanup_free_ char *dir = vc_state_dir(m.root, m.id);
 	sigset_t mask;
 	sigemptyset(&mask);

@@ -13,12 +13,12 @@
 #include "lib/plan.h"
 #include "lib/state.h"
 
-#define MAX_CONNS 128
-#define MAX_WAITERS 16
-#define AGENT_BACKLOG_MAX (4u << 20)
-#define EARLY_OUTPUT_MAX (64u << 20)
+#define MAX_CONNS	   128
+#define MAX_WAITERS	   16
+#define AGENT_BACKLOG_MAX  (4u << 20)
+#define EARLY_OUTPUT_MAX   (64u << 20)
 #define DESTROY_TIMEOUT_MS 15000
-#define INIT_STREAM VC_MONITOR_INIT_STREAM
+#define INIT_STREAM	   VC_MONITOR_INIT_STREAM
 
 struct conn {
 	struct vc_chan ch;

@@ -26,7 +26,7 @@
 
 int mon_save_state(struct monitor *m)
 {
-	struct vc_error err = { 0 };
+	struct vc_error err = {0};
 	int r = vc_state_write(m->root, &m->st, &err);
 	if (r < 0)
 		vc_err("%s", err.msg);
@@ -150,13 +150,13 @@ int mon_agent_send(struct monitor *m, const char *method, struct vc_json *params
 	int r = vc_chan_request(&m->agent, id, method, p);
 	if (r < 0)
 		return r;
-	m->pend[m->n_pend++] = (struct pending){ id, kind, conn, conn_req, stream };
+	m->pend[m->n_pend++] = (struct pending){id, kind, conn, conn_req, stream};
 	return 0;
 }
 
 static void finish_destroy(struct monitor *m)
 {
-	struct vc_error err = { 0 };
+	struct vc_error err = {0};
 	if (m->hv_running) {
 		if (vc_hv_stop(&m->hv, 5000, &err) < 0)
 			vc_warn("stop VM: %s", err.msg);
@@ -178,10 +178,10 @@ static void start_destroy(struct monitor *m, struct conn *c, uint32_t req)
 		return;
 	}
 	m->destroying = true;
-	m->destroyer = (struct waiter){ c, req };
+	m->destroyer = (struct waiter){c, req};
 	m->destroy_deadline = vc_now_ns() + DESTROY_TIMEOUT_MS * 1000000ULL;
-	if (mon_agent_send(m, VC_M_REMOVE_CONTAINER, mon_params_for_container(m), PEND_REMOVE,
-			   NULL, 0, 0) < 0)
+	if (mon_agent_send(m, VC_M_REMOVE_CONTAINER, mon_params_for_container(m), PEND_REMOVE, NULL,
+			   0, 0) < 0)
 		finish_destroy(m);
 }
 
@@ -194,7 +194,7 @@ static void vm_gone(struct monitor *m, const char *why)
 	}
 	vc_warn("container %s: %s", m->id, why);
 	if (m->hv_running) {
-		struct vc_error err = { 0 };
+		struct vc_error err = {0};
 		vc_hv_stop(&m->hv, 2000, &err);
 		m->hv_running = false;
 	}
@@ -215,7 +215,7 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 	m->pend[i] = m->pend[--m->n_pend];
 
 	_cleanup_json_ struct vc_json *result = NULL;
-	struct vc_error rerr = { 0 };
+	struct vc_error rerr = {0};
 	int r = vc_proto_response_decode(f->body, f->len, &result, &rerr);
 	switch (p.kind) {
 	case PEND_STATUS:
@@ -226,7 +226,8 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 		__attribute__((fallthrough)); /* the caller gets the agent's answer */
 	case PEND_FORWARD:
 		if (p.conn)
-			vc_chan_queue(&p.conn->ch, VC_FRAME_RESPONSE, 0, p.conn_req, f->body, f->len);
+			vc_chan_queue(&p.conn->ch, VC_FRAME_RESPONSE, 0, p.conn_req, f->body,
+				      f->len);
 		break;
 	case PEND_WAIT: {
 		int64_t code = 137, sig = 0;
@@ -248,8 +249,8 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 			if (s)
 				stream_exited(m, s, 255, 0);
 			if (p.conn)
-				vc_chan_queue(&p.conn->ch, VC_FRAME_RESPONSE, 0, p.conn_req, f->body,
-					      f->len);
+				vc_chan_queue(&p.conn->ch, VC_FRAME_RESPONSE, 0, p.conn_req,
+					      f->body, f->len);
 			break;
 		}
 		if (!s || mon_agent_send(m, VC_M_WAIT_PROCESS, params_for_process(m, s), PEND_WAIT,
@@ -269,8 +270,8 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 	case PEND_REMOVE:
 		if (r < 0)
 			vc_warn("RemoveContainer: %s", rerr.msg);
-		if (mon_agent_send(m, VC_M_DESTROY_SANDBOX, vc_json_new_object(), PEND_DESTROY, NULL,
-				   0, 0) < 0)
+		if (mon_agent_send(m, VC_M_DESTROY_SANDBOX, vc_json_new_object(), PEND_DESTROY,
+				   NULL, 0, 0) < 0)
 			finish_destroy(m);
 		break;
 	case PEND_DESTROY:
@@ -297,7 +298,7 @@ static void handle_agent(struct monitor *m)
 	vc_chan_fill(&m->agent);
 	for (;;) {
 		struct vc_frame f;
-		struct vc_error err = { 0 };
+		struct vc_error err = {0};
 		int r = vc_frame_reader_next(&m->agent.rd, &f, &err);
 		if (r < 0) {
 			vm_gone(m, err.msg);
@@ -314,22 +315,23 @@ static void handle_agent(struct monitor *m)
 		vm_gone(m, "the guest agent closed its channel");
 }
 
-static void req_attach_or_wait(struct monitor *m, struct conn *c, uint32_t req,
-			       const char *method, const struct vc_json *params)
+static void req_attach_or_wait(struct monitor *m, struct conn *c, uint32_t req, const char *method,
+			       const struct vc_json *params)
 {
-	struct vc_error err = { 0 };
+	struct vc_error err = {0};
 	uint32_t sid = 0;
 	struct stream *s = NULL;
 	if (vc_proto_get_u32(params, method, "stream_id", true, &sid, &err) < 0 ||
 	    !(s = find_stream(m, sid))) {
-		vc_chan_respond_error(&c->ch, req, ENOENT, err.msg[0] ? err.msg : "no such process stream");
+		vc_chan_respond_error(&c->ch, req, ENOENT,
+				      err.msg[0] ? err.msg : "no such process stream");
 		return;
 	}
 	if (!strcmp(method, "wait")) {
 		if (s->exited)
 			respond_exit(c, req, s);
 		else if (s->n_waiters < MAX_WAITERS)
-			s->waiters[s->n_waiters++] = (struct waiter){ c, req };
+			s->waiters[s->n_waiters++] = (struct waiter){c, req};
 		else
 			vc_chan_respond_error(&c->ch, req, EBUSY, "too many waiters");
 		return;
@@ -338,7 +340,8 @@ static void req_attach_or_wait(struct monitor *m, struct conn *c, uint32_t req,
 	c->stream = sid;
 	/* Hand over what arrived before the stand-in did, in order. */
 	if (vc_chan_pending(&s->early))
-		vc_chan_queue_raw(&c->ch, s->early.out + s->early.out_off, vc_chan_pending(&s->early));
+		vc_chan_queue_raw(&c->ch, s->early.out + s->early.out_off,
+				  vc_chan_pending(&s->early));
 	s->early.out_off = s->early.out_len = 0;
 	if (sid == INIT_STREAM && m->st.status == VC_STATUS_CREATING) {
 		m->st.standin_pid = c->peer_pid;
@@ -354,7 +357,7 @@ static void req_attach_or_wait(struct monitor *m, struct conn *c, uint32_t req,
 static void req_signal(struct monitor *m, struct conn *c, uint32_t req, const char *method,
 		       const struct vc_json *params)
 {
-	struct vc_error err = { 0 };
+	struct vc_error err = {0};
 	uint32_t sig = 0, sid = INIT_STREAM;
 	if (vc_proto_get_u32(params, method, "signal", true, &sig, &err) < 0 ||
 	    vc_proto_get_u32(params, method, "stream_id", false, &sid, &err) < 0) {
@@ -369,8 +372,9 @@ static void req_signal(struct monitor *m, struct conn *c, uint32_t req, const ch
 	struct vc_json *p = params_for_process(m, s);
 	const struct vc_json *all = vc_json_get(params, "all");
 	if (p && (vc_json_object_set(p, "signal", vc_json_new_uint(sig)) < 0 ||
-		  vc_json_object_set(p, "all", vc_json_new_bool(all && all->type == VC_JSON_BOOL &&
-								 all->u.boolean)) < 0)) {
+		  vc_json_object_set(p, "all",
+				     vc_json_new_bool(all && all->type == VC_JSON_BOOL &&
+						      all->u.boolean)) < 0)) {
 		vc_json_free(p);
 		p = NULL;
 	}
@@ -379,9 +383,10 @@ static void req_signal(struct monitor *m, struct conn *c, uint32_t req, const ch
 }
 
 /* resize {stream_id, rows, cols}: a stand-in's terminal changed size. */
-static void req_resize(struct monitor *m, struct conn *c, uint32_t req, const struct vc_json *params)
+static void req_resize(struct monitor *m, struct conn *c, uint32_t req,
+		       const struct vc_json *params)
 {
-	struct vc_error err = { 0 };
+	struct vc_error err = {0};
 	uint32_t sid = 0, rows = 0, cols = 0;
 	struct stream *s = NULL;
 	if (vc_proto_get_u32(params, "resize", "stream_id", true, &sid, &err) < 0 ||
@@ -405,7 +410,7 @@ static void req_resize(struct monitor *m, struct conn *c, uint32_t req, const st
  * stream its stand-in attaches to; output that comes first waits in the stream. */
 static void req_exec(struct monitor *m, struct conn *c, uint32_t req, const struct vc_json *params)
 {
-	struct vc_error err = { 0 };
+	struct vc_error err = {0};
 	const struct vc_json *process = NULL;
 	if (vc_proto_get_object(params, "exec", "process", true, &process, &err) < 0) {
 		vc_chan_respond_error(&c->ch, req, EINVAL, err.msg);
@@ -441,21 +446,21 @@ static const struct forward {
 	int new_status;	  /* -1: unchanged */
 	const char *refusal;
 } forwards[] = {
-	{ "start", VC_M_START_CONTAINER, 1u << VC_STATUS_CREATED, VC_STATUS_RUNNING,
-	  "cannot start a container that is not in the created state" },
-	{ "pause", VC_M_PAUSE_CONTAINER, 1u << VC_STATUS_RUNNING, VC_STATUS_PAUSED,
-	  "container not running" },
-	{ "resume", VC_M_RESUME_CONTAINER, 1u << VC_STATUS_PAUSED, VC_STATUS_RUNNING,
-	  "container not paused" },
-	{ "ps", VC_M_LIST_PROCESSES,
-	  (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
-	  "container not running" },
-	{ "stats", VC_M_STATS_CONTAINER,
-	  (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
-	  "container not running" },
-	{ "update", VC_M_UPDATE_CONTAINER,
-	  (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
-	  "container not running" },
+	{"start", VC_M_START_CONTAINER, 1u << VC_STATUS_CREATED, VC_STATUS_RUNNING,
+	 "cannot start a container that is not in the created state"},
+	{"pause", VC_M_PAUSE_CONTAINER, 1u << VC_STATUS_RUNNING, VC_STATUS_PAUSED,
+	 "container not running"},
+	{"resume", VC_M_RESUME_CONTAINER, 1u << VC_STATUS_PAUSED, VC_STATUS_RUNNING,
+	 "container not paused"},
+	{"ps", VC_M_LIST_PROCESSES,
+	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
+	 "container not running"},
+	{"stats", VC_M_STATS_CONTAINER,
+	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
+	 "container not running"},
+	{"update", VC_M_UPDATE_CONTAINER,
+	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
+	 "container not running"},
 };
 
 /* Returns false when method is not one of forwards[]. */
@@ -493,7 +498,7 @@ static void handle_request(struct monitor *m, struct conn *c, const struct vc_fr
 {
 	_cleanup_free_ char *method = NULL;
 	_cleanup_json_ struct vc_json *params = NULL;
-	struct vc_error err = { 0 };
+	struct vc_error err = {0};
 	if (vc_proto_request_decode(f->body, f->len, &method, &params, &err) < 0) {
 		vc_chan_respond_error(&c->ch, f->id, EINVAL, err.msg);
 		return;
@@ -520,7 +525,7 @@ static void handle_conn(struct monitor *m, struct conn *c)
 	vc_chan_fill(&c->ch);
 	for (;;) {
 		struct vc_frame f;
-		struct vc_error err = { 0 };
+		struct vc_error err = {0};
 		int r = vc_frame_reader_next(&c->ch.rd, &f, &err);
 		if (r < 0) {
 			vc_warn("monitor client: %s", err.msg);
@@ -610,8 +615,8 @@ int mon_serve(struct monitor *m)
 	while (!m->done) {
 		struct pollfd pfd[3 + MAX_CONNS];
 		size_t n = 0;
-		pfd[n++] = (struct pollfd){ .fd = m->sig_fd, .events = POLLIN };
-		pfd[n++] = (struct pollfd){ .fd = m->listen_fd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){.fd = m->sig_fd, .events = POLLIN};
+		pfd[n++] = (struct pollfd){.fd = m->listen_fd, .events = POLLIN};
 		pfd[n++] = (struct pollfd){
 			.fd = m->agent.eof ? -1 : m->agent.fd,
 			.events = POLLIN | (vc_chan_pending(&m->agent) ? POLLOUT : 0),
@@ -663,7 +668,6 @@ int mon_serve(struct monitor *m)
 		vc_chan_drain(&m->conns[i]->ch, 2000);
 	return 0;
 }
-
 
 void mon_release(struct monitor *m)
 {

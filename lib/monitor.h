@@ -9,7 +9,7 @@
 #ifndef VC_LIB_MONITOR_H
 #define VC_LIB_MONITOR_H
 
-#define VC_MONITOR_SOCK "monitor.sock"
+#define VC_MONITOR_SOCK	       "monitor.sock"
 #define VC_MONITOR_INIT_STREAM 1
 
 #endif

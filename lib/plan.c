@@ -89,8 +89,7 @@ static int storage_json(const struct vc_plan *plan, const struct vc_hv_share *s,
 }
 
 /* Shares each bind mount's host source and points the guest spec's mount at it. */
-static int plan_mounts(struct vc_plan *plan, const struct vc_oci_spec *spec,
-		       struct vc_error *err)
+static int plan_mounts(struct vc_plan *plan, const struct vc_oci_spec *spec, struct vc_error *err)
 {
 	struct vc_json *mounts = vc_json_get(plan->guest_spec, "mounts");
 	for (size_t i = 0; i < spec->n_mounts; i++) {
@@ -98,11 +97,11 @@ static int plan_mounts(struct vc_plan *plan, const struct vc_oci_spec *spec,
 		if (!is_bind(m))
 			continue;
 		if (!m->source)
-			return vc_error_set(err, EINVAL, "mounts[%zu].source: a bind mount needs a source",
-					    i);
-		_cleanup_free_ char *src = m->source[0] == '/'
-						   ? strdup(m->source)
-						   : vc_strdup_printf("%s/%s", spec->bundle, m->source);
+			return vc_error_set(err, EINVAL,
+					    "mounts[%zu].source: a bind mount needs a source", i);
+		_cleanup_free_ char *src =
+			m->source[0] == '/' ? strdup(m->source)
+					    : vc_strdup_printf("%s/%s", spec->bundle, m->source);
 		if (!src)
 			return vc_error_set(err, ENOMEM, "out of memory");
 		struct stat st;
@@ -128,18 +127,21 @@ static int plan_mounts(struct vc_plan *plan, const struct vc_oci_spec *spec,
 				guest_src = vc_strdup_printf("%s/%s/%s", VC_GUEST_STORAGE_DIR,
 							     plan->shares[idx].tag, basename(base));
 		} else {
-			return vc_error_set(err, EINVAL,
-					    "mounts[%zu].source: `%s` is not a directory or regular "
-					    "file: only those can be shared into a VM",
-					    i, src);
+			return vc_error_set(
+				err, EINVAL,
+				"mounts[%zu].source: `%s` is not a directory or regular "
+				"file: only those can be shared into a VM",
+				i, src);
 		}
 		if (idx < 0 || !guest_src)
 			return vc_error_set(err, ENOMEM, "out of memory");
-		struct vc_json *gm = mounts && mounts->type == VC_JSON_ARRAY && i < mounts->u.array.len
-					     ? mounts->u.array.items[i]
-					     : NULL;
+		struct vc_json *gm =
+			mounts && mounts->type == VC_JSON_ARRAY && i < mounts->u.array.len
+				? mounts->u.array.items[i]
+				: NULL;
 		if (!gm || vc_json_object_set(gm, "source", vc_json_new_string(guest_src)) < 0)
-			return vc_error_set(err, ENOMEM, "mounts[%zu]: cannot rewrite the source", i);
+			return vc_error_set(err, ENOMEM, "mounts[%zu]: cannot rewrite the source",
+					    i);
 	}
 	return 0;
 }
@@ -173,8 +175,8 @@ int vc_plan_build(const char *id, const struct vc_oci_spec *spec, const struct v
 	plan->fs = cfg->fs;
 	/* vhost-vsock is a real socket per VM; virtio-serial is the fallback that
 	 * works everywhere. */
-	plan->channel = vc_transport_vhost_vsock_available(dev_root) ? VC_CHANNEL_VSOCK
-								    : VC_CHANNEL_SERIAL;
+	plan->channel =
+		vc_transport_vhost_vsock_available(dev_root) ? VC_CHANNEL_VSOCK : VC_CHANNEL_SERIAL;
 	plan->vsock_cid = plan->channel == VC_CHANNEL_VSOCK ? pick_cid() : 0;
 	plan->mem_mib = cfg->mem_mib;
 	plan->vcpus = cfg->vcpus;
@@ -186,13 +188,14 @@ int vc_plan_build(const char *id, const struct vc_oci_spec *spec, const struct v
 	    !plan->virtiofsd || !plan->kernel_params || !plan->guest_spec || !plan->storages)
 		goto fail_nomem;
 
-	for (const char *const *f = (const char *const[]){ plan->kernel, plan->initrd, NULL }; *f;
+	for (const char *const *f = (const char *const[]){plan->kernel, plan->initrd, NULL}; *f;
 	     f++)
 		if (access(*f, R_OK) < 0) {
-			r = vc_error_sys(err, errno,
-					 "guest image `%s` (build it with `make`, or set kernel/initrd "
-					 "in " VC_CONFIG_DEFAULT ")",
-					 *f);
+			r = vc_error_sys(
+				err, errno,
+				"guest image `%s` (build it with `make`, or set kernel/initrd "
+				"in " VC_CONFIG_DEFAULT ")",
+				*f);
 			goto fail;
 		}
 
@@ -321,8 +324,10 @@ int vc_plan_from_json(const char *text, size_t len, const char *source, struct v
 	    vc_json_to_i64(vc_json_get(doc, "vcpus"), &vcpus) < 0 ||
 	    vc_json_to_i64(vc_json_get(doc, "boot_timeout_ms"), &timeout) < 0 || mem <= 0 ||
 	    vcpus <= 0 || timeout <= 0) {
-		r = vc_error_set(err, EINVAL, "%s: memory_mib, vcpus, boot_timeout_ms: must be positive integers",
-				 source);
+		r = vc_error_set(
+			err, EINVAL,
+			"%s: memory_mib, vcpus, boot_timeout_ms: must be positive integers",
+			source);
 		goto fail;
 	}
 	plan->mem_mib = (unsigned)mem;

@@ -37,8 +37,7 @@ int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct 
 int vc_plan_from_json(const char *text, size_t len, const char *source, struct vc_plan *plan,
 		      struct vc_error *err);
 /* The hypervisor config for the plan (pointers borrowed from plan). */
-void vc_plan_hv_config(const struct vc_plan *plan, const char *state_dir,
-		       struct vc_hv_config *cfg);
+void vc_plan_hv_config(const struct vc_plan *plan, const char *state_dir, struct vc_hv_config *cfg);
 void vc_plan_release(struct vc_plan *plan);
 
 #endif

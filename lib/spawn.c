@@ -46,8 +46,8 @@ static void child_exec(char *const argv[], const int stdio[3], int sync_fd, bool
 	_exit(127);
 }
 
-int vc_spawn_self(char *const argv[], const int stdio[3], int sync_fd, bool new_session,
-		  pid_t *pid, struct vc_error *err)
+int vc_spawn_self(char *const argv[], const int stdio[3], int sync_fd, bool new_session, pid_t *pid,
+		  struct vc_error *err)
 {
 	pid_t p = fork();
 	if (p < 0)
@@ -62,7 +62,7 @@ int vc_sync_read(int fd, const char *who, struct vc_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
-	struct vc_error rerr = { 0 };
+	struct vc_error rerr = {0};
 	if (vc_read_fd(fd, 64 << 10, &buf, &len, &rerr) < 0)
 		return vc_error_set(err, EIO, "%s: %s", who, rerr.msg);
 	while (len > 0 && buf[len - 1] == '\n')
@@ -84,7 +84,8 @@ void vc_sync_write_error(int fd, const struct vc_error *err)
 {
 	if (fd < 0)
 		return;
-	_cleanup_free_ char *line = vc_strdup_printf("error: %s\n", err->msg[0] ? err->msg : "failed");
+	_cleanup_free_ char *line =
+		vc_strdup_printf("error: %s\n", err->msg[0] ? err->msg : "failed");
 	if (line)
 		vc_write_all(fd, line, strlen(line));
 }
@@ -106,7 +107,7 @@ int vc_wait_exit(pid_t pid, bool is_child, int timeout_ms, int *status)
 		}
 		if (vc_now_ns() >= deadline)
 			return 0;
-		struct timespec ts = { 0, 5 * 1000000L };
+		struct timespec ts = {0, 5 * 1000000L};
 		nanosleep(&ts, NULL);
 	}
 }
@@ -127,15 +128,19 @@ int vc_monitor_connect(const char *root, const char *id, int timeout_ms, struct 
 	return fd;
 }
 
-int vc_helper_args_parse(int argc, char **argv, const char *log_default,
-			 struct vc_helper_args *a)
+int vc_helper_args_parse(int argc, char **argv, const char *log_default, struct vc_helper_args *a)
 {
 	static const struct option opts[] = {
-		{ "root", required_argument, NULL, 'r' },   { "id", required_argument, NULL, 'i' },
-		{ "stream", required_argument, NULL, 's' }, { "sync-fd", required_argument, NULL, 'y' },
-		{ "log", required_argument, NULL, 'l' },    { "log-format", required_argument, NULL, 'f' },
-		{ "debug", no_argument, NULL, 'd' },	    { "tty", no_argument, NULL, 't' },
-		{ "netns", required_argument, NULL, 'n' }, { 0 },
+		{"root", required_argument, NULL, 'r'},
+		{"id", required_argument, NULL, 'i'},
+		{"stream", required_argument, NULL, 's'},
+		{"sync-fd", required_argument, NULL, 'y'},
+		{"log", required_argument, NULL, 'l'},
+		{"log-format", required_argument, NULL, 'f'},
+		{"debug", no_argument, NULL, 'd'},
+		{"tty", no_argument, NULL, 't'},
+		{"netns", required_argument, NULL, 'n'},
+		{0},
 	};
 	enum vc_log_format fmt = VC_LOG_TEXT;
 	int c;
@@ -177,7 +182,7 @@ int vc_helper_args_parse(int argc, char **argv, const char *log_default,
 	}
 	vc_log_init(a->log_path ? a->log_path : log_default, fmt, a->debug);
 	if (!a->root || !a->id) {
-		struct vc_error err = { 0 };
+		struct vc_error err = {0};
 		vc_error_set(&err, EINVAL, "%s needs --root and --id", argv[0]);
 		vc_sync_write_error(a->sync_fd, &err);
 		return -EINVAL;
@@ -187,7 +192,7 @@ int vc_helper_args_parse(int argc, char **argv, const char *log_default,
 
 /* Runs one request against the container's monitor. */
 int vc_monitor_call(const char *root, const char *id, const char *method,
-			const struct vc_json *params, struct vc_json **result, struct vc_error *err)
+		    const struct vc_json *params, struct vc_json **result, struct vc_error *err)
 {
 	_cleanup_close_ int fd = vc_monitor_connect(root, id, VC_MONITOR_CALL_TIMEOUT_MS, err);
 	if (fd < 0)
@@ -220,19 +225,20 @@ int vc_write_pid_file(const char *path, pid_t pid, struct vc_error *err)
 }
 
 /* argv for a helper mode: vcrun MODE --root R --id ID [extra...] [--log ...] */
-char **vc_helper_argv(const struct vc_ctx *ctx, const char *mode, const char *root,
-			  const char *id, const char *extra_key, const char *extra_val)
+char **vc_helper_argv(const struct vc_ctx *ctx, const char *mode, const char *root, const char *id,
+		      const char *extra_key, const char *extra_val)
 {
 	char **v = NULL;
-	const char *items[] = { "vcrun", mode, "--root", root, "--id", id, "--sync-fd", "3" };
+	const char *items[] = {"vcrun", mode, "--root", root, "--id", id, "--sync-fd", "3"};
 	for (size_t i = 0; i < VC_ARRAY_SIZE(items); i++)
 		if (vc_strv_push(&v, items[i]) < 0)
 			goto fail;
 	if (extra_key && (vc_strv_push(&v, extra_key) < 0 || vc_strv_push(&v, extra_val) < 0))
 		goto fail;
-	if (vc_log_path() && (vc_strv_push(&v, "--log") < 0 || vc_strv_push(&v, vc_log_path()) < 0 ||
-			      vc_strv_push(&v, "--log-format") < 0 ||
-			      vc_strv_push(&v, vc_log_format_get() == VC_LOG_JSON ? "json" : "text") < 0))
+	if (vc_log_path() &&
+	    (vc_strv_push(&v, "--log") < 0 || vc_strv_push(&v, vc_log_path()) < 0 ||
+	     vc_strv_push(&v, "--log-format") < 0 ||
+	     vc_strv_push(&v, vc_log_format_get() == VC_LOG_JSON ? "json" : "text") < 0))
 		goto fail;
 	if (ctx->debug && vc_strv_push(&v, "--debug") < 0)
 		goto fail;
@@ -243,8 +249,8 @@ fail:
 }
 
 /* Starts a helper process and waits for its one-line readiness report. */
-int vc_spawn_helper(char **argv, const int stdio[3], bool new_session, const char *who,
-			pid_t *pid, struct vc_error *err)
+int vc_spawn_helper(char **argv, const int stdio[3], bool new_session, const char *who, pid_t *pid,
+		    struct vc_error *err)
 {
 	int sync[2];
 	if (pipe2(sync, O_CLOEXEC) < 0)
@@ -269,10 +275,10 @@ int vc_wait_standin(pid_t standin)
 {
 	/* Signals sent to the foreground `vcrun` are the container's, as with runc. */
 	foreground_child = standin;
-	struct sigaction sa = { .sa_handler = forward_to_child };
+	struct sigaction sa = {.sa_handler = forward_to_child};
 	sigemptyset(&sa.sa_mask);
-	static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
-					 SIGWINCH, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU, SIGALRM };
+	static const int forwarded[] = {SIGHUP,	  SIGINT,  SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
+					SIGWINCH, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU, SIGALRM};
 	for (size_t i = 0; i < VC_ARRAY_SIZE(forwarded); i++)
 		sigaction(forwarded[i], &sa, NULL);
 	int ws = 0;
@@ -282,10 +288,10 @@ int vc_wait_standin(pid_t standin)
 	return WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
 }
 
-int vc_spawn_standin(char **argv, const char *console_socket,
-		     const struct vc_oci_process *process, pid_t *pid, struct vc_error *err)
+int vc_spawn_standin(char **argv, const char *console_socket, const struct vc_oci_process *process,
+		     pid_t *pid, struct vc_error *err)
 {
-	int stdio[3] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
+	int stdio[3] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
 	_cleanup_close_ int slave = -1;
 	char **v = argv;
 	_cleanup_strv_ char **with_tty = NULL;
@@ -314,7 +320,8 @@ int vc_standin_argv_netns(char ***argv, const struct vc_oci_spec *spec)
 	const struct vc_oci_namespace *ns = vc_oci_spec_namespace(spec, VC_NS_NETWORK);
 	if (!ns)
 		return 0;
-	if (vc_strv_push(argv, "--netns") < 0 || vc_strv_push(argv, ns->path ? ns->path : "new") < 0)
+	if (vc_strv_push(argv, "--netns") < 0 ||
+	    vc_strv_push(argv, ns->path ? ns->path : "new") < 0)
 		return -ENOMEM;
 	return 0;
 }

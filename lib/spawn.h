@@ -11,8 +11,8 @@
 #include "common/error.h"
 
 /* stdio[i] < 0 means /dev/null; sync_fd (if >= 0) becomes fd 3 in the child. */
-int vc_spawn_self(char *const argv[], const int stdio[3], int sync_fd, bool new_session,
-		  pid_t *pid, struct vc_error *err);
+int vc_spawn_self(char *const argv[], const int stdio[3], int sync_fd, bool new_session, pid_t *pid,
+		  struct vc_error *err);
 
 /* The arguments every helper mode takes (helper_argv() in container.c writes them):
  * --root --id --sync-fd [--stream N] [--tty] [--log F --log-format text|json] [--debug].
@@ -24,8 +24,7 @@ struct vc_helper_args {
 	bool debug, tty;
 	const char *netns; /* --netns PATH, or "new" */
 };
-int vc_helper_args_parse(int argc, char **argv, const char *log_default,
-			 struct vc_helper_args *a);
+int vc_helper_args_parse(int argc, char **argv, const char *log_default, struct vc_helper_args *a);
 
 /* Reads the child's one-line report from a sync pipe until EOF: "ok" -> 0; "error:
  * MSG" -> the message in err; EOF without a report -> an error naming `who`. */
@@ -49,17 +48,17 @@ int vc_monitor_call(const char *root, const char *id, const char *method,
 
 /* argv for a helper mode: vcrun MODE --root R --id ID --sync-fd 3 [extra] [--log ..]
  * [--debug]; NULL on ENOMEM. */
-char **vc_helper_argv(const struct vc_ctx *ctx, const char *mode, const char *root,
-		      const char *id, const char *extra_key, const char *extra_val);
+char **vc_helper_argv(const struct vc_ctx *ctx, const char *mode, const char *root, const char *id,
+		      const char *extra_key, const char *extra_val);
 /* Starts a helper with the given stdio and waits for its readiness report. */
-int vc_spawn_helper(char **argv, const int stdio[3], bool new_session, const char *who,
-		    pid_t *pid, struct vc_error *err);
+int vc_spawn_helper(char **argv, const int stdio[3], bool new_session, const char *who, pid_t *pid,
+		    struct vc_error *err);
 /* Starts a stand-in: with the caller's stdio, or, with a console socket, with the
  * slave of a host pty whose master went to that socket (argv gets --tty). Returns
  * once it is attached. */
 struct vc_oci_process;
-int vc_spawn_standin(char **argv, const char *console_socket,
-		     const struct vc_oci_process *process, pid_t *pid, struct vc_error *err);
+int vc_spawn_standin(char **argv, const char *console_socket, const struct vc_oci_process *process,
+		     pid_t *pid, struct vc_error *err);
 /* Adds --netns for the container's network namespace to a stand-in's argv: the
  * namespace's path, or "new" when the spec asks for a new one. The stand-in's pid is
  * what `state` reports, and hooks such as docker's libnetwork-setkey find the

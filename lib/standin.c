@@ -28,7 +28,7 @@
 #include "lib/vcrun.h"
 
 #define REQ_ATTACH 1
-#define REQ_WAIT 2
+#define REQ_WAIT   2
 #define REQ_SIGNAL 3
 #define REQ_RESIZE 4
 /* The monitor vanished (the VM died with it): report what a SIGKILL would. */
@@ -78,11 +78,12 @@ static void write_output(int fd, bool *ok, const struct vc_frame *f)
 static int handle_response(struct standin *s, const struct vc_frame *f, struct vc_error *err)
 {
 	_cleanup_json_ struct vc_json *res = NULL;
-	struct vc_error rerr = { 0 };
+	struct vc_error rerr = {0};
 	int r = vc_proto_response_decode(f->body, f->len, &res, &rerr);
 	if (f->id == REQ_ATTACH) {
 		if (r < 0)
-			return vc_error_set(err, -r, "attach to the container's stdio: %s", rerr.msg);
+			return vc_error_set(err, -r, "attach to the container's stdio: %s",
+					    rerr.msg);
 		send_size(s);
 		vc_sync_write_ok(s->sync_fd);
 		if (s->sync_fd >= 0)
@@ -138,13 +139,13 @@ static int run(struct standin *s, int sig_fd, struct vc_error *err)
 {
 	while (!s->done) {
 		struct pollfd p[3] = {
-			{ .fd = s->mon.fd,
-			  .events = POLLIN | (vc_chan_pending(&s->mon) ? POLLOUT : 0) },
-			{ .fd = sig_fd, .events = POLLIN },
+			{.fd = s->mon.fd,
+			 .events = POLLIN | (vc_chan_pending(&s->mon) ? POLLOUT : 0)},
+			{.fd = sig_fd, .events = POLLIN},
 			/* Stop reading stdin while the monitor is slow to take it. */
-			{ .fd = s->stdin_open && vc_chan_pending(&s->mon) < (1u << 20) ? STDIN_FILENO
-											 : -1,
-			  .events = POLLIN },
+			{.fd = s->stdin_open && vc_chan_pending(&s->mon) < (1u << 20) ? STDIN_FILENO
+										      : -1,
+			 .events = POLLIN},
 		};
 		if (poll(p, 3, -1) < 0 && errno != EINTR)
 			return vc_error_sys(err, errno, "poll");
@@ -165,7 +166,8 @@ static int run(struct standin *s, int sig_fd, struct vc_error *err)
 			if (r < 0)
 				return r;
 			if (s->mon.eof && !s->done)
-				return vc_error_set(err, EPIPE, "the container's monitor went away");
+				return vc_error_set(err, EPIPE,
+						    "the container's monitor went away");
 		}
 		if (vc_chan_flush(&s->mon) < 0 && !s->done)
 			return vc_error_set(err, EPIPE, "the container's monitor went away");
@@ -195,7 +197,7 @@ static int enter_netns(const char *path, struct vc_error *err)
 static int finish(const struct standin *s)
 {
 	if (s->exit_signal > 0 && s->exit_signal < NSIG) {
-		struct rlimit none = { 0, 0 };
+		struct rlimit none = {0, 0};
 		setrlimit(RLIMIT_CORE, &none);
 		signal(s->exit_signal, SIG_DFL);
 		sigset_t m;
@@ -214,10 +216,14 @@ int vc_standin_main(int argc, char **argv)
 	/* Never log to our stderr: it is the container's. */
 	if (vc_helper_args_parse(argc, argv, "/dev/null", &args) < 0)
 		return 2;
-	struct standin s = { .sync_fd = args.sync_fd, .stream = args.stream, .stdin_open = true,
-			     .stdout_ok = true, .stderr_ok = true, .tty = args.tty };
+	struct standin s = {.sync_fd = args.sync_fd,
+			    .stream = args.stream,
+			    .stdin_open = true,
+			    .stdout_ok = true,
+			    .stderr_ok = true,
+			    .tty = args.tty};
 	const char *root = args.root, *id = args.id;
-	struct vc_error err = { 0 };
+	struct vc_error err = {0};
 	if (s.stream == 0) {
 		vc_error_set(&err, EINVAL, "__standin needs --stream");
 		vc_sync_write_error(s.sync_fd, &err);

@@ -79,7 +79,7 @@ int vc_state_read(const char *root, const char *id, struct vc_state *st, struct 
 	memset(st, 0, sizeof(*st));
 	if (!path)
 		return vc_error_set(err, ENOMEM, "out of memory");
-	struct vc_error rerr = { 0 };
+	struct vc_error rerr = {0};
 	if (vc_read_file(path, 16 << 20, &buf, &len, &rerr) < 0) {
 		if (rerr.code == ENOENT)
 			return vc_error_set(err, ENOENT, "container does not exist");

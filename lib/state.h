@@ -22,7 +22,7 @@ enum vc_status {
 struct vc_state {
 	char *id, *bundle, *rootfs, *created, *owner;
 	enum vc_status status;
-	pid_t standin_pid;   /* the --pid-file pid */
+	pid_t standin_pid; /* the --pid-file pid */
 	pid_t monitor_pid;
 	unsigned long long monitor_start; /* /proc/PID/stat starttime, guards pid reuse */
 	pid_t hv_pid;			  /* QEMU */

@@ -12,8 +12,8 @@
 #include "common/error.h"
 
 struct vc_ctx {
-	const char *root;	/* state root: --root, default /run/vcrun (or $XDG_RUNTIME_DIR/vcrun) */
-	const char *argv0;	/* to find the guest image and re-exec modes */
+	const char *root;  /* state root: --root, default /run/vcrun (or $XDG_RUNTIME_DIR/vcrun) */
+	const char *argv0; /* to find the guest image and re-exec modes */
 	bool debug;
 	bool systemd_cgroup;
 };
@@ -30,8 +30,8 @@ struct vc_create_opts {
 
 /* create: returns when the container exists in the guest (created, not started),
  * its stand-in runs (a child of the caller), and pid_file holds its pid. */
-int vc_container_create(const struct vc_ctx *ctx, const char *id,
-			const struct vc_create_opts *opts, struct vc_error *err);
+int vc_container_create(const struct vc_ctx *ctx, const char *id, const struct vc_create_opts *opts,
+			struct vc_error *err);
 int vc_container_start(const struct vc_ctx *ctx, const char *id, struct vc_error *err);
 /* run: create + start; without detach waits for the process and deletes the
  * container; *status is what `vcrun run` exits with (code, or 128+signal). */
@@ -44,7 +44,7 @@ struct vc_exec_opts {
 	const char *process_file;
 	char **args; /* inline: the command and its arguments */
 	const char *cwd;
-	char **env;  /* KEY=VALUE, replacing or adding to the container's */
+	char **env;	  /* KEY=VALUE, replacing or adding to the container's */
 	const char *user; /* uid[:gid] */
 	char **additional_gids;
 	char **caps; /* added to every capability set */
@@ -96,8 +96,7 @@ int vc_container_state_json(const struct vc_ctx *ctx, const char *id, char **jso
 			    struct vc_error *err);
 int vc_container_kill(const struct vc_ctx *ctx, const char *id, int sig, bool all,
 		      struct vc_error *err);
-int vc_container_delete(const struct vc_ctx *ctx, const char *id, bool force,
-			struct vc_error *err);
+int vc_container_delete(const struct vc_ctx *ctx, const char *id, bool force, struct vc_error *err);
 
 struct vc_container_info {
 	char *id, *status, *bundle, *created, *owner;

@@ -50,8 +50,8 @@ struct vc_json {
 	} u;
 };
 
-/* Parsing. max_depth bounds nesting (127 levels, the most yajl can write back). Error messages carry the
- * byte offset and name the source ("config.json: parse error at byte 12: ..."). */
+/* Parsing. max_depth bounds nesting (127 levels, the most yajl can write back). Error messages
+ * carry the byte offset and name the source ("config.json: parse error at byte 12: ..."). */
 int vc_json_parse(const char *buf, size_t len, const char *source, struct vc_json **out,
 		  struct vc_error *err);
 void vc_json_free(struct vc_json *v);

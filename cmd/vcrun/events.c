@@ -23,7 +23,10 @@ static int parse_interval(const char *s, struct timespec *ts)
 {
 	char *end;
 	double v = strtod(s, &end);
-	double scale = !strcmp(end, "ms") ? 1e-3 : !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60 : 0;
+	double scale = !strcmp(end, "ms")  ? 1e-3
+		       : !strcmp(end, "s") ? 1
+		       : !strcmp(end, "m") ? 60
+					   : 0;
 	if (end == s || scale == 0 || v <= 0)
 		return -1;
 	double sec = v * scale;

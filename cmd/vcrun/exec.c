@@ -17,8 +17,7 @@ static const struct vc_option exec_options[] = {
 	{"env, e", VC_OPT_STRV, &opts.env, "set environment variables", NULL},
 	{"tty, t", VC_OPT_BOOL, &opts.tty, "allocate a pseudo-TTY", NULL},
 	{"user, u", VC_OPT_STRING, &opts.user, "UID (format: <uid>[:<gid>])", NULL},
-	{"additional-gids, g", VC_OPT_STRV, &opts.additional_gids,
-	 "additional gids", NULL},
+	{"additional-gids, g", VC_OPT_STRV, &opts.additional_gids, "additional gids", NULL},
 	{"process, p", VC_OPT_STRING, &opts.process_file, "path to the process.json", NULL},
 	{"detach, d", VC_OPT_BOOL, &opts.detach, "detach from the container's process", NULL},
 	VC_OPTION_PID_FILE(&opts.pid_file),
@@ -33,8 +32,7 @@ static const struct vc_option exec_options[] = {
 	{"cgroup", VC_OPT_STRV, &cgroups,
 	 "run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>.",
 	 NULL},
-	{"ignore-paused", VC_OPT_BOOL, &ignore_paused,
-	 "allow exec in a paused container", NULL},
+	{"ignore-paused", VC_OPT_BOOL, &ignore_paused, "allow exec in a paused container", NULL},
 	{NULL},
 };
 

@@ -23,10 +23,10 @@ static const struct vc_option update_options[] = {
 	{"cpu-quota", VC_OPT_STRING, &cpu_quota, "CPU CFS hardcap limit (in usecs)", NULL},
 	{"cpu-period", VC_OPT_STRING, &cpu_period, "CPU CFS period to be used for hardcapping",
 	 NULL},
-	{"cpu-share", VC_OPT_STRING, &cpu_shares, "CPU shares (relative weight vs. other containers)",
-	 NULL},
-	{"pids-limit", VC_OPT_STRING, &pids_limit, "Maximum number of pids allowed in the container",
-	 NULL},
+	{"cpu-share", VC_OPT_STRING, &cpu_shares,
+	 "CPU shares (relative weight vs. other containers)", NULL},
+	{"pids-limit", VC_OPT_STRING, &pids_limit,
+	 "Maximum number of pids allowed in the container", NULL},
 	{"cpuset-cpus", VC_OPT_STRING, &cpuset_cpus, "CPU(s) to use", NULL},
 	{"cpuset-mems", VC_OPT_STRING, &cpuset_mems, "Memory node(s) to use", NULL},
 	{NULL},
@@ -42,7 +42,7 @@ static int put_num(struct vc_json *obj, const char *key, const char *flag, const
 	if (!*val || *end)
 		return vc_cli_fail("invalid value for --%s: %s", flag, val);
 	return vc_json_object_set(obj, key, vc_json_new_int(v)) < 0 ? vc_cli_fail("out of memory")
-								      : 0;
+								    : 0;
 }
 
 static struct vc_json *section(struct vc_json *root, const char *name)
@@ -59,8 +59,9 @@ static int run_update(struct vc_cli *cli, int nargs, char **args)
 	_cleanup_free_ char *text = NULL;
 	const char *source = "--resources";
 	if (resources) {
-		int r = !strcmp(resources, "-") ? vc_read_fd(STDIN_FILENO, 1 << 20, &text, NULL, &err)
-						: vc_read_file(resources, 1 << 20, &text, NULL, &err);
+		int r = !strcmp(resources, "-")
+				? vc_read_fd(STDIN_FILENO, 1 << 20, &text, NULL, &err)
+				: vc_read_file(resources, 1 << 20, &text, NULL, &err);
 		if (r < 0)
 			return vc_cli_fail("%s", err.msg);
 		source = !strcmp(resources, "-") ? "stdin" : resources;
@@ -70,13 +71,16 @@ static int run_update(struct vc_cli *cli, int nargs, char **args)
 			return vc_cli_fail("out of memory");
 		struct vc_json *mem = section(res, "memory"), *cpu = section(res, "cpu"),
 			       *pids = section(res, "pids");
-		if (put_num(mem, "limit", "memory", memory) || put_num(cpu, "quota", "cpu-quota", cpu_quota) ||
+		if (put_num(mem, "limit", "memory", memory) ||
+		    put_num(cpu, "quota", "cpu-quota", cpu_quota) ||
 		    put_num(cpu, "period", "cpu-period", cpu_period) ||
 		    put_num(cpu, "shares", "cpu-share", cpu_shares) ||
 		    put_num(pids, "limit", "pids-limit", pids_limit))
 			return 1;
-		if ((cpuset_cpus && vc_json_object_set(cpu, "cpus", vc_json_new_string(cpuset_cpus)) < 0) ||
-		    (cpuset_mems && vc_json_object_set(cpu, "mems", vc_json_new_string(cpuset_mems)) < 0))
+		if ((cpuset_cpus &&
+		     vc_json_object_set(cpu, "cpus", vc_json_new_string(cpuset_cpus)) < 0) ||
+		    (cpuset_mems &&
+		     vc_json_object_set(cpu, "mems", vc_json_new_string(cpuset_mems)) < 0))
 			return vc_cli_fail("out of memory");
 		if (!pids->u.object.len)
 			vc_json_object_remove(res, "pids");

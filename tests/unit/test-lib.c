@@ -171,7 +171,7 @@ VC_TEST(plan_shares_and_guest_spec)
 /* With vhost-vsock on the host, the agent channel is vsock with a guest CID. */
 VC_TEST(plan_picks_vsock_when_the_host_has_it)
 {
-	struct vc_error err = { 0 };
+	struct vc_error err = {0};
 	_cleanup_free_ char *bundle = make_bundle("bv", "[]");
 	_cleanup_free_ char *dev = vc_strdup_printf("%s/fakedev", vc_unit_tmpdir());
 	_cleanup_free_ char *node = vc_strdup_printf("%s/vhost-vsock", dev);
@@ -260,4 +260,5 @@ VC_TEST(config_file_errors_name_the_field)
 }
 
 VC_TESTS(VC_T(id_rules), VC_T(state_round_trip), VC_T(plan_shares_and_guest_spec),
-	 VC_T(plan_picks_vsock_when_the_host_has_it), VC_T(plan_rejects_bad_mounts), VC_T(config_file_errors_name_the_field))
+	 VC_T(plan_picks_vsock_when_the_host_has_it), VC_T(plan_rejects_bad_mounts),
+	 VC_T(config_file_errors_name_the_field))

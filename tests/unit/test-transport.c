@@ -242,7 +242,8 @@ static void hv_run(enum hv_mode mode, int timeout_ms, struct hv_result *res)
 		close(res->fd);
 		res->fd = -1;
 	}
-	res->status = waits_for_eof || mode == HV_CLOSE_ONCE ? vc_unit_reap(pid) : kill_and_reap(pid);
+	res->status =
+		waits_for_eof || mode == HV_CLOSE_ONCE ? vc_unit_reap(pid) : kill_and_reap(pid);
 	if (res->fd >= 0)
 		close(res->fd);
 }
