@@ -45,10 +45,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-die() {
-	echo "bench: $*" >&2
-	exit 1
-}
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
 
 [[ $n =~ ^[1-9][0-9]*$ ]] || die "-n must be a positive number, not '$n'"
 
@@ -83,20 +81,6 @@ for r in "${runtimes[@]}"; do
 	mkdir -p "$work/root-$r"
 done
 
-# Processes this script started name $work in their argv (roots, bundles, logs) or run
-# in it (QEMU runs in its state dir).
-procs_under() {
-	local f p cwd args=()
-	for f in /proc/[0-9]*/cmdline; do
-		p=${f#/proc/}
-		p=${p%/cmdline}
-		[ "$p" != $$ ] && [ "$p" != "$BASHPID" ] || continue
-		mapfile -d '' args 2>/dev/null <"$f" || continue
-		cwd=$(readlink "/proc/$p/cwd" 2>/dev/null) || cwd=""
-		[[ "${args[*]}" == *"$1"* || $cwd == "$1"/* ]] && echo "$p"
-	done
-	return 0
-}
 
 # rt RUNTIME ARGS...: RUNTIME with its own --root (and, for vcrun, the small-VM config).
 rt() {
