@@ -396,6 +396,11 @@ int vc_container_delete(const struct vc_ctx *ctx, const char *id, bool force, st
 			return force ? 0 : vc_error_set(err, ENOENT, "container does not exist");
 		return vc_error_sys(err, errno, "stat `%s`", dir);
 	}
+	/* Waits for a create (or start) under way to finish first; removing the state
+	 * directory removes the lock file too, which is fine for an flock. */
+	_cleanup_close_ int lock = vc_state_lock(ctx->root, id, err);
+	if (lock < 0)
+		return lock == -ENOENT && force ? 0 : lock;
 	struct vc_state st;
 	struct vc_error serr = {0};
 	bool have = vc_state_read(ctx->root, id, &st, &serr) == 0;
