@@ -1,6 +1,7 @@
 #include "lib/config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "lib/vcrun.h"
 #include "oci/json.h"
 
 /* dirname(/proc/self/exe)/../share/vcrun/NAME */
@@ -71,6 +73,11 @@ static int apply_file(struct vc_config *cfg, const char *file, struct vc_error *
 	    take_uint(doc, "memory_mib", file, 1 << 20, &cfg->mem_mib, err) < 0 ||
 	    take_uint(doc, "vcpus", file, 256, &cfg->vcpus, err) < 0)
 		return -EINVAL;
+	const struct vc_json *bind = vc_json_get(doc, "vfio_bind");
+	if (bind && bind->type != VC_JSON_BOOL)
+		return vc_error_set(err, EINVAL, "%s: vfio_bind: must be true or false", file);
+	if (bind)
+		cfg->vfio_bind = bind->u.boolean;
 	unsigned timeout_s = 0;
 	if (take_uint(doc, "boot_timeout_seconds", file, 3600, &timeout_s, err) < 0)
 		return -EINVAL;
@@ -134,4 +141,21 @@ void vc_config_release(struct vc_config *cfg)
 	free(cfg->virtiofsd);
 	free(cfg->kernel_params);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+int vc_config_resolve_accel(const struct vc_config *cfg, const char *root, enum vc_hv_accel *out,
+			    char *why, size_t why_len, struct vc_error *err)
+{
+	why[0] = '\0';
+	if (cfg->accel != VC_ACCEL_AUTO) {
+		*out = cfg->accel;
+		return 0;
+	}
+	_cleanup_free_ char *cache = vc_accel_cache_path(root);
+	int r = vc_hv_accel_probe(cfg->qemu, cache, out, why, why_len, err);
+	if (r < 0)
+		return r;
+	if (*out == VC_ACCEL_TCG && !why[0])
+		snprintf(why, why_len, "KVM is not usable here");
+	return 0;
 }

@@ -16,11 +16,18 @@ struct vc_config {
 	enum vc_hv_fs fs;
 	int boot_timeout_ms; /* agent handshake */
 	char *kernel_params; /* extra kernel command line */
+	bool vfio_bind;	     /* bind requested VFIO groups to vfio-pci (off by default) */
 };
 
 /* Reads the config file if present (a missing file is fine; a bad one is an error
  * naming the file and field) and fills defaults. */
 int vc_config_load(struct vc_config *cfg, struct vc_error *err);
 void vc_config_release(struct vc_config *cfg);
+
+/* The accelerator to use: the configured one, or the probe's answer (cached per
+ * boot, see vc_accel_cache_path). why gets the reason when TCG was chosen because
+ * KVM cannot run guests (empty otherwise). */
+int vc_config_resolve_accel(const struct vc_config *cfg, const char *root, enum vc_hv_accel *out,
+			    char *why, size_t why_len, struct vc_error *err);
 
 #endif

@@ -97,24 +97,6 @@ static char *abs_root(const char *root, struct vc_error *err)
 	return r;
 }
 
-/* why gets the reason when the probe chose TCG (empty otherwise). */
-static int resolve_accel(const char *root, const struct vc_config *cfg, enum vc_hv_accel *out,
-			 char *why, size_t why_len, struct vc_error *err)
-{
-	why[0] = '\0';
-	if (cfg->accel != VC_ACCEL_AUTO) {
-		*out = cfg->accel;
-		return 0;
-	}
-	_cleanup_free_ char *cache = vc_accel_cache_path(root);
-	int r = vc_hv_accel_probe(cfg->qemu, cache, out, why, why_len, err);
-	if (r < 0)
-		return r;
-	if (*out == VC_ACCEL_TCG && !why[0])
-		snprintf(why, why_len, "KVM is not usable here");
-	return 0;
-}
-
 static int now_rfc3339(char *buf, size_t len)
 {
 	struct timespec ts;
@@ -166,6 +148,18 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	if ((r = vc_oci_spec_load(opts->bundle ? opts->bundle : ".", &spec, err)) < 0 ||
 	    (r = vc_devices_apply_cdi(&spec, err)) < 0)
 		return r;
+	{
+		_cleanup_free_ unsigned *groups = NULL;
+		size_t n_groups = 0;
+		if ((r = vc_devices_vfio_groups(spec, &groups, &n_groups, err)) < 0)
+			return r;
+		if (n_groups)
+			return vc_error_set(
+				err, ENOTSUP,
+				"linux.devices: /dev/vfio/%u: VFIO passthrough is not wired "
+				"into create yet (`vcrun plan` shows what it would do)",
+				groups[0]);
+	}
 	if (spec->process->terminal && !opts->console_socket)
 		return vc_error_set(err, EINVAL,
 				    "process.terminal: a terminal needs --console-socket (or "
@@ -192,7 +186,7 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	enum vc_hv_accel accel = VC_ACCEL_TCG;
 	char tcg_why[512];
 	struct vc_plan plan;
-	r = resolve_accel(root, &cfg, &accel, tcg_why, sizeof(tcg_why), err);
+	r = vc_config_resolve_accel(&cfg, root, &accel, tcg_why, sizeof(tcg_why), err);
 	if (r == 0)
 		r = vc_plan_build(id, spec, &cfg, accel, "/dev", &plan, err);
 	vc_config_release(&cfg);

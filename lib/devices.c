@@ -3,7 +3,7 @@
  * anything is planned. Env, mounts, hooks and additionalGids work as they would with
  * runc (mounts are shared into the guest like any bind mount, hooks run on the host).
  * A device node cannot be handed to a guest kernel: only VFIO devices can, as PCI
- * passthrough, and that is not wired into create yet. */
+ * passthrough. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,23 +12,51 @@
 #include "common/cleanup.h"
 #include "lib/devices.h"
 #include "oci/json.h"
+#include "vfio/vfio.h"
 
 static int refuse_nodes(const struct vc_cdi_result *res, struct vc_error *err)
 {
 	for (size_t i = 0; i < res->nnodes; i++) {
 		const struct vc_cdi_node *n = &res->nodes[i];
 		const char *host = n->host_path ? n->host_path : n->path;
-		if (host && !strncmp(host, "/dev/vfio/", 10))
-			return vc_error_set(
-				err, ENOTSUP,
-				"CDI device %s (%s): %s is a VFIO group; VFIO passthrough "
-				"is not wired into create yet",
-				n->device, n->spec_path, host);
+		if (host && vc_vfio_is_vfio_path(host))
+			continue;
 		return vc_error_set(
 			err, ENOTSUP,
 			"CDI device %s (%s): device node %s cannot be passed into a VM: "
 			"only VFIO devices (/dev/vfio/N) can",
 			n->device, n->spec_path, host ? host : "(none)");
+	}
+	return 0;
+}
+
+int vc_devices_vfio_groups(const struct vc_oci_spec *spec, unsigned **ids, size_t *n,
+			   struct vc_error *err)
+{
+	*ids = NULL;
+	*n = 0;
+	if (!spec->linux)
+		return 0;
+	for (size_t i = 0; i < spec->linux->n_devices; i++) {
+		const char *path = spec->linux->devices[i].path;
+		if (!path || !vc_vfio_is_vfio_path(path))
+			continue;
+		unsigned id;
+		if (vc_vfio_group_id_from_path(path, &id, err) < 0)
+			return vc_error_wrap(err, "linux.devices[%zu].path", i);
+		bool seen = false;
+		for (size_t k = 0; k < *n && !seen; k++)
+			seen = (*ids)[k] == id;
+		if (seen)
+			continue;
+		unsigned *nv = realloc(*ids, (*n + 1) * sizeof(*nv));
+		if (!nv) {
+			free(*ids);
+			*ids = NULL;
+			return vc_error_set(err, ENOMEM, "out of memory");
+		}
+		*ids = nv;
+		(*ids)[(*n)++] = id;
 	}
 	return 0;
 }

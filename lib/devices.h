@@ -7,7 +7,15 @@
 
 /* Resolves the spec's cdi.k8s.io/ requests against the CDI registry (default
  * directories, or $VCRUN_CDI_SPEC_DIRS) and replaces *spec with the edited one.
- * Nothing changes when no device is requested; on any error *spec is untouched. */
+ * Nothing changes when no device is requested; on any error *spec is untouched.
+ * Device nodes other than VFIO groups are refused (a guest kernel cannot use a host
+ * device node); VFIO groups stay in linux.devices for vc_devices_vfio_groups. */
 int vc_devices_apply_cdi(struct vc_oci_spec **spec, struct vc_error *err);
+
+/* The VFIO groups the spec asks for: every linux.devices entry under /dev/vfio/
+ * (docker --device, podman --device, CDI), as group numbers, deduplicated in order.
+ * *ids is malloc'd (NULL when none). */
+int vc_devices_vfio_groups(const struct vc_oci_spec *spec, unsigned **ids, size_t *n,
+			   struct vc_error *err);
 
 #endif

@@ -91,6 +91,10 @@ int vc_host_check(const struct vc_ctx *ctx, struct vc_host_check *out);
 #define VC_ACCEL_CACHE_DIR "/run/vcrun"
 char *vc_accel_cache_path(const char *root);
 
+/* plan: what create would do with a bundle, as JSON, doing none of it. */
+int vc_plan_describe(const struct vc_ctx *ctx, const char *bundle, char **json,
+		     struct vc_error *err);
+
 /* state: runc's JSON (indented), malloc'd. */
 int vc_container_state_json(const struct vc_ctx *ctx, const char *id, char **json,
 			    struct vc_error *err);
