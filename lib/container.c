@@ -136,7 +136,8 @@ static int initial_state(const char *id, const struct vc_oci_spec *spec, struct 
 /* Everything up to a running monitor and attached stand-in; on failure nothing is
  * left behind. *standin gets the stand-in's pid. */
 static int create_container(const struct vc_ctx *ctx, const char *id,
-			    const struct vc_create_opts *opts, pid_t *standin, struct vc_error *err)
+			    const struct vc_create_opts *opts, bool foreground, pid_t *standin,
+			    struct vc_error *err)
 {
 	int r = vc_id_validate(id, err);
 	if (r < 0)
@@ -160,7 +161,10 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 				"into create yet (`vcrun plan` shows what it would do)",
 				groups[0]);
 	}
-	if (spec->process->terminal && !opts->console_socket)
+	/* Without a console socket only a run in the foreground has a terminal to give:
+	 * the caller's own (as with runc). */
+	bool foreground_tty = spec->process->terminal && !opts->console_socket && foreground;
+	if (spec->process->terminal && !opts->console_socket && !foreground)
 		return vc_error_set(err, EINVAL,
 				    "process.terminal: a terminal needs --console-socket (or "
 				    "set terminal to false)");
@@ -258,7 +262,8 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	if (r < 0)
 		goto fail;
 
-	r = vc_spawn_standin(sargv, opts->console_socket, spec->process, standin, err);
+	r = vc_spawn_standin(sargv, opts->console_socket, spec->process, foreground_tty, standin,
+			     err);
 	if (r == 0) {
 		/* The container exists and its pid is known: the hooks of create, in the
 		 * runtime-spec's order. */
@@ -310,7 +315,7 @@ int vc_container_create(const struct vc_ctx *ctx, const char *id, const struct v
 			struct vc_error *err)
 {
 	pid_t standin = 0;
-	return create_container(ctx, id, opts, &standin, err);
+	return create_container(ctx, id, opts, false, &standin, err);
 }
 
 /* The live status of a container, failing with runc's words when there is none. */
@@ -450,7 +455,7 @@ int vc_container_run(const struct vc_ctx *ctx, const char *id, const struct vc_c
 		     int *status, struct vc_error *err)
 {
 	pid_t standin = 0;
-	int r = create_container(ctx, id, opts, &standin, err);
+	int r = create_container(ctx, id, opts, !opts->detach, &standin, err);
 	if (r < 0)
 		return r;
 	r = vc_container_start(ctx, id, err);

@@ -194,9 +194,9 @@ static int build_process(const char *bundle, const struct vc_exec_opts *o, struc
 		return o->process_file ? vc_error_wrap(err, "%s", o->process_file) : r;
 	bool terminal = model->terminal;
 	vc_oci_process_free(model);
-	if (terminal && !o->console_socket)
+	if (terminal && !o->console_socket && o->detach)
 		return vc_error_set(err, EINVAL,
-				    "process.terminal: a terminal needs --console-socket");
+				    "process.terminal: a detached terminal needs --console-socket");
 	*out = steal_ptr(p);
 	return 0;
 }
@@ -219,10 +219,10 @@ int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_
 				 "--preserve-fds %d: file descriptors cannot be passed into the "
 				 "container's VM",
 				 opts->preserve_fds);
-	else if (opts->tty && !opts->console_socket)
-		r = vc_error_set(err, ENOTSUP,
-				 "--tty needs --console-socket: vcrun does not yet turn its own "
-				 "terminal into the container's");
+	else if (opts->tty && !opts->console_socket && opts->detach)
+		r = vc_error_set(err, EINVAL,
+				 "cannot allocate tty if vcrun will detach without setting console "
+				 "socket");
 	else if (opts->console_socket && !opts->tty && !opts->process_file)
 		r = vc_error_set(err, EINVAL, "--console-socket: given without --tty");
 	else
@@ -231,6 +231,8 @@ int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_
 	if (r < 0)
 		return r;
 
+	const struct vc_json *t = vc_json_get(process, "terminal");
+	bool terminal = t && t->type == VC_JSON_BOOL && t->u.boolean;
 	_cleanup_json_ struct vc_json *params = vc_json_new_object();
 	_cleanup_json_ struct vc_json *res = NULL;
 	if (!params || vc_json_object_set(params, "process", steal_ptr(process)) < 0)
@@ -249,7 +251,9 @@ int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_
 	if (!argv)
 		return vc_error_set(err, ENOMEM, "out of memory");
 	pid_t standin = 0;
-	if ((r = vc_spawn_standin(argv, opts->console_socket, NULL, &standin, err)) < 0 ||
+	bool foreground_tty = !opts->console_socket && !opts->detach && terminal;
+	if ((r = vc_spawn_standin(argv, opts->console_socket, NULL, foreground_tty, &standin,
+				  err)) < 0 ||
 	    (opts->pid_file && (r = vc_write_pid_file(opts->pid_file, standin, err)) < 0)) {
 		/* Its stand-in gone, the monitor kills the process. */
 		if (standin > 0) {

@@ -140,6 +140,7 @@ int vc_helper_args_parse(int argc, char **argv, const char *log_default, struct 
 		{"debug", no_argument, NULL, 'd'},
 		{"tty", no_argument, NULL, 't'},
 		{"netns", required_argument, NULL, 'n'},
+		{"tty-inherit", no_argument, NULL, 'T'},
 		{0},
 	};
 	enum vc_log_format fmt = VC_LOG_TEXT;
@@ -175,6 +176,9 @@ int vc_helper_args_parse(int argc, char **argv, const char *log_default, struct 
 			break;
 		case 'n':
 			a->netns = optarg;
+			break;
+		case 'T':
+			a->tty_inherit = true;
 			break;
 		default:
 			return -EINVAL;
@@ -289,12 +293,14 @@ int vc_wait_standin(pid_t standin)
 }
 
 int vc_spawn_standin(char **argv, const char *console_socket, const struct vc_oci_process *process,
-		     pid_t *pid, struct vc_error *err)
+		     bool foreground_tty, pid_t *pid, struct vc_error *err)
 {
 	int stdio[3] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
 	_cleanup_close_ int slave = -1;
-	char **v = argv;
-	_cleanup_strv_ char **with_tty = NULL;
+	_cleanup_strv_ char **v = NULL;
+	for (size_t i = 0; argv[i]; i++)
+		if (vc_strv_push(&v, argv[i]) < 0)
+			return vc_error_set(err, ENOMEM, "out of memory");
 	if (console_socket) {
 		uint16_t rows = 0, cols = 0;
 		if (process && process->has_console_size) {
@@ -304,13 +310,11 @@ int vc_spawn_standin(char **argv, const char *console_socket, const struct vc_oc
 		int r = vc_console_send(console_socket, rows, cols, &slave, err);
 		if (r < 0)
 			return r;
-		for (size_t i = 0; argv[i]; i++)
-			if (vc_strv_push(&with_tty, argv[i]) < 0)
-				return vc_error_set(err, ENOMEM, "out of memory");
-		if (vc_strv_push(&with_tty, "--tty") < 0)
+		if (vc_strv_push(&v, "--tty") < 0)
 			return vc_error_set(err, ENOMEM, "out of memory");
-		v = with_tty;
 		stdio[0] = stdio[1] = stdio[2] = slave;
+	} else if (foreground_tty && vc_strv_push(&v, "--tty-inherit") < 0) {
+		return vc_error_set(err, ENOMEM, "out of memory");
 	}
 	return vc_spawn_helper(v, stdio, false, "the stand-in", pid, err);
 }

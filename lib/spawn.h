@@ -22,6 +22,7 @@ struct vc_helper_args {
 	int sync_fd;
 	unsigned stream;
 	bool debug, tty;
+	bool tty_inherit;  /* the caller's own terminal is the container's (run, exec -t) */
 	const char *netns; /* --netns PATH, or "new" */
 };
 int vc_helper_args_parse(int argc, char **argv, const char *log_default, struct vc_helper_args *a);
@@ -57,8 +58,11 @@ int vc_spawn_helper(char **argv, const int stdio[3], bool new_session, const cha
  * slave of a host pty whose master went to that socket (argv gets --tty). Returns
  * once it is attached. */
 struct vc_oci_process;
+/* foreground_tty: no console socket, and the caller's own terminal is the
+ * container's (run and exec -t in the foreground, as runc does): the stand-in puts
+ * it in raw mode for the process's life. */
 int vc_spawn_standin(char **argv, const char *console_socket, const struct vc_oci_process *process,
-		     pid_t *pid, struct vc_error *err);
+		     bool foreground_tty, pid_t *pid, struct vc_error *err);
 /* Adds --netns for the container's network namespace to a stand-in's argv: the
  * namespace's path, or "new" when the spec asks for a new one. The stand-in's pid is
  * what `state` reports, and hooks such as docker's libnetwork-setkey find the

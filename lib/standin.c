@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "agent-proto/proto.h"
@@ -39,7 +40,9 @@ struct standin {
 	uint32_t stream;
 	int sync_fd;
 	bool stdin_open, stdout_ok, stderr_ok;
-	bool tty; /* stdio is the slave of the host pty whose master the caller holds */
+	bool tty; /* stdio is a terminal whose size the guest's pty follows */
+	bool raw; /* the caller's terminal was put in raw mode: restore it */
+	struct termios saved;
 	bool done;
 	int exit_code, exit_signal;
 };
@@ -192,10 +195,31 @@ static int enter_netns(const char *path, struct vc_error *err)
 	return 0;
 }
 
+/* The caller's own terminal becomes the container's (run, exec -t in the
+ * foreground): raw, so that only the guest's pty does line editing and echo. */
+static void enter_raw(struct standin *s)
+{
+	struct termios t;
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &s->saved) < 0)
+		return;
+	t = s->saved;
+	cfmakeraw(&t);
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0)
+		s->raw = true;
+}
+
+static void leave_raw(struct standin *s)
+{
+	if (s->raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &s->saved);
+	s->raw = false;
+}
+
 /* Mirrors the guest process's end: the same signal (without a core dump of our
  * own), or its exit code. */
-static int finish(const struct standin *s)
+static int finish(struct standin *s)
 {
+	leave_raw(s);
 	if (s->exit_signal > 0 && s->exit_signal < NSIG) {
 		struct rlimit none = {0, 0};
 		setrlimit(RLIMIT_CORE, &none);
@@ -221,7 +245,7 @@ int vc_standin_main(int argc, char **argv)
 			    .stdin_open = true,
 			    .stdout_ok = true,
 			    .stderr_ok = true,
-			    .tty = args.tty};
+			    .tty = args.tty || args.tty_inherit};
 	const char *root = args.root, *id = args.id;
 	struct vc_error err = {0};
 	if (s.stream == 0) {
@@ -237,7 +261,9 @@ int vc_standin_main(int argc, char **argv)
 
 	/* The pty becomes our controlling terminal, so that its size changes reach us as
 	 * SIGWINCH (the caller resizes the master it holds). */
-	if (s.tty) {
+	if (args.tty_inherit)
+		enter_raw(&s);
+	if (args.tty) {
 		setsid();
 		ioctl(STDIN_FILENO, TIOCSCTTY, 0);
 	}
@@ -268,6 +294,7 @@ int vc_standin_main(int argc, char **argv)
 	if (r < 0) {
 		vc_err("container %s: stand-in: %s", id, err.msg);
 		if (s.sync_fd >= 0) {
+			leave_raw(&s);
 			vc_sync_write_error(s.sync_fd, &err);
 			return 1;
 		}

@@ -40,8 +40,30 @@ recv_console() {
 	wait_for 30 grep -q 'exec:world' "$T/e.out" || fail "exec terminal: $(cat -A "$T/e.out")"
 	grep -q '^/dev/pts/' "$T/e.out" || fail "exec not on a pty: $(cat -A "$T/e.out")"
 
-	vc_capture exec --tty "$id" true
-	[ "$status" -ne 0 ] && [[ $stderr == *console-socket* ]] || fail "exec -t without socket: $stderr"
+	vc_capture exec --tty --detach "$id" true
+	[ "$status" -ne 0 ] && [[ $stderr == *"console socket"* ]] || fail "exec -t -d without socket: $stderr"
+
+	# exec -t in the foreground: the caller's own terminal (here script's pty)
+	status=0
+	(sleep 3; printf 'xyz\n') | (close_test_fds; timeout 60 script -qec \
+		"$RUNTIME --root $ROOT exec -t $id sh -c 'tty; read y; echo exec-fg:\$y'" "$T/fg.log") \
+		>/dev/null 2>&1 || status=$?
+	[ "$status" -eq 0 ] || fail "exec -t in the foreground exited $status: $(cat -A "$T/fg.log")"
+	grep -aq 'exec-fg:xyz' "$T/fg.log" || fail "exec -t foreground: $(cat -A "$T/fg.log")"
+	grep -aq '/dev/pts/' "$T/fg.log" || fail "exec -t not on a pty: $(cat -A "$T/fg.log")"
 	vcrun kill "$id" KILL
 	wait_status "$id" stopped
+}
+
+@test "terminal: run in the foreground uses the caller's terminal, as runc does" {
+	make_bundle "$T/b" sh -c 'tty; read x; echo got:$x; exit 4'
+	spec_edit "$T/b" '.process.terminal = true'
+	id=$(new_id fg)
+	status=0
+	(sleep 4; printf 'abc\n') | (close_test_fds; timeout 60 script -qec \
+		"$RUNTIME --root $ROOT run --bundle $T/b $id" "$T/run.log") >/dev/null 2>&1 || status=$?
+	[ "$status" -eq 4 ] || fail "run exited $status, want 4: $(cat -A "$T/run.log")"
+	grep -aq 'got:abc' "$T/run.log" || fail "terminal: $(cat -A "$T/run.log")"
+	# one echo of the input: the guest's pty; the caller's terminal was raw
+	[ "$(grep -ac 'abc' "$T/run.log")" -eq 2 ] || fail "echo: $(cat -A "$T/run.log")"
 }
