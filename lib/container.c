@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,6 +28,7 @@
 #include "lib/vcrun.h"
 #include "oci/spec.h"
 #include "oci/state.h"
+#include "vfio/vfio.h"
 
 int vc_id_validate(const char *id, struct vc_error *err)
 {
@@ -48,6 +50,62 @@ int vc_id_validate(const char *id, struct vc_error *err)
 					    id);
 	}
 	return 0;
+}
+
+/* VFIO groups for a new container: with binding on, what is about to change is
+ * recorded in ROOT/ID/vfio.json first (so any later call can restore it), then the
+ * devices go to vfio-pci, all under one host-wide lock, since two containers may
+ * ask for the same group. Then every group must open as QEMU will open it. */
+static int vfio_take(const char *root, const char *id, const struct vc_vfio_request *v, bool bind,
+		     struct vc_error *err)
+{
+	if (v->n == 0)
+		return 0;
+	int r = 0;
+	if (bind) {
+		if (vc_mkdir_p(VC_ACCEL_CACHE_DIR, 0700, err) < 0)
+			return -EIO;
+		_cleanup_close_ int lock =
+			open(VC_ACCEL_CACHE_DIR "/vfio.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (lock < 0 || flock(lock, LOCK_EX) < 0)
+			return vc_error_sys(err, errno, "lock " VC_ACCEL_CACHE_DIR "/vfio.lock");
+		_cleanup_free_ char *record = vc_state_path(root, id, "vfio.json");
+		if (!record)
+			return vc_error_set(err, ENOMEM, "out of memory");
+		if ((r = vc_vfio_bindings_save(record, v->bind, v->n, err)) < 0)
+			return r;
+		for (size_t i = 0; i < v->n; i++)
+			if ((r = vc_vfio_bind(v->sysfs_root, &v->bind[i], err)) < 0)
+				return r;
+	}
+	for (size_t i = 0; i < v->n; i++)
+		if ((r = vc_vfio_group_open_check(&v->groups[i], err)) < 0)
+			return r;
+	return 0;
+}
+
+/* Puts devices back on their host drivers; only once QEMU is gone, since unbinding
+ * from vfio-pci while QEMU holds the group blocks in the kernel. */
+static void vfio_give_back(const char *root, const char *id)
+{
+	_cleanup_free_ char *record = vc_state_path(root, id, "vfio.json");
+	struct vc_vfio_binding *b = NULL;
+	size_t n = 0;
+	struct vc_error err = {0};
+	if (!record || vc_vfio_bindings_load(record, &b, &n, &err) < 0) {
+		if (err.msg[0])
+			vc_warn("container %s: VFIO record: %s", id, err.msg);
+		return;
+	}
+	const char *sysfs = getenv("VCRUN_SYSFS_ROOT");
+	for (size_t i = 0; i < n; i++) {
+		if (vc_vfio_restore(sysfs && *sysfs ? sysfs : VC_VFIO_SYSFS_ROOT, &b[i], &err) < 0)
+			vc_warn("container %s: restore VFIO group %u: %s", id, b[i].group, err.msg);
+		else
+			vc_debug("container %s: VFIO group %u given back to its host drivers", id,
+				 b[i].group);
+	}
+	vc_vfio_bindings_free(b, n);
 }
 
 /* Stops everything a container has on the host, from any half-built state:
@@ -81,6 +139,7 @@ static int teardown(const char *root, const char *id, const struct vc_state *st,
 			}
 		}
 	}
+	vfio_give_back(root, id);
 	_cleanup_free_ char *dir = vc_state_dir(root, id);
 	if (!dir)
 		return vc_error_set(err, ENOMEM, "out of memory");
@@ -149,18 +208,7 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	if ((r = vc_oci_spec_load(opts->bundle ? opts->bundle : ".", &spec, err)) < 0 ||
 	    (r = vc_devices_apply_cdi(&spec, err)) < 0)
 		return r;
-	{
-		_cleanup_free_ unsigned *groups = NULL;
-		size_t n_groups = 0;
-		if ((r = vc_devices_vfio_groups(spec, &groups, &n_groups, err)) < 0)
-			return r;
-		if (n_groups)
-			return vc_error_set(
-				err, ENOTSUP,
-				"linux.devices: /dev/vfio/%u: VFIO passthrough is not wired "
-				"into create yet (`vcrun plan` shows what it would do)",
-				groups[0]);
-	}
+
 	/* Without a console socket only a run in the foreground has a terminal to give:
 	 * the caller's own (as with runc). */
 	bool foreground_tty = spec->process->terminal && !opts->console_socket && foreground;
@@ -190,9 +238,14 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	enum vc_hv_accel accel = VC_ACCEL_TCG;
 	char tcg_why[512];
 	struct vc_plan plan;
+	struct vc_vfio_request vreq __attribute__((cleanup(vc_devices_vfio_release))) = {0};
+	bool vfio_bind = cfg.vfio_bind;
 	r = vc_config_resolve_accel(&cfg, root, &accel, tcg_why, sizeof(tcg_why), err);
 	if (r == 0)
-		r = vc_plan_build(id, spec, &cfg, accel, "/dev", &plan, err);
+		r = vc_devices_vfio_prepare(spec, vfio_bind, &vreq, err);
+	if (r == 0 && (r = vc_plan_build(id, spec, &cfg, accel, vreq.dev_root, &plan, err)) == 0 &&
+	    (r = vc_plan_set_vfio(&plan, &vreq.place, err)) < 0)
+		vc_plan_release(&plan);
 	vc_config_release(&cfg);
 	if (r < 0)
 		return r;
@@ -232,6 +285,9 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 		r = r < 0 ? r : lock;
 		goto fail;
 	}
+
+	if ((r = vfio_take(root, id, &vreq, vfio_bind, err)) < 0)
+		goto fail;
 
 	mlog = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (mlog < 0) {

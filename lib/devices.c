@@ -103,3 +103,58 @@ int vc_devices_apply_cdi(struct vc_oci_spec **specp, struct vc_error *err)
 	*specp = next;
 	return 0;
 }
+
+static const char *env_root(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : def;
+}
+
+void vc_devices_vfio_release(struct vc_vfio_request *v)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		vc_vfio_group_release(&v->groups[i]);
+		vc_vfio_binding_release(&v->bind[i]);
+	}
+	free(v->groups);
+	free(v->bind);
+	vc_vfio_plan_release(&v->place);
+	memset(v, 0, sizeof(*v));
+}
+
+int vc_devices_vfio_prepare(const struct vc_oci_spec *spec, bool bind, struct vc_vfio_request *v,
+			    struct vc_error *err)
+{
+	memset(v, 0, sizeof(*v));
+	v->sysfs_root = env_root("VCRUN_SYSFS_ROOT", VC_VFIO_SYSFS_ROOT);
+	v->dev_root = env_root("VCRUN_DEV_ROOT", VC_VFIO_DEV_ROOT);
+	_cleanup_free_ unsigned *ids = NULL;
+	size_t n = 0;
+	int r = vc_devices_vfio_groups(spec, &ids, &n, err);
+	if (r < 0 || n == 0)
+		return r;
+	unsigned found = 0;
+	if ((r = vc_vfio_iommu_check(v->sysfs_root, &found, err)) < 0)
+		return vc_error_wrap(err, "linux.devices: %s/vfio/%u", v->dev_root, ids[0]);
+	v->groups = calloc(n, sizeof(*v->groups));
+	v->bind = calloc(n, sizeof(*v->bind));
+	if (!v->groups || !v->bind) {
+		vc_devices_vfio_release(v);
+		return vc_error_set(err, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((r = vc_vfio_group_load(v->sysfs_root, v->dev_root, ids[i], &v->groups[i],
+					    err)) < 0)
+			goto fail;
+		v->n++;
+		if ((r = vc_vfio_group_check(&v->groups[i], bind, err)) < 0 ||
+		    (bind && (r = vc_vfio_bind_plan(&v->groups[i], &v->bind[i], err)) < 0))
+			goto fail;
+	}
+	if ((r = vc_vfio_place(v->groups, v->n, 1, &v->place, err)) < 0)
+		goto fail;
+	return 0;
+fail:
+	vc_devices_vfio_release(v);
+	return r;
+}

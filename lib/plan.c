@@ -11,6 +11,7 @@
 #include "common/cleanup.h"
 #include "agent-proto/transport.h"
 #include "common/util.h"
+#include "vfio/vfio.h"
 
 void vc_plan_release(struct vc_plan *plan)
 {
@@ -25,6 +26,12 @@ void vc_plan_release(struct vc_plan *plan)
 		free(plan->shares[i].host_path);
 	}
 	free(plan->shares);
+	for (size_t i = 0; i < plan->n_vfio_pci; i++)
+		free(plan->vfio_pci[i].host);
+	free(plan->vfio_pci);
+	for (size_t i = 0; i < plan->n_vfio_ap; i++)
+		free(plan->vfio_ap[i]);
+	free(plan->vfio_ap);
 	vc_json_free(plan->storages);
 	vc_json_free(plan->guest_spec);
 	memset(plan, 0, sizeof(*plan));
@@ -243,6 +250,110 @@ fail:
 	return r;
 }
 
+static int add_pci(struct vc_plan *plan, const char *host, unsigned port, unsigned function,
+		   bool multifunction)
+{
+	struct vc_hv_vfio_pci *n = realloc(plan->vfio_pci, (plan->n_vfio_pci + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	plan->vfio_pci = n;
+	char *h = strdup(host);
+	if (!h)
+		return -ENOMEM;
+	n[plan->n_vfio_pci++] = (struct vc_hv_vfio_pci){h, port, function, multifunction};
+	return 0;
+}
+
+static int add_ap(struct vc_plan *plan, const char *path)
+{
+	return vc_strv_push(&plan->vfio_ap, path) < 0 ? -ENOMEM : (plan->n_vfio_ap++, 0);
+}
+
+int vc_plan_set_vfio(struct vc_plan *plan, const struct vc_vfio_plan *vp, struct vc_error *err)
+{
+	for (size_t i = 0; i < vp->n_pci; i++)
+		if (add_pci(plan, vp->pci[i].host, vp->pci[i].port, vp->pci[i].function,
+			    vp->pci[i].multifunction) < 0)
+			return vc_error_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < vp->n_ap; i++)
+		if (add_ap(plan, vp->ap[i]) < 0)
+			return vc_error_set(err, ENOMEM, "out of memory");
+	plan->pci_hole64_bytes = vp->pci_hole64_bytes;
+	struct vc_json *devs = vc_json_get(vc_json_get(plan->guest_spec, "linux"), "devices");
+	if (devs && devs->type == VC_JSON_ARRAY) {
+		size_t w = 0;
+		for (size_t i = 0; i < devs->u.array.len; i++) {
+			const char *path = vc_json_str(vc_json_get(devs->u.array.items[i], "path"));
+			if (path && vc_vfio_is_vfio_path(path))
+				vc_json_free(devs->u.array.items[i]);
+			else
+				devs->u.array.items[w++] = devs->u.array.items[i];
+		}
+		devs->u.array.len = w;
+	}
+	return 0;
+}
+
+static void vfio_to_json(struct vc_jgen *g, const struct vc_plan *plan)
+{
+	vc_jgen_key(g, "vfio");
+	vc_jgen_object_open(g);
+	vc_jgen_key(g, "pci");
+	vc_jgen_array_open(g);
+	for (size_t i = 0; i < plan->n_vfio_pci; i++) {
+		const struct vc_hv_vfio_pci *d = &plan->vfio_pci[i];
+		vc_jgen_object_open(g);
+		vc_jgen_kv_string(g, "host", d->host);
+		vc_jgen_kv_int(g, "port", d->port);
+		vc_jgen_kv_int(g, "function", d->function);
+		vc_jgen_kv_bool(g, "multifunction", d->multifunction);
+		vc_jgen_object_close(g);
+	}
+	vc_jgen_array_close(g);
+	vc_jgen_key(g, "ap");
+	vc_jgen_array_open(g);
+	for (size_t i = 0; i < plan->n_vfio_ap; i++)
+		vc_jgen_string(g, plan->vfio_ap[i]);
+	vc_jgen_array_close(g);
+	vc_jgen_key(g, "pci_hole64_bytes");
+	vc_jgen_uint(g, plan->pci_hole64_bytes);
+	vc_jgen_object_close(g);
+}
+
+static int vfio_from_json(const struct vc_json *doc, const char *source, struct vc_plan *plan,
+			  struct vc_error *err)
+{
+	const struct vc_json *v = vc_json_get(doc, "vfio");
+	if (!v)
+		return 0;
+	const struct vc_json *pci = vc_json_get(v, "pci"), *ap = vc_json_get(v, "ap");
+	for (size_t i = 0; pci && pci->type == VC_JSON_ARRAY && i < pci->u.array.len; i++) {
+		const struct vc_json *d = pci->u.array.items[i];
+		const char *host = vc_json_str(vc_json_get(d, "host"));
+		int64_t port = 0, fn = 0;
+		const struct vc_json *mf = vc_json_get(d, "multifunction");
+		if (!host || vc_json_to_i64(vc_json_get(d, "port"), &port) < 0 ||
+		    vc_json_to_i64(vc_json_get(d, "function"), &fn) < 0 || port < 1 || port > 255 ||
+		    fn < 0 || fn > 7)
+			return vc_error_set(err, EINVAL, "%s: vfio.pci[%zu]: bad entry", source, i);
+		if (add_pci(plan, host, (unsigned)port, (unsigned)fn,
+			    mf && mf->type == VC_JSON_BOOL && mf->u.boolean) < 0)
+			return vc_error_set(err, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; ap && ap->type == VC_JSON_ARRAY && i < ap->u.array.len; i++) {
+		const char *path = vc_json_str(ap->u.array.items[i]);
+		if (!path)
+			return vc_error_set(err, EINVAL, "%s: vfio.ap[%zu]: must be a string",
+					    source, i);
+		if (add_ap(plan, path) < 0)
+			return vc_error_set(err, ENOMEM, "out of memory");
+	}
+	uint64_t hole = 0;
+	vc_json_to_u64(vc_json_get(v, "pci_hole64_bytes"), &hole);
+	plan->pci_hole64_bytes = hole;
+	return 0;
+}
+
 int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct vc_error *err)
 {
 	_cleanup_jgen_ struct vc_jgen *g = vc_jgen_new(false);
@@ -272,6 +383,7 @@ int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct 
 		vc_jgen_object_close(g);
 	}
 	vc_jgen_array_close(g);
+	vfio_to_json(g, plan);
 	vc_jgen_key(g, "storages");
 	vc_jgen_value(g, plan->storages);
 	vc_jgen_key(g, "guest_spec");
@@ -360,6 +472,8 @@ int vc_plan_from_json(const char *text, size_t len, const char *source, struct v
 		r = vc_error_set(err, EINVAL, "%s: storages and guest_spec are required", source);
 		goto fail;
 	}
+	if ((r = vfio_from_json(doc, source, plan, err)) < 0)
+		goto fail;
 	return 0;
 fail_nomem:
 	r = vc_error_set(err, ENOMEM, "out of memory");
@@ -386,4 +500,9 @@ void vc_plan_hv_config(const struct vc_plan *plan, const char *state_dir, struct
 	cfg->shares = plan->shares;
 	cfg->n_shares = plan->n_shares;
 	cfg->sandbox = true;
+	cfg->vfio_pci = plan->vfio_pci;
+	cfg->n_vfio_pci = plan->n_vfio_pci;
+	cfg->vfio_ap = plan->vfio_ap;
+	cfg->n_vfio_ap = plan->n_vfio_ap;
+	cfg->pci_hole64_bytes = plan->pci_hole64_bytes;
 }

@@ -24,6 +24,12 @@ struct vc_plan {
 	int boot_timeout_ms;
 	struct vc_hv_share *shares;
 	size_t n_shares;
+	/* VFIO passthrough: where each host function goes in the guest (vfio/ decides) */
+	struct vc_hv_vfio_pci *vfio_pci;
+	size_t n_vfio_pci;
+	char **vfio_ap;
+	size_t n_vfio_ap;
+	uint64_t pci_hole64_bytes;
 	struct vc_json *storages;   /* array of Storage (docs/agent-protocol.md) */
 	struct vc_json *guest_spec; /* config.json rewritten for the guest */
 };
@@ -33,6 +39,10 @@ struct vc_plan {
 int vc_plan_build(const char *id, const struct vc_oci_spec *spec, const struct vc_config *cfg,
 		  enum vc_hv_accel accel, const char *dev_root, struct vc_plan *plan,
 		  struct vc_error *err);
+/* Takes the VFIO placement into the plan (copied) and drops the /dev/vfio nodes
+ * from the guest's spec: the guest gets PCI devices, not the host's group nodes. */
+struct vc_vfio_plan;
+int vc_plan_set_vfio(struct vc_plan *plan, const struct vc_vfio_plan *vp, struct vc_error *err);
 int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct vc_error *err);
 int vc_plan_from_json(const char *text, size_t len, const char *source, struct vc_plan *plan,
 		      struct vc_error *err);

@@ -19,59 +19,6 @@
 #include "oci/spec.h"
 #include "vfio/vfio.h"
 
-static const char *env_root(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-	return v && *v ? v : def;
-}
-
-struct vfio_part {
-	struct vc_vfio_group *groups;
-	size_t n;
-	struct vc_vfio_binding *bind; /* what binding would change, per group */
-	struct vc_vfio_plan place;
-};
-
-static void vfio_part_release(struct vfio_part *v)
-{
-	for (size_t i = 0; i < v->n; i++) {
-		vc_vfio_group_release(&v->groups[i]);
-		vc_vfio_binding_release(&v->bind[i]);
-	}
-	free(v->groups);
-	free(v->bind);
-	vc_vfio_plan_release(&v->place);
-}
-
-/* Loads and checks every requested group, as create would before binding them. */
-static int plan_vfio(const struct vc_oci_spec *spec, bool bind, struct vfio_part *v,
-		     struct vc_error *err)
-{
-	_cleanup_free_ unsigned *ids = NULL;
-	size_t n = 0;
-	int r = vc_devices_vfio_groups(spec, &ids, &n, err);
-	if (r < 0 || n == 0)
-		return r;
-	const char *sysfs = env_root("VCRUN_SYSFS_ROOT", VC_VFIO_SYSFS_ROOT);
-	const char *dev = env_root("VCRUN_DEV_ROOT", VC_VFIO_DEV_ROOT);
-	unsigned groups_found = 0;
-	if ((r = vc_vfio_iommu_check(sysfs, &groups_found, err)) < 0)
-		return r;
-	v->groups = calloc(n, sizeof(*v->groups));
-	v->bind = calloc(n, sizeof(*v->bind));
-	if (!v->groups || !v->bind)
-		return vc_error_set(err, ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		if ((r = vc_vfio_group_load(sysfs, dev, ids[i], &v->groups[i], err)) < 0)
-			return r;
-		v->n++;
-		if ((r = vc_vfio_group_check(&v->groups[i], bind, err)) < 0 ||
-		    (bind && (r = vc_vfio_bind_plan(&v->groups[i], &v->bind[i], err)) < 0))
-			return r;
-	}
-	return vc_vfio_place(v->groups, v->n, 1, &v->place, err);
-}
-
 static void describe_network(struct vc_jgen *g, const struct vc_oci_spec *spec)
 {
 	enum vc_netns_mode mode = VC_NETNS_NONE;
@@ -126,21 +73,16 @@ int vc_plan_describe(const struct vc_ctx *ctx, const char *bundle, char **json,
 	if ((r = vc_config_resolve_accel(&cfg, ctx->root, &accel, why, sizeof(why), err)) < 0)
 		return r;
 
-	struct vfio_part v = {0};
+	struct vc_vfio_request v = {0};
 	struct vc_plan plan = {0};
 	char **argv = NULL;
 	_cleanup_jgen_ struct vc_jgen *g = NULL;
-	const char *dev = env_root("VCRUN_DEV_ROOT", VC_VFIO_DEV_ROOT);
-	if ((r = plan_vfio(spec, cfg.vfio_bind, &v, err)) < 0 ||
-	    (r = vc_plan_build("plan", spec, &cfg, accel, dev, &plan, err)) < 0)
+	if ((r = vc_devices_vfio_prepare(spec, cfg.vfio_bind, &v, err)) < 0 ||
+	    (r = vc_plan_build("plan", spec, &cfg, accel, v.dev_root, &plan, err)) < 0 ||
+	    (r = vc_plan_set_vfio(&plan, &v.place, err)) < 0)
 		goto out;
 	struct vc_hv_config hc;
 	vc_plan_hv_config(&plan, "STATE_DIR", &hc);
-	hc.vfio_pci = v.place.pci;
-	hc.n_vfio_pci = v.place.n_pci;
-	hc.vfio_ap = v.place.ap;
-	hc.n_vfio_ap = v.place.n_ap;
-	hc.pci_hole64_bytes = v.place.pci_hole64_bytes;
 	if ((r = vc_hv_qemu_argv(&hc, &argv, err)) < 0)
 		goto out;
 
@@ -183,6 +125,6 @@ int vc_plan_describe(const struct vc_ctx *ctx, const char *bundle, char **json,
 out:
 	vc_strv_freep(&argv);
 	vc_plan_release(&plan);
-	vfio_part_release(&v);
+	vc_devices_vfio_release(&v);
 	return r;
 }
