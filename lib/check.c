@@ -15,14 +15,9 @@
 #include "common/util.h"
 #include "hv/hv.h"
 #include "lib/config.h"
+#include "lib/devices.h"
 #include "lib/vcrun.h"
 #include "vfio/vfio.h"
-
-static const char *env_root(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-	return v && *v ? v : def;
-}
 
 static void add(struct vc_host_check *c, const char *name, bool usable, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -98,8 +93,8 @@ static void check_vfio(struct vc_host_check *c, const char *sysfs, const char *d
 int vc_host_check(const struct vc_ctx *ctx, struct vc_host_check *c)
 {
 	memset(c, 0, sizeof(*c));
-	const char *sysfs = env_root("VCRUN_SYSFS_ROOT", VC_VFIO_SYSFS_ROOT);
-	const char *dev = env_root("VCRUN_DEV_ROOT", VC_VFIO_DEV_ROOT);
+	const char *sysfs = vc_devices_sysfs_root();
+	const char *dev = vc_devices_dev_root();
 	struct vc_config cfg __attribute__((cleanup(vc_config_release))) = {0};
 	struct vc_error err = {0};
 	const char *qemu = VC_QEMU_DEFAULT;

@@ -97,9 +97,8 @@ static void vfio_give_back(const char *root, const char *id)
 			vc_warn("container %s: VFIO record: %s", id, err.msg);
 		return;
 	}
-	const char *sysfs = getenv("VCRUN_SYSFS_ROOT");
 	for (size_t i = 0; i < n; i++) {
-		if (vc_vfio_restore(sysfs && *sysfs ? sysfs : VC_VFIO_SYSFS_ROOT, &b[i], &err) < 0)
+		if (vc_vfio_restore(vc_devices_sysfs_root(), &b[i], &err) < 0)
 			vc_warn("container %s: restore VFIO group %u: %s", id, b[i].group, err.msg);
 		else
 			vc_debug("container %s: VFIO group %u given back to its host drivers", id,
@@ -374,23 +373,10 @@ int vc_container_create(const struct vc_ctx *ctx, const char *id, const struct v
 	return create_container(ctx, id, opts, false, &standin, err);
 }
 
-/* The live status of a container, failing with runc's words when there is none. */
-static int live_status(const struct vc_ctx *ctx, const char *id, enum vc_status *status,
-		       struct vc_error *err)
-{
-	struct vc_state st;
-	int r = vc_id_validate(id, err);
-	if (r < 0 || (r = vc_state_read(ctx->root, id, &st, err)) < 0)
-		return r;
-	*status = vc_state_live_status(&st);
-	vc_state_release(&st);
-	return 0;
-}
-
 int vc_container_start(const struct vc_ctx *ctx, const char *id, struct vc_error *err)
 {
 	enum vc_status s;
-	int r = live_status(ctx, id, &s, err);
+	int r = vc_state_live(ctx->root, id, &s, err);
 	if (r < 0)
 		return r;
 	if (s == VC_STATUS_STOPPED)
@@ -425,7 +411,7 @@ int vc_container_kill(const struct vc_ctx *ctx, const char *id, int sig, bool al
 		      struct vc_error *err)
 {
 	enum vc_status s;
-	int r = live_status(ctx, id, &s, err);
+	int r = vc_state_live(ctx->root, id, &s, err);
 	if (r < 0)
 		return r;
 	if (s == VC_STATUS_STOPPED)

@@ -15,12 +15,10 @@
 static int call(const struct vc_ctx *ctx, const char *id, const char *method,
 		const struct vc_json *params, struct vc_json **result, struct vc_error *err)
 {
-	struct vc_state st;
-	int r = vc_id_validate(id, err);
-	if (r < 0 || (r = vc_state_read(ctx->root, id, &st, err)) < 0)
+	enum vc_status s;
+	int r = vc_state_live(ctx->root, id, &s, err);
+	if (r < 0)
 		return r;
-	enum vc_status s = vc_state_live_status(&st);
-	vc_state_release(&st);
 	if (s == VC_STATUS_STOPPED)
 		return vc_error_set(err, ESRCH, "container not running");
 	return vc_monitor_call(ctx->root, id, method, params, result, err);

@@ -110,6 +110,16 @@ static const char *env_root(const char *name, const char *def)
 	return v && *v ? v : def;
 }
 
+const char *vc_devices_sysfs_root(void)
+{
+	return env_root("VCRUN_SYSFS_ROOT", VC_VFIO_SYSFS_ROOT);
+}
+
+const char *vc_devices_dev_root(void)
+{
+	return env_root("VCRUN_DEV_ROOT", VC_VFIO_DEV_ROOT);
+}
+
 void vc_devices_vfio_release(struct vc_vfio_request *v)
 {
 	for (size_t i = 0; i < v->n; i++) {
@@ -126,8 +136,8 @@ int vc_devices_vfio_prepare(const struct vc_oci_spec *spec, bool bind, struct vc
 			    struct vc_error *err)
 {
 	memset(v, 0, sizeof(*v));
-	v->sysfs_root = env_root("VCRUN_SYSFS_ROOT", VC_VFIO_SYSFS_ROOT);
-	v->dev_root = env_root("VCRUN_DEV_ROOT", VC_VFIO_DEV_ROOT);
+	v->sysfs_root = vc_devices_sysfs_root();
+	v->dev_root = vc_devices_dev_root();
 	_cleanup_free_ unsigned *ids = NULL;
 	size_t n = 0;
 	int r = vc_devices_vfio_groups(spec, &ids, &n, err);

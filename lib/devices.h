@@ -19,6 +19,11 @@ int vc_devices_apply_cdi(struct vc_oci_spec **spec, struct vc_error *err);
 int vc_devices_vfio_groups(const struct vc_oci_spec *spec, unsigned **ids, size_t *n,
 			   struct vc_error *err);
 
+/* Where VFIO, IOMMU and vhost-vsock are looked for: VCRUN_SYSFS_ROOT and
+ * VCRUN_DEV_ROOT (fake trees in tests), else /sys and /dev. */
+const char *vc_devices_sysfs_root(void);
+const char *vc_devices_dev_root(void);
+
 /* The VFIO groups a spec asks for, loaded from VCRUN_SYSFS_ROOT / VCRUN_DEV_ROOT (or
  * /sys and /dev), checked as the kernel requires, with what binding would change
  * (when bind) and where each function goes in the guest. */

@@ -11,6 +11,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "lib/vcrun.h"
 #include "oci/json.h"
 
 static const char *const status_names[] = {
@@ -216,4 +217,15 @@ enum vc_status vc_state_live_status(const struct vc_state *st)
 	if (st->status == VC_STATUS_CREATING)
 		return VC_STATUS_CREATED;
 	return st->status;
+}
+
+int vc_state_live(const char *root, const char *id, enum vc_status *status, struct vc_error *err)
+{
+	struct vc_state st;
+	int r = vc_id_validate(id, err);
+	if (r < 0 || (r = vc_state_read(root, id, &st, err)) < 0)
+		return r;
+	*status = vc_state_live_status(&st);
+	vc_state_release(&st);
+	return 0;
 }

@@ -48,6 +48,10 @@ int vc_state_lock(const char *root, const char *id, struct vc_error *err);
  * stopped. */
 enum vc_status vc_state_live_status(const struct vc_state *st);
 
+/* The live status of container id (validated first), failing with runc's words
+ * ("container does not exist") when there is none. */
+int vc_state_live(const char *root, const char *id, enum vc_status *status, struct vc_error *err);
+
 /* Process helpers shared by the CLI, monitor and stand-in. */
 unsigned long long vc_proc_starttime(pid_t pid); /* 0 if gone */
 bool vc_proc_alive(pid_t pid, unsigned long long starttime);
