@@ -48,7 +48,7 @@ const char *vc_frame_type_name(uint16_t type)
 	static const char *const names[] = {
 		[VC_FRAME_REQUEST] = "REQUEST", [VC_FRAME_RESPONSE] = "RESPONSE",
 		[VC_FRAME_STDIN] = "STDIN",	[VC_FRAME_STDOUT] = "STDOUT",
-		[VC_FRAME_STDERR] = "STDERR",
+		[VC_FRAME_STDERR] = "STDERR",	[VC_FRAME_DNS] = "DNS",
 	};
 	return type < VC_ARRAY_SIZE(names) && names[type] ? names[type] : NULL;
 }

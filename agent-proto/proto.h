@@ -37,7 +37,9 @@ enum vc_frame_type {
 	VC_FRAME_STDIN = 3,
 	VC_FRAME_STDOUT = 4,
 	VC_FRAME_STDERR = 5,
+	VC_FRAME_DNS = 6, /* one DNS message, either way, id VC_DNS_FRAME_ID: see StartDNSRelay */
 };
+#define VC_DNS_FRAME_ID 1 /* ids are never 0; DNS frames have no request or stream */
 
 #define VC_FRAME_F_EOF	 0x1u
 #define VC_FRAME_F_KNOWN (VC_FRAME_F_EOF)
@@ -153,5 +155,6 @@ int vc_proto_get_array(const struct vc_json *params, const char *method, const c
 #define VC_M_UPDATE_INTERFACE  "UpdateInterface"
 #define VC_M_UPDATE_ROUTES     "UpdateRoutes"
 #define VC_M_ADD_ARP_NEIGHBORS "AddARPNeighbors"
+#define VC_M_START_DNS_RELAY   "StartDNSRelay"
 
 #endif

@@ -154,6 +154,10 @@ struct agent {
 	char *sandbox_id;
 	char **sandbox_storages;
 	bool quit, poweroff;
+	/* dns.c: the DNS relay (-1 until StartDNSRelay) */
+	int dns_fd;
+	struct agent_dns_slot *dns_slots;
+	uint16_t dns_next;
 };
 
 /* server.c: queueing frames (never blocks; the loop flushes). */
@@ -246,6 +250,12 @@ int agent_h_update_routes(struct agent *a, struct agent_req *r, struct vc_jgen *
 			  struct vc_error *err);
 int agent_h_add_arp_neighbors(struct agent *a, struct agent_req *r, struct vc_jgen *res,
 			      struct vc_error *err);
+/* dns.c: the relay to the resolver on the host namespace's loopback. */
+int agent_h_start_dns_relay(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			    struct vc_error *err);
+void agent_dns_from_guest(struct agent *a); /* the relay socket is readable */
+void agent_dns_from_host(struct agent *a, const struct vc_frame *f);
+void agent_dns_release(struct agent *a);
 /* Sets lo up (PID 1 at boot; a container's localhost lives in the VM's namespace). */
 int agent_net_lo_up(struct vc_error *err);
 

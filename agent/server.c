@@ -274,6 +274,9 @@ static void handle_frame(struct agent *a, const struct vc_frame *f)
 	case VC_FRAME_STDIN:
 		handle_stdin(a, f);
 		break;
+	case VC_FRAME_DNS:
+		agent_dns_from_host(a, f);
+		break;
 	default:
 		agent_warn("unexpected frame type %u from the host: ignored", f->type);
 		break;
@@ -334,7 +337,7 @@ static void gc_processes(struct agent *a)
 	}
 }
 
-enum slot_kind { SLOT_CHAN, SLOT_SIG, SLOT_OUT, SLOT_ERR, SLOT_IN };
+enum slot_kind { SLOT_CHAN, SLOT_SIG, SLOT_OUT, SLOT_ERR, SLOT_IN, SLOT_DNS };
 struct slot {
 	enum slot_kind kind;
 	struct agent_process *p;
@@ -376,6 +379,8 @@ static int pollset_build(struct agent *a, struct pollset *ps)
 				SLOT_CHAN, NULL);
 	if (r == 0)
 		r = pollset_add(ps, a->sigfd, POLLIN, SLOT_SIG, NULL);
+	if (r == 0 && a->dns_fd >= 0 && a->out_bytes < OUT_HIGH_WATER)
+		r = pollset_add(ps, a->dns_fd, POLLIN, SLOT_DNS, NULL);
 	bool read_output = a->out_bytes < OUT_HIGH_WATER;
 	for (struct agent_process *p = a->procs; p && r == 0; p = p->next) {
 		if (read_output && p->out_fd >= 0)
@@ -422,6 +427,8 @@ static void serve_loop(struct agent *a)
 				stdin_write(s->p);
 			else if (s->kind == SLOT_SIG)
 				drain_signalfd(a);
+			else if (s->kind == SLOT_DNS)
+				agent_dns_from_guest(a);
 		}
 		for (size_t i = 0; n > 0 && i < ps.n; i++) {
 			short re = ps.fds[i].revents;
@@ -456,8 +463,12 @@ static void teardown(struct agent *a)
 
 int agent_serve(int channel_fd, const struct agent_options *opts)
 {
-	struct agent a = {
-		.opts = opts, .chan = channel_fd, .sigfd = -1, .own_pidns = -1, .devnull = -1};
+	struct agent a = {.opts = opts,
+			  .chan = channel_fd,
+			  .sigfd = -1,
+			  .own_pidns = -1,
+			  .devnull = -1,
+			  .dns_fd = -1};
 	vc_frame_reader_init(&a.rd);
 	sigset_t mask, old;
 	sigemptyset(&mask);
@@ -489,6 +500,7 @@ int agent_serve(int channel_fd, const struct agent_options *opts)
 		agent_poweroff("sandbox destroyed");
 	}
 	out_free_all(&a);
+	agent_dns_release(&a);
 	vc_frame_reader_free(&a.rd);
 	int fds[] = {a.chan, a.sigfd, a.own_pidns, a.devnull};
 	for (size_t i = 0; i < VC_ARRAY_SIZE(fds); i++) {

@@ -43,6 +43,14 @@ struct vc_hv_vfio_pci {
 	bool multifunction; /* on function 0 of a slot with several functions */
 };
 
+/* A guest NIC: virtio-net on an existing tap of the network namespace QEMU runs in
+ * (netns/ made the tap and its redirect; QEMU only attaches to it). */
+struct vc_hv_nic {
+	char *tap;    /* tap device name in cfg->netns_path */
+	char *mac;    /* "02:42:ac:11:00:02": the namespace interface's, so ARP stays true */
+	unsigned mtu; /* told to the guest driver (host_mtu); 0: QEMU's default */
+};
+
 struct vc_hv_config {
 	const char *qemu_path;
 	const char *kernel, *initrd;
@@ -63,6 +71,10 @@ struct vc_hv_config {
 	char *const *vfio_ap; /* AP mediated devices: sysfs paths for vfio-ap */
 	size_t n_vfio_ap;
 	uint64_t pci_hole64_bytes; /* q35's 64-bit MMIO window; 0: QEMU's default */
+	/* Added for networking (append only): */
+	const char *netns_path; /* QEMU runs in this network namespace; NULL: the caller's */
+	const struct vc_hv_nic *nics;
+	size_t n_nics;
 };
 
 struct vc_hv {

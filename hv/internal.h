@@ -34,6 +34,9 @@ char *hv_qopt(const char *s);
  * must be a path (see hv_find_program). Fails with the exec error itself when the
  * program cannot be started. */
 int hv_spawn(char *const argv[], int out_fd, int keep_fd, pid_t *pid, struct vc_error *err);
+/* The same, with the child moved into the network namespace netns_fd (-1: stays). */
+int hv_spawn_in(char *const argv[], int out_fd, int keep_fd, int netns_fd, pid_t *pid,
+		struct vc_error *err);
 
 /* PATH lookup for a name without '/'; a name with '/' is returned as is. malloc'd. */
 int hv_find_program(const char *name, char **path, struct vc_error *err);

@@ -3,6 +3,7 @@
 #include "hv/internal.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -87,7 +88,7 @@ static void __attribute__((noreturn)) child_fail(int errpipe, int e)
 }
 
 static void __attribute__((noreturn))
-child_exec(char *const argv[], int out_fd, int keep_fd, int errpipe)
+child_exec(char *const argv[], int out_fd, int keep_fd, int netns_fd, int errpipe)
 {
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	for (int sig = 1; sig < NSIG; sig++)
@@ -96,6 +97,9 @@ child_exec(char *const argv[], int out_fd, int keep_fd, int errpipe)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (setsid() < 0)
+		child_fail(errpipe, errno);
+	/* Only this child moves: the caller stays where it is. */
+	if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0)
 		child_fail(errpipe, errno);
 
 	/* Move what we keep above the fds we are about to fill. */
@@ -128,6 +132,12 @@ child_exec(char *const argv[], int out_fd, int keep_fd, int errpipe)
 
 int hv_spawn(char *const argv[], int out_fd, int keep_fd, pid_t *pid, struct vc_error *err)
 {
+	return hv_spawn_in(argv, out_fd, keep_fd, -1, pid, err);
+}
+
+int hv_spawn_in(char *const argv[], int out_fd, int keep_fd, int netns_fd, pid_t *pid,
+		struct vc_error *err)
+{
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return vc_error_sys(err, errno, "pipe2");
@@ -138,7 +148,7 @@ int hv_spawn(char *const argv[], int out_fd, int keep_fd, pid_t *pid, struct vc_
 	if (child < 0)
 		return vc_error_sys(err, errno, "fork for `%s`", argv[0]);
 	if (child == 0)
-		child_exec(argv, out_fd, keep_fd, wr);
+		child_exec(argv, out_fd, keep_fd, netns_fd, wr);
 
 	vc_closep(&wr);
 	wr = -1;

@@ -107,6 +107,24 @@ int hv_config_validate(const struct vc_hv_config *cfg, struct vc_error *err)
 					    i);
 	}
 
+	if (cfg->n_nics > 0 && (!cfg->nics || !cfg->netns_path))
+		return vc_error_set(err, EINVAL, "nics: need a network namespace (netns_path)");
+	for (size_t i = 0; i < cfg->n_nics; i++) {
+		const struct vc_hv_nic *n = &cfg->nics[i];
+		if (!n->tap || !*n->tap || strlen(n->tap) >= 16)
+			return vc_error_set(err, EINVAL, "nics[%zu].tap: must be an interface name",
+					    i);
+		unsigned b[6];
+		char tail;
+		if (!n->mac || sscanf(n->mac, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2],
+				      &b[3], &b[4], &b[5], &tail) != 6)
+			return vc_error_set(err, EINVAL, "nics[%zu].mac: `%s` is not a MAC address",
+					    i, n->mac ? n->mac : "");
+		if (n->mtu && (n->mtu < 68 || n->mtu > 65535))
+			return vc_error_set(err, EINVAL, "nics[%zu].mtu: %u is out of range", i,
+					    n->mtu);
+	}
+
 	int r = hv_vfio_validate(cfg, err);
 	if (r == 0)
 		r = check_socket_path(cfg->state_dir, HV_QMP_SOCK, err);
@@ -243,6 +261,31 @@ static void add_shares(const struct vc_hv_config *cfg, char ***v, int *r)
 	}
 }
 
+/* The tap exists already (persistent, made by netns/): QEMU attaches by name in its
+ * own network namespace and runs no scripts. No vhost (no /dev/vhost-net in most
+ * sandboxes; QEMU falls back by itself only when asked with vhostforce=off), no
+ * option ROM (the kernel is booted directly, so PXE is never used). */
+static void add_nics(const struct vc_hv_config *cfg, char ***v, int *r)
+{
+	for (size_t i = 0; i < cfg->n_nics && *r == 0; i++) {
+		const struct vc_hv_nic *n = &cfg->nics[i];
+		_cleanup_free_ char *tap = hv_qopt(n->tap);
+		_cleanup_free_ char *mac = hv_qopt(n->mac);
+		if (!tap || !mac) {
+			*r = -ENOMEM;
+			return;
+		}
+		add(v, r, "-netdev");
+		addf(v, r, "tap,id=net%zu,ifname=%s,script=no,downscript=no,vhost=off", i, tap);
+		add(v, r, "-device");
+		if (n->mtu)
+			addf(v, r, "virtio-net-pci,netdev=net%zu,mac=%s,host_mtu=%u,romfile=", i,
+			     mac, n->mtu);
+		else
+			addf(v, r, "virtio-net-pci,netdev=net%zu,mac=%s,romfile=", i, mac);
+	}
+}
+
 int vc_hv_qemu_argv(const struct vc_hv_config *cfg, char ***argv, struct vc_error *err)
 {
 	int r = hv_config_validate(cfg, err);
@@ -294,6 +337,7 @@ int vc_hv_qemu_argv(const struct vc_hv_config *cfg, char ***argv, struct vc_erro
 	     cfg->cmdline_extra ? cfg->cmdline_extra : "");
 	add_channel(cfg, &v, &r);
 	add_shares(cfg, &v, &r);
+	add_nics(cfg, &v, &r);
 	if (r == 0)
 		r = hv_vfio_argv(cfg, &v);
 	if (r < 0)

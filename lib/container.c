@@ -26,6 +26,7 @@
 #include "lib/spawn.h"
 #include "lib/state.h"
 #include "lib/vcrun.h"
+#include "netns/netns.h"
 #include "oci/spec.h"
 #include "oci/state.h"
 #include "vfio/vfio.h"
@@ -107,6 +108,31 @@ static void vfio_give_back(const char *root, const char *id)
 	vc_vfio_bindings_free(b, n);
 }
 
+/* What create did to the container's network namespace: vcrun's taps and
+ * filters go (the engine's interfaces stay, as it left them), and so does the
+ * namespace when vcrun made it. Only once QEMU is gone, which holds the taps. */
+static void netns_give_back(const char *root, const char *id)
+{
+	_cleanup_free_ char *path = vc_state_path(root, id, "plan.json");
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	struct vc_plan plan;
+	struct vc_error err = {0};
+	if (!path || vc_read_file(path, 64 << 20, &text, &len, &err) < 0 ||
+	    vc_plan_from_json(text, len, path, &plan, &err) < 0) {
+		if (err.code && err.code != ENOENT)
+			vc_warn("container %s: network clean-up: %s", id, err.msg);
+		return;
+	}
+	if (plan.netns_path) {
+		if (vc_netns_teardown(plan.netns_path, &err) < 0)
+			vc_warn("container %s: %s", id, err.msg);
+		if (plan.netns_owned && vc_netns_remove(plan.netns_path, &err) < 0)
+			vc_warn("container %s: %s", id, err.msg);
+	}
+	vc_plan_release(&plan);
+}
+
 /* Stops everything a container has on the host, from any half-built state:
  * the monitor (which stops the VM) if it answers, else the processes by pid, then
  * the state directory. */
@@ -139,6 +165,7 @@ static int teardown(const char *root, const char *id, const struct vc_state *st,
 		}
 	}
 	vfio_give_back(root, id);
+	netns_give_back(root, id);
 	_cleanup_free_ char *dir = vc_state_dir(root, id);
 	if (!dir)
 		return vc_error_set(err, ENOMEM, "out of memory");
@@ -266,10 +293,12 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	snprintf(stream, sizeof(stream), "%d", VC_MONITOR_INIT_STREAM);
 	_cleanup_strv_ char **sargv =
 		vc_helper_argv(ctx, "__standin", root, id, "--stream", stream);
-	if (sargv && vc_standin_argv_netns(&sargv, spec) < 0)
+	if (sargv && plan.netns_path &&
+	    (vc_strv_push(&sargv, "--netns") < 0 || vc_strv_push(&sargv, plan.netns_path) < 0))
 		vc_strv_freep(&sargv);
 	size_t plan_len = 0;
 	_cleanup_close_ int lock = -1;
+	_cleanup_close_ int standin_ctl = -1;
 	int mlog = -1;
 	r = initial_state(id, spec, &st);
 	if (r < 0 || !plan_path || !log_path || !margv || !sargv) {
@@ -288,10 +317,33 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	if ((r = vfio_take(root, id, &vreq, vfio_bind, err)) < 0)
 		goto fail;
 
+	/* docker asks for a new network namespace and fills it from its prestart
+	 * hook; it must outlive any one process (QEMU joins it later), so it is pinned
+	 * (plan.json, written above, tells teardown to unpin it). */
+	if (plan.netns_owned) {
+		_cleanup_free_ char *made = NULL;
+		if ((r = vc_netns_create(NULL, id, &made, err)) < 0)
+			goto fail;
+	}
+
+	/* The stand-in first: its pid is the container's for the hooks, and it sits in
+	 * the container's network namespace, where docker's libnetwork-setkey looks. */
+	r = vc_standin_spawn_held(sargv, opts->console_socket, spec->process, foreground_tty,
+				  standin, &standin_ctl, err);
+	if (r < 0)
+		goto fail;
+	st.standin_pid = *standin;
+	static const enum vc_hook_stage before_vm[] = {VC_HOOK_PRESTART, VC_HOOK_CREATE_RUNTIME};
+	for (size_t i = 0; r == 0 && i < VC_ARRAY_SIZE(before_vm); i++)
+		r = vc_hooks_run(spec, before_vm[i], &st, "creating", err);
+	if (r < 0)
+		goto fail_standin;
+
+	/* Then the VM, on the network the hooks built. */
 	mlog = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (mlog < 0) {
 		r = vc_error_sys(err, errno, "open `%s`", log_path);
-		goto fail;
+		goto fail_standin;
 	}
 	/* The monitor gets no stdio of the caller's: it outlives this call, and a copy
 	 * of the caller's pipes would keep them from ever seeing EOF. */
@@ -300,7 +352,7 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	int sync[2];
 	if (pipe2(sync, O_CLOEXEC) < 0) {
 		r = vc_error_sys(err, errno, "pipe");
-		goto fail;
+		goto fail_standin;
 	}
 	r = vc_spawn_self(margv, mstdio, sync[1], true, &mpid, err);
 	close(sync[1]);
@@ -314,29 +366,15 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 		r = vc_sync_read(sync[0], "the sandbox monitor", err);
 	}
 	close(sync[0]);
-	if (r < 0)
-		goto fail;
-
-	r = vc_spawn_standin(sargv, opts->console_socket, spec->process, foreground_tty, standin,
-			     err);
-	if (r == 0) {
-		/* The container exists and its pid is known: the hooks of create, in the
-		 * runtime-spec's order. */
-		st.standin_pid = *standin;
-		static const enum vc_hook_stage create_hooks[] = {
-			VC_HOOK_PRESTART, VC_HOOK_CREATE_RUNTIME, VC_HOOK_CREATE_CONTAINER};
-		for (size_t i = 0; r == 0 && i < VC_ARRAY_SIZE(create_hooks); i++)
-			r = vc_hooks_run(spec, create_hooks[i], &st, "created", err);
-	}
+	if (r == 0)
+		r = vc_standin_release(standin_ctl, err);
+	/* The container exists in the guest: the last hook of create. */
+	if (r == 0)
+		r = vc_hooks_run(spec, VC_HOOK_CREATE_CONTAINER, &st, "created", err);
 	if (r == 0 && opts->pid_file)
 		r = vc_write_pid_file(opts->pid_file, *standin, err);
-	if (r < 0) {
-		if (*standin > 0) {
-			kill(*standin, SIGKILL);
-			waitpid(*standin, NULL, 0);
-		}
-		goto fail;
-	}
+	if (r < 0)
+		goto fail_standin;
 	vc_state_release(&st);
 	vc_plan_release(&plan);
 	/* Said only once the container exists, so that a failed call prints exactly
@@ -345,6 +383,9 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 		vc_warn("%s: using TCG emulation instead, which is much slower", tcg_why);
 	return 0;
 
+fail_standin:
+	kill(*standin, SIGKILL);
+	waitpid(*standin, NULL, 0);
 fail:
 	if (mlog >= 0)
 		close(mlog);

@@ -21,6 +21,7 @@
 #include "lib/monitor-internal.h"
 #include "lib/spawn.h"
 #include "lib/vcrun.h"
+#include "netns/netns.h"
 
 /* A request answered before the event loop runs (boot phase: nothing else is on
  * the channel yet). Check is re-sent every second until the agent answers, since
@@ -82,6 +83,78 @@ static int agent_call_boot(struct monitor *m, const char *method, struct vc_json
 	}
 }
 
+/* The network namespace as the engine left it after the prestart and
+ * createRuntime hooks: every Ethernet interface gets a tap next to it with the
+ * redirect both ways, and a guest NIC with its MAC and MTU. */
+static int net_prepare(struct monitor *m, struct vc_netns_plan **np, struct vc_hv_nic **nics,
+		       struct vc_error *err)
+{
+	*np = NULL;
+	*nics = NULL;
+	if (!m->plan.netns_path)
+		return 0;
+	struct vc_netns_scan *scan = NULL;
+	int r = vc_netns_scan(m->plan.netns_path, &scan, err);
+	if (r < 0)
+		return r;
+	r = vc_netns_plan_build(scan, np, err);
+	vc_netns_scan_free(scan);
+	if (r < 0)
+		return r;
+	if ((*np)->n_ifaces == 0)
+		return 0;
+	if ((r = vc_netns_tap_setup(m->plan.netns_path, *np, err)) < 0)
+		return r;
+	*nics = calloc((*np)->n_ifaces, sizeof(**nics));
+	if (!*nics)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < (*np)->n_ifaces; i++) {
+		struct vc_netns_plan_iface *pi = &(*np)->ifaces[i];
+		(*nics)[i] = (struct vc_hv_nic){.tap = pi->tap, .mac = pi->mac, .mtu = pi->mtu};
+		vc_debug("network: %s (%s, mtu %u) through %s", pi->name, pi->mac, pi->mtu,
+			 pi->tap);
+	}
+	return 0;
+}
+
+/* The guest side: each NIC gets its name, MTU and addresses, then the routes and
+ * neighbours of all of them (routes name the NICs). */
+static int net_configure(struct monitor *m, const struct vc_netns_plan *np, struct vc_error *err)
+{
+	if (!np || np->n_ifaces == 0)
+		return 0;
+	for (size_t i = 0; i < np->n_ifaces; i++) {
+		_cleanup_json_ struct vc_json *p = NULL, *res = NULL;
+		int r = vc_netns_plan_iface_params(&np->ifaces[i], &p, err);
+		if (r == 0)
+			r = agent_call_boot(m, VC_M_UPDATE_INTERFACE, p, 30000, false, &res, err);
+		if (r < 0)
+			return vc_error_wrap(err, "network interface %s", np->ifaces[i].name);
+	}
+	_cleanup_json_ struct vc_json *routes = NULL, *neighs = NULL, *rres = NULL, *nres = NULL;
+	int r = vc_netns_plan_routes_params(np, &routes, err);
+	if (r == 0)
+		r = agent_call_boot(m, VC_M_UPDATE_ROUTES, routes, 30000, false, &rres, err);
+	if (r == 0)
+		r = vc_netns_plan_neighbors_params(np, &neighs, err);
+	if (r == 0)
+		r = agent_call_boot(m, VC_M_ADD_ARP_NEIGHBORS, neighs, 30000, false, &nres, err);
+	_cleanup_free_ char *relay = NULL;
+	if (r < 0 || vc_plan_dns_relay(&m->plan, &relay) < 0 || !relay)
+		return r;
+	/* The resolver the container's resolv.conf names is on the namespace's
+	 * loopback (docker's embedded DNS): the agent answers there in the guest and
+	 * we carry the queries (agent/dns.c). */
+	_cleanup_json_ struct vc_json *dns = vc_json_new_object();
+	_cleanup_json_ struct vc_json *dres = NULL;
+	if (!dns || vc_json_object_set(dns, "address", vc_json_new_string(relay)) < 0)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	if ((r = vc_netns_udp_connect(m->plan.netns_path, relay, 53, &m->dns_fd, err)) < 0)
+		return vc_error_wrap(err, "DNS relay");
+	vc_debug("DNS relay to %s:53 in %s", relay, m->plan.netns_path);
+	return agent_call_boot(m, VC_M_START_DNS_RELAY, dns, 30000, false, &dres, err);
+}
+
 static int boot(struct monitor *m, struct vc_error *err)
 {
 	_cleanup_free_ char *text = NULL;
@@ -90,10 +163,16 @@ static int boot(struct monitor *m, struct vc_error *err)
 	    vc_plan_from_json(text, len, "plan.json", &m->plan, err) < 0)
 		return -EINVAL;
 
+	struct vc_netns_plan *np __attribute__((cleanup(vc_netns_plan_freep))) = NULL;
+	_cleanup_free_ struct vc_hv_nic *nics = NULL;
+	int r = net_prepare(m, &np, &nics, err);
+	if (r < 0)
+		return r;
 	struct vc_hv_config cfg;
 	vc_plan_hv_config(&m->plan, ".", &cfg);
-	int r = vc_hv_start(&cfg, &m->hv, err);
-	if (r < 0)
+	cfg.nics = nics;
+	cfg.n_nics = nics ? np->n_ifaces : 0;
+	if ((r = vc_hv_start(&cfg, &m->hv, err)) < 0)
 		return r;
 	m->hv_running = true;
 	m->st.hv_pid = m->hv.pid;
@@ -125,7 +204,7 @@ static int boot(struct monitor *m, struct vc_error *err)
 	if (!sb || vc_json_object_set(sb, "sandbox_id", vc_json_new_string(m->id)) < 0)
 		return vc_error_set(err, ENOMEM, "out of memory");
 	r = agent_call_boot(m, VC_M_CREATE_SANDBOX, sb, 30000, false, &sb_res, err);
-	if (r < 0)
+	if (r < 0 || (r = net_configure(m, np, err)) < 0)
 		return r;
 
 	_cleanup_json_ struct vc_json *cc = mon_params_for_container(m);
@@ -167,6 +246,7 @@ int vc_monitor_main(int argc, char **argv)
 			    .sync_fd = args.sync_fd,
 			    .listen_fd = -1,
 			    .sig_fd = -1,
+			    .dns_fd = -1,
 			    .next_id = 1,
 			    .next_stream = INIT_STREAM + 1};
 	struct vc_error err = {0};

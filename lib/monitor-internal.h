@@ -62,6 +62,7 @@ struct monitor {
 	bool hv_running;
 	struct vc_chan agent;
 	int listen_fd, sig_fd;
+	int dns_fd; /* UDP to the resolver in the container's namespace, or -1 */
 	struct conn *conns[MAX_CONNS];
 	size_t n_conns;
 	struct pending *pend;

@@ -310,6 +310,9 @@ static void handle_agent(struct monitor *m)
 			handle_agent_response(m, &f);
 		else if (f.type == VC_FRAME_STDOUT || f.type == VC_FRAME_STDERR)
 			route_output(m, &f);
+		else if (f.type == VC_FRAME_DNS && m->dns_fd >= 0)
+			/* A lost datagram is what UDP promises anyway: the client retries. */
+			send(m->dns_fd, f.body, f.len, MSG_DONTWAIT);
 	}
 	if (m->agent.eof && !m->done)
 		vm_gone(m, "the guest agent closed its channel");
@@ -610,10 +613,20 @@ static void handle_signals(struct monitor *m)
 	}
 }
 
+/* Answers of the resolver in the container's namespace, for the agent's relay. */
+static void dns_from_namespace(struct monitor *m)
+{
+	uint8_t buf[4096];
+	ssize_t n;
+	while ((n = recv(m->dns_fd, buf, sizeof(buf), MSG_DONTWAIT)) >= 0)
+		if (vc_chan_queue(&m->agent, VC_FRAME_DNS, 0, VC_DNS_FRAME_ID, buf, (size_t)n) < 0)
+			break;
+}
+
 int mon_serve(struct monitor *m)
 {
 	while (!m->done) {
-		struct pollfd pfd[3 + MAX_CONNS];
+		struct pollfd pfd[4 + MAX_CONNS];
 		size_t n = 0;
 		pfd[n++] = (struct pollfd){.fd = m->sig_fd, .events = POLLIN};
 		pfd[n++] = (struct pollfd){.fd = m->listen_fd, .events = POLLIN};
@@ -622,6 +635,7 @@ int mon_serve(struct monitor *m)
 			.events = POLLIN | (vc_chan_pending(&m->agent) ? POLLOUT : 0),
 		};
 		bool backlog = vc_chan_pending(&m->agent) > AGENT_BACKLOG_MAX;
+		pfd[n++] = (struct pollfd){.fd = backlog ? -1 : m->dns_fd, .events = POLLIN};
 		for (size_t i = 0; i < m->n_conns; i++) {
 			struct conn *c = m->conns[i];
 			pfd[n++] = (struct pollfd){
@@ -648,11 +662,13 @@ int mon_serve(struct monitor *m)
 			accept_conn(m);
 		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
 			handle_agent(m);
+		if (pfd[3].revents & POLLIN)
+			dns_from_namespace(m);
 		if (vc_chan_flush(&m->agent) < 0 && !m->done)
 			vm_gone(m, "write to the guest agent failed");
 		/* conns[] may have grown in accept_conn: only the polled ones have revents. */
-		for (size_t i = 0; i + 3 < n && i < m->n_conns; i++)
-			if (pfd[i + 3].revents & (POLLIN | POLLHUP | POLLERR))
+		for (size_t i = 0; i + 4 < n && i < m->n_conns; i++)
+			if (pfd[i + 4].revents & (POLLIN | POLLHUP | POLLERR))
 				handle_conn(m, m->conns[i]);
 		for (size_t i = 0; i < m->n_conns; i++) {
 			struct conn *c = m->conns[i];
@@ -696,4 +712,6 @@ void mon_release(struct monitor *m)
 	}
 	if (m->sig_fd >= 0)
 		close(m->sig_fd);
+	if (m->dns_fd >= 0)
+		close(m->dns_fd);
 }

@@ -1,6 +1,7 @@
 #include "lib/plan.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "common/cleanup.h"
 #include "agent-proto/transport.h"
 #include "common/util.h"
+#include "netns/netns.h"
 #include "vfio/vfio.h"
 
 void vc_plan_release(struct vc_plan *plan)
@@ -21,6 +23,7 @@ void vc_plan_release(struct vc_plan *plan)
 	free(plan->initrd);
 	free(plan->virtiofsd);
 	free(plan->kernel_params);
+	free(plan->netns_path);
 	for (size_t i = 0; i < plan->n_shares; i++) {
 		free(plan->shares[i].tag);
 		free(plan->shares[i].host_path);
@@ -223,6 +226,19 @@ int vc_plan_build(const char *id, const struct vc_oci_spec *spec, const struct v
 			plan->vcpus = (unsigned)cpus;
 	}
 
+	enum vc_netns_mode mode;
+	const char *ns_path = NULL;
+	if ((r = vc_netns_mode_from_spec(spec, &mode, &ns_path, err)) < 0)
+		goto fail;
+	if (mode != VC_NETNS_NONE) {
+		plan->netns_owned = mode == VC_NETNS_NEW;
+		plan->netns_path = plan->netns_owned
+					   ? vc_strdup_printf("%s/%s", VC_NETNS_RUN_DIR, id)
+					   : strdup(ns_path);
+		if (!plan->netns_path)
+			goto fail_nomem;
+	}
+
 	/* Writable even for root.readonly: like runc, the runtime creates mount points
 	 * in the rootfs first and makes it read-only after (the agent remounts it). */
 	if (add_share(plan, spec->rootfs_abs, false) < 0)
@@ -384,6 +400,13 @@ int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct 
 	}
 	vc_jgen_array_close(g);
 	vfio_to_json(g, plan);
+	if (plan->netns_path) {
+		vc_jgen_key(g, "netns");
+		vc_jgen_object_open(g);
+		vc_jgen_kv_string(g, "path", plan->netns_path);
+		vc_jgen_kv_bool(g, "owned", plan->netns_owned);
+		vc_jgen_object_close(g);
+	}
 	vc_jgen_key(g, "storages");
 	vc_jgen_value(g, plan->storages);
 	vc_jgen_key(g, "guest_spec");
@@ -474,6 +497,13 @@ int vc_plan_from_json(const char *text, size_t len, const char *source, struct v
 	}
 	if ((r = vfio_from_json(doc, source, plan, err)) < 0)
 		goto fail;
+	const struct vc_json *ns = vc_json_get(doc, "netns");
+	if (ns) {
+		const struct vc_json *owned = vc_json_get(ns, "owned");
+		if ((r = plan_str(ns, "path", source, &plan->netns_path, err)) < 0)
+			goto fail;
+		plan->netns_owned = owned && owned->type == VC_JSON_BOOL && owned->u.boolean;
+	}
 	return 0;
 fail_nomem:
 	r = vc_error_set(err, ENOMEM, "out of memory");
@@ -505,4 +535,51 @@ void vc_plan_hv_config(const struct vc_plan *plan, const char *state_dir, struct
 	cfg->vfio_ap = plan->vfio_ap;
 	cfg->n_vfio_ap = plan->n_vfio_ap;
 	cfg->pci_hole64_bytes = plan->pci_hole64_bytes;
+	cfg->netns_path = plan->netns_path;
+}
+
+/* The host file behind a guest path under a storage's mount point. */
+static char *host_path_of(const struct vc_plan *plan, const char *guest)
+{
+	size_t pre = strlen(VC_GUEST_STORAGE_DIR);
+	if (strncmp(guest, VC_GUEST_STORAGE_DIR "/", pre + 1))
+		return NULL;
+	const char *tag = guest + pre + 1, *rest = strchr(tag, '/');
+	size_t tlen = rest ? (size_t)(rest - tag) : strlen(tag);
+	for (size_t i = 0; i < plan->n_shares; i++)
+		if (strlen(plan->shares[i].tag) == tlen && !strncmp(plan->shares[i].tag, tag, tlen))
+			return vc_strdup_printf("%s%s", plan->shares[i].host_path,
+						rest ? rest : "");
+	return NULL;
+}
+
+int vc_plan_dns_relay(const struct vc_plan *plan, char **addr)
+{
+	*addr = NULL;
+	const struct vc_json *mounts = vc_json_get(plan->guest_spec, "mounts");
+	for (size_t i = 0; mounts && mounts->type == VC_JSON_ARRAY && i < mounts->u.array.len;
+	     i++) {
+		const struct vc_json *m = mounts->u.array.items[i];
+		const char *dst = vc_json_str(vc_json_get(m, "destination"));
+		const char *src = vc_json_str(vc_json_get(m, "source"));
+		if (!dst || !src || strcmp(dst, "/etc/resolv.conf"))
+			continue;
+		_cleanup_free_ char *host = host_path_of(plan, src);
+		_cleanup_free_ char *text = NULL;
+		size_t len = 0;
+		if (!host || vc_read_file(host, 1 << 20, &text, &len, NULL) < 0)
+			return 0;
+		char *save = NULL;
+		for (char *line = strtok_r(text, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save)) {
+			char a[64];
+			if (sscanf(line, " nameserver %63s", a) != 1)
+				continue;
+			struct in_addr in;
+			if (inet_pton(AF_INET, a, &in) == 1 && (ntohl(in.s_addr) >> 24) == 127)
+				return (*addr = strdup(a)) ? 0 : -ENOMEM;
+			return 0; /* the first nameserver is the one stub resolvers try first */
+		}
+	}
+	return 0;
 }

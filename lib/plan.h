@@ -30,6 +30,11 @@ struct vc_plan {
 	char **vfio_ap;
 	size_t n_vfio_ap;
 	uint64_t pci_hole64_bytes;
+	/* The container's network namespace (NULL: the host's, and the VM gets no NIC):
+	 * the spec's path, or VC_NETNS_RUN_DIR/<id> that create makes (owned). The
+	 * monitor scans it after the prestart hooks and bridges what it finds. */
+	char *netns_path;
+	bool netns_owned;
 	struct vc_json *storages;   /* array of Storage (docs/agent-protocol.md) */
 	struct vc_json *guest_spec; /* config.json rewritten for the guest */
 };
@@ -49,5 +54,10 @@ int vc_plan_from_json(const char *text, size_t len, const char *source, struct v
 /* The hypervisor config for the plan (pointers borrowed from plan). */
 void vc_plan_hv_config(const struct vc_plan *plan, const char *state_dir, struct vc_hv_config *cfg);
 void vc_plan_release(struct vc_plan *plan);
+/* The IPv4 loopback resolver that the container's resolv.conf names (docker's
+ * 127.0.0.11), which the guest reaches only through the agent's DNS relay; *addr
+ * NULL when it names none. Read when the VM boots, not at create: docker rewrites
+ * the file from its prestart hook, when it starts its resolver. */
+int vc_plan_dns_relay(const struct vc_plan *plan, char **addr);
 
 #endif

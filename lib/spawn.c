@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -141,6 +142,7 @@ int vc_helper_args_parse(int argc, char **argv, const char *log_default, struct 
 		{"tty", no_argument, NULL, 't'},
 		{"netns", required_argument, NULL, 'n'},
 		{"tty-inherit", no_argument, NULL, 'T'},
+		{"hold", no_argument, NULL, 'H'},
 		{0},
 	};
 	enum vc_log_format fmt = VC_LOG_TEXT;
@@ -179,6 +181,9 @@ int vc_helper_args_parse(int argc, char **argv, const char *log_default, struct 
 			break;
 		case 'T':
 			a->tty_inherit = true;
+			break;
+		case 'H':
+			a->hold = true;
 			break;
 		default:
 			return -EINVAL;
@@ -292,40 +297,99 @@ int vc_wait_standin(pid_t standin)
 	return WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
 }
 
-int vc_spawn_standin(char **argv, const char *console_socket, const struct vc_oci_process *process,
-		     bool foreground_tty, pid_t *pid, struct vc_error *err)
+/* The stand-in's argv and stdio: the caller's stdio, or the slave of a pty whose
+ * master goes to the console socket (*slave keeps it open until the spawn). */
+static int standin_prepare(char **argv, const char *console_socket,
+			   const struct vc_oci_process *process, bool foreground_tty, bool hold,
+			   char ***v, int stdio[3], int *slave, struct vc_error *err)
 {
-	int stdio[3] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
-	_cleanup_close_ int slave = -1;
-	_cleanup_strv_ char **v = NULL;
+	stdio[0] = STDIN_FILENO;
+	stdio[1] = STDOUT_FILENO;
+	stdio[2] = STDERR_FILENO;
 	for (size_t i = 0; argv[i]; i++)
-		if (vc_strv_push(&v, argv[i]) < 0)
+		if (vc_strv_push(v, argv[i]) < 0)
 			return vc_error_set(err, ENOMEM, "out of memory");
+	if (hold && vc_strv_push(v, "--hold") < 0)
+		return vc_error_set(err, ENOMEM, "out of memory");
 	if (console_socket) {
 		uint16_t rows = 0, cols = 0;
 		if (process && process->has_console_size) {
 			rows = (uint16_t)process->console_size.height;
 			cols = (uint16_t)process->console_size.width;
 		}
-		int r = vc_console_send(console_socket, rows, cols, &slave, err);
+		int r = vc_console_send(console_socket, rows, cols, slave, err);
 		if (r < 0)
 			return r;
-		if (vc_strv_push(&v, "--tty") < 0)
+		if (vc_strv_push(v, "--tty") < 0)
 			return vc_error_set(err, ENOMEM, "out of memory");
-		stdio[0] = stdio[1] = stdio[2] = slave;
-	} else if (foreground_tty && vc_strv_push(&v, "--tty-inherit") < 0) {
+		stdio[0] = stdio[1] = stdio[2] = *slave;
+	} else if (foreground_tty && vc_strv_push(v, "--tty-inherit") < 0) {
 		return vc_error_set(err, ENOMEM, "out of memory");
 	}
+	return 0;
+}
+
+int vc_spawn_standin(char **argv, const char *console_socket, const struct vc_oci_process *process,
+		     bool foreground_tty, pid_t *pid, struct vc_error *err)
+{
+	int stdio[3];
+	_cleanup_close_ int slave = -1;
+	_cleanup_strv_ char **v = NULL;
+	int r = standin_prepare(argv, console_socket, process, foreground_tty, false, &v, stdio,
+				&slave, err);
+	if (r < 0)
+		return r;
 	return vc_spawn_helper(v, stdio, false, "the stand-in", pid, err);
 }
 
-int vc_standin_argv_netns(char ***argv, const struct vc_oci_spec *spec)
+int vc_standin_spawn_held(char **argv, const char *console_socket,
+			  const struct vc_oci_process *process, bool foreground_tty, pid_t *pid,
+			  int *ctl, struct vc_error *err)
 {
-	const struct vc_oci_namespace *ns = vc_oci_spec_namespace(spec, VC_NS_NETWORK);
-	if (!ns)
-		return 0;
-	if (vc_strv_push(argv, "--netns") < 0 ||
-	    vc_strv_push(argv, ns->path ? ns->path : "new") < 0)
-		return -ENOMEM;
+	int stdio[3];
+	_cleanup_close_ int slave = -1;
+	_cleanup_strv_ char **v = NULL;
+	*pid = 0;
+	*ctl = -1;
+	int r = standin_prepare(argv, console_socket, process, foreground_tty, true, &v, stdio,
+				&slave, err);
+	if (r < 0)
+		return r;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return vc_error_sys(err, errno, "socketpair");
+	r = vc_spawn_self(v, stdio, sv[1], false, pid, err);
+	close(sv[1]);
+	_cleanup_close_ int c = sv[0];
+	if (r < 0)
+		return r;
+	/* "ready" when it sits in the container's namespaces, else its error. */
+	char line[1024];
+	size_t n = 0;
+	while (n + 1 < sizeof(line)) {
+		ssize_t k = read(c, line + n, 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0 || line[n] == '\n')
+			break;
+		n++;
+	}
+	line[n] = '\0';
+	if (strcmp(line, "ready")) {
+		r = strncmp(line, "error: ", 7)
+			    ? vc_error_set(err, EIO, "the stand-in exited before it was ready")
+			    : vc_error_set(err, EIO, "%s", line + 7);
+		waitpid(*pid, NULL, 0);
+		*pid = 0;
+		return r;
+	}
+	*ctl = steal_fd(c);
 	return 0;
+}
+
+int vc_standin_release(int ctl, struct vc_error *err)
+{
+	if (vc_write_all(ctl, "g", 1) < 0)
+		return vc_error_sys(err, errno, "the stand-in went away");
+	return vc_sync_read(ctl, "the stand-in", err);
 }

@@ -23,7 +23,8 @@ struct vc_helper_args {
 	unsigned stream;
 	bool debug, tty;
 	bool tty_inherit;  /* the caller's own terminal is the container's (run, exec -t) */
-	const char *netns; /* --netns PATH, or "new" */
+	const char *netns; /* --netns PATH: the container's network namespace */
+	bool hold;	   /* --hold: wait for vc_standin_release before attaching */
 };
 int vc_helper_args_parse(int argc, char **argv, const char *log_default, struct vc_helper_args *a);
 
@@ -63,12 +64,16 @@ struct vc_oci_process;
  * it in raw mode for the process's life. */
 int vc_spawn_standin(char **argv, const char *console_socket, const struct vc_oci_process *process,
 		     bool foreground_tty, pid_t *pid, struct vc_error *err);
-/* Adds --netns for the container's network namespace to a stand-in's argv: the
- * namespace's path, or "new" when the spec asks for a new one. The stand-in's pid is
- * what `state` reports, and hooks such as docker's libnetwork-setkey find the
- * container's network namespace through it. */
-struct vc_oci_spec;
-int vc_standin_argv_netns(char ***argv, const struct vc_oci_spec *spec);
+/* The same in two steps, for a container's first process: the stand-in starts,
+ * enters the container's network namespace and reports "ready" (its pid is then
+ * what the prestart and createRuntime hooks get), but attaches to the monitor only
+ * when vc_standin_release() says so, once the VM runs. *ctl is the control socket
+ * (closing it without a release makes the stand-in exit). */
+int vc_standin_spawn_held(char **argv, const char *console_socket,
+			  const struct vc_oci_process *process, bool foreground_tty, pid_t *pid,
+			  int *ctl, struct vc_error *err);
+/* Lets a held stand-in attach; returns once it is attached. Closes nothing. */
+int vc_standin_release(int ctl, struct vc_error *err);
 /* Writes --pid-file: digits only, no newline, atomically. */
 int vc_write_pid_file(const char *path, pid_t pid, struct vc_error *err);
 /* Waits for a foreground stand-in, forwarding the caller's signals to it; returns

@@ -182,11 +182,6 @@ static int run(struct standin *s, int sig_fd, struct vc_error *err)
  * leads hooks to it. */
 static int enter_netns(const char *path, struct vc_error *err)
 {
-	if (!strcmp(path, "new")) {
-		if (unshare(CLONE_NEWNET) < 0)
-			return vc_error_sys(err, errno, "new network namespace");
-		return 0;
-	}
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return vc_error_sys(err, errno, "linux.namespaces: network namespace `%s`", path);
@@ -277,6 +272,21 @@ int vc_standin_main(int argc, char **argv)
 	sigdelset(&all, SIGFPE);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	_cleanup_close_ int sig_fd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	/* Held: in place for the hooks, attached only once the VM runs. EOF instead
+	 * of the go-ahead means that create failed. */
+	if (args.hold) {
+		char go = 0;
+		ssize_t k;
+		if (vc_write_all(s.sync_fd, "ready\n", 6) < 0)
+			return 1;
+		while ((k = read(s.sync_fd, &go, 1)) < 0 && errno == EINTR)
+			;
+		if (k != 1 || go != 'g') {
+			leave_raw(&s);
+			return 1;
+		}
+	}
 
 	int fd = vc_monitor_connect(root, id, 10000, &err);
 	int r = fd;

@@ -14,6 +14,7 @@ enum netns_fd_kind {
 	NETNS_FD_ROUTE, /* a bound NETLINK_ROUTE socket */
 	NETNS_FD_TUN,	/* /dev/net/tun, not attached yet */
 	NETNS_FD_NS,	/* the namespace itself (/proc/self/ns/net) */
+	NETNS_FD_UDP4,	/* an unbound, unconnected AF_INET datagram socket */
 };
 #define NETNS_MAX_FDS 8
 

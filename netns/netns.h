@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/error.h"
 #include "oci/json.h"
@@ -78,6 +79,13 @@ int vc_netns_enter(const char *path, struct vc_error *err);
  * tap,fd=N` expects). Tests use it to play the guest. */
 int vc_netns_tap_open(const char *path, const char *name, bool vnet_hdr, int *fd,
 		      struct vc_error *err);
+
+/* A non-blocking UDP socket made inside the namespace and connected to addr:port
+ * there (IPv4): what the monitor relays the guest's DNS queries through when the
+ * container's resolv.conf names a resolver on the namespace's loopback (docker's
+ * embedded DNS at 127.0.0.11, which the guest cannot reach). */
+int vc_netns_udp_connect(const char *path, const char *addr, uint16_t port, int *fd,
+			 struct vc_error *err);
 
 /* ---- scanning --------------------------------------------------------------- */
 
@@ -167,6 +175,7 @@ struct vc_netns_plan {
 int vc_netns_plan_build(const struct vc_netns_scan *scan, struct vc_netns_plan **out,
 			struct vc_error *err);
 void vc_netns_plan_free(struct vc_netns_plan *p);
+void vc_netns_plan_freep(struct vc_netns_plan **p); /* for __attribute__((cleanup)) */
 
 /* The params of the agent requests (docs/agent-protocol.md), as JSON objects:
  * UpdateInterface for one NIC, UpdateRoutes and AddARPNeighbors for all of them

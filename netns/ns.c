@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -58,6 +60,9 @@ static int open_kind(enum netns_fd_kind kind, const char **what)
 	case NETNS_FD_NS:
 		*what = "open /proc/self/ns/net";
 		return open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	case NETNS_FD_UDP4:
+		*what = "socket(AF_INET, SOCK_DGRAM)";
+		return socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	}
 	errno = EINVAL;
 	*what = "unknown fd kind";
@@ -346,5 +351,28 @@ int vc_netns_tap_open(const char *path, const char *name, bool vnet_hdr, int *ou
 	if (ioctl(fd, TUNGETIFF, &ifr) < 0 || !(ifr.ifr_flags & IFF_PERSIST))
 		return vc_error_set(err, ENOENT, "netns %s: no tap %s", path, name);
 	*out = steal_fd(fd);
+	return 0;
+}
+
+int vc_netns_udp_connect(const char *path, const char *addr, uint16_t port, int *out,
+			 struct vc_error *err)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+		return vc_error_set(err, EINVAL, "`%s` is not an IPv4 address", addr);
+	static const enum netns_fd_kind kind = NETNS_FD_UDP4;
+	int fd = -1;
+	int r = netns_open_fds(path, &kind, 1, &fd, err);
+	if (r < 0)
+		return r;
+	/* connect() only picks the route and source address: it sends nothing, and
+	 * the routing table consulted is the namespace's, where the socket was made. */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = vc_error_sys(err, errno, "network namespace `%s`: connect to %s:%u", path, addr,
+				 (unsigned)port);
+		close(fd);
+		return r;
+	}
+	*out = fd;
 	return 0;
 }

@@ -24,7 +24,7 @@ void vc_netns_plan_free(struct vc_netns_plan *p)
 	free(p);
 }
 
-static void plan_freep(struct vc_netns_plan **p)
+void vc_netns_plan_freep(struct vc_netns_plan **p)
 {
 	vc_netns_plan_free(*p);
 }
@@ -85,7 +85,8 @@ int vc_netns_plan_build(const struct vc_netns_scan *scan, struct vc_netns_plan *
 		return vc_error_set(err, E2BIG,
 				    "netns: %zu interfaces, vcrun bridges at most %d into a VM",
 				    scan->n_ifaces, VC_NETNS_MAX_IFACES);
-	__attribute__((cleanup(plan_freep))) struct vc_netns_plan *p = calloc(1, sizeof(*p));
+	__attribute__((cleanup(vc_netns_plan_freep))) struct vc_netns_plan *p =
+		calloc(1, sizeof(*p));
 	if (!p || !(p->ifaces = calloc(scan->n_ifaces + 1, sizeof(*p->ifaces))))
 		return vc_error_set(err, ENOMEM, "out of memory");
 	for (size_t i = 0; i < scan->n_ifaces; i++) {

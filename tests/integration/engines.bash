@@ -8,7 +8,8 @@ engine_image_tar() {
 	local dir=$T/img a
 	mkdir -p "$dir/bin" "$dir/tmp" "$dir/etc"
 	cp /bin/busybox "$dir/bin/busybox"
-	for a in sh echo cat uname sleep true false ls id hostname ps kill trap wc head; do
+	for a in sh echo cat uname sleep true false ls id hostname ps kill trap wc head \
+		httpd wget nslookup; do
 		ln -sf busybox "$dir/bin/$a"
 	done
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$dir/etc/passwd"
@@ -24,16 +25,25 @@ umount_under() {
 	done
 }
 
-# start_dockerd: a private dockerd with vcrun registered as a runtime; sets DOCKER_HOST.
+# start_dockerd [NETNS]: a private dockerd with vcrun registered as a runtime; sets
+# DOCKER_HOST. Without NETNS it has no network (--bridge none); with NETNS (a namespace
+# under /run/netns that the test made) it runs there with its default bridge, so that
+# docker0, its port proxies and its iptables rules stay inside the test's namespace.
+# nsenter, not `ip netns exec`: that one remounts /sys, and dockerd needs the cgroups.
 start_dockerd() {
 	DK=$T/dk
 	mkdir -p "$DK"
+	local in=() net=(--bridge none)
+	if [ -n "${1:-}" ]; then
+		in=(nsenter "--net=/run/netns/$1")
+		net=()
+	fi
 	(
 		close_test_fds
-		exec dockerd --data-root "$DK/data" -H "unix://$DK/docker.sock" --exec-root "$DK/exec" \
-			--pidfile "$DK/pid" --add-runtime "vcrun=$RUNTIME" \
+		exec "${in[@]}" dockerd --data-root "$DK/data" -H "unix://$DK/docker.sock" \
+			--exec-root "$DK/exec" --pidfile "$DK/pid" --add-runtime "vcrun=$RUNTIME" \
 			--default-ulimit nofile=1024:1024 --default-ulimit nproc=1024:1024 \
-			--bridge none --iptables=false --ip6tables=false
+			"${net[@]}" --iptables=false --ip6tables=false
 	) </dev/null >"$DK/dockerd.log" 2>&1 &
 	DOCKERD_PID=$!
 	export DOCKER_HOST=unix://$DK/docker.sock
@@ -75,12 +85,16 @@ vm_procs_under() {
 }
 
 # podman with private storage and run root, vcrun as its runtime (by path, as a user
-# would with `podman --runtime /usr/bin/vcrun`). Sets PODMAN (an array).
+# would with `podman --runtime /usr/bin/vcrun`). Sets PODMAN (an array). With NETNS,
+# podman (and so netavark, its bridge and firewall rules) works inside that namespace.
 setup_podman() {
 	PM=$T/pm
 	mkdir -p "$PM/tmp"
-	PODMAN=(podman --root "$PM/storage" --runroot "$PM/run" --storage-driver vfs
-		--cgroup-manager cgroupfs --events-backend file --tmpdir "$PM/tmp" --runtime "$RUNTIME")
+	local in=()
+	[ -z "${1:-}" ] || in=(nsenter "--net=/run/netns/$1")
+	PODMAN=("${in[@]}" podman --root "$PM/storage" --runroot "$PM/run" --storage-driver vfs
+		--cgroup-manager cgroupfs --events-backend file --tmpdir "$PM/tmp" --runtime "$RUNTIME"
+		--network-backend netavark)
 	engine_image_tar "$T/bb.tar"
 	"${PODMAN[@]}" import "$T/bb.tar" localhost/bb >/dev/null 2>&1 || fail "podman import failed"
 }
