@@ -168,6 +168,16 @@ static int boot(struct monitor *m, struct vc_error *err)
 	int r = net_prepare(m, &np, &nics, err);
 	if (r < 0)
 		return r;
+	if (m->plan.netns_path) {
+		/* Before QEMU starts: what the engine adds from now on is news. */
+		if ((r = vc_netns_watch_open(m->plan.netns_path, &m->net_watch, err)) < 0)
+			return r;
+		size_t n = np ? np->n_ifaces : 0;
+		if (n && !(m->net_known = calloc(n, sizeof(int))))
+			return vc_error_set(err, ENOMEM, "out of memory");
+		for (size_t i = 0; i < n; i++)
+			m->net_known[m->n_net_known++] = np->ifaces[i].ifindex;
+	}
 	struct vc_hv_config cfg;
 	vc_plan_hv_config(&m->plan, ".", &cfg);
 	cfg.nics = nics;

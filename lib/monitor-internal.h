@@ -11,6 +11,7 @@
 #include "lib/chan.h"
 #include "lib/monitor.h"
 #include "lib/plan.h"
+#include "netns/netns.h"
 #include "lib/state.h"
 
 #define MAX_CONNS	   128
@@ -63,6 +64,11 @@ struct monitor {
 	struct vc_chan agent;
 	int listen_fd, sig_fd;
 	int dns_fd; /* UDP to the resolver in the container's namespace, or -1 */
+	/* Interfaces of the container's namespace: those bridged at boot, and the ones
+	 * that came later and were reported as not bridged (netns/watch.c). */
+	struct vc_netns_watch *net_watch;
+	int *net_known;
+	size_t n_net_known;
 	struct conn *conns[MAX_CONNS];
 	size_t n_conns;
 	struct pending *pend;

@@ -623,10 +623,32 @@ static void dns_from_namespace(struct monitor *m)
 			break;
 }
 
+/* An interface the engine added to the namespace after the VM started: the VM
+ * has no NIC for it, and says so once. */
+static void late_interface(void *ctx, int ifindex, const char *name)
+{
+	struct monitor *m = ctx;
+	for (size_t i = 0; i < m->n_net_known; i++)
+		if (m->net_known[i] == ifindex)
+			return;
+	int *n = realloc(m->net_known, (m->n_net_known + 1) * sizeof(*n));
+	if (n) {
+		m->net_known = n;
+		m->net_known[m->n_net_known++] = ifindex;
+	}
+	vc_warn("container %s: interface %s was added to its network namespace after the VM "
+		"started; vcrun cannot hot-plug a NIC yet, so the container does not see it "
+		"(create the container again to use it)",
+		m->id, name);
+}
+
+/* signal, listen, agent, DNS relay, link watch; then the connections */
+#define FIXED_FDS 5
+
 int mon_serve(struct monitor *m)
 {
 	while (!m->done) {
-		struct pollfd pfd[4 + MAX_CONNS];
+		struct pollfd pfd[FIXED_FDS + MAX_CONNS];
 		size_t n = 0;
 		pfd[n++] = (struct pollfd){.fd = m->sig_fd, .events = POLLIN};
 		pfd[n++] = (struct pollfd){.fd = m->listen_fd, .events = POLLIN};
@@ -636,6 +658,9 @@ int mon_serve(struct monitor *m)
 		};
 		bool backlog = vc_chan_pending(&m->agent) > AGENT_BACKLOG_MAX;
 		pfd[n++] = (struct pollfd){.fd = backlog ? -1 : m->dns_fd, .events = POLLIN};
+		pfd[n++] =
+			(struct pollfd){.fd = m->net_watch ? vc_netns_watch_fd(m->net_watch) : -1,
+					.events = POLLIN};
 		for (size_t i = 0; i < m->n_conns; i++) {
 			struct conn *c = m->conns[i];
 			pfd[n++] = (struct pollfd){
@@ -664,11 +689,13 @@ int mon_serve(struct monitor *m)
 			handle_agent(m);
 		if (pfd[3].revents & POLLIN)
 			dns_from_namespace(m);
+		if (pfd[4].revents & POLLIN)
+			vc_netns_watch_read(m->net_watch, late_interface, m);
 		if (vc_chan_flush(&m->agent) < 0 && !m->done)
 			vm_gone(m, "write to the guest agent failed");
 		/* conns[] may have grown in accept_conn: only the polled ones have revents. */
-		for (size_t i = 0; i + 4 < n && i < m->n_conns; i++)
-			if (pfd[i + 4].revents & (POLLIN | POLLHUP | POLLERR))
+		for (size_t i = 0; i + FIXED_FDS < n && i < m->n_conns; i++)
+			if (pfd[i + FIXED_FDS].revents & (POLLIN | POLLHUP | POLLERR))
 				handle_conn(m, m->conns[i]);
 		for (size_t i = 0; i < m->n_conns; i++) {
 			struct conn *c = m->conns[i];
@@ -714,4 +741,6 @@ void mon_release(struct monitor *m)
 		close(m->sig_fd);
 	if (m->dns_fd >= 0)
 		close(m->dns_fd);
+	vc_netns_watch_close(m->net_watch);
+	free(m->net_known);
 }

@@ -187,6 +187,18 @@ int vc_netns_plan_routes_params(const struct vc_netns_plan *p, struct vc_json **
 int vc_netns_plan_neighbors_params(const struct vc_netns_plan *p, struct vc_json **out,
 				   struct vc_error *err);
 
+/* ---- interfaces added later (netns/watch.c) -------------------------------- */
+
+/* Link notifications of the namespace, for the monitor's event loop: poll
+ * vc_netns_watch_fd for input, then vc_netns_watch_read calls fn for every
+ * Ethernet interface (not vcrun's taps) added or changed since. */
+struct vc_netns_watch;
+typedef void (*vc_netns_link_fn)(void *ctx, int ifindex, const char *name);
+int vc_netns_watch_open(const char *path, struct vc_netns_watch **w, struct vc_error *err);
+int vc_netns_watch_fd(const struct vc_netns_watch *w);
+void vc_netns_watch_read(struct vc_netns_watch *w, vc_netns_link_fn fn, void *ctx);
+void vc_netns_watch_close(struct vc_netns_watch *w);
+
 /* ---- taps and tc ------------------------------------------------------------- */
 
 /* For every planned interface: a persistent tap with its MTU, up, ingress qdiscs

@@ -187,6 +187,49 @@ VC_TEST(argv_virtiofs)
 	CHECK(argv_find(argv, "virtio-serial-pci,id=vser0") != (size_t)-1);
 }
 
+/* NICs attach to taps that exist in the namespace QEMU runs in. */
+VC_TEST(argv_nics)
+{
+	struct vc_hv_nic nics[] = {{.tap = "tap0_vc", .mac = "02:42:ac:11:00:02", .mtu = 1400},
+				   {.tap = "tap1_vc", .mac = "0a:00:00:00:00:01", .mtu = 0}};
+	struct vc_hv_config c = base_config();
+	c.netns_path = "/run/netns/x";
+	c.nics = nics;
+	c.n_nics = 2;
+	_cleanup_strv_ char **argv = NULL;
+	struct vc_error err = {0};
+	CHECK(vc_hv_qemu_argv(&c, &argv, &err) == 0);
+	size_t i = argv_find(argv, "tap,id=net0,ifname=tap0_vc,script=no,downscript=no,vhost=off");
+	CHECK(i != (size_t)-1 && !strcmp(argv[i - 1], "-netdev"));
+	CHECK_STR(argv[i + 2], "virtio-net-pci,netdev=net0,mac=02:42:ac:11:00:02,host_mtu=1400,"
+			       "romfile=");
+	CHECK(argv_find(argv, "virtio-net-pci,netdev=net1,mac=0a:00:00:00:00:01,romfile=") !=
+	      (size_t)-1);
+
+	struct vc_hv_nic bad_mac[] = {{.tap = "tap0_vc", .mac = "02:42:ac:11:00", .mtu = 0}};
+	struct vc_hv_nic bad_mtu[] = {{.tap = "tap0_vc", .mac = "02:42:ac:11:00:02", .mtu = 9}};
+	struct vc_hv_nic bad_tap[] = {
+		{.tap = "a-name-too-long-for-ifnamsiz", .mac = "02:42:ac:11:00:02"}};
+	const struct {
+		struct vc_hv_nic *nics;
+		const char *ns, *msg;
+	} cases[] = {
+		{bad_mac, "/run/netns/x", "nics[0].mac: `02:42:ac:11:00` is not a MAC address"},
+		{bad_mtu, "/run/netns/x", "nics[0].mtu: 9 is out of range"},
+		{bad_tap, "/run/netns/x", "nics[0].tap: must be an interface name"},
+		{nics, NULL, "nics: need a network namespace"},
+	};
+	for (size_t k = 0; k < VC_ARRAY_SIZE(cases); k++) {
+		_cleanup_strv_ char **v = NULL;
+		struct vc_error e = {0};
+		c.nics = cases[k].nics;
+		c.n_nics = 1;
+		c.netns_path = cases[k].ns;
+		CHECK(vc_hv_qemu_argv(&c, &v, &e) == -EINVAL);
+		CHECK_CONTAINS(e.msg, cases[k].msg);
+	}
+}
+
 VC_TEST(argv_invalid_configs_name_the_field)
 {
 	struct vc_hv_share long_tag[] = {
@@ -786,7 +829,7 @@ VC_TEST(start_virtiofs)
 }
 
 VC_TESTS(VC_T(argv_tcg_serial_9p), VC_T(argv_kvm_vsock_sandbox), VC_T(argv_virtiofs),
-	 VC_T(argv_invalid_configs_name_the_field), VC_T(qmp_command_skips_events),
+	 VC_T(argv_nics), VC_T(argv_invalid_configs_name_the_field), VC_T(qmp_command_skips_events),
 	 VC_T(qmp_error_reply), VC_T(qmp_timeouts_and_bad_servers),
 	 VC_T(probe_firmware_runs_under_tcg), VC_T(accel_probe_answers_and_caches),
 	 VC_T(start_query_stop), VC_T(stop_after_qemu_is_gone), VC_T(start_failures_are_explained),

@@ -201,6 +201,63 @@ VC_TEST(plan_picks_vsock_when_the_host_has_it)
 	vc_plan_release(&plan);
 }
 
+/* The network namespace: joined by path, or made by vcrun (owned) for a spec that
+ * asks for a new one; none without a "network" entry. And the DNS relay is wanted
+ * only for a resolv.conf whose first nameserver is on IPv4 loopback. */
+VC_TEST(plan_network_namespace_and_dns_relay)
+{
+	struct vc_error err = {0};
+	_cleanup_free_ char *bundle = make_bundle("bn", "[]");
+	_cleanup_free_ char *cfgp = vc_strdup_printf("%s/config.json", bundle);
+	_cleanup_free_ char *resolv = vc_strdup_printf("%s/resolv.conf", bundle);
+	const char *namespaces[] = {"[{\"type\":\"network\",\"path\":\"/run/netns/ctr\"}]",
+				    "[{\"type\":\"network\"}]", "[{\"type\":\"pid\"}]"};
+	const char *resolvs[] = {"search x\nnameserver 127.0.0.11\noptions ndots:0\n",
+				 "nameserver 10.89.0.1\nnameserver 127.0.0.11\n",
+				 "nameserver ::1\n"};
+	struct vc_config cfg;
+	test_config(&cfg);
+	for (size_t i = 0; i < 3; i++) {
+		_cleanup_free_ char *text = vc_strdup_printf(
+			"{\"ociVersion\":\"1.2.0\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},"
+			"\"root\":{\"path\":\"rootfs\"},\"mounts\":[{\"destination\":"
+			"\"/etc/resolv.conf\",\"type\":\"bind\",\"source\":\"%s\"}],"
+			"\"linux\":{\"namespaces\":%s}}",
+			resolv, namespaces[i]);
+		vc_write_file(cfgp, text, strlen(text), NULL);
+		vc_write_file(resolv, resolvs[i], strlen(resolvs[i]), NULL);
+		_cleanup_spec_ struct vc_oci_spec *spec = NULL;
+		CHECK(vc_oci_spec_load(bundle, &spec, &err) == 0);
+		struct vc_plan plan, back;
+		CHECK(vc_plan_build("n1", spec, &cfg, VC_ACCEL_TCG, "/nonexistent", &plan, &err) ==
+		      0);
+		_cleanup_free_ char *json = NULL;
+		size_t len = 0;
+		CHECK(vc_plan_to_json(&plan, &json, &len, &err) == 0);
+		CHECK(vc_plan_from_json(json, len, "plan.json", &back, &err) == 0);
+		_cleanup_free_ char *relay = NULL;
+		CHECK(vc_plan_dns_relay(&back, &relay) == 0);
+		struct vc_hv_config hc;
+		vc_plan_hv_config(&back, ".", &hc);
+		if (i == 0) {
+			CHECK_STR(back.netns_path, "/run/netns/ctr");
+			CHECK(!back.netns_owned);
+			CHECK_STR(relay, "127.0.0.11");
+			CHECK_STR(hc.netns_path, "/run/netns/ctr");
+		} else if (i == 1) {
+			CHECK_STR(back.netns_path, "/run/vcrun/netns/n1");
+			CHECK(back.netns_owned);
+			CHECK(relay == NULL); /* the first nameserver is not on loopback */
+		} else {
+			CHECK(back.netns_path == NULL && hc.netns_path == NULL);
+			CHECK(relay == NULL);
+		}
+		vc_plan_release(&back);
+		vc_plan_release(&plan);
+	}
+	vc_config_release(&cfg);
+}
+
 VC_TEST(plan_rejects_bad_mounts)
 {
 	struct vc_error err = {0};
@@ -260,5 +317,5 @@ VC_TEST(config_file_errors_name_the_field)
 }
 
 VC_TESTS(VC_T(id_rules), VC_T(state_round_trip), VC_T(plan_shares_and_guest_spec),
-	 VC_T(plan_picks_vsock_when_the_host_has_it), VC_T(plan_rejects_bad_mounts),
-	 VC_T(config_file_errors_name_the_field))
+	 VC_T(plan_picks_vsock_when_the_host_has_it), VC_T(plan_network_namespace_and_dns_relay),
+	 VC_T(plan_rejects_bad_mounts), VC_T(config_file_errors_name_the_field))

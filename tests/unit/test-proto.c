@@ -58,6 +58,7 @@ VC_TEST(header_round_trip)
 		{VC_FRAME_STDIN, VC_FRAME_F_EOF, 7, 0},
 		{VC_FRAME_STDOUT, VC_FRAME_F_EOF, 0x80000000u, VC_PROTO_STREAM_CHUNK},
 		{VC_FRAME_STDERR, 0, 2, 1},
+		{VC_FRAME_DNS, 0, VC_DNS_FRAME_ID, 12},
 	};
 	for (size_t i = 0; i < VC_ARRAY_SIZE(ok); i++) {
 		struct vc_error err = {0};
@@ -68,7 +69,8 @@ VC_TEST(header_round_trip)
 		CHECK(f.id == ok[i].id && f.len == ok[i].len && !f.body);
 	}
 	CHECK_STR(vc_frame_type_name(VC_FRAME_STDERR), "STDERR");
-	CHECK(!vc_frame_type_name(0) && !vc_frame_type_name(6));
+	CHECK_STR(vc_frame_type_name(VC_FRAME_DNS), "DNS");
+	CHECK(!vc_frame_type_name(0) && !vc_frame_type_name(7));
 }
 
 VC_TEST(header_rejects_bad)
@@ -80,7 +82,8 @@ VC_TEST(header_rejects_bad)
 		const char *msg;
 	} bad[] = {
 		{0, 0, 1, 0, EPROTO, "frame header: type: unknown value 0"},
-		{6, 0, 1, 0, EPROTO, "frame header: type: unknown value 6"},
+		{7, 0, 1, 0, EPROTO, "frame header: type: unknown value 7"},
+		{VC_FRAME_DNS, 0, 0, 12, EPROTO, "id: 0 is not allowed on a DNS frame"},
 		{0xffff, 0, 1, 0, EPROTO, "type: unknown value 65535"},
 		{VC_FRAME_STDOUT, 0x2, 1, 0, EPROTO,
 		 "frame header: flags: unknown bits 0x2 in 0x2"},
