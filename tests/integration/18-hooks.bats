@@ -28,8 +28,10 @@ hooks_json() {
 	vcrun kill "$id" KILL
 	wait_status "$id" stopped
 	vcrun delete "$id"
-	expected="prestart created $pid $id
-createRuntime created $pid $id
+	# prestart and createRuntime run while the container is still being created
+	# (runc says "creating" there too); the VM boots after them.
+	expected="prestart creating $pid $id
+createRuntime creating $pid $id
 createContainer created $pid $id
 startContainer created $pid $id
 poststart running $pid $id
