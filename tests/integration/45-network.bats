@@ -286,3 +286,28 @@ no_pin() {
 	[ ! -e "$ROOT/$id" ] || fail "state dir $ROOT/$id is left"
 	no_pin "$id"
 }
+
+@test "network: an interface added after the VM started is named in vcrun's log as not bridged" {
+	join_netns
+	net_bundle "$T/b" sleep 600
+	join_spec "$T/b"
+	id=$(new_id late)
+	vc_capture --log "$T/vcrun.log" run -d --bundle "$T/b" "$id"
+	[ "$status" -eq 0 ] || fail "run -d: $stderr"
+	# podman network connect would do this: a second interface, after start.
+	ip -n "$ctr_ns" link add vc45m$n type veth peer name vc45o$n
+	wait_for 10 grep -q "interface vc45m$n was added" "$T/vcrun.log" ||
+		fail "no warning about vc45m$n: $(cat "$T/vcrun.log")"
+	grep -q "cannot hot-plug a NIC yet" "$T/vcrun.log"
+	# Said once, not at every later change of the same link.
+	ip -n "$ctr_ns" link set vc45m$n up
+	sleep 0.5
+	[ "$(grep -c "interface vc45m$n was added" "$T/vcrun.log")" -eq 1 ] ||
+		fail "warned more than once: $(cat "$T/vcrun.log")"
+	# The guest still has only the interface it booted with.
+	vc_capture exec "$id" ls /sys/class/net
+	[ "$(echo $output)" = "lo $ctr_if" ] || fail "guest interfaces: '$output'"
+	vcrun kill "$id" KILL
+	wait_status "$id" stopped
+	vcrun delete "$id"
+}
