@@ -16,6 +16,9 @@ argv=("$@")
 n=${BENCH_N:-30}
 strict=false
 hide_cg2=false
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
+
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n)
@@ -34,21 +37,12 @@ while [ $# -gt 0 ]; do
 		hide_cg2=true
 		shift
 		;;
-	-h | --help)
-		sed -n '2,10s/^# \{0,1\}//p' "$self"
-		exit 0
-		;;
-	*)
-		echo "bench: unknown argument $1 (try --help)" >&2
-		exit 2
-		;;
+	*) bench_other_arg "$1" 2,10 "$self" ;;
 	esac
 done
 
-# shellcheck source=bench/lib.sh
-. "$repo/bench/lib.sh"
 
-[[ $n =~ ^[1-9][0-9]*$ ]] || die "-n must be a positive number, not '$n'"
+bench_check_n
 
 # crun refuses a hybrid host whose cgroup2 mount holds controllers. Unmounting it in a
 # mount namespace of our own leaves the host alone, and all three runtimes then run in
@@ -62,7 +56,6 @@ if [ -n "${VCBENCH_CG2_HIDDEN:-}" ] && mountpoint -q /sys/fs/cgroup/unified; the
 		die "cannot unmount /sys/fs/cgroup/unified in the private mount namespace"
 fi
 
-vcrun=${VCRUN:-$repo/bin/vcrun}
 runc=${RUNC:-/usr/sbin/runc}
 crun=${CRUN:-/usr/bin/crun}
 count=20 # containers in each root for `list`

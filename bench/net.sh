@@ -28,6 +28,9 @@ usage_num() {
 	echo "bench: $1 needs a positive number" >&2
 	exit 2
 }
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
+
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n | -t | -c)
@@ -41,22 +44,12 @@ while [ $# -gt 0 ]; do
 		esac
 		shift 2
 		;;
-	-h | --help)
-		sed -n '2,20s/^# \{0,1\}//p' "$0"
-		exit 0
-		;;
-	*)
-		echo "bench: unknown argument $1 (try --help)" >&2
-		exit 2
-		;;
+	*) bench_other_arg "$1" 2,20 "$0" ;;
 	esac
 done
 
-# shellcheck source=bench/lib.sh
-. "$repo/bench/lib.sh"
 
-[[ $n =~ ^[1-9][0-9]*$ ]] || die "-n must be a positive number, not '$n'"
-vcrun=${VCRUN:-$repo/bin/vcrun}
+bench_check_n
 runc=${RUNC:-/usr/sbin/runc}
 iperf3=${IPERF3:-$(command -v iperf3 || true)}
 busybox=/bin/busybox

@@ -13,6 +13,9 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 n=${BENCH_N:-5}
 strict=false
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
+
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n)
@@ -27,22 +30,12 @@ while [ $# -gt 0 ]; do
 		strict=true
 		shift
 		;;
-	-h | --help)
-		sed -n '2,11s/^# \{0,1\}//p' "$0"
-		exit 0
-		;;
-	*)
-		echo "bench: unknown argument $1 (try --help)" >&2
-		exit 2
-		;;
+	*) bench_other_arg "$1" 2,11 "$0" ;;
 	esac
 done
 
-# shellcheck source=bench/lib.sh
-. "$repo/bench/lib.sh"
 
-[[ $n =~ ^[1-9][0-9]*$ ]] || die "-n must be a positive number, not '$n'"
-vcrun=${VCRUN:-$repo/bin/vcrun}
+bench_check_n
 runc=${RUNC:-$(command -v runc || true)}
 qemu=${QEMU:-qemu-system-x86_64}
 share=${VCRUN_SHARE:-$repo/share/vcrun}
