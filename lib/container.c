@@ -124,12 +124,13 @@ static void netns_give_back(const char *root, const char *id)
 			vc_warn("container %s: network clean-up: %s", id, err.msg);
 		return;
 	}
-	if (plan.netns_path) {
+	_cleanup_free_ char *bridged = vc_state_path(root, id, VC_NETNS_BRIDGED_FILE);
+	if (plan.netns_path && bridged && access(bridged, F_OK) == 0) {
 		if (vc_netns_teardown(plan.netns_path, &err) < 0)
 			vc_warn("container %s: %s", id, err.msg);
-		if (plan.netns_owned && vc_netns_remove(plan.netns_path, &err) < 0)
-			vc_warn("container %s: %s", id, err.msg);
 	}
+	if (plan.netns_path && plan.netns_owned && vc_netns_remove(plan.netns_path, &err) < 0)
+		vc_warn("container %s: %s", id, err.msg);
 	vc_plan_release(&plan);
 }
 

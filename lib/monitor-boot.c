@@ -103,7 +103,24 @@ static int net_prepare(struct monitor *m, struct vc_netns_plan **np, struct vc_h
 		return r;
 	if ((*np)->n_ifaces == 0)
 		return 0;
-	if ((r = vc_netns_tap_setup(m->plan.netns_path, *np, err)) < 0)
+	char held[IF_NAMESIZE];
+	if ((r = vc_netns_bridged(m->plan.netns_path, held, sizeof(held), err)) < 0)
+		return r;
+	if (r == 1) {
+		/* One VM per container: two VMs cannot share the namespace's interfaces,
+		 * and taking them over would cut the other container off. */
+		vc_warn("container %s: its network namespace %s is bridged into another "
+			"container's VM already (%s: a pod, or --network container:), and two VMs "
+			"cannot share its interfaces; this container gets no network",
+			m->id, m->plan.netns_path, held);
+		vc_netns_plan_free(*np);
+		*np = NULL;
+		return 0;
+	}
+	/* Recorded before the first tap exists, so that every teardown (even after a
+	 * crash half-way) knows the taps in the namespace are this container's. */
+	if ((r = vc_write_file(VC_NETNS_BRIDGED_FILE, "", 0, err)) < 0 ||
+	    (r = vc_netns_tap_setup(m->plan.netns_path, *np, err)) < 0)
 		return r;
 	*nics = calloc((*np)->n_ifaces, sizeof(**nics));
 	if (!*nics)

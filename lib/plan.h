@@ -12,6 +12,15 @@
 #include "oci/spec.h"
 
 #define VC_GUEST_STORAGE_DIR "/run/vcrun/storage"
+/* In the state dir: this container's VM bridged its network namespace (the taps
+ * there are its own, for teardown to remove). */
+#define VC_NETNS_BRIDGED_FILE "netns.bridged"
+
+/* How passed PCI devices reach the container: the annotation io.vcrun.vfio-mode. */
+enum vc_plan_vfio_mode {
+	VC_PLAN_VFIO_GUEST_KERNEL, /* "guest-kernel" (default): a guest driver binds them */
+	VC_PLAN_VFIO_VFIO,	   /* "vfio": vfio-pci in the guest, /dev/vfio/G in the container */
+};
 
 struct vc_plan {
 	char *container_id;
@@ -30,6 +39,9 @@ struct vc_plan {
 	char **vfio_ap;
 	size_t n_vfio_ap;
 	uint64_t pci_hole64_bytes;
+	/* vfio mode: the VM gets a virtual IOMMU, and the guest spec keeps /dev/vfio/N
+	 * with an annotation per group saying where its functions went (agent/vfio.c). */
+	enum vc_plan_vfio_mode vfio_mode;
 	/* The container's network namespace (NULL: the host's, and the VM gets no NIC):
 	 * the spec's path, or VC_NETNS_RUN_DIR/<id> that create makes (owned). The
 	 * monitor scans it after the prestart hooks and bridges what it finds. */
@@ -44,8 +56,10 @@ struct vc_plan {
 int vc_plan_build(const char *id, const struct vc_oci_spec *spec, const struct vc_config *cfg,
 		  enum vc_hv_accel accel, const char *dev_root, struct vc_plan *plan,
 		  struct vc_error *err);
-/* Takes the VFIO placement into the plan (copied) and drops the /dev/vfio nodes
- * from the guest's spec: the guest gets PCI devices, not the host's group nodes. */
+/* Takes the VFIO placement into the plan (copied). In guest-kernel mode it drops the
+ * /dev/vfio nodes from the guest's spec: the guest gets PCI devices, not the host's
+ * group nodes. In vfio mode the nodes stay and each group N gets the annotation
+ * io.vcrun.vfio.group.N = "PORT.FUNCTION,..." for the agent; AP devices are refused. */
 struct vc_vfio_plan;
 int vc_plan_set_vfio(struct vc_plan *plan, const struct vc_vfio_plan *vp, struct vc_error *err);
 int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct vc_error *err);
@@ -54,6 +68,8 @@ int vc_plan_from_json(const char *text, size_t len, const char *source, struct v
 /* The hypervisor config for the plan (pointers borrowed from plan). */
 void vc_plan_hv_config(const struct vc_plan *plan, const char *state_dir, struct vc_hv_config *cfg);
 void vc_plan_release(struct vc_plan *plan);
+/* "guest-kernel" or "vfio". */
+const char *vc_plan_vfio_mode_name(enum vc_plan_vfio_mode m);
 /* The IPv4 loopback resolver that the container's resolv.conf names (docker's
  * 127.0.0.11), which the guest reaches only through the agent's DNS relay; *addr
  * NULL when it names none. Read when the VM boots, not at create: docker rewrites

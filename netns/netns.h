@@ -206,6 +206,11 @@ void vc_netns_watch_close(struct vc_netns_watch *w);
  * attempt first; on failure removes what it made. */
 int vc_netns_tap_setup(const char *path, const struct vc_netns_plan *plan, struct vc_error *err);
 
+/* 1 when a vcrun tap in the namespace is held by a running QEMU (its name in tap):
+ * another container's VM bridges this namespace already (a pod's containers, docker's
+ * --network container:X), and setting up again would take its NIC away. 0 when not. */
+int vc_netns_bridged(const char *path, char *tap, size_t len, struct vc_error *err);
+
 /* Deletes vcrun's taps (their qdiscs and filters go with them) and vcrun's
  * filters on the other interfaces, and an ingress qdisc that has no filter left
  * after that. Touches no other interface, qdisc or filter. Idempotent; a

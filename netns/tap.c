@@ -192,6 +192,32 @@ int vc_netns_tap_setup(const char *path, const struct vc_netns_plan *plan, struc
 	return r;
 }
 
+/* linux/if.h's; <net/if.h>, which the public header needs, stops short of it */
+#ifndef IFF_LOWER_UP
+#define IFF_LOWER_UP 0x10000
+#endif
+
+int vc_netns_bridged(const char *path, char *tap, size_t len, struct vc_error *err)
+{
+	_cleanup_nlsock_ struct nl_sock *sk = NULL;
+	int r = netns_route_socket(path, &sk, err);
+	if (r < 0)
+		return r;
+	_cleanup_nlcache_ struct nl_cache *links = NULL;
+	if ((r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &links)) < 0)
+		return vc_nl_error(err, r, "netns %s: list links", path);
+	for (struct nl_object *o = nl_cache_get_first(links); o; o = nl_cache_get_next(o)) {
+		struct rtnl_link *l = (struct rtnl_link *)o;
+		const char *name = rtnl_link_get_name(l);
+		/* A tun device has carrier while a process holds a queue of it. */
+		if (netns_is_tap_name(name) && (rtnl_link_get_flags(l) & IFF_LOWER_UP)) {
+			snprintf(tap, len, "%s", name);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* ---- teardown -------------------------------------------------------------- */
 
 /* Removes vcrun's filters from the ingress hook of one interface, and the ingress

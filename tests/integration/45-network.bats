@@ -311,3 +311,32 @@ no_pin() {
 	wait_status "$id" stopped
 	vcrun delete "$id"
 }
+
+@test "network: a second VM on an already bridged namespace gets no NIC and takes nothing from the first" {
+	join_netns
+	net_bundle "$T/b" httpd -f -p 8080 -h /www
+	mkdir "$T/b/rootfs/www"
+	echo "first $n" >"$T/b/rootfs/www/c.txt"
+	join_spec "$T/b"
+	net_bundle "$T/b2" sleep 600
+	join_spec "$T/b2"
+	first=$(new_id first)
+	second=$(new_id second)
+	vc_capture run -d --bundle "$T/b" "$first"
+	[ "$status" -eq 0 ] || fail "run first: $stderr"
+	wait_for "$VC_TIMEOUT" peer_fetch "http://$ctr_ip:8080/c.txt" || fail "first not reachable"
+	# A pod's second container (or --network container:X) joins the same namespace.
+	vc_capture --log "$T/second.log" run -d --bundle "$T/b2" "$second"
+	[ "$status" -eq 0 ] || fail "run second: $stderr"
+	grep -q "bridged into another container's VM already (tap0_vc" "$T/second.log" ||
+		fail "no warning: $(cat "$T/second.log")"
+	vc_capture exec "$second" ls /sys/class/net
+	[ "$output" = lo ] || fail "second guest interfaces: '$output'"
+	vcrun delete -f "$second"
+	# The first still has its tap and its traffic.
+	ip -n "$ctr_ns" link show tap0_vc >/dev/null || fail "the first container's tap is gone"
+	peer_fetch "http://$ctr_ip:8080/c.txt" || fail "first unreachable after the second left"
+	[ "$(cat "$T/fetched")" = "first $n" ]
+	vcrun delete -f "$first"
+	! ip -n "$ctr_ns" link show tap0_vc >/dev/null 2>&1 || fail "tap left after the first left"
+}
