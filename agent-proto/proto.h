@@ -157,4 +157,12 @@ int vc_proto_get_array(const struct vc_json *params, const char *method, const c
 #define VC_M_ADD_ARP_NEIGHBORS "AddARPNeighbors"
 #define VC_M_START_DNS_RELAY   "StartDNSRelay"
 
+/* Annotations of the spec in CreateContainer (docs/agent-protocol.md, "VFIO"). The
+ * user's choice of mode, and per host IOMMU group N that the container lists as
+ * /dev/vfio/N, where the host put its functions: "PORT.FUNCTION[,PORT.FUNCTION...]". */
+#define VC_ANNOT_VFIO_MODE	  "io.vcrun.vfio-mode"
+#define VC_ANNOT_VFIO_GROUP	  "io.vcrun.vfio.group." /* + N */
+#define VC_VFIO_MODE_GUEST_KERNEL "guest-kernel"
+#define VC_VFIO_MODE_VFIO	  "vfio"
+
 #endif

@@ -368,6 +368,23 @@ int agent_cgroup_pids(const char *path, pid_t **pids, size_t *n, struct vc_error
 void agent_cgroup_remove(const char *path);
 void agent_cgroup_stats(const char *path, struct vc_jgen *g);
 
+/* ---- vfio.c -------------------------------------------------------------- */
+
+/* Kernel modules in the guest: load-order is loaded at boot; NAME.load-order lists
+ * modules loaded on demand, which boot keeps past the switch off the initramfs. */
+#define AGENT_MODULES_DIR "/lib/modules"
+
+/* The vfio mode (docs/agent-protocol.md, "VFIO"): each linux.devices entry
+ * /dev/vfio/N has its functions (annotation io.vcrun.vfio.group.N) moved to vfio-pci
+ * and is replaced by the guest's group nodes /dev/vfio/G; /dev/vfio/vfio is added.
+ * No /dev/vfio/N entry: nothing happens. The VFIO modules are loaded first from
+ * modules_dir (NULL: not). SYSFS and DEV are roots ("/sys", "/dev"; a fake tree in
+ * tests). Errors name the entry and the file. */
+int agent_vfio_setup(struct vc_oci_spec *spec, const char *sysfs, const char *dev_root,
+		     const char *modules_dir, struct vc_error *err);
+/* finit_module of each module in MODULES_DIR/vfio.load-order (none: nothing to do). */
+int agent_vfio_load_modules(const char *modules_dir, struct vc_error *err);
+
 /* ---- storage.c ----------------------------------------------------------- */
 
 /* Mounts (or references) every storage; on error releases what it took. Each

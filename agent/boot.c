@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 
-#define MODULES_DIR "/lib/modules"
+#define MODULES_DIR AGENT_MODULES_DIR
 #define NEWROOT	    "/newroot"
 
 struct boot_cmdline {
@@ -123,6 +124,55 @@ static void load_modules(void)
 	}
 }
 
+static int copy_file(const char *from, const char *to, struct vc_error *err)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	int r = vc_read_file(from, 64 << 20, &data, &len, err);
+	return r < 0 ? r : vc_write_file(to, data, len, err);
+}
+
+/* The modules loaded on demand (MODULES_DIR/NAME.load-order and what it lists, e.g.
+ * vfio's for a container in vfio mode) move to the new root with their lists: the
+ * initramfs is emptied below. They cost the guest their size in memory, as they did
+ * on the initramfs. */
+static int keep_on_demand_modules(struct vc_error *err)
+{
+	_cleanup_closedir_ DIR *d = opendir(MODULES_DIR);
+	if (!d)
+		return 0;
+	const char *to_dir = NEWROOT MODULES_DIR;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name), suf = strlen(".load-order");
+		if (n <= suf || strcmp(de->d_name + n - suf, ".load-order"))
+			continue;
+		char from[PATH_MAX], to[PATH_MAX];
+		_cleanup_free_ char *list = NULL;
+		snprintf(from, sizeof(from), "%s/%s", MODULES_DIR, de->d_name);
+		snprintf(to, sizeof(to), "%s/%s", to_dir, de->d_name);
+		int r = vc_mkdir_p(to_dir, 0755, err);
+		if (r == 0)
+			r = vc_read_file(from, 1 << 16, &list, NULL, err);
+		if (r == 0)
+			r = vc_write_file(to, list, strlen(list), err);
+		for (char *save = NULL, *name = r == 0 ? strtok_r(list, "\n", &save) : NULL;
+		     name && r == 0; name = strtok_r(NULL, "\n", &save)) {
+			name += strspn(name, " \t");
+			name[strcspn(name, " \t\r")] = '\0';
+			if (!*name || *name == '#' || strchr(name, '/'))
+				continue;
+			snprintf(from, sizeof(from), "%s/%s", MODULES_DIR, name);
+			snprintf(to, sizeof(to), "%s/%s", to_dir, name);
+			r = copy_file(from, to, err);
+		}
+		if (r < 0)
+			return r;
+		agent_dbg("kept the modules of %s", de->d_name);
+	}
+	return 0;
+}
+
 /* Frees the initramfs's memory: everything on it but the new root goes. */
 static void clear_initramfs(void)
 {
@@ -161,6 +211,8 @@ static int switch_root(struct vc_error *err)
 				return vc_error_sys(err, errno, "move %s to %s", from, path);
 		}
 	}
+	if (keep_on_demand_modules(err) < 0)
+		agent_warn("on-demand modules: %s", err->msg);
 	clear_initramfs();
 	if (chdir(NEWROOT) < 0)
 		return vc_error_sys(err, errno, "chdir " NEWROOT);

@@ -152,6 +152,8 @@ int agent_h_create_container(struct agent *a, struct agent_req *r, struct vc_jge
 		vc_error_wrap(err, "%s: params", r->method);
 	if (rc == 0)
 		rc = check_rootfs(r->method, r->spec, err);
+	if (rc == 0 && (rc = agent_vfio_setup(r->spec, "/sys", "/dev", AGENT_MODULES_DIR, err)) < 0)
+		vc_error_wrap(err, "%s: params.spec", r->method);
 	if (rc == 0)
 		rc = agent_cgroup_create(a->opts->cgroup_root, c->id, &c->cgroup, err);
 	const struct vc_oci_linux *l = r->spec->linux;

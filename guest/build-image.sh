@@ -238,13 +238,39 @@ visit() {
 	order+=("$m")
 }
 
+# Names after a `[SET]` line form an on-demand set: not loaded at boot, but listed
+# in /lib/modules/SET.load-order (dependencies first, without what boot loads) for
+# the agent to load when a container needs them (vfio: agent/vfio.c).
+declare -A set_names=() set_order=()
+sets=() section=""
+section_re='^[[:space:]]*\[([A-Za-z0-9_]+)\][[:space:]]*$'
 while read -r line; do
 	line=${line%%#*}
+	if [[ $line =~ $section_re ]]; then
+		section=${BASH_REMATCH[1]}
+		[ "$section" != load ] || die "$modules: [load] is not a set name (load-order is boot's)"
+		[ -n "${set_names[$section]+x}" ] || sets+=("$section")
+		set_names[$section]+=""
+		continue
+	fi
 	for m in $line; do
-		visit "${m//-/_}"
+		if [ -z "$section" ]; then
+			visit "${m//-/_}"
+		else
+			set_names[$section]+=" ${m//-/_}"
+		fi
 	done
 done <"$modules"
 [ ${#order[@]} -gt 0 ] || die "$modules names no module"
+boot_order=("${order[@]}")
+for s in "${sets[@]}"; do
+	order=()
+	for m in ${set_names[$s]}; do
+		visit "$m"
+	done
+	set_order[$s]="${order[*]}"
+done
+order=("${boot_order[@]}")
 
 # --- initramfs --------------------------------------------------------------------
 
@@ -255,6 +281,13 @@ for m in "${order[@]}"; do
 	cp "$work/ko/$m.ko" "$root/lib/modules/$m.ko"
 done
 printf '%s.ko\n' "${order[@]}" >"$root/lib/modules/load-order"
+for s in "${sets[@]}"; do
+	: >"$root/lib/modules/$s.load-order"
+	for m in ${set_order[$s]}; do
+		cp "$work/ko/$m.ko" "$root/lib/modules/$m.ko"
+		printf '%s.ko\n' "$m" >>"$root/lib/modules/$s.load-order"
+	done
+done
 if [ -n "$extra" ]; then
 	cp -a "$extra/." "$root/"
 fi
@@ -338,3 +371,6 @@ mv -f "$out/vmlinuz.tmp" "$out/vmlinuz"
 mv -f "$out/initramfs.img.tmp" "$out/initramfs.img"
 note "$out/vmlinuz: $pkg $ver ($krel), $kformat, $(wc -c <"$out/vmlinuz") bytes"
 note "$out/initramfs.img: ${#order[@]} modules, $compress, $(wc -c <"$out/initramfs.img") bytes"
+for s in "${sets[@]}"; do
+	note "  on demand ($s): ${set_order[$s]:-none}"
+done

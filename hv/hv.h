@@ -41,6 +41,8 @@ struct vc_hv_vfio_pci {
 	unsigned port;	    /* 1..255 */
 	unsigned function;  /* 0..7 */
 	bool multifunction; /* on function 0 of a slot with several functions */
+	/* Added for the vfio mode (append only): */
+	unsigned group; /* the host IOMMU group it came from (hv does not use it) */
 };
 
 /* A guest NIC: virtio-net on an existing tap of the network namespace QEMU runs in
@@ -75,6 +77,13 @@ struct vc_hv_config {
 	const char *netns_path; /* QEMU runs in this network namespace; NULL: the caller's */
 	const struct vc_hv_nic *nics;
 	size_t n_nics;
+	/* Added for the vfio mode (append only): a virtual IOMMU, so the guest has IOMMU
+	 * groups of its own for a program in the container to open through VFIO:
+	 * intel-iommu before the root ports, kernel-irqchip=split under KVM (interrupt
+	 * remapping needs the I/O APIC in QEMU), intel_iommu=on for the guest kernel, and
+	 * ACPI hot-plug off on the root ports so pciehp names each port's slot by its
+	 * number (/sys/bus/pci/slots/N in the guest). */
+	bool viommu;
 };
 
 struct vc_hv {

@@ -22,6 +22,8 @@ int hv_config_validate(const struct vc_hv_config *cfg, struct vc_error *err);
 /* The VFIO part of the config and of the argv (hv/qemu-vfio.c). hv_vfio_argv
  * appends its tokens to *argv; 0 or -ENOMEM. */
 int hv_vfio_validate(const struct vc_hv_config *cfg, struct vc_error *err);
+/* The guest kernel's part of cfg->viommu. */
+#define HV_VIOMMU_PARAMS "intel_iommu=on"
 int hv_vfio_argv(const struct vc_hv_config *cfg, char ***argv);
 
 /* A value inside a QEMU option string ("path=...,server=on"): commas doubled.

@@ -139,6 +139,7 @@ int hv_config_validate(const struct vc_hv_config *cfg, struct vc_error *err)
 		return r;
 
 	size_t cmdline = strlen(HV_KERNEL_PARAMS " vcrun.channel=serial") +
+			 (cfg->viommu ? strlen(" " HV_VIOMMU_PARAMS) : 0) +
 			 (cfg->cmdline_extra ? 1 + strlen(cfg->cmdline_extra) : 0);
 	if (cmdline >= HV_CMDLINE_MAX)
 		return vc_error_set(err, EINVAL,
@@ -301,7 +302,11 @@ int vc_hv_qemu_argv(const struct vc_hv_config *cfg, char ***argv, struct vc_erro
 
 	add(&v, &r, cfg->qemu_path);
 	add(&v, &r, "-M");
-	add(&v, &r, kvm ? "q35,accel=kvm" : "q35,accel=tcg");
+	/* intel-iommu's interrupt remapping needs the I/O APIC emulated in QEMU under
+	 * KVM (QEMU refuses intremap=on with the in-kernel one); TCG has only that. */
+	add(&v, &r,
+	    kvm ? (cfg->viommu ? "q35,accel=kvm,kernel-irqchip=split" : "q35,accel=kvm")
+		: "q35,accel=tcg");
 	add(&v, &r, "-cpu");
 	add(&v, &r, kvm ? "host" : "max");
 	add(&v, &r, "-m");
@@ -332,7 +337,8 @@ int vc_hv_qemu_argv(const struct vc_hv_config *cfg, char ***argv, struct vc_erro
 	add(&v, &r, "-initrd");
 	add(&v, &r, cfg->initrd);
 	add(&v, &r, "-append");
-	addf(&v, &r, HV_KERNEL_PARAMS " vcrun.channel=%s%s%s", channel_name(cfg->channel),
+	addf(&v, &r, HV_KERNEL_PARAMS " vcrun.channel=%s%s%s%s", channel_name(cfg->channel),
+	     cfg->viommu ? " " HV_VIOMMU_PARAMS : "",
 	     cfg->cmdline_extra && *cfg->cmdline_extra ? " " : "",
 	     cfg->cmdline_extra ? cfg->cmdline_extra : "");
 	add_channel(cfg, &v, &r);

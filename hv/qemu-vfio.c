@@ -149,10 +149,24 @@ static bool port_seen(const struct vc_hv_config *cfg, size_t before, unsigned po
 	return false;
 }
 
+/* The vfio mode's virtual IOMMU (before every root port and vfio-pci device, which
+ * take their DMA address space from it when they are created). Without ACPI
+ * hot-plug on the root ports, the guest's pciehp registers each port's slot under
+ * its number (slot=N): the agent finds port N at /sys/bus/pci/slots/N/address.
+ * caching-mode=on makes the guest report every mapping, which a vfio-pci device
+ * behind this IOMMU needs; intremap=on remaps its MSIs. */
+static int viommu_argv(char ***argv)
+{
+	int r = push(argv, "-global", strdup("ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"));
+	if (r == 0)
+		r = push(argv, "-device", strdup("intel-iommu,intremap=on,caching-mode=on"));
+	return r;
+}
+
 int hv_vfio_argv(const struct vc_hv_config *cfg, char ***argv)
 {
-	int r = 0;
-	if (cfg->pci_hole64_bytes) {
+	int r = cfg->viommu ? viommu_argv(argv) : 0;
+	if (r == 0 && cfg->pci_hole64_bytes) {
 		_cleanup_free_ char *size = size_text(cfg->pci_hole64_bytes);
 		r = push(argv, "-global",
 			 size ? vc_strdup_printf("q35-pcihost.pci-hole64-size=%s", size) : NULL);

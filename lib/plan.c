@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "agent-proto/proto.h"
 #include "agent-proto/transport.h"
 #include "common/util.h"
 #include "netns/netns.h"
@@ -156,6 +157,51 @@ static int plan_mounts(struct vc_plan *plan, const struct vc_oci_spec *spec, str
 	return 0;
 }
 
+const char *vc_plan_vfio_mode_name(enum vc_plan_vfio_mode m)
+{
+	return m == VC_PLAN_VFIO_VFIO ? VC_VFIO_MODE_VFIO : VC_VFIO_MODE_GUEST_KERNEL;
+}
+
+static int vfio_mode_parse(const char *s, enum vc_plan_vfio_mode *m)
+{
+	if (!strcmp(s, VC_VFIO_MODE_GUEST_KERNEL))
+		*m = VC_PLAN_VFIO_GUEST_KERNEL;
+	else if (!strcmp(s, VC_VFIO_MODE_VFIO))
+		*m = VC_PLAN_VFIO_VFIO;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* The mode from the spec's annotation; placement annotations are vcrun's to write,
+ * so any the spec brings are dropped from the guest's copy (they would steer the
+ * agent's sysfs writes). */
+static int plan_vfio_mode(struct vc_plan *plan, const struct vc_oci_spec *spec,
+			  struct vc_error *err)
+{
+	const char *mode = vc_oci_spec_annotation(spec, VC_ANNOT_VFIO_MODE);
+	if (mode && vfio_mode_parse(mode, &plan->vfio_mode) < 0)
+		return vc_error_set(err, EINVAL,
+				    "annotations: " VC_ANNOT_VFIO_MODE ": unknown value `%s` "
+				    "(" VC_VFIO_MODE_GUEST_KERNEL " or " VC_VFIO_MODE_VFIO ")",
+				    mode);
+	struct vc_json *an = vc_json_get(plan->guest_spec, "annotations");
+	if (!an || an->type != VC_JSON_OBJECT)
+		return 0;
+	for (size_t i = 0; i < an->u.object.len;) {
+		const char *k = an->u.object.members[i].key;
+		if (!strncmp(k, VC_ANNOT_VFIO_GROUP, strlen(VC_ANNOT_VFIO_GROUP))) {
+			_cleanup_free_ char *key = strdup(k);
+			if (!key)
+				return vc_error_set(err, ENOMEM, "out of memory");
+			vc_json_object_remove(an, key);
+		} else {
+			i++;
+		}
+	}
+	return 0;
+}
+
 /* A guest CID for a new VM: 3 and up, never the host (2) nor VMADDR_CID_ANY. A
  * clash with a running VM makes QEMU fail at start, with a message naming it. */
 static uint32_t pick_cid(void)
@@ -226,6 +272,9 @@ int vc_plan_build(const char *id, const struct vc_oci_spec *spec, const struct v
 			plan->vcpus = (unsigned)cpus;
 	}
 
+	if ((r = plan_vfio_mode(plan, spec, err)) < 0)
+		goto fail;
+
 	enum vc_netns_mode mode;
 	const char *ns_path = NULL;
 	if ((r = vc_netns_mode_from_spec(spec, &mode, &ns_path, err)) < 0)
@@ -267,7 +316,7 @@ fail:
 }
 
 static int add_pci(struct vc_plan *plan, const char *host, unsigned port, unsigned function,
-		   bool multifunction)
+		   bool multifunction, unsigned group)
 {
 	struct vc_hv_vfio_pci *n = realloc(plan->vfio_pci, (plan->n_vfio_pci + 1) * sizeof(*n));
 	if (!n)
@@ -276,7 +325,7 @@ static int add_pci(struct vc_plan *plan, const char *host, unsigned port, unsign
 	char *h = strdup(host);
 	if (!h)
 		return -ENOMEM;
-	n[plan->n_vfio_pci++] = (struct vc_hv_vfio_pci){h, port, function, multifunction};
+	n[plan->n_vfio_pci++] = (struct vc_hv_vfio_pci){h, port, function, multifunction, group};
 	return 0;
 }
 
@@ -285,16 +334,61 @@ static int add_ap(struct vc_plan *plan, const char *path)
 	return vc_strv_push(&plan->vfio_ap, path) < 0 ? -ENOMEM : (plan->n_vfio_ap++, 0);
 }
 
+/* vfio mode: per host group, "PORT.FUNCTION,..." in the order of the placement. */
+static int annotate_groups(struct vc_plan *plan, struct vc_error *err)
+{
+	struct vc_json *an = vc_json_get(plan->guest_spec, "annotations");
+	if (!an) {
+		if (vc_json_object_set(plan->guest_spec, "annotations", vc_json_new_object()) < 0)
+			return vc_error_set(err, ENOMEM, "out of memory");
+		an = vc_json_get(plan->guest_spec, "annotations");
+	}
+	if (!an || an->type != VC_JSON_OBJECT)
+		return vc_error_set(err, EINVAL, "annotations: must be an object");
+	for (size_t i = 0; i < plan->n_vfio_pci; i++) {
+		unsigned g = plan->vfio_pci[i].group;
+		bool done = false;
+		for (size_t j = 0; j < i && !done; j++)
+			done = plan->vfio_pci[j].group == g;
+		if (done)
+			continue;
+		_cleanup_free_ char *list = NULL;
+		for (size_t j = i; j < plan->n_vfio_pci; j++) {
+			const struct vc_hv_vfio_pci *d = &plan->vfio_pci[j];
+			if (d->group != g)
+				continue;
+			char *n = vc_strdup_printf("%s%s%u.%u", list ? list : "", list ? "," : "",
+						   d->port, d->function);
+			if (!n)
+				return vc_error_set(err, ENOMEM, "out of memory");
+			free(list);
+			list = n;
+		}
+		_cleanup_free_ char *key = vc_strdup_printf(VC_ANNOT_VFIO_GROUP "%u", g);
+		if (!key || vc_json_object_set(an, key, vc_json_new_string(list)) < 0)
+			return vc_error_set(err, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 int vc_plan_set_vfio(struct vc_plan *plan, const struct vc_vfio_plan *vp, struct vc_error *err)
 {
+	bool vfio = plan->vfio_mode == VC_PLAN_VFIO_VFIO;
+	if (vfio && vp->n_ap > 0)
+		return vc_error_set(err, EINVAL,
+				    "annotations: " VC_ANNOT_VFIO_MODE ": `" VC_VFIO_MODE_VFIO
+				    "` passes PCI devices only, and `%s` is an AP device",
+				    vp->ap[0]);
 	for (size_t i = 0; i < vp->n_pci; i++)
 		if (add_pci(plan, vp->pci[i].host, vp->pci[i].port, vp->pci[i].function,
-			    vp->pci[i].multifunction) < 0)
+			    vp->pci[i].multifunction, vp->pci[i].group) < 0)
 			return vc_error_set(err, ENOMEM, "out of memory");
 	for (size_t i = 0; i < vp->n_ap; i++)
 		if (add_ap(plan, vp->ap[i]) < 0)
 			return vc_error_set(err, ENOMEM, "out of memory");
 	plan->pci_hole64_bytes = vp->pci_hole64_bytes;
+	if (vfio)
+		return annotate_groups(plan, err);
 	struct vc_json *devs = vc_json_get(vc_json_get(plan->guest_spec, "linux"), "devices");
 	if (devs && devs->type == VC_JSON_ARRAY) {
 		size_t w = 0;
@@ -314,6 +408,7 @@ static void vfio_to_json(struct vc_jgen *g, const struct vc_plan *plan)
 {
 	vc_jgen_key(g, "vfio");
 	vc_jgen_object_open(g);
+	vc_jgen_kv_string(g, "mode", vc_plan_vfio_mode_name(plan->vfio_mode));
 	vc_jgen_key(g, "pci");
 	vc_jgen_array_open(g);
 	for (size_t i = 0; i < plan->n_vfio_pci; i++) {
@@ -323,6 +418,7 @@ static void vfio_to_json(struct vc_jgen *g, const struct vc_plan *plan)
 		vc_jgen_kv_int(g, "port", d->port);
 		vc_jgen_kv_int(g, "function", d->function);
 		vc_jgen_kv_bool(g, "multifunction", d->multifunction);
+		vc_jgen_kv_int(g, "group", d->group);
 		vc_jgen_object_close(g);
 	}
 	vc_jgen_array_close(g);
@@ -343,17 +439,26 @@ static int vfio_from_json(const struct vc_json *doc, const char *source, struct 
 	if (!v)
 		return 0;
 	const struct vc_json *pci = vc_json_get(v, "pci"), *ap = vc_json_get(v, "ap");
+	const struct vc_json *mode = vc_json_get(v, "mode");
+	if (mode &&
+	    (!vc_json_str(mode) || vfio_mode_parse(vc_json_str(mode), &plan->vfio_mode) < 0))
+		return vc_error_set(err, EINVAL,
+				    "%s: vfio.mode: must be \"" VC_VFIO_MODE_GUEST_KERNEL
+				    "\" or \"" VC_VFIO_MODE_VFIO "\"",
+				    source);
 	for (size_t i = 0; pci && pci->type == VC_JSON_ARRAY && i < pci->u.array.len; i++) {
 		const struct vc_json *d = pci->u.array.items[i];
 		const char *host = vc_json_str(vc_json_get(d, "host"));
-		int64_t port = 0, fn = 0;
+		int64_t port = 0, fn = 0, group = 0;
 		const struct vc_json *mf = vc_json_get(d, "multifunction");
+		const struct vc_json *grp = vc_json_get(d, "group");
 		if (!host || vc_json_to_i64(vc_json_get(d, "port"), &port) < 0 ||
 		    vc_json_to_i64(vc_json_get(d, "function"), &fn) < 0 || port < 1 || port > 255 ||
-		    fn < 0 || fn > 7)
+		    fn < 0 || fn > 7 ||
+		    (grp && (vc_json_to_i64(grp, &group) < 0 || group < 0 || group > UINT32_MAX)))
 			return vc_error_set(err, EINVAL, "%s: vfio.pci[%zu]: bad entry", source, i);
 		if (add_pci(plan, host, (unsigned)port, (unsigned)fn,
-			    mf && mf->type == VC_JSON_BOOL && mf->u.boolean) < 0)
+			    mf && mf->type == VC_JSON_BOOL && mf->u.boolean, (unsigned)group) < 0)
 			return vc_error_set(err, ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; ap && ap->type == VC_JSON_ARRAY && i < ap->u.array.len; i++) {
@@ -536,6 +641,7 @@ void vc_plan_hv_config(const struct vc_plan *plan, const char *state_dir, struct
 	cfg->n_vfio_ap = plan->n_vfio_ap;
 	cfg->pci_hole64_bytes = plan->pci_hole64_bytes;
 	cfg->netns_path = plan->netns_path;
+	cfg->viommu = plan->vfio_mode == VC_PLAN_VFIO_VFIO;
 }
 
 /* The host file behind a guest path under a storage's mount point. */

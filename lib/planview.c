@@ -97,6 +97,7 @@ int vc_plan_describe(const struct vc_ctx *ctx, const char *bundle, char **json,
 	vc_jgen_key(g, "vfio");
 	vc_jgen_object_open(g);
 	vc_jgen_kv_bool(g, "bind", cfg.vfio_bind);
+	vc_jgen_kv_string(g, "mode", vc_plan_vfio_mode_name(plan.vfio_mode));
 	vc_jgen_key(g, "groups");
 	vc_jgen_array_open(g);
 	for (size_t i = 0; i < v.n; i++)
@@ -109,6 +110,8 @@ int vc_plan_describe(const struct vc_ctx *ctx, const char *bundle, char **json,
 	describe_network(g, spec);
 	vc_jgen_key(g, "guest_storages");
 	vc_jgen_value(g, plan.storages);
+	vc_jgen_key(g, "guest_spec");
+	vc_jgen_value(g, plan.guest_spec);
 	vc_jgen_key(g, "hypervisor");
 	vc_jgen_object_open(g);
 	vc_jgen_kv_string(g, "accel", vc_hv_accel_name(accel));

@@ -58,6 +58,7 @@ static int add_slot(struct vc_vfio_plan *p, struct hole *h, const struct vc_vfio
 		e->port = port;
 		e->function = has_fn0 ? fns[k]->addr.function : (unsigned)k;
 		e->multifunction = e->function == 0 && n > 1;
+		e->group = g->id;
 		h->unknown |= !fns[k]->bar64_known;
 		bars += fns[k]->bar64_bytes;
 		if (bars >= HOLE64_LIMIT)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # vcrun plan: what create would do, shown against fake sysfs and /dev trees
-# (VCRUN_SYSFS_ROOT, VCRUN_DEV_ROOT), without starting anything. No VM.
+# (VCRUN_SYSFS_ROOT, VCRUN_DEV_ROOT), without starting anything; create against the
+# same fakes; and one VM in vfio mode (the virtual IOMMU must not break its boot).
 
 load helpers
 
@@ -125,4 +126,68 @@ bundle_with_groups() {
 	grep -q "VFIO group 20 given back" "$T/vcrun.log" || fail "not given back: $(cat "$T/vcrun.log")"
 	vc_capture state "$id"
 	[ "$status" -ne 0 ] || fail "a failed create left a container"
+}
+
+# vfio_mode_bundle MODE: the GPU+audio group 16 and the NIC group 17 of a fake host,
+# asked for by a bundle whose io.vcrun.vfio-mode annotation is MODE.
+vfio_mode_bundle() {
+	fake_host
+	fake_pci 0000:01:00.0 16 0x030000 vfio-pci
+	fake_pci 0000:01:00.1 16 0x040300 vfio-pci
+	fake_pci 0000:02:00.0 17 0x020000 vfio-pci
+	bundle_with_groups 16 17
+	spec_edit "$T/b" '.annotations["io.vcrun.vfio-mode"] = $m' --arg m "$1"
+}
+
+@test "plan: vfio mode keeps /dev/vfio/N for the guest, says where each group went, adds a virtual IOMMU" {
+	vfio_mode_bundle vfio
+	vc_capture plan --bundle "$T/b"
+	[ "$status" -eq 0 ] || fail "plan: $stderr"
+	jq -e '.vfio.mode == "vfio"' "$T/out" >/dev/null || fail "mode: $(jq -c .vfio "$T/out")"
+	jq -e '[.guest_spec.linux.devices[].path] == ["/dev/vfio/16", "/dev/vfio/17"]' "$T/out" >/dev/null ||
+		fail "guest devices: $(jq -c .guest_spec.linux.devices "$T/out")"
+	jq -e '.guest_spec.annotations["io.vcrun.vfio.group.16"] == "1.0,1.1" and
+		.guest_spec.annotations["io.vcrun.vfio.group.17"] == "2.0"' "$T/out" >/dev/null ||
+		fail "placement annotations: $(jq -c .guest_spec.annotations "$T/out")"
+	argv=$(jq -r '.hypervisor.argv[]' "$T/out")
+	iommu=$(grep -n -x 'intel-iommu,intremap=on,caching-mode=on' <<<"$argv" | cut -d: -f1)
+	port=$(grep -n '^pcie-root-port' <<<"$argv" | head -n 1 | cut -d: -f1)
+	[ -n "$iommu" ] && [ -n "$port" ] && [ "$iommu" -lt "$port" ] ||
+		fail "intel-iommu (line ${iommu:-none}) must precede the root ports (line ${port:-none})"
+	jq -e '.hypervisor.argv | index("-append") as $i | .[$i + 1] | test(" intel_iommu=on( |$)")' \
+		"$T/out" >/dev/null || fail "kernel command line: $(jq -r '.hypervisor.argv' "$T/out")"
+	grep -q -x 'ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off' <<<"$argv" ||
+		fail "ACPI hot-plug left on the root ports (the guest's slots would not be named by port)"
+
+	# the default: the guest kernel drives them, the nodes stay on the host
+	vfio_mode_bundle guest-kernel
+	vc_capture plan --bundle "$T/b"
+	[ "$status" -eq 0 ] || fail "plan: $stderr"
+	jq -e '.vfio.mode == "guest-kernel" and ([.guest_spec.linux.devices[]?] == [])' "$T/out" >/dev/null ||
+		fail "guest-kernel: $(jq -c '[.vfio.mode, .guest_spec.linux.devices]' "$T/out")"
+	! jq -r '.hypervisor.argv[]' "$T/out" | grep -q -e intel-iommu -e intel_iommu ||
+		fail "a virtual IOMMU in guest-kernel mode"
+}
+
+@test "plan and create: an unknown io.vcrun.vfio-mode is refused by name; nothing is left" {
+	vfio_mode_bundle dpdk
+	vc_capture plan --bundle "$T/b"
+	[ "$status" -ne 0 ] && [[ $stderr == *io.vcrun.vfio-mode* && $stderr == *dpdk* ]] ||
+		fail "plan: $status $stderr"
+	id=$(new_id vfm)
+	vc_capture create --bundle "$T/b" "$id"
+	[ "$status" -ne 0 ] && [[ $stderr == *io.vcrun.vfio-mode* && $stderr == *dpdk* ]] ||
+		fail "create: $status $stderr"
+	vc_capture state "$id"
+	[ "$status" -ne 0 ] || fail "a failed create left a container"
+}
+
+@test "run: a VM in vfio mode without devices boots with the virtual IOMMU on" {
+	make_bundle "$T/b" sh -c 'tr " " "\n" </proc/cmdline | grep -x intel_iommu=on; ls /sys/kernel/iommu_groups | wc -l'
+	spec_edit "$T/b" '.annotations["io.vcrun.vfio-mode"] = "vfio"'
+	id=$(new_id vfb)
+	vc_capture run --bundle "$T/b" "$id"
+	[ "$status" -eq 0 ] || fail "run: $status $stderr"
+	[ "$(sed -n 1p <<<"$output")" = intel_iommu=on ] || fail "guest command line: '$output'"
+	[ "$(sed -n 2p <<<"$output")" -gt 0 ] || fail "the guest has no IOMMU groups: '$output'"
 }

@@ -156,6 +156,84 @@ VC_TEST(argv_kvm_vsock_sandbox)
 	CHECK(argv_is(argv, want));
 }
 
+/* Frees an argv for the next build (the cleanup attribute frees the last one). */
+static void argv_reset(char ***argv)
+{
+	vc_strv_freep(argv);
+	*argv = NULL;
+}
+
+/* The vfio mode: the virtual IOMMU precedes the root ports and the vfio-pci devices,
+ * KVM gets a split irqchip (QEMU's intremap needs it), the guest kernel
+ * intel_iommu=on. With no device at all the IOMMU is still there (the guest
+ * boots with it; tests/integration/60-vfio.bats). */
+VC_TEST(argv_vfio_mode_viommu)
+{
+	static const struct vc_hv_vfio_pci nic[] = {
+		{.host = "0000:03:00.0", .port = 1, .function = 0, .group = 7},
+	};
+	struct vc_hv_config c = base_config();
+	c.accel = VC_ACCEL_KVM;
+	c.viommu = true;
+	c.vfio_pci = nic;
+	c.n_vfio_pci = 1;
+	c.pci_hole64_bytes = 32ULL << 30;
+	_cleanup_strv_ char **argv = NULL;
+	struct vc_error err = {0};
+	CHECK(vc_hv_qemu_argv(&c, &argv, &err) == 0);
+	size_t m = argv_find(argv, "-M");
+	CHECK(m != (size_t)-1 && argv[m + 1]);
+	CHECK_STR(argv[m + 1], "q35,accel=kvm,kernel-irqchip=split");
+	size_t ap = argv_find(argv, "-append");
+	CHECK(ap != (size_t)-1 && argv[ap + 1]);
+	CHECK(strstr(argv[ap + 1], " vcrun.channel=serial intel_iommu=on") != NULL);
+	size_t io = argv_find(argv, "intel-iommu,intremap=on,caching-mode=on");
+	size_t hp = argv_find(argv, "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off");
+	size_t rp = argv_find(argv, "pcie-root-port,id=rp1,chassis=1,slot=1,bus=pcie.0");
+	size_t dev = argv_find(argv, "vfio-pci,host=0000:03:00.0,bus=rp1,addr=0x0.0");
+	CHECK(io != (size_t)-1 && hp != (size_t)-1 && rp != (size_t)-1 && dev != (size_t)-1);
+	CHECK_STR(argv[io - 1], "-device");
+	CHECK_STR(argv[hp - 1], "-global");
+	CHECK(hp < io && io < rp && rp < dev);
+
+	/* TCG: no irqchip option; no device: the IOMMU all the same */
+	argv_reset(&argv);
+	c.accel = VC_ACCEL_TCG;
+	c.n_vfio_pci = 0;
+	c.vfio_pci = NULL;
+	c.pci_hole64_bytes = 0;
+	CHECK(vc_hv_qemu_argv(&c, &argv, &err) == 0);
+	m = argv_find(argv, "-M");
+	CHECK_STR(argv[m + 1], "q35,accel=tcg");
+	CHECK(argv_find(argv, "intel-iommu,intremap=on,caching-mode=on") != (size_t)-1);
+	CHECK(argv_find(argv, "pcie-root-port,id=rp1,chassis=1,slot=1,bus=pcie.0") == (size_t)-1);
+
+	/* guest-kernel mode: nothing of it */
+	argv_reset(&argv);
+	c.viommu = false;
+	c.accel = VC_ACCEL_KVM;
+	CHECK(vc_hv_qemu_argv(&c, &argv, &err) == 0);
+	m = argv_find(argv, "-M");
+	CHECK_STR(argv[m + 1], "q35,accel=kvm");
+	ap = argv_find(argv, "-append");
+	CHECK(strstr(argv[ap + 1], "intel_iommu") == NULL);
+	CHECK(argv_find(argv, "intel-iommu,intremap=on,caching-mode=on") == (size_t)-1);
+
+	/* the parameter counts against the kernel command line's limit */
+	char extra[2048];
+	size_t fixed = strlen(argv[ap + 1]) - strlen(" vcrun.channel=serial");
+	size_t room = 2047 - fixed - strlen(" vcrun.channel=serial") - 1;
+	memset(extra, 'x', room);
+	extra[room] = '\0';
+	c.cmdline_extra = extra;
+	argv_reset(&argv);
+	CHECK(vc_hv_qemu_argv(&c, &argv, &err) == 0);
+	argv_reset(&argv);
+	c.viommu = true;
+	CHECK(vc_hv_qemu_argv(&c, &argv, &err) == -EINVAL);
+	CHECK(strstr(err.msg, "cmdline_extra") != NULL);
+}
+
 VC_TEST(argv_virtiofs)
 {
 	struct vc_hv_config c = base_config();
@@ -829,8 +907,8 @@ VC_TEST(start_virtiofs)
 }
 
 VC_TESTS(VC_T(argv_tcg_serial_9p), VC_T(argv_kvm_vsock_sandbox), VC_T(argv_virtiofs),
-	 VC_T(argv_nics), VC_T(argv_invalid_configs_name_the_field), VC_T(qmp_command_skips_events),
-	 VC_T(qmp_error_reply), VC_T(qmp_timeouts_and_bad_servers),
+	 VC_T(argv_vfio_mode_viommu), VC_T(argv_nics), VC_T(argv_invalid_configs_name_the_field),
+	 VC_T(qmp_command_skips_events), VC_T(qmp_error_reply), VC_T(qmp_timeouts_and_bad_servers),
 	 VC_T(probe_firmware_runs_under_tcg), VC_T(accel_probe_answers_and_caches),
 	 VC_T(start_query_stop), VC_T(stop_after_qemu_is_gone), VC_T(start_failures_are_explained),
 	 VC_T(start_virtiofs))

@@ -14,6 +14,7 @@
 #include "lib/vcrun.h"
 #include "oci/spec.h"
 #include "tests/unit/unit.h"
+#include "vfio/vfio.h"
 
 VC_TEST(id_rules)
 {
@@ -258,6 +259,130 @@ VC_TEST(plan_network_namespace_and_dns_relay)
 	vc_config_release(&cfg);
 }
 
+/* A bundle whose spec asks for /dev/vfio/7 and /dev/vfio/16, with annotations. */
+static char *make_vfio_bundle(const char *name, const char *annotations_json)
+{
+	char *bundle = vc_strdup_printf("%s/%s", vc_unit_tmpdir(), name);
+	_cleanup_free_ char *rootfs = vc_strdup_printf("%s/rootfs", bundle);
+	_cleanup_free_ char *cfg = vc_strdup_printf("%s/config.json", bundle);
+	vc_mkdir_p(rootfs, 0755, NULL);
+	_cleanup_free_ char *text = vc_strdup_printf(
+		"{\"ociVersion\":\"1.2.0\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},"
+		"\"root\":{\"path\":\"rootfs\"},\"annotations\":%s,"
+		"\"linux\":{\"devices\":[{\"path\":\"/dev/vfio/7\",\"type\":\"c\",\"major\":243,"
+		"\"minor\":0},{\"path\":\"/dev/fuse\",\"type\":\"c\",\"major\":10,\"minor\":229},"
+		"{\"path\":\"/dev/vfio/16\",\"type\":\"c\",\"major\":243,\"minor\":1}]}}",
+		annotations_json);
+	vc_write_file(cfg, text, strlen(text), NULL);
+	return bundle;
+}
+
+static size_t guest_devices(const struct vc_plan *plan, const char *path)
+{
+	const struct vc_json *d = vc_json_get(vc_json_get(plan->guest_spec, "linux"), "devices");
+	size_t n = 0;
+	for (size_t i = 0; d && i < d->u.array.len; i++)
+		n += !strcmp(vc_json_str(vc_json_get(d->u.array.items[i], "path")), path);
+	return n;
+}
+
+static const char *guest_annotation(const struct vc_plan *plan, const char *key)
+{
+	return vc_json_str(vc_json_get(vc_json_get(plan->guest_spec, "annotations"), key));
+}
+
+/* io.vcrun.vfio-mode: the default drops /dev/vfio/N from the guest's spec; "vfio"
+ * keeps the nodes, annotates each group's placement, turns the virtual IOMMU on and
+ * survives plan.json; any other value is refused by name; annotations that would
+ * steer the agent are vcrun's alone. */
+VC_TEST(plan_vfio_mode)
+{
+	struct vc_error err = {0};
+	struct vc_hv_vfio_pci pci[] = {
+		/* group 7: a NIC; group 16: a GPU and its audio function, and a second slot */
+		{.host = "0000:03:00.0", .port = 1, .function = 0, .group = 7},
+		{.host = "0000:01:00.0",
+		 .port = 2,
+		 .function = 0,
+		 .multifunction = true,
+		 .group = 16},
+		{.host = "0000:01:00.1", .port = 2, .function = 1, .group = 16},
+		{.host = "0000:02:00.0", .port = 3, .function = 0, .group = 16},
+	};
+	struct vc_vfio_plan vp = {.pci = pci, .n_pci = 4, .pci_hole64_bytes = 32ULL << 30};
+	struct vc_config cfg;
+	test_config(&cfg);
+
+	/* default: guest-kernel */
+	_cleanup_free_ char *b0 = make_vfio_bundle("v0", "{\"io.vcrun.vfio.group.9\":\"1.0\"}");
+	_cleanup_spec_ struct vc_oci_spec *s0 = NULL;
+	CHECK(vc_oci_spec_load(b0, &s0, &err) == 0);
+	struct vc_plan p0;
+	CHECK(vc_plan_build("c0", s0, &cfg, VC_ACCEL_TCG, "/nonexistent", &p0, &err) == 0);
+	CHECK(p0.vfio_mode == VC_PLAN_VFIO_GUEST_KERNEL);
+	CHECK(vc_plan_set_vfio(&p0, &vp, &err) == 0);
+	CHECK(guest_devices(&p0, "/dev/vfio/7") == 0 && guest_devices(&p0, "/dev/fuse") == 1);
+	CHECK(guest_annotation(&p0, "io.vcrun.vfio.group.9") == NULL);
+	struct vc_hv_config hc;
+	vc_plan_hv_config(&p0, "/run/x", &hc);
+	CHECK(!hc.viommu);
+	vc_plan_release(&p0);
+
+	/* vfio */
+	_cleanup_free_ char *b1 = make_vfio_bundle(
+		"v1", "{\"io.vcrun.vfio-mode\":\"vfio\",\"io.vcrun.vfio.group.16\":\"9.9\"}");
+	_cleanup_spec_ struct vc_oci_spec *s1 = NULL;
+	CHECK(vc_oci_spec_load(b1, &s1, &err) == 0);
+	struct vc_plan p1;
+	CHECK(vc_plan_build("c1", s1, &cfg, VC_ACCEL_TCG, "/nonexistent", &p1, &err) == 0);
+	CHECK(p1.vfio_mode == VC_PLAN_VFIO_VFIO);
+	CHECK(vc_plan_set_vfio(&p1, &vp, &err) == 0);
+	CHECK(guest_devices(&p1, "/dev/vfio/7") == 1 && guest_devices(&p1, "/dev/vfio/16") == 1);
+	CHECK_STR(guest_annotation(&p1, "io.vcrun.vfio.group.7"), "1.0");
+	CHECK_STR(guest_annotation(&p1, "io.vcrun.vfio.group.16"), "2.0,2.1,3.0");
+	CHECK_STR(guest_annotation(&p1, "io.vcrun.vfio-mode"), "vfio");
+	vc_plan_hv_config(&p1, "/run/x", &hc);
+	CHECK(hc.viommu && hc.n_vfio_pci == 4);
+
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	CHECK(vc_plan_to_json(&p1, &text, &len, &err) == 0);
+	CHECK_CONTAINS(text, "\"mode\":\"vfio\"");
+	struct vc_plan back;
+	CHECK(vc_plan_from_json(text, len, "plan.json", &back, &err) == 0);
+	CHECK(back.vfio_mode == VC_PLAN_VFIO_VFIO && back.n_vfio_pci == 4);
+	CHECK(back.vfio_pci[3].group == 16 && back.vfio_pci[0].group == 7);
+	CHECK_STR(guest_annotation(&back, "io.vcrun.vfio.group.16"), "2.0,2.1,3.0");
+	vc_plan_release(&back);
+	/* a plan.json from before the mode existed reads as guest-kernel */
+	char *at = strstr(text, "\"mode\":\"vfio\",");
+	CHECK(at != NULL);
+	memmove(at, at + strlen("\"mode\":\"vfio\","),
+		strlen(at + strlen("\"mode\":\"vfio\",")) + 1);
+	CHECK(vc_plan_from_json(text, strlen(text), "plan.json", &back, &err) == 0);
+	CHECK(back.vfio_mode == VC_PLAN_VFIO_GUEST_KERNEL);
+	vc_plan_release(&back);
+
+	/* AP devices have no PCI function for the container to open */
+	char *ap[] = {"/sys/devices/vfio_ap/matrix/u1"};
+	struct vc_vfio_plan vap = {.ap = ap, .n_ap = 1};
+	vc_error_clear(&err);
+	CHECK(vc_plan_set_vfio(&p1, &vap, &err) == -EINVAL);
+	CHECK_CONTAINS(err.msg, "io.vcrun.vfio-mode");
+	CHECK_CONTAINS(err.msg, "AP device");
+	vc_plan_release(&p1);
+
+	/* anything else names the annotation and the value */
+	_cleanup_free_ char *b2 = make_vfio_bundle("v2", "{\"io.vcrun.vfio-mode\":\"dpdk\"}");
+	_cleanup_spec_ struct vc_oci_spec *s2 = NULL;
+	CHECK(vc_oci_spec_load(b2, &s2, &err) == 0);
+	struct vc_plan p2;
+	vc_error_clear(&err);
+	CHECK(vc_plan_build("c2", s2, &cfg, VC_ACCEL_TCG, "/nonexistent", &p2, &err) == -EINVAL);
+	CHECK_CONTAINS(err.msg, "io.vcrun.vfio-mode: unknown value `dpdk`");
+	vc_config_release(&cfg);
+}
+
 VC_TEST(plan_rejects_bad_mounts)
 {
 	struct vc_error err = {0};
@@ -318,4 +443,5 @@ VC_TEST(config_file_errors_name_the_field)
 
 VC_TESTS(VC_T(id_rules), VC_T(state_round_trip), VC_T(plan_shares_and_guest_spec),
 	 VC_T(plan_picks_vsock_when_the_host_has_it), VC_T(plan_network_namespace_and_dns_relay),
-	 VC_T(plan_rejects_bad_mounts), VC_T(config_file_errors_name_the_field))
+	 VC_T(plan_vfio_mode), VC_T(plan_rejects_bad_mounts),
+	 VC_T(config_file_errors_name_the_field))

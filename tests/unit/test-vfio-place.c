@@ -321,27 +321,31 @@ VC_TEST(placement_of_several_groups)
 
 VC_TEST(hv_vfio_validation_names_the_field)
 {
-	struct vc_hv_vfio_pci ok0 = {"0000:01:00.0", 1, 0, true},
-			      ok1 = {"0000:01:00.1", 1, 1, false};
+	struct vc_hv_vfio_pci ok0 = {"0000:01:00.0", 1, 0, true, 0},
+			      ok1 = {"0000:01:00.1", 1, 1, false, 0};
 	struct {
 		struct vc_hv_vfio_pci d[2];
 		size_t n;
 		const char *want;
 	} cases[] = {
-		{{{"0000:01:00.0", 0, 0, false}}, 1, "vfio_pci[0].port: 0 is not in 1..255"},
-		{{{"0000:01:00.0", 256, 0, false}}, 1, "vfio_pci[0].port: 256"},
-		{{{"0000:01:00.0", 1, 8, false}}, 1, "vfio_pci[0].function: 8 is not in 0..7"},
-		{{{"0000:01:00.0,x-foo=1", 1, 0, false}},
+		{{{"0000:01:00.0", 0, 0, false, 0}}, 1, "vfio_pci[0].port: 0 is not in 1..255"},
+		{{{"0000:01:00.0", 256, 0, false, 0}}, 1, "vfio_pci[0].port: 256"},
+		{{{"0000:01:00.0", 1, 8, false, 0}}, 1, "vfio_pci[0].function: 8 is not in 0..7"},
+		{{{"0000:01:00.0,x-foo=1", 1, 0, false, 0}},
 		 1,
 		 "vfio_pci[0].host: `0000:01:00.0,x-foo"},
-		{{{NULL, 1, 0, false}}, 1, "vfio_pci[0].host: `(null)`"},
-		{{ok0, {"0000:01:00.0", 2, 0, false}}, 2, "vfio_pci[1].host: 0000:01:00.0 is also"},
-		{{ok0, {"0000:01:00.2", 1, 0, false}}, 2, "vfio_pci[1]: port 1 function 0 is also"},
-		{{{"0000:01:00.1", 1, 1, false}}, 1, "port 1 has no function 0"},
-		{{{"0000:01:00.0", 1, 0, false}, ok1},
+		{{{NULL, 1, 0, false, 0}}, 1, "vfio_pci[0].host: `(null)`"},
+		{{ok0, {"0000:01:00.0", 2, 0, false, 0}},
+		 2,
+		 "vfio_pci[1].host: 0000:01:00.0 is also"},
+		{{ok0, {"0000:01:00.2", 1, 0, false, 0}},
+		 2,
+		 "vfio_pci[1]: port 1 function 0 is also"},
+		{{{"0000:01:00.1", 1, 1, false, 0}}, 1, "port 1 has no function 0"},
+		{{{"0000:01:00.0", 1, 0, false, 0}, ok1},
 		 2,
 		 "vfio_pci[0].multifunction: port 1 has 2"},
-		{{{"0000:01:00.1", 1, 1, true}, ok0},
+		{{{"0000:01:00.1", 1, 1, true, 0}, ok0},
 		 2,
 		 "vfio_pci[0].multifunction: only function 0"},
 	};
