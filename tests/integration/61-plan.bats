@@ -191,3 +191,36 @@ vfio_mode_bundle() {
 	[ "$(sed -n 1p <<<"$output")" = intel_iommu=on ] || fail "guest command line: '$output'"
 	[ "$(sed -n 2p <<<"$output")" -gt 0 ] || fail "the guest has no IOMMU groups: '$output'"
 }
+
+@test "run: vfio mode end to end: the guest moves the function to vfio-pci, the container gets /dev/vfio/G" {
+	# The fake host's NIC is placed on root port 1; a QEMU wrapper puts an emulated
+	# e1000e there in its stead, so the guest side runs for real: the agent finds
+	# port 1's slot, binds the function to vfio-pci and hands the container the
+	# guest's group node and /dev/vfio/vfio.
+	fake_host
+	fake_pci 0000:02:00.0 17 0x020000 vfio-pci
+	bundle_with_groups 17
+	cat >"$T/qemu" <<'EOT'
+#!/bin/bash
+args=()
+for a in "$@"; do
+	[[ $a == vfio-pci,host=0000:02:00.0,* ]] && a=e1000e,${a#vfio-pci,host=0000:02:00.0,}
+	args+=("$a")
+done
+exec qemu-system-x86_64 "${args[@]}"
+EOT
+	chmod +x "$T/qemu"
+	jq -n --arg q "$T/qemu" '{qemu: $q}' >"$T/vcrun.json"
+	export VCRUN_CONFIG=$T/vcrun.json
+	spec_edit "$T/b" '.annotations["io.vcrun.vfio-mode"] = "vfio" | .process.args = ["sh", "-c",
+		"ls /dev/vfio; for d in /sys/bus/pci/devices/*; do [ \"$(cat $d/device)\" = 0x10d3 ] && echo $(basename $(readlink $d/driver)) $(basename $(readlink $d/iommu_group)); done; cat /proc/modules | cut -d\" \" -f1 | grep -x vfio_pci"]'
+	id=$(new_id vfe)
+	vc_capture run --bundle "$T/b" "$id"
+	[ "$status" -eq 0 ] || fail "run: $status $stderr"
+	nodes=$(sed -n '1,2p' <<<"$output" | sort | tr '\n' ' ')
+	read -r driver group < <(sed -n 3p <<<"$output")
+	[ "$driver" = vfio-pci ] || fail "the e1000e is on '$driver': '$output'"
+	[ "$nodes" = "$(printf '%s\n' "$group" vfio | sort | tr '\n' ' ')" ] ||
+		fail "container nodes '$nodes', want the guest group $group and vfio: '$output'"
+	[ "$(sed -n 4p <<<"$output")" = vfio_pci ] || fail "vfio_pci not loaded: '$output'"
+}
