@@ -1,5 +1,6 @@
 /* The VFIO part of the QEMU command line: a pcie-root-port per passed host slot,
- * vfio-pci functions behind it, vfio-ap devices, and q35's 64-bit MMIO window.
+ * vfio-pci functions behind it, vfio-ap devices, q35's 64-bit MMIO window, and the
+ * vfio mode's virtual IOMMU.
  * Cold-plugged: QEMU opens the groups at start, so a group that is not viable
  * fails the start, not the guest. */
 #include "hv/internal.h"
@@ -149,8 +150,8 @@ static bool port_seen(const struct vc_hv_config *cfg, size_t before, unsigned po
 	return false;
 }
 
-/* The vfio mode's virtual IOMMU (before every root port and vfio-pci device, which
- * take their DMA address space from it when they are created). Without ACPI
+/* The vfio mode's virtual IOMMU, before every root port and vfio-pci device: vfio-pci
+ * looks up its DMA address space (the IOMMU's) when it is created. Without ACPI
  * hot-plug on the root ports, the guest's pciehp registers each port's slot under
  * its number (slot=N): the agent finds port N at /sys/bus/pci/slots/N/address.
  * caching-mode=on makes the guest report every mapping, which a vfio-pci device
