@@ -44,6 +44,7 @@ static inline void vc_strv_freep(char ***v)
 			free(*p);
 		free(*v);
 	}
+	*v = NULL; /* so that a call by hand and the cleanup attribute can meet */
 }
 
 #define _cleanup_free_	   __attribute__((cleanup(vc_freep)))

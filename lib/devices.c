@@ -39,7 +39,9 @@ int vc_devices_vfio_groups(const struct vc_oci_spec *spec, unsigned **ids, size_
 		return 0;
 	for (size_t i = 0; i < spec->linux->n_devices; i++) {
 		const char *path = spec->linux->devices[i].path;
-		if (!path || !vc_vfio_is_vfio_path(path))
+		/* The container node is not a group: docker and podman users pass it
+		 * along with the groups (--device /dev/vfio/vfio), as DPDK needs both. */
+		if (!path || !vc_vfio_is_vfio_path(path) || !strcmp(path, "/dev/vfio/vfio"))
 			continue;
 		unsigned id;
 		if (vc_vfio_group_id_from_path(path, &id, err) < 0)

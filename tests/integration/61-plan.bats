@@ -224,3 +224,16 @@ EOT
 		fail "container nodes '$nodes', want the guest group $group and vfio: '$output'"
 	[ "$(sed -n 4p <<<"$output")" = vfio_pci ] || fail "vfio_pci not loaded: '$output'"
 }
+
+@test "plan: /dev/vfio/vfio next to the groups (docker --device) is the container node, not a group" {
+	fake_host
+	fake_pci 0000:02:00.0 17 0x020000 vfio-pci
+	bundle_with_groups 17
+	spec_edit "$T/b" '.linux.devices += [{"path": "/dev/vfio/vfio", "type": "c", "major": 10, "minor": 196}]'
+	vc_capture plan --bundle "$T/b"
+	[ "$status" -eq 0 ] || fail "plan: $stderr"
+	[ "$(jq '.vfio.groups | length' "$T/out")" = 1 ] || fail "groups: $output"
+	# guest-kernel mode: the guest gets PCI devices, no host /dev/vfio node at all
+	[ "$(jq '[.guest_spec.linux.devices[]? | select(.path | startswith("/dev/vfio"))] | length' "$T/out")" = 0 ] ||
+		fail "guest spec devices: $(jq -c .guest_spec.linux.devices "$T/out")"
+}
