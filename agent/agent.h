@@ -382,8 +382,10 @@ void agent_cgroup_stats(const char *path, struct vc_jgen *g);
  * tests). Errors name the entry and the file. */
 int agent_vfio_setup(struct vc_oci_spec *spec, const char *sysfs, const char *dev_root,
 		     const char *modules_dir, struct vc_error *err);
-/* finit_module of each module in MODULES_DIR/vfio.load-order (none: nothing to do). */
-int agent_vfio_load_modules(const char *modules_dir, struct vc_error *err);
+/* boot.c: finit_module of each module that DIR/LIST_NAME names, in order (a missing
+ * list: nothing to do). strict: the first failure is the error; else it is a warning
+ * and the rest still load (PID 1 at boot). */
+int agent_modules_load(const char *dir, const char *list_name, bool strict, struct vc_error *err);
 
 /* ---- storage.c ----------------------------------------------------------- */
 

@@ -97,12 +97,15 @@ static void parse_cmdline(struct boot_cmdline *c)
 	}
 }
 
-static void load_modules(void)
+int agent_modules_load(const char *dir, const char *list_name, bool strict, struct vc_error *err)
 {
+	_cleanup_free_ char *list_path = vc_strdup_printf("%s/%s", dir, list_name);
 	_cleanup_free_ char *list = NULL;
-	if (vc_read_file(MODULES_DIR "/load-order", 1 << 20, &list, NULL, NULL) < 0) {
-		agent_dbg("no %s/load-order: no modules loaded", MODULES_DIR);
-		return;
+	if (!list_path)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	if (vc_read_file(list_path, 1 << 20, &list, NULL, NULL) < 0) {
+		agent_dbg("no %s: no modules loaded", list_path);
+		return 0; /* built into the kernel, or not in this image */
 	}
 	for (char *save = NULL, *name = strtok_r(list, "\n", &save); name;
 	     name = strtok_r(NULL, "\n", &save)) {
@@ -110,18 +113,24 @@ static void load_modules(void)
 		name[strcspn(name, " \t\r")] = '\0';
 		if (!*name || *name == '#' || strchr(name, '/'))
 			continue;
-		char path[512];
-		snprintf(path, sizeof(path), "%s/%s", MODULES_DIR, name);
+		_cleanup_free_ char *path = vc_strdup_printf("%s/%s", dir, name);
+		if (!path)
+			return vc_error_set(err, ENOMEM, "out of memory");
 		_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			agent_warn("module %s: %s", path, strerror(errno));
+		int e = 0;
+		if (fd < 0)
+			e = errno;
+		else if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)
+			e = errno;
+		if (!e) {
+			agent_dbg("loaded module %s", name);
 			continue;
 		}
-		if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)
-			agent_warn("load module %s: %s", name, strerror(errno));
-		else
-			agent_dbg("loaded module %s", name);
+		if (strict)
+			return vc_error_sys(err, e, "load module %s", path);
+		agent_warn("load module %s: %s", path, strerror(e));
 	}
+	return 0;
 }
 
 /* The modules loaded on demand (MODULES_DIR/NAME.load-order and those it lists, e.g.
@@ -287,7 +296,7 @@ void agent_boot(void)
 	agent_log_set_debug(cmd.debug);
 	agent_info("vcrun-agent %s starting (channel %s)", VC_VERSION,
 		   cmd.vsock ? "vsock" : "serial");
-	load_modules();
+	agent_modules_load(MODULES_DIR, "load-order", false, NULL);
 	if (cmd.poweroff)
 		agent_poweroff("vcrun.poweroff=1");
 	if (switch_root(&err) < 0 || late_mounts(&err) < 0)

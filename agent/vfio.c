@@ -270,33 +270,6 @@ static int map_group(const struct vc_oci_spec *spec, const struct vc_oci_device 
 	return 0;
 }
 
-int agent_vfio_load_modules(const char *modules_dir, struct vc_error *err)
-{
-	_cleanup_free_ char *list_path = vc_strdup_printf("%s/" VFIO_MODULE_LIST, modules_dir);
-	_cleanup_free_ char *list = NULL;
-	if (!list_path)
-		return vc_error_set(err, ENOMEM, "out of memory");
-	struct vc_error ignored = {0};
-	if (vc_read_file(list_path, 1 << 16, &list, NULL, &ignored) < 0)
-		return 0; /* none: built into the kernel, or not in this image */
-	for (char *save = NULL, *name = strtok_r(list, "\n", &save); name;
-	     name = strtok_r(NULL, "\n", &save)) {
-		name += strspn(name, " \t");
-		name[strcspn(name, " \t\r")] = '\0';
-		if (!*name || *name == '#' || strchr(name, '/'))
-			continue;
-		_cleanup_free_ char *path = vc_strdup_printf("%s/%s", modules_dir, name);
-		if (!path)
-			return vc_error_set(err, ENOMEM, "out of memory");
-		_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return vc_error_sys(err, errno, "module %s", path);
-		if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)
-			return vc_error_sys(err, errno, "load module %s", path);
-	}
-	return 0;
-}
-
 int agent_vfio_setup(struct vc_oci_spec *spec, const char *sysfs, const char *dev_root,
 		     const char *modules_dir, struct vc_error *err)
 {
@@ -308,7 +281,7 @@ int agent_vfio_setup(struct vc_oci_spec *spec, const char *sysfs, const char *de
 	if (groups == 0)
 		return 0;
 	int r;
-	if (modules_dir && (r = agent_vfio_load_modules(modules_dir, err)) < 0)
+	if (modules_dir && (r = agent_modules_load(modules_dir, VFIO_MODULE_LIST, true, err)) < 0)
 		return vc_error_wrap(err, "VFIO modules");
 
 	struct dev_list out __attribute__((cleanup(dev_list_free))) = {0};

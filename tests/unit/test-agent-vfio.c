@@ -230,10 +230,10 @@ VC_TEST(modules_load_from_the_list)
 	_cleanup_free_ char *dir = vc_strdup_printf("%s/mods", vc_unit_tmpdir());
 	CHECK(vc_mkdir_p(dir, 0755, NULL) == 0);
 	struct vc_error err = {0};
-	CHECK(agent_vfio_load_modules(dir, &err) == 0);
+	CHECK(agent_modules_load(dir, "vfio.load-order", true, &err) == 0);
 	_cleanup_free_ char *list = vc_strdup_printf("%s/vfio.load-order", dir);
 	CHECK(vc_write_file(list, "# comment\n\nmissing.ko\n", 22, NULL) == 0);
-	CHECK(agent_vfio_load_modules(dir, &err) == -ENOENT);
+	CHECK(agent_modules_load(dir, "vfio.load-order", true, &err) == -ENOENT);
 	CHECK_CONTAINS(err.msg, "mods/missing.ko");
 }
 
