@@ -29,6 +29,7 @@
 
 struct boot_cmdline {
 	bool vsock, debug, poweroff;
+	char modules[128]; /* vcrun.modules=SET,...: on-demand sets this VM needs at boot */
 };
 
 static void sleep_ms(long ms)
@@ -94,6 +95,24 @@ static void parse_cmdline(struct boot_cmdline *c)
 			c->debug = true;
 		else if (!strcmp(w, "vcrun.poweroff=1"))
 			c->poweroff = true;
+		else if (!strncmp(w, "vcrun.modules=", 14))
+			snprintf(c->modules, sizeof(c->modules), "%s", w + 14);
+	}
+}
+
+/* The sets the host named: each SET.load-order, after the base list. A name that is
+ * not a plain word is ignored (it would be a path). */
+static void load_module_sets(char *sets)
+{
+	for (char *save = NULL, *set = strtok_r(sets, ",", &save); set;
+	     set = strtok_r(NULL, ",", &save)) {
+		if (set[strspn(set, "abcdefghijklmnopqrstuvwxyz0123456789_")] != '\0') {
+			agent_warn("vcrun.modules: `%s` is not a module set name", set);
+			continue;
+		}
+		char list[160];
+		snprintf(list, sizeof(list), "%s.load-order", set);
+		agent_modules_load(MODULES_DIR, list, false, NULL);
 	}
 }
 
@@ -297,6 +316,7 @@ void agent_boot(void)
 	agent_info("vcrun-agent %s starting (channel %s)", VC_VERSION,
 		   cmd.vsock ? "vsock" : "serial");
 	agent_modules_load(MODULES_DIR, "load-order", false, NULL);
+	load_module_sets(cmd.modules);
 	if (cmd.poweroff)
 		agent_poweroff("vcrun.poweroff=1");
 	if (switch_root(&err) < 0 || late_mounts(&err) < 0)

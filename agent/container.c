@@ -129,6 +129,17 @@ static void container_unlink(struct agent *a, struct agent_container *c)
 	}
 }
 
+/* overlay is an on-demand module set (guest/modules.list): loaded for the first
+ * container that mounts one. */
+static int load_overlay(const struct vc_oci_spec *spec, struct vc_error *err)
+{
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (spec->mounts[i].type && !strcmp(spec->mounts[i].type, "overlay"))
+			return agent_modules_load(AGENT_MODULES_DIR, "overlay.load-order", true,
+						  err);
+	return 0;
+}
+
 int agent_h_create_container(struct agent *a, struct agent_req *r, struct vc_jgen *res,
 			     struct vc_error *err)
 {
@@ -154,6 +165,8 @@ int agent_h_create_container(struct agent *a, struct agent_req *r, struct vc_jge
 		rc = check_rootfs(r->method, r->spec, err);
 	if (rc == 0 && (rc = agent_vfio_setup(r->spec, "/sys", "/dev", AGENT_MODULES_DIR, err)) < 0)
 		vc_error_wrap(err, "%s: params.spec", r->method);
+	if (rc == 0 && (rc = load_overlay(r->spec, err)) < 0)
+		vc_error_wrap(err, "%s: params.spec.mounts", r->method);
 	if (rc == 0)
 		rc = agent_cgroup_create(a->opts->cgroup_root, c->id, &c->cgroup, err);
 	const struct vc_oci_linux *l = r->spec->linux;

@@ -29,6 +29,24 @@
 /* Strongest -sandbox that still runs everything this argv uses (see hv/README.md). */
 #define HV_SANDBOX_OPTS "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
 
+/* " vcrun.modules=SET,..." (or ""): the guest's on-demand module sets this VM needs
+ * at boot (guest/modules.list); every other VM skips their load time. */
+static void module_sets(const struct vc_hv_config *cfg, char *buf, size_t len)
+{
+	const char *sets[3];
+	size_t n = 0;
+	if (cfg->channel == VC_CHANNEL_VSOCK)
+		sets[n++] = "vsock";
+	if (cfg->fs == VC_FS_VIRTIOFS && cfg->n_shares > 0)
+		sets[n++] = "virtiofs";
+	if (cfg->n_nics > 0)
+		sets[n++] = "net";
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
+			 i ? "," : " vcrun.modules=", sets[i]);
+}
+
 static const char *channel_name(enum vc_hv_channel c)
 {
 	return c == VC_CHANNEL_VSOCK ? "vsock" : "serial";
@@ -138,7 +156,9 @@ int hv_config_validate(const struct vc_hv_config *cfg, struct vc_error *err)
 	if (r < 0)
 		return r;
 
-	size_t cmdline = strlen(HV_KERNEL_PARAMS " vcrun.channel=serial") +
+	char sets[64];
+	module_sets(cfg, sets, sizeof(sets));
+	size_t cmdline = strlen(HV_KERNEL_PARAMS " vcrun.channel=serial") + strlen(sets) +
 			 (cfg->viommu ? strlen(" " HV_VIOMMU_PARAMS) : 0) +
 			 (cfg->cmdline_extra ? 1 + strlen(cfg->cmdline_extra) : 0);
 	if (cmdline >= HV_CMDLINE_MAX)
@@ -337,7 +357,9 @@ int vc_hv_qemu_argv(const struct vc_hv_config *cfg, char ***argv, struct vc_erro
 	add(&v, &r, "-initrd");
 	add(&v, &r, cfg->initrd);
 	add(&v, &r, "-append");
-	addf(&v, &r, HV_KERNEL_PARAMS " vcrun.channel=%s%s%s%s", channel_name(cfg->channel),
+	char sets[64];
+	module_sets(cfg, sets, sizeof(sets));
+	addf(&v, &r, HV_KERNEL_PARAMS " vcrun.channel=%s%s%s%s%s", channel_name(cfg->channel), sets,
 	     cfg->viommu ? " " HV_VIOMMU_PARAMS : "",
 	     cfg->cmdline_extra && *cfg->cmdline_extra ? " " : "",
 	     cfg->cmdline_extra ? cfg->cmdline_extra : "");

@@ -148,7 +148,7 @@ VC_TEST(argv_kvm_vsock_sandbox)
 		"-initrd", "/s/initramfs.img",
 		"-append", "console=ttyS0 panic=-1 reboot=k quiet tsc=reliable no_timer_check "
 		"rcupdate.rcu_expedited=1 i8042.direct=1 i8042.dumbkbd=1 i8042.nopnp=1 i8042.noaux=1 "
-		"noreplace-smp cryptomgr.notests pci=lastbus=0 8250.nr_uarts=1 vcrun.channel=vsock",
+		"noreplace-smp cryptomgr.notests pci=lastbus=0 8250.nr_uarts=1 vcrun.channel=vsock vcrun.modules=vsock",
 		"-device", "vhost-vsock-pci,guest-cid=7",
 		NULL,
 	};
@@ -283,6 +283,8 @@ VC_TEST(argv_nics)
 			       "romfile=");
 	CHECK(argv_find(argv, "virtio-net-pci,netdev=net1,mac=0a:00:00:00:00:01,romfile=") !=
 	      (size_t)-1);
+	/* the guest loads virtio_net (the net module set) only for a VM with NICs */
+	CHECK_CONTAINS(argv[argv_find(argv, "-append") + 1], " vcrun.modules=net");
 
 	struct vc_hv_nic bad_mac[] = {{.tap = "tap0_vc", .mac = "02:42:ac:11:00", .mtu = 0}};
 	struct vc_hv_nic bad_mtu[] = {{.tap = "tap0_vc", .mac = "02:42:ac:11:00:02", .mtu = 9}};
