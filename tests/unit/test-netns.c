@@ -682,6 +682,86 @@ VC_TEST(test_setup_rolls_back)
 	CHECK(clean2);
 }
 
+struct seen {
+	bool late, tap;
+};
+
+static void on_link(void *ctx, int ifindex, const char *name)
+{
+	struct seen *s = ctx;
+	(void)ifindex;
+	if (!strcmp(name, "vclate0"))
+		s->late = true;
+	if (netns_is_tap_name(name))
+		s->tap = true;
+}
+
+/* What the monitor uses after boot: the link watch hears of a new interface (never
+ * of vcrun's taps), vc_netns_bridged tells a tap that a process holds from one that
+ * nobody does, and vc_netns_udp_connect talks to a socket inside the namespace. */
+VC_TEST(test_watch_bridged_udp)
+{
+	ENV(e);
+	struct vc_error err = {0};
+	struct vc_netns_watch *w = NULL;
+	struct vc_netns_plan *p = NULL;
+	struct seen seen = {0};
+	char tap[IFNAMSIZ] = "";
+	int wr = vc_netns_watch_open(e.a, &w, &err);
+	int pr = plan_of(e.a, &p, &err);
+	int sr = pr == 0 ? vc_netns_tap_setup(e.a, p, &err) : pr;
+	vc_netns_plan_free(p);
+	int b0 = vc_netns_bridged(e.a, tap, sizeof(tap), &err);
+	int tapfd = -1;
+	int tr = vc_netns_tap_open(e.a, "tap0_vc", true, &tapfd, &err);
+	int b1 = vc_netns_bridged(e.a, tap, sizeof(tap), &err);
+	if (tapfd >= 0)
+		close(tapfd);
+	bool added = tn_veth(e.sa, "vclate0", "02:00:00:00:99:31", MTU, "vclate1",
+			     "02:00:00:00:99:32", e.b);
+	for (int i = 0; wr == 0 && i < 40 && !seen.late; i++) {
+		struct pollfd pfd = {.fd = vc_netns_watch_fd(w), .events = POLLIN};
+		if (poll(&pfd, 1, 50) > 0)
+			vc_netns_watch_read(w, on_link, &seen);
+	}
+	vc_netns_watch_close(w);
+
+	/* a UDP socket bound in the namespace, and one connected to it from outside */
+	static const enum netns_fd_kind kind = NETNS_FD_UDP4;
+	int srv = -1, cli = -1;
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons(5399),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int ur = netns_open_fds(e.a, &kind, 1, &srv, &err);
+	bool bound = ur == 0 && bind(srv, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	int cr = vc_netns_udp_connect(e.a, "127.0.0.1", 5399, &cli, &err);
+	char buf[8] = "";
+	bool echoed = false;
+	if (bound && cr == 0 && send(cli, "q", 1, 0) == 1) {
+		struct pollfd pfd = {.fd = srv, .events = POLLIN};
+		echoed = poll(&pfd, 1, 2000) == 1 && recv(srv, buf, sizeof(buf), 0) == 1 &&
+			 buf[0] == 'q';
+	}
+	int bad = -1;
+	struct vc_error berr = {0};
+	int badr = vc_netns_udp_connect(e.a, "::1", 53, &bad, &berr);
+	if (srv >= 0)
+		close(srv);
+	if (cli >= 0)
+		close(cli);
+	vc_netns_teardown(e.a, NULL);
+	env_down(&e);
+	CHECK(wr == 0 && sr == 0);
+	CHECK(b0 == 0);		   /* a tap nobody holds: a leftover, not a VM */
+	CHECK(tr == 0 && b1 == 1); /* held: another VM bridges this namespace */
+	CHECK_STR(tap, "tap0_vc");
+	CHECK(added && seen.late);
+	CHECK(!seen.tap);
+	CHECK(echoed);
+	CHECK(badr == -EINVAL && bad == -1);
+	CHECK_CONTAINS(berr.msg, "not an IPv4 address");
+}
+
 VC_TESTS(VC_T(test_mode_from_spec), VC_T(test_plan), VC_T(test_tap_names), VC_T(test_create_remove),
 	 VC_T(test_scan), VC_T(test_tap_redirect), VC_T(test_teardown_leaves_foreign),
-	 VC_T(test_setup_rolls_back))
+	 VC_T(test_setup_rolls_back), VC_T(test_watch_bridged_udp))
