@@ -377,5 +377,77 @@ VC_TEST(test_lo_up)
 	CHECK(tn_has_addr(sk, "lo", "127.0.0.1/8"));
 }
 
+/* One DNS frame from the agent (other frames are skipped); its body in buf. */
+static ssize_t read_dns_frame(int fd, uint8_t *buf, size_t cap)
+{
+	struct vc_frame_reader rd;
+	vc_frame_reader_init(&rd);
+	ssize_t n = -1;
+	for (int i = 0; i < 50 && n < 0; i++) {
+		if (vc_frame_reader_fill(&rd, fd) <= 0)
+			break;
+		struct vc_frame f;
+		struct vc_error err = {0};
+		while (n < 0 && vc_frame_reader_next(&rd, &f, &err) == 1)
+			if (f.type == VC_FRAME_DNS && f.id == VC_DNS_FRAME_ID && f.len <= cap) {
+				memcpy(buf, f.body, f.len);
+				n = (ssize_t)f.len;
+			}
+	}
+	vc_frame_reader_free(&rd);
+	return n;
+}
+
+/* The relay: a query to 127.0.0.11:53 in the guest travels as a DNS frame under an
+ * id of the agent's; the host's answer under that id reaches the client under its
+ * own id. A second start and a bad address are refused by name. */
+VC_TEST(test_dns_relay)
+{
+	START(h);
+	CHECK(tn_up(h.sk, "lo"));
+	CALL_OK(&h, VC_M_START_DNS_RELAY, "{\"address\":\"127.0.0.11\"}");
+	CHECK(call(&h, VC_M_START_DNS_RELAY, "{\"address\":\"127.0.0.11\"}") == -EEXIST);
+	CHECK(call(&h, VC_M_START_DNS_RELAY, "{\"address\":\"localhost\"}") == -EINVAL);
+	CHECK_CONTAINS(h.last, "params.address: `localhost` is not an IPv4 address");
+	CHECK(call(&h, VC_M_START_DNS_RELAY, "{}") == -EINVAL);
+
+	int cli = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(53)};
+	inet_pton(AF_INET, "127.0.0.11", &to.sin_addr);
+	uint8_t q[20] = {0xbe, 0xef, 0x01, 0x00, 0,   1,   0, 0, 0, 0,
+			 0,    0,    3,	   's',	 'r', 'v', 0, 0, 1, 0};
+	CHECK(sendto(cli, q, sizeof(q), 0, (struct sockaddr *)&to, sizeof(to)) == sizeof(q));
+	/* too short to be DNS: dropped, not relayed */
+	CHECK(sendto(cli, q, 5, 0, (struct sockaddr *)&to, sizeof(to)) == 5);
+	uint8_t body[512];
+	ssize_t n = read_dns_frame(h.fd, body, sizeof(body));
+	CHECK(n == sizeof(q));
+	CHECK(n == sizeof(q) && !memcmp(body + 2, q + 2, sizeof(q) - 2));
+
+	/* the answer, under the agent's id; a stray one under another id is dropped */
+	uint8_t ans[sizeof(q) + VC_PROTO_HDR_LEN], stray[sizeof(ans)];
+	memcpy(ans + VC_PROTO_HDR_LEN, body, sizeof(q));
+	ans[VC_PROTO_HDR_LEN + 2] = 0x81; /* QR: an answer */
+	memcpy(stray, ans, sizeof(ans));
+	stray[VC_PROTO_HDR_LEN] ^= 0x55;
+	vc_frame_header_encode(ans, VC_FRAME_DNS, 0, VC_DNS_FRAME_ID, sizeof(q));
+	vc_frame_header_encode(stray, VC_FRAME_DNS, 0, VC_DNS_FRAME_ID, sizeof(q));
+	CHECK(vc_write_all(h.fd, stray, sizeof(stray)) == 0);
+	CHECK(vc_write_all(h.fd, ans, sizeof(ans)) == 0);
+	struct timeval tv = {.tv_sec = 5};
+	setsockopt(cli, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	uint8_t got[64];
+	CHECK(recv(cli, got, sizeof(got), 0) == sizeof(q));
+	CHECK(got[0] == 0xbe && got[1] == 0xef && got[2] == 0x81);
+	/* only one answer: the stray one was not delivered */
+	tv.tv_sec = 0;
+	tv.tv_usec = 200000;
+	setsockopt(cli, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	CHECK(recv(cli, got, sizeof(got), 0) < 0);
+	close(cli);
+	CHECK(stop(&h) == 0);
+}
+
 VC_TESTS(VC_T(test_update_interface), VC_T(test_update_routes_and_neighbors),
-	 VC_T(test_bad_network_requests), VC_T(test_garbage_network_params), VC_T(test_lo_up))
+	 VC_T(test_bad_network_requests), VC_T(test_garbage_network_params), VC_T(test_lo_up),
+	 VC_T(test_dns_relay))
