@@ -281,9 +281,8 @@ int vc_plan_build(const char *id, const struct vc_oci_spec *spec, const struct v
 		goto fail;
 	if (mode != VC_NETNS_NONE) {
 		plan->netns_owned = mode == VC_NETNS_NEW;
-		plan->netns_path = plan->netns_owned
-					   ? vc_strdup_printf("%s/%s", VC_NETNS_RUN_DIR, id)
-					   : strdup(ns_path);
+		plan->netns_path =
+			plan->netns_owned ? vc_netns_pin_path(NULL, id) : strdup(ns_path);
 		if (!plan->netns_path)
 			goto fail_nomem;
 	}

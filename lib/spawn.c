@@ -59,6 +59,17 @@ int vc_spawn_self(char *const argv[], const int stdio[3], int sync_fd, bool new_
 	return 0;
 }
 
+/* A helper's report (newline already cut): `want` -> 0; "error: MSG" -> MSG in
+ * err; anything else (EOF first) -> an error naming `who`. */
+static int sync_report(const char *buf, const char *want, const char *who, struct vc_error *err)
+{
+	if (!strcmp(buf, want))
+		return 0;
+	if (!strncmp(buf, "error: ", 7))
+		return vc_error_set(err, EIO, "%s", buf + 7);
+	return vc_error_set(err, EIO, "%s exited before it was ready", who);
+}
+
 int vc_sync_read(int fd, const char *who, struct vc_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -68,11 +79,7 @@ int vc_sync_read(int fd, const char *who, struct vc_error *err)
 		return vc_error_set(err, EIO, "%s: %s", who, rerr.msg);
 	while (len > 0 && buf[len - 1] == '\n')
 		buf[--len] = '\0';
-	if (!strcmp(buf, "ok"))
-		return 0;
-	if (!strncmp(buf, "error: ", 7))
-		return vc_error_set(err, EIO, "%s", buf + 7);
-	return vc_error_set(err, EIO, "%s exited before it was ready", who);
+	return sync_report(buf, "ok", who, err);
 }
 
 void vc_sync_write_ok(int fd)
@@ -375,10 +382,7 @@ int vc_standin_spawn_held(char **argv, const char *console_socket,
 		n++;
 	}
 	line[n] = '\0';
-	if (strcmp(line, "ready")) {
-		r = strncmp(line, "error: ", 7)
-			    ? vc_error_set(err, EIO, "the stand-in exited before it was ready")
-			    : vc_error_set(err, EIO, "%s", line + 7);
+	if ((r = sync_report(line, "ready", "the stand-in", err)) < 0) {
 		waitpid(*pid, NULL, 0);
 		*pid = 0;
 		return r;

@@ -65,6 +65,9 @@ int vc_netns_mode_from_spec(const struct vc_oci_spec *spec, enum vc_netns_mode *
  * netns` does with /run/netns), so the pin is seen from every mount namespace that
  * shares it. *path is malloc'd. EEXIST when that id is pinned already. */
 int vc_netns_create(const char *run_dir, const char *id, char **path, struct vc_error *err);
+/* Where vc_netns_create(run_dir, id) pins (run_dir NULL: VC_NETNS_RUN_DIR), so that a
+ * plan can name the pin before it exists. malloc'd, NULL on ENOMEM. */
+char *vc_netns_pin_path(const char *run_dir, const char *id);
 
 /* Unmounts and removes a pin made by vc_netns_create; a missing one is fine. The
  * namespace itself goes when nothing else holds it (QEMU is gone by then). */

@@ -272,6 +272,11 @@ static bool is_pinned(const char *path)
 	return statfs(path, &sfs) == 0 && sfs.f_type == NSFS_MAGIC;
 }
 
+char *vc_netns_pin_path(const char *run_dir, const char *id)
+{
+	return vc_strdup_printf("%s/%s", run_dir ? run_dir : VC_NETNS_RUN_DIR, id);
+}
+
 int vc_netns_create(const char *run_dir, const char *id, char **path, struct vc_error *err)
 {
 	if (!run_dir)
@@ -281,7 +286,7 @@ int vc_netns_create(const char *run_dir, const char *id, char **path, struct vc_
 	int r = make_shared_dir(run_dir, err);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *p = vc_strdup_printf("%s/%s", run_dir, id);
+	_cleanup_free_ char *p = vc_netns_pin_path(run_dir, id);
 	if (!p)
 		return vc_error_set(err, ENOMEM, "out of memory");
 	if (is_pinned(p))
