@@ -93,10 +93,20 @@ static int net_prepare(struct monitor *m, struct vc_netns_plan **np, struct vc_h
 	*nics = NULL;
 	if (!m->plan.netns_path)
 		return 0;
-	struct vc_netns_scan *scan = NULL;
-	int r = vc_netns_scan(m->plan.netns_path, &scan, err);
+	/* Watched before the scan, so that nothing added in between goes unsaid; what
+	 * the scan finds is known, bridged here or not. */
+	int r = vc_netns_watch_open(m->plan.netns_path, &m->net_watch, err);
 	if (r < 0)
 		return r;
+	struct vc_netns_scan *scan = NULL;
+	if ((r = vc_netns_scan(m->plan.netns_path, &scan, err)) < 0)
+		return r;
+	if (scan->n_ifaces && !(m->net_known = calloc(scan->n_ifaces, sizeof(int)))) {
+		vc_netns_scan_free(scan);
+		return vc_error_set(err, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < scan->n_ifaces; i++)
+		m->net_known[m->n_net_known++] = scan->ifaces[i].ifindex;
 	r = vc_netns_plan_build(scan, np, err);
 	vc_netns_scan_free(scan);
 	if (r < 0)
@@ -185,16 +195,6 @@ static int boot(struct monitor *m, struct vc_error *err)
 	int r = net_prepare(m, &np, &nics, err);
 	if (r < 0)
 		return r;
-	if (m->plan.netns_path) {
-		/* Before QEMU starts: what the engine adds from now on is news. */
-		if ((r = vc_netns_watch_open(m->plan.netns_path, &m->net_watch, err)) < 0)
-			return r;
-		size_t n = np ? np->n_ifaces : 0;
-		if (n && !(m->net_known = calloc(n, sizeof(int))))
-			return vc_error_set(err, ENOMEM, "out of memory");
-		for (size_t i = 0; i < n; i++)
-			m->net_known[m->n_net_known++] = np->ifaces[i].ifindex;
-	}
 	struct vc_hv_config cfg;
 	vc_plan_hv_config(&m->plan, ".", &cfg);
 	cfg.nics = nics;

@@ -330,6 +330,9 @@ no_pin() {
 	[ "$status" -eq 0 ] || fail "run second: $stderr"
 	grep -q "bridged into another container's VM already (tap0_vc" "$T/second.log" ||
 		fail "no warning: $(cat "$T/second.log")"
+	# The first one's interface was there at boot: not news to the second's watch.
+	! grep -q "was added to its network namespace" "$T/second.log" ||
+		fail "the first container's interface reported as late: $(cat "$T/second.log")"
 	vc_capture exec "$second" ls /sys/class/net
 	[ "$output" = lo ] || fail "second guest interfaces: '$output'"
 	vcrun delete -f "$second"
