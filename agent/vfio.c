@@ -24,6 +24,7 @@
 
 #include "agent-proto/proto.h"
 #include "common/cleanup.h"
+#include "common/sysfs.h"
 #include "common/util.h"
 
 #define VFIO_DRIVER	 "vfio-pci"
@@ -37,43 +38,7 @@ static bool group_node(const char *path, unsigned *n)
 	static const char pre[] = "/dev/vfio/";
 	if (!path || strncmp(path, pre, sizeof(pre) - 1))
 		return false;
-	const char *d = path + sizeof(pre) - 1;
-	if (*d < '0' || *d > '9' || strlen(d) > 9 || strspn(d, "0123456789") != strlen(d))
-		return false;
-	*n = (unsigned)strtoul(d, NULL, 10);
-	return true;
-}
-
-static int sysfs_write(const char *path, const char *value, struct vc_error *err)
-{
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (fd < 0)
-		return vc_error_sys(err, errno, "%s", path);
-	_cleanup_free_ char *line = vc_strdup_printf("%s\n", value);
-	if (!line)
-		return vc_error_set(err, ENOMEM, "out of memory");
-	ssize_t n = write(fd, line, strlen(line));
-	if (n < 0)
-		return vc_error_sys(err, errno, "write `%s` to %s", value, path);
-	if ((size_t)n != strlen(line))
-		return vc_error_set(err, EIO, "write `%s` to %s: short write", value, path);
-	return 0;
-}
-
-/* The last component of a symlink's target; ENOENT when there is no link. */
-static int link_name(const char *path, char *out, size_t size, struct vc_error *err)
-{
-	char target[PATH_MAX];
-	ssize_t n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return errno == ENOENT ? -ENOENT : vc_error_sys(err, errno, "%s", path);
-	target[n] = '\0';
-	const char *base = strrchr(target, '/');
-	base = base ? base + 1 : target;
-	if (!*base || strlen(base) >= size)
-		return vc_error_set(err, EINVAL, "%s: odd link target `%s`", path, target);
-	snprintf(out, size, "%s", base);
-	return 0;
+	return vc_sysfs_parse_index(path + sizeof(pre) - 1, n);
 }
 
 /* "DDDD:BB:SS" as the slot's address file has it: only what it is made of, so it
@@ -117,33 +82,26 @@ static int bind_function(const char *sysfs, const char *bdf, unsigned *group, st
 	struct stat st;
 	if (stat(dev, &st) < 0)
 		return vc_error_sys(err, errno, "%s", dev);
-	char name[NAME_MAX + 1] = "";
-	int r = link_name(drv, name, sizeof(name), err);
-	if (r < 0 && r != -ENOENT)
+	_cleanup_free_ char *name = NULL, *g = NULL;
+	int r = vc_sysfs_link_name(drv, &name, err);
+	if (r < 0)
 		return r;
-	bool bound = r == 0;
-	if (!bound || strcmp(name, VFIO_DRIVER)) {
+	if (!name || strcmp(name, VFIO_DRIVER)) {
 		/* driver_override first, so nothing binds another driver in between */
-		if ((r = sysfs_write(over, VFIO_DRIVER, err)) < 0 ||
-		    (bound && (r = sysfs_write(unbind, bdf, err)) < 0) ||
-		    (r = sysfs_write(probe, bdf, err)) < 0)
+		if ((r = vc_sysfs_write(over, VFIO_DRIVER, err)) < 0 ||
+		    (name && (r = vc_sysfs_write(unbind, bdf, err)) < 0) ||
+		    (r = vc_sysfs_write(probe, bdf, err)) < 0)
 			return r;
 	}
-	char g[32];
-	r = link_name(grp, g, sizeof(g), err);
-	if (r == -ENOENT)
+	if ((r = vc_sysfs_link_name(grp, &g, err)) < 0)
+		return r;
+	if (!g)
 		return vc_error_set(err, ENODEV,
 				    "%s: no IOMMU group (the guest needs intel_iommu=on and "
 				    "QEMU's intel-iommu device)",
 				    grp);
-	if (r < 0)
-		return r;
-	char *end = NULL;
-	errno = 0;
-	unsigned long v = strtoul(g, &end, 10);
-	if (errno || end == g || *end || v > UINT_MAX)
+	if (!vc_sysfs_parse_index(g, group))
 		return vc_error_set(err, EINVAL, "%s: `%s` is not a group number", grp, g);
-	*group = (unsigned)v;
 	return 0;
 }
 

@@ -87,7 +87,7 @@ static int verify_device(const char *sysfs, unsigned group, const struct vc_vfio
 	_cleanup_free_ char *link = vfio_pci_path(sysfs, d->bdf, "driver");
 	if (!link)
 		return vc_error_set(err, ENOMEM, "out of memory");
-	return vfio_link_name(link, current, err);
+	return vc_sysfs_link_name(link, current, err);
 }
 
 static int write_pci_attr(const char *sysfs, const char *bdf, const char *attr, const char *value,
@@ -96,7 +96,7 @@ static int write_pci_attr(const char *sysfs, const char *bdf, const char *attr, 
 	_cleanup_free_ char *path = vfio_pci_path(sysfs, bdf, attr);
 	if (!path)
 		return vc_error_set(err, ENOMEM, "out of memory");
-	return vfio_attr_write(path, value, err);
+	return vc_sysfs_write(path, value, err);
 }
 
 /* Writes the BDF to SYSFS/bus/pci/drivers/DRIVER/FILE (bind or unbind). */
@@ -107,7 +107,7 @@ static int write_driver_file(const char *sysfs, const char *driver, const char *
 		vc_strdup_printf("%s/bus/pci/drivers/%s/%s", sysfs, driver, file);
 	if (!path)
 		return vc_error_set(err, ENOMEM, "out of memory");
-	return vfio_attr_write(path, bdf, err);
+	return vc_sysfs_write(path, bdf, err);
 }
 
 /* driver_override first: from then on only vfio-pci may take the device, so
@@ -216,7 +216,7 @@ static int restore_one(const char *sysfs, unsigned group, const struct vc_vfio_b
 	_cleanup_free_ char *probe = vc_strdup_printf("%s/bus/pci/drivers_probe", sysfs);
 	if (!probe)
 		return vc_error_set(err, ENOMEM, "out of memory");
-	if (vfio_attr_write(probe, d->bdf, &perr) == 0)
+	if (vc_sysfs_write(probe, d->bdf, &perr) == 0)
 		return 0;
 	append_error(err, "drivers_probe", perr.msg);
 	return r;

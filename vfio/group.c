@@ -28,7 +28,7 @@ int vc_vfio_group_id_from_path(const char *path, unsigned *id, struct vc_error *
 {
 	if (!path || !*path)
 		return vc_error_set(err, EINVAL, "empty VFIO group path");
-	if (vfio_parse_group(path, id))
+	if (vc_sysfs_parse_index(path, id))
 		return 0;
 	const char *base = strrchr(path, '/');
 	if (!base)
@@ -53,7 +53,7 @@ int vc_vfio_group_id_from_path(const char *path, unsigned *id, struct vc_error *
 				    "`%s` is an iommufd VFIO device node; vcrun passes groups "
 				    "(/dev/vfio/N)",
 				    path);
-	if (!in_vfio || !vfio_parse_group(base, id))
+	if (!in_vfio || !vc_sysfs_parse_index(base, id))
 		return vc_error_set(err, EINVAL, "`%s` is not a VFIO group (want /dev/vfio/N)",
 				    path);
 	return 0;
@@ -238,7 +238,7 @@ static int load_pci(const char *sysfs, unsigned id, const char *name, struct vc_
 	_cleanup_free_ char *drv = vfio_pci_path(sysfs, d->bdf, "driver");
 	if (!drv)
 		return vc_error_set(err, ENOMEM, "out of memory");
-	r = vfio_link_name(drv, &d->driver, err);
+	r = vc_sysfs_link_name(drv, &d->driver, err);
 	if (r == 0)
 		r = read_bars(sysfs, d, err);
 	if (r == 0)

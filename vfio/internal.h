@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/sysfs.h"
 #include "vfio/vfio.h"
 
 /* Class 0x0604xx: PCI-to-PCI bridge (root ports and switch ports included). */
@@ -37,23 +38,11 @@ int vfio_read_attr(const char *path, char **out, struct vc_error *err);
 /* An attribute holding one hex number ("0x10de"), at most max. */
 int vfio_read_hex(const char *path, uint64_t max, uint64_t *out, struct vc_error *err);
 
-/* The last component of a symlink's target ("../../bus/pci/drivers/e1000e" ->
- * "e1000e"); *name is NULL when path does not exist. */
-int vfio_link_name(const char *path, char **name, struct vc_error *err);
-
 /* The IOMMU group a PCI device names as its own (its iommu_group link); ENOENT
  * when it has none. */
 int vfio_device_group(const char *sysfs, const char *bdf, unsigned *group, struct vc_error *err);
 
-/* Writes value and a newline to an existing attribute, in one write. O_APPEND:
- * sysfs ignores the offset, and a fake tree then keeps every write, in order, for
- * the tests to read. Never creates a file. */
-int vfio_attr_write(const char *path, const char *value, struct vc_error *err);
-
 /* A driver name that is safe as a path component under SYSFS/bus/pci/drivers. */
 bool vfio_driver_name_ok(const char *name);
-
-/* A decimal group number, no sign or leading zeros, < 2^31. */
-bool vfio_parse_group(const char *s, unsigned *out);
 
 #endif
