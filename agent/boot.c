@@ -116,6 +116,20 @@ static void load_module_sets(char *sets)
 	}
 }
 
+/* The next module file name of a load-order list, skipping blank lines, comments
+ * and anything with a '/' (it would lead out of the modules directory); NULL at the
+ * end. list on the first call, NULL after, as with strtok_r. */
+static char *list_next(char *list, char **save)
+{
+	for (char *name = strtok_r(list, "\n", save); name; name = strtok_r(NULL, "\n", save)) {
+		name += strspn(name, " \t");
+		name[strcspn(name, " \t\r")] = '\0';
+		if (*name && *name != '#' && !strchr(name, '/'))
+			return name;
+	}
+	return NULL;
+}
+
 int agent_modules_load(const char *dir, const char *list_name, bool strict, struct vc_error *err)
 {
 	_cleanup_free_ char *list_path = vc_strdup_printf("%s/%s", dir, list_name);
@@ -126,12 +140,8 @@ int agent_modules_load(const char *dir, const char *list_name, bool strict, stru
 		agent_dbg("no %s: no modules loaded", list_path);
 		return 0; /* built into the kernel, or not in this image */
 	}
-	for (char *save = NULL, *name = strtok_r(list, "\n", &save); name;
-	     name = strtok_r(NULL, "\n", &save)) {
-		name += strspn(name, " \t");
-		name[strcspn(name, " \t\r")] = '\0';
-		if (!*name || *name == '#' || strchr(name, '/'))
-			continue;
+	char *save = NULL;
+	for (char *name = list_next(list, &save); name; name = list_next(NULL, &save)) {
 		_cleanup_free_ char *path = vc_strdup_printf("%s/%s", dir, name);
 		if (!path)
 			return vc_error_set(err, ENOMEM, "out of memory");
@@ -177,12 +187,9 @@ static int keep_on_demand_modules(struct vc_error *err)
 			r = vc_read_file(from, 1 << 16, &list, NULL, err);
 		if (r == 0)
 			r = vc_write_file(to, list, strlen(list), err);
-		for (char *save = NULL, *name = r == 0 ? strtok_r(list, "\n", &save) : NULL;
-		     name && r == 0; name = strtok_r(NULL, "\n", &save)) {
-			name += strspn(name, " \t");
-			name[strcspn(name, " \t\r")] = '\0';
-			if (!*name || *name == '#' || strchr(name, '/'))
-				continue;
+		char *save = NULL;
+		for (char *name = r == 0 ? list_next(list, &save) : NULL; name && r == 0;
+		     name = list_next(NULL, &save)) {
 			snprintf(from, sizeof(from), "%s/%s", MODULES_DIR, name);
 			snprintf(to, sizeof(to), "%s/%s", to_dir, name);
 			int fd = open(from, O_RDONLY | O_CLOEXEC); /* held for good */
