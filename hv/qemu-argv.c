@@ -29,6 +29,22 @@
 /* Strongest -sandbox that still runs everything this argv uses (see hv/README.md). */
 #define HV_SANDBOX_OPTS "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
 
+static int check_socket_path(const char *state_dir, const char *name, struct vc_error *err)
+{
+	struct sockaddr_un sa;
+	/* "/" + name + NUL must fit in sun_path. */
+	if (strlen(state_dir) + 1 + strlen(name) + 1 > sizeof(sa.sun_path))
+		return vc_error_set(err, ENAMETOOLONG,
+				    "state_dir: `%s` is too long for the Unix socket `%s` in it",
+				    state_dir, name);
+	return 0;
+}
+
+static const char *channel_name(enum vc_hv_channel c)
+{
+	return c == VC_CHANNEL_VSOCK ? "vsock" : "serial";
+}
+
 /* " vcrun.modules=SET,..." (or ""): the guest's on-demand module sets this VM needs
  * at boot (guest/modules.list); every other VM skips their load time. */
 static void module_sets(const struct vc_hv_config *cfg, char *buf, size_t len)
@@ -47,20 +63,16 @@ static void module_sets(const struct vc_hv_config *cfg, char *buf, size_t len)
 			 i ? "," : " vcrun.modules=", sets[i]);
 }
 
-static const char *channel_name(enum vc_hv_channel c)
+/* The guest kernel's command line, as -append gets it; NULL on ENOMEM. */
+static char *kernel_cmdline(const struct vc_hv_config *cfg)
 {
-	return c == VC_CHANNEL_VSOCK ? "vsock" : "serial";
-}
-
-static int check_socket_path(const char *state_dir, const char *name, struct vc_error *err)
-{
-	struct sockaddr_un sa;
-	/* "/" + name + NUL must fit in sun_path. */
-	if (strlen(state_dir) + 1 + strlen(name) + 1 > sizeof(sa.sun_path))
-		return vc_error_set(err, ENAMETOOLONG,
-				    "state_dir: `%s` is too long for the Unix socket `%s` in it",
-				    state_dir, name);
-	return 0;
+	char sets[64];
+	module_sets(cfg, sets, sizeof(sets));
+	return vc_strdup_printf(HV_KERNEL_PARAMS " vcrun.channel=%s%s%s%s%s",
+				channel_name(cfg->channel), sets,
+				cfg->viommu ? " " HV_VIOMMU_PARAMS : "",
+				cfg->cmdline_extra && *cfg->cmdline_extra ? " " : "",
+				cfg->cmdline_extra ? cfg->cmdline_extra : "");
 }
 
 int hv_config_validate(const struct vc_hv_config *cfg, struct vc_error *err)
@@ -156,11 +168,10 @@ int hv_config_validate(const struct vc_hv_config *cfg, struct vc_error *err)
 	if (r < 0)
 		return r;
 
-	char sets[64];
-	module_sets(cfg, sets, sizeof(sets));
-	size_t cmdline = strlen(HV_KERNEL_PARAMS " vcrun.channel=serial") + strlen(sets) +
-			 (cfg->viommu ? strlen(" " HV_VIOMMU_PARAMS) : 0) +
-			 (cfg->cmdline_extra ? 1 + strlen(cfg->cmdline_extra) : 0);
+	_cleanup_free_ char *line = kernel_cmdline(cfg);
+	if (!line)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	size_t cmdline = strlen(line);
 	if (cmdline >= HV_CMDLINE_MAX)
 		return vc_error_set(err, EINVAL,
 				    "cmdline_extra: the kernel command line would be %zu bytes "
@@ -357,12 +368,10 @@ int vc_hv_qemu_argv(const struct vc_hv_config *cfg, char ***argv, struct vc_erro
 	add(&v, &r, "-initrd");
 	add(&v, &r, cfg->initrd);
 	add(&v, &r, "-append");
-	char sets[64];
-	module_sets(cfg, sets, sizeof(sets));
-	addf(&v, &r, HV_KERNEL_PARAMS " vcrun.channel=%s%s%s%s%s", channel_name(cfg->channel), sets,
-	     cfg->viommu ? " " HV_VIOMMU_PARAMS : "",
-	     cfg->cmdline_extra && *cfg->cmdline_extra ? " " : "",
-	     cfg->cmdline_extra ? cfg->cmdline_extra : "");
+	_cleanup_free_ char *cmdline = kernel_cmdline(cfg);
+	if (!cmdline)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	add(&v, &r, cmdline);
 	add_channel(cfg, &v, &r);
 	add_shares(cfg, &v, &r);
 	add_nics(cfg, &v, &r);
