@@ -149,7 +149,6 @@ int vc_helper_args_parse(int argc, char **argv, const char *log_default, struct 
 		{"tty", no_argument, NULL, 't'},
 		{"netns", required_argument, NULL, 'n'},
 		{"tty-inherit", no_argument, NULL, 'T'},
-		{"hold", no_argument, NULL, 'H'},
 		{0},
 	};
 	enum vc_log_format fmt = VC_LOG_TEXT;
@@ -188,9 +187,6 @@ int vc_helper_args_parse(int argc, char **argv, const char *log_default, struct 
 			break;
 		case 'T':
 			a->tty_inherit = true;
-			break;
-		case 'H':
-			a->hold = true;
 			break;
 		default:
 			return -EINVAL;
@@ -304,68 +300,39 @@ int vc_wait_standin(pid_t standin)
 	return WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
 }
 
-/* The stand-in's argv and stdio: the caller's stdio, or the slave of a pty whose
- * master goes to the console socket (*slave keeps it open until the spawn). */
-static int standin_prepare(char **argv, const char *console_socket,
-			   const struct vc_oci_process *process, bool foreground_tty, bool hold,
-			   char ***v, int stdio[3], int *slave, struct vc_error *err)
+int vc_standin_spawn_held(char **argv, const char *console_socket,
+			  const struct vc_oci_process *process, bool foreground_tty, pid_t *pid,
+			  int *ctl, struct vc_error *err)
 {
-	stdio[0] = STDIN_FILENO;
-	stdio[1] = STDOUT_FILENO;
-	stdio[2] = STDERR_FILENO;
+	/* stdio: the caller's, or the slave of a pty whose master goes to the console
+	 * socket (held open here until the spawn) */
+	int stdio[3] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
+	_cleanup_close_ int slave = -1;
+	_cleanup_strv_ char **v = NULL;
+	*pid = 0;
+	*ctl = -1;
 	for (size_t i = 0; argv[i]; i++)
-		if (vc_strv_push(v, argv[i]) < 0)
+		if (vc_strv_push(&v, argv[i]) < 0)
 			return vc_error_set(err, ENOMEM, "out of memory");
-	if (hold && vc_strv_push(v, "--hold") < 0)
-		return vc_error_set(err, ENOMEM, "out of memory");
 	if (console_socket) {
 		uint16_t rows = 0, cols = 0;
 		if (process && process->has_console_size) {
 			rows = (uint16_t)process->console_size.height;
 			cols = (uint16_t)process->console_size.width;
 		}
-		int r = vc_console_send(console_socket, rows, cols, slave, err);
+		int r = vc_console_send(console_socket, rows, cols, &slave, err);
 		if (r < 0)
 			return r;
-		if (vc_strv_push(v, "--tty") < 0)
+		if (vc_strv_push(&v, "--tty") < 0)
 			return vc_error_set(err, ENOMEM, "out of memory");
-		stdio[0] = stdio[1] = stdio[2] = *slave;
-	} else if (foreground_tty && vc_strv_push(v, "--tty-inherit") < 0) {
+		stdio[0] = stdio[1] = stdio[2] = slave;
+	} else if (foreground_tty && vc_strv_push(&v, "--tty-inherit") < 0) {
 		return vc_error_set(err, ENOMEM, "out of memory");
 	}
-	return 0;
-}
-
-int vc_spawn_standin(char **argv, const char *console_socket, const struct vc_oci_process *process,
-		     bool foreground_tty, pid_t *pid, struct vc_error *err)
-{
-	int stdio[3];
-	_cleanup_close_ int slave = -1;
-	_cleanup_strv_ char **v = NULL;
-	int r = standin_prepare(argv, console_socket, process, foreground_tty, false, &v, stdio,
-				&slave, err);
-	if (r < 0)
-		return r;
-	return vc_spawn_helper(v, stdio, false, "the stand-in", pid, err);
-}
-
-int vc_standin_spawn_held(char **argv, const char *console_socket,
-			  const struct vc_oci_process *process, bool foreground_tty, pid_t *pid,
-			  int *ctl, struct vc_error *err)
-{
-	int stdio[3];
-	_cleanup_close_ int slave = -1;
-	_cleanup_strv_ char **v = NULL;
-	*pid = 0;
-	*ctl = -1;
-	int r = standin_prepare(argv, console_socket, process, foreground_tty, true, &v, stdio,
-				&slave, err);
-	if (r < 0)
-		return r;
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return vc_error_sys(err, errno, "socketpair");
-	r = vc_spawn_self(v, stdio, sv[1], false, pid, err);
+	int r = vc_spawn_self(v, stdio, sv[1], false, pid, err);
 	close(sv[1]);
 	_cleanup_close_ int c = sv[0];
 	if (r < 0)
@@ -389,6 +356,19 @@ int vc_standin_spawn_held(char **argv, const char *console_socket,
 	}
 	*ctl = steal_fd(c);
 	return 0;
+}
+
+int vc_spawn_standin(char **argv, const char *console_socket, const struct vc_oci_process *process,
+		     bool foreground_tty, pid_t *pid, struct vc_error *err)
+{
+	int ctl = -1;
+	int r = vc_standin_spawn_held(argv, console_socket, process, foreground_tty, pid, &ctl,
+				      err);
+	if (r == 0)
+		r = vc_standin_release(ctl, err);
+	if (ctl >= 0)
+		close(ctl);
+	return r;
 }
 
 int vc_standin_release(int ctl, struct vc_error *err)

@@ -24,7 +24,6 @@ struct vc_helper_args {
 	bool debug, tty;
 	bool tty_inherit;  /* the caller's own terminal is the container's (run, exec -t) */
 	const char *netns; /* --netns PATH: the container's network namespace */
-	bool hold;	   /* --hold: wait for vc_standin_release before attaching */
 };
 int vc_helper_args_parse(int argc, char **argv, const char *log_default, struct vc_helper_args *a);
 
@@ -57,14 +56,15 @@ int vc_spawn_helper(char **argv, const int stdio[3], bool new_session, const cha
 		    struct vc_error *err);
 /* Starts a stand-in: with the caller's stdio, or, with a console socket, with the
  * slave of a host pty whose master went to that socket (argv gets --tty). Returns
- * once it is attached. */
+ * once it is attached (vc_standin_spawn_held, then vc_standin_release); on failure
+ * *pid may name a stand-in for the caller to kill and reap. */
 struct vc_oci_process;
 /* foreground_tty: no console socket, and the caller's own terminal is the
  * container's (run and exec -t in the foreground, as runc does): the stand-in puts
  * it in raw mode for the process's life. */
 int vc_spawn_standin(char **argv, const char *console_socket, const struct vc_oci_process *process,
 		     bool foreground_tty, pid_t *pid, struct vc_error *err);
-/* The same in two steps, for a container's first process: the stand-in starts,
+/* The same in two steps, as a container's first process needs: the stand-in starts,
  * enters the container's network namespace and reports "ready" (its pid is then
  * what the prestart and createRuntime hooks get), but attaches to the monitor only
  * when vc_standin_release() says so, once the VM runs. *ctl is the control socket

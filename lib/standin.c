@@ -273,19 +273,17 @@ int vc_standin_main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	_cleanup_close_ int sig_fd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
 
-	/* Held: in place for the hooks, attached only once the VM runs. EOF instead
-	 * of the go-ahead means that create failed. */
-	if (args.hold) {
-		char go = 0;
-		ssize_t k;
-		if (vc_write_all(s.sync_fd, "ready\n", 6) < 0)
-			return 1;
-		while ((k = read(s.sync_fd, &go, 1)) < 0 && errno == EINTR)
-			;
-		if (k != 1 || go != 'g') {
-			leave_raw(&s);
-			return 1;
-		}
+	/* In place (for create: its hooks run now); attached only on the go-ahead,
+	 * once the VM runs. EOF instead means that the call that started us failed. */
+	char go = 0;
+	ssize_t k;
+	if (vc_write_all(s.sync_fd, "ready\n", 6) < 0)
+		return 1;
+	while ((k = read(s.sync_fd, &go, 1)) < 0 && errno == EINTR)
+		;
+	if (k != 1 || go != 'g') {
+		leave_raw(&s);
+		return 1;
 	}
 
 	int fd = vc_monitor_connect(root, id, 10000, &err);
