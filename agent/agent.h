@@ -260,6 +260,11 @@ void agent_dns_release(struct agent *a);
 int agent_net_lo_up(struct vc_error *err);
 
 /* ---- container.c ----------------------------------------------------------- */
+/* The guest spec's word for "the namespace of container ID of this sandbox"
+ * (lib/sandbox.h writes it). */
+#define VC_NS_CONTAINER_PREFIX "/run/vcrun/container/"
+/* Opens /proc/PID/ns/<type> of a process of the guest. */
+int agent_open_ns(pid_t pid, enum vc_oci_ns_type t, int *fd, struct vc_error *err);
 
 struct agent_container *agent_container_find(struct agent *a, const char *id);
 /* Kills, reaps and forgets a container, releasing its storages and cgroup. */

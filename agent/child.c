@@ -200,6 +200,10 @@ static int child_setup(struct agent_child_cfg *cfg, int *pty, char ***env, char 
 	if (r < 0)
 		return vc_error_wrap(err, "join cgroup");
 	if (cfg->is_init) {
+		/* a pod's namespaces shared with another container of the sandbox */
+		r = join_namespaces(cfg, err);
+		if (r < 0)
+			return r;
 		if (cfg->new_ns[VC_NS_CGROUP] && unshare(CLONE_NEWCGROUP) < 0)
 			return vc_error_sys(err, errno, "unshare cgroup namespace");
 		bool dev_tmpfs;

@@ -29,15 +29,19 @@ struct agent_container *agent_container_find(struct agent *a, const char *id)
 	return NULL;
 }
 
-/* Which namespaces the init gets; the network is the VM's own. */
-static int plan_namespaces(const struct vc_oci_spec *spec, bool *new_ns, unsigned long *flags,
-			   struct vc_error *err)
+/* Which namespaces the init gets; the network is the VM's own. A path of the form
+ * /run/vcrun/container/ID (the host's word for "the namespace of container ID of this
+ * sandbox", a pod's) joins that container's: *ns_fds gets it open. Any other path
+ * names a namespace of the host, which means nothing here: the container gets a
+ * namespace of its own, and the host's stand-in holds the one the path names. */
+static int plan_namespaces(struct agent *a, const struct vc_oci_spec *spec, bool *new_ns,
+			   unsigned long *flags, int *ns_fds, struct vc_error *err)
 {
 	static const unsigned long clone_flag[VC_NS__COUNT] = {
 		[VC_NS_PID] = CLONE_NEWPID,
 		[VC_NS_MOUNT] = CLONE_NEWNS,
 		[VC_NS_IPC] = CLONE_NEWIPC,
-		[VC_NS_UTS] = CLONE_NEWUTS,
+		[VC_NS_UTS] = CLONE_NEWUTS, /* cgroup: the child makes it, once in its cgroup */
 	};
 	const struct vc_oci_linux *l = spec->linux;
 	for (size_t i = 0; l && i < l->n_namespaces; i++) {
@@ -54,12 +58,24 @@ static int plan_namespaces(const struct vc_oci_spec *spec, bool *new_ns, unsigne
 					    "linux.namespaces[%zu]: time namespaces are not "
 					    "supported in the guest yet",
 					    i);
-		if (ns->path)
-			return vc_error_set(
-				err, ENOTSUP,
-				"linux.namespaces[%zu]: joining an existing %s namespace "
-				"(%s) is not supported in the guest",
-				i, vc_oci_ns_name(ns->type), ns->path);
+		size_t plen = strlen(VC_NS_CONTAINER_PREFIX);
+		if (ns->path && !strncmp(ns->path, VC_NS_CONTAINER_PREFIX, plen) &&
+		    ns->type != VC_NS_MOUNT) {
+			struct agent_container *o = agent_container_find(a, ns->path + plen);
+			if (!o || !o->init || o->init->exited)
+				return vc_error_set(err, ESRCH,
+						    "linux.namespaces[%zu]: the %s namespace of "
+						    "container %s: %s",
+						    i, vc_oci_ns_name(ns->type), ns->path + plen,
+						    o ? "its process has exited"
+						      : "no such container");
+			int r = agent_open_ns(o->init->pid, ns->type, &ns_fds[ns->type], err);
+			if (r < 0)
+				return vc_error_wrap(err, "linux.namespaces[%zu]", i);
+			/* not the agent's: exec joins it like one of its own */
+			new_ns[ns->type] = true;
+			continue;
+		}
 		new_ns[ns->type] = true;
 		*flags |= clone_flag[ns->type];
 	}
@@ -71,6 +87,15 @@ static int plan_namespaces(const struct vc_oci_spec *spec, bool *new_ns, unsigne
 			err, EINVAL,
 			"hostname: cannot set the hostname without a new uts namespace");
 	return 0;
+}
+
+static void close_ns_fds(int *fds)
+{
+	for (int i = 0; i < VC_NS__COUNT; i++)
+		if (fds[i] >= 0) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
 }
 
 /* After the storages are mounted: the rootfs is usually one of them. */
@@ -144,6 +169,9 @@ int agent_h_create_container(struct agent *a, struct agent_req *r, struct vc_jge
 			     struct vc_error *err)
 {
 	unsigned long flags = 0;
+	int ns_fds[VC_NS__COUNT];
+	for (int i = 0; i < VC_NS__COUNT; i++)
+		ns_fds[i] = -1;
 	struct agent_container *c = calloc(1, sizeof(*c));
 	if (!c || !(c->id = strdup(r->container_id))) {
 		free(c);
@@ -151,8 +179,9 @@ int agent_h_create_container(struct agent *a, struct agent_req *r, struct vc_jge
 	}
 	int rc = check_spec(r->spec, err);
 	if (rc == 0)
-		rc = plan_namespaces(r->spec, c->new_ns, &flags, err);
+		rc = plan_namespaces(a, r->spec, c->new_ns, &flags, ns_fds, err);
 	if (rc < 0) {
+		close_ns_fds(ns_fds);
 		container_free(c);
 		char msg[VC_ERROR_MSG_MAX];
 		snprintf(msg, sizeof(msg), "%s", err->msg);
@@ -189,11 +218,16 @@ int agent_h_create_container(struct agent *a, struct agent_req *r, struct vc_jge
 					      .stdio = &s,
 					      .devnull = a->devnull};
 		for (int i = 0; i < VC_NS__COUNT; i++) {
-			cfg.ns_fds[i] = -1;
-			cfg.new_ns[i] = c->new_ns[i];
+			cfg.ns_fds[i] = ns_fds[i];
+			cfg.new_ns[i] = c->new_ns[i] && ns_fds[i] < 0;
 		}
-		rc = agent_process_spawn(a, c, &cfg, flags, -1, NULL, r->stream_id, &c->init, err);
+		/* a pid namespace is entered by the agent for the child (setns never
+		 * moves the caller itself) */
+		cfg.ns_fds[VC_NS_PID] = -1;
+		rc = agent_process_spawn(a, c, &cfg, flags, ns_fds[VC_NS_PID], NULL, r->stream_id,
+					 &c->init, err);
 	}
+	close_ns_fds(ns_fds);
 	agent_stdio_close(&s);
 	if (rc < 0) {
 		agent_cgroup_remove(c->cgroup);

@@ -299,7 +299,7 @@ int agent_process_spawn(struct agent *a, struct agent_container *c, struct agent
 	return 0;
 }
 
-static int open_ns(pid_t pid, enum vc_oci_ns_type t, int *fd, struct vc_error *err)
+int agent_open_ns(pid_t pid, enum vc_oci_ns_type t, int *fd, struct vc_error *err)
 {
 	static const char *const files[VC_NS__COUNT] = {
 		[VC_NS_PID] = "pid",   [VC_NS_MOUNT] = "mnt",	  [VC_NS_IPC] = "ipc",
@@ -335,11 +335,11 @@ int agent_h_exec_process(struct agent *a, struct agent_req *r, struct vc_jgen *r
 	for (int i = 0; i < VC_NS__COUNT; i++)
 		cfg.ns_fds[i] = -1;
 	/* always its mount namespace: the container's rootfs lives only there */
-	int rc = open_ns(c->init->pid, VC_NS_MOUNT, &cfg.ns_fds[VC_NS_MOUNT], err);
+	int rc = agent_open_ns(c->init->pid, VC_NS_MOUNT, &cfg.ns_fds[VC_NS_MOUNT], err);
 	static const enum vc_oci_ns_type others[] = {VC_NS_PID, VC_NS_IPC, VC_NS_UTS, VC_NS_CGROUP};
 	for (size_t i = 0; rc == 0 && i < VC_ARRAY_SIZE(others); i++) {
 		if (c->new_ns[others[i]])
-			rc = open_ns(c->init->pid, others[i], &cfg.ns_fds[others[i]], err);
+			rc = agent_open_ns(c->init->pid, others[i], &cfg.ns_fds[others[i]], err);
 	}
 	struct agent_stdio s;
 	if (rc == 0)

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,7 +148,19 @@ int vc_mkdir_p(const char *path, mode_t mode, struct vc_error *err)
 	return 0;
 }
 
-static int rm_rf_at(int dfd, const char *name, dev_t dev, struct vc_error *err)
+/* The mount a path is on: a bind mount of the same file system shares st_dev with
+ * its parent, so only the mount id tells that a directory is someone's data (a
+ * container's rootfs bound into a sandbox share) and not ours to remove. */
+static uint64_t mount_id_at(int dfd, const char *name)
+{
+	struct statx sx;
+	if (statx(dfd, name, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) < 0 ||
+	    !(sx.stx_mask & STATX_MNT_ID))
+		return 0;
+	return sx.stx_mnt_id;
+}
+
+static int rm_rf_at(int dfd, const char *name, dev_t dev, uint64_t mnt, struct vc_error *err)
 {
 	struct stat st;
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -157,7 +170,7 @@ static int rm_rf_at(int dfd, const char *name, dev_t dev, struct vc_error *err)
 			return vc_error_sys(err, errno, "unlink `%s`", name);
 		return 0;
 	}
-	if (st.st_dev != dev)
+	if (st.st_dev != dev || (mnt && mount_id_at(dfd, name) != mnt))
 		return vc_error_set(err, EBUSY, "`%s` is a mount point", name);
 	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -171,7 +184,7 @@ static int rm_rf_at(int dfd, const char *name, dev_t dev, struct vc_error *err)
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		int r = rm_rf_at(dirfd(d), de->d_name, dev, err);
+		int r = rm_rf_at(dirfd(d), de->d_name, dev, mnt, err);
 		if (r < 0)
 			return r;
 	}
@@ -185,7 +198,7 @@ int vc_rm_rf(const char *path, struct vc_error *err)
 	struct stat st;
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : vc_error_sys(err, errno, "stat `%s`", path);
-	int r = rm_rf_at(AT_FDCWD, path, st.st_dev, err);
+	int r = rm_rf_at(AT_FDCWD, path, st.st_dev, mount_id_at(AT_FDCWD, path), err);
 	if (r < 0)
 		return vc_error_wrap(err, "remove `%s`", path);
 	return 0;

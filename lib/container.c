@@ -23,6 +23,7 @@
 #include "lib/log.h"
 #include "lib/monitor.h"
 #include "lib/plan.h"
+#include "lib/sandbox.h"
 #include "lib/spawn.h"
 #include "lib/state.h"
 #include "lib/vcrun.h"
@@ -134,43 +135,98 @@ static void netns_give_back(const char *root, const char *id)
 	vc_plan_release(&plan);
 }
 
-/* Stops everything a container has on the host, from any half-built state:
- * the monitor (which stops the VM) if it answers, else the processes by pid, then
- * the state directory. */
+/* Kills a QEMU left by the sandbox of owner: only one that runs in its state dir. */
+static void kill_stray_qemu(const char *root, const char *owner, pid_t hv)
+{
+	if (hv <= 0 || !vc_proc_alive(hv, 0))
+		return;
+	char link[64], target[PATH_MAX];
+	snprintf(link, sizeof(link), "/proc/%d/cwd", (int)hv);
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	_cleanup_free_ char *dir = vc_state_dir(root, owner);
+	if (n > 0 && dir) {
+		target[n] = '\0';
+		if (!strcmp(target, dir)) {
+			kill(hv, SIGKILL);
+			vc_wait_exit(hv, false, 2000, NULL);
+		}
+	}
+}
+
+/* What a sandbox holds on the host once its VM is gone: VFIO bindings, taps and
+ * the namespace pin, the share, and the owner's state dir. */
+static int sandbox_give_back(const char *root, const char *owner, struct vc_error *err)
+{
+	vfio_give_back(root, owner);
+	netns_give_back(root, owner);
+	_cleanup_free_ char *share = vc_sandbox_share_dir(root, owner);
+	_cleanup_free_ char *dir = vc_state_dir(root, owner);
+	if (!share || !dir)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	/* Never remove a state dir below which a rootfs may still be bound. */
+	int r = vc_share_release(share, err);
+	return r < 0 ? r : vc_rm_rf(dir, err);
+}
+
+/* Stops everything a container has on the host, from any half-built state: the
+ * container leaves its sandbox through the monitor if it answers (the sandbox, and
+ * the VM, go with its last container or with the pod's sandbox container), else
+ * the processes go by pid; then its binds and its state dir. A sandbox's owner
+ * that leaves while others still run in its VM keeps its dir (monitor, QEMU, plan)
+ * without a state.json; the last one out removes it. */
 static int teardown(const char *root, const char *id, const struct vc_state *st,
 		    struct vc_error *err)
 {
+	const char *owner = st && st->sandbox && *st->sandbox ? st->sandbox : id;
+	bool is_owner = !strcmp(owner, id);
+	bool sandbox_gone = true;
 	if (st && vc_proc_alive(st->monitor_pid, st->monitor_start)) {
 		struct vc_error merr = {0};
-		if (vc_monitor_call(root, id, "destroy", NULL, NULL, &merr) < 0)
+		_cleanup_json_ struct vc_json *res = NULL;
+		const struct vc_json *whole = NULL;
+		if (vc_monitor_call(root, id, "destroy", NULL, &res, &merr) < 0) {
 			vc_debug("destroy through the monitor: %s", merr.msg);
-		if (!vc_wait_exit(st->monitor_pid, false, 10000, NULL)) {
+			/* A member the monitor does not know is no reason to stop the VM;
+			 * an owner whose monitor fails is stopped by force. */
+			sandbox_gone = is_owner;
+		} else if ((whole = vc_json_get(res, "sandbox")) && whole->type == VC_JSON_BOOL) {
+			sandbox_gone = whole->u.boolean;
+		}
+		if (sandbox_gone && !vc_wait_exit(st->monitor_pid, false, 10000, NULL)) {
 			vc_warn("container %s: monitor %d did not exit: killing it", id,
 				(int)st->monitor_pid);
 			kill(st->monitor_pid, SIGKILL);
 			vc_wait_exit(st->monitor_pid, false, 2000, NULL);
 		}
 	}
-	if (st && st->hv_pid > 0 && vc_proc_alive(st->hv_pid, 0)) {
-		/* Only a QEMU of this container: its cwd is the state directory. */
-		char link[64], target[PATH_MAX];
-		snprintf(link, sizeof(link), "/proc/%d/cwd", (int)st->hv_pid);
-		ssize_t n = readlink(link, target, sizeof(target) - 1);
-		_cleanup_free_ char *dir = vc_state_dir(root, id);
-		if (n > 0 && dir) {
-			target[n] = '\0';
-			if (!strcmp(target, dir)) {
-				kill(st->hv_pid, SIGKILL);
-				vc_wait_exit(st->hv_pid, false, 2000, NULL);
-			}
-		}
-	}
-	vfio_give_back(root, id);
-	netns_give_back(root, id);
+	if (sandbox_gone && st)
+		kill_stray_qemu(root, owner, st->hv_pid);
+	_cleanup_free_ char *share = vc_sandbox_share_dir(root, owner);
 	_cleanup_free_ char *dir = vc_state_dir(root, id);
-	if (!dir)
+	if (!share || !dir)
 		return vc_error_set(err, ENOMEM, "out of memory");
-	return vc_rm_rf(dir, err);
+	int r = vc_share_unbind(share, id, err);
+	if (r < 0)
+		return r;
+	if (is_owner && !sandbox_gone) {
+		/* Gone from list and state; the sandbox lives on in this dir. */
+		_cleanup_free_ char *state = vc_state_path(root, id, "state.json");
+		if (state && unlink(state) < 0 && errno != ENOENT)
+			return vc_error_sys(err, errno, "remove `%s`", state);
+		return 0;
+	}
+	if (is_owner)
+		return sandbox_give_back(root, id, err);
+	netns_give_back(root, id);
+	if ((r = vc_rm_rf(dir, err)) < 0)
+		return r;
+	/* The last container out of a sandbox whose owner left before it. */
+	_cleanup_free_ char *odir = vc_state_dir(root, owner);
+	_cleanup_free_ char *ostate = vc_state_path(root, owner, "state.json");
+	if (sandbox_gone && odir && ostate && access(odir, F_OK) == 0 && access(ostate, F_OK) < 0 &&
+	    errno == ENOENT)
+		return sandbox_give_back(root, owner, err);
+	return 0;
 }
 
 static char *abs_root(const char *root, struct vc_error *err)
@@ -191,7 +247,8 @@ static int now_rfc3339(char *buf, size_t len)
 	return 0;
 }
 
-static int initial_state(const char *id, const struct vc_oci_spec *spec, struct vc_state *st)
+static int initial_state(const char *id, const struct vc_oci_spec *spec,
+			 const struct vc_sandbox_join *join, struct vc_state *st)
 {
 	char created[64];
 	now_rfc3339(created, sizeof(created));
@@ -201,21 +258,107 @@ static int initial_state(const char *id, const struct vc_oci_spec *spec, struct 
 	st->rootfs = strdup(spec->rootfs_abs);
 	st->created = strdup(created);
 	st->owner = strdup("");
+	st->sandbox = strdup(join->owner ? join->owner : id);
+	st->sandbox_key = strdup(join->key ? join->key : "");
+	st->pod_sandbox = join->pod_sandbox;
 	st->status = VC_STATUS_CREATING;
-	if (!st->id || !st->bundle || !st->rootfs || !st->created || !st->owner)
+	if (!st->id || !st->bundle || !st->rootfs || !st->created || !st->owner || !st->sandbox ||
+	    !st->sandbox_key)
 		return -ENOMEM;
-	if (spec->n_annotations) {
-		st->annotations = calloc(spec->n_annotations, sizeof(*st->annotations));
-		if (!st->annotations)
+	/* The spec's annotations, and which sandbox the container lives in. */
+	st->annotations = calloc(spec->n_annotations + 1, sizeof(*st->annotations));
+	if (!st->annotations)
+		return -ENOMEM;
+	for (size_t i = 0; i < spec->n_annotations; i++) {
+		if (!strcmp(spec->annotations[i].key, VC_ANNOT_SANDBOX))
+			continue;
+		struct vc_oci_annotation *a = &st->annotations[st->n_annotations++];
+		a->key = strdup(spec->annotations[i].key);
+		a->value = strdup(spec->annotations[i].value);
+		if (!a->key || !a->value)
 			return -ENOMEM;
-		for (size_t i = 0; i < spec->n_annotations; i++) {
-			st->annotations[i].key = strdup(spec->annotations[i].key);
-			st->annotations[i].value = strdup(spec->annotations[i].value);
-			st->n_annotations++;
-			if (!st->annotations[i].key || !st->annotations[i].value)
-				return -ENOMEM;
-		}
 	}
+	struct vc_oci_annotation *a = &st->annotations[st->n_annotations++];
+	a->key = strdup(VC_ANNOT_SANDBOX);
+	a->value = strdup(st->sandbox);
+	return a->key && a->value ? 0 : -ENOMEM;
+}
+
+/* The stand-in's host namespaces (lib/standin.c): the spec's paths joined, the
+ * others made, as runc's process would have them. pid, user and time stay the
+ * host's: a stand-in cannot move itself into a new pid namespace, and nothing in
+ * it runs as another user. */
+static int standin_ns_args(const struct vc_oci_spec *spec, const struct vc_plan *plan, char ***argv)
+{
+	for (size_t i = 0; spec->linux && i < spec->linux->n_namespaces; i++) {
+		const struct vc_oci_namespace *ns = &spec->linux->namespaces[i];
+		const char *path = ns->path;
+		if (ns->type == VC_NS_NETWORK)
+			path = plan->netns_path;
+		else if (ns->type != VC_NS_IPC && ns->type != VC_NS_UTS &&
+			 ns->type != VC_NS_MOUNT && ns->type != VC_NS_CGROUP)
+			continue;
+		_cleanup_free_ char *arg =
+			path ? vc_strdup_printf("%s:%s", vc_oci_ns_name(ns->type), path)
+			     : strdup(vc_oci_ns_name(ns->type));
+		if (!arg || vc_strv_push(argv, "--ns") < 0 || vc_strv_push(argv, arg) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Spec to plan, and which sandbox: everything decided before anything starts. */
+static int create_plan(const char *root, const char *id, struct vc_oci_spec *spec,
+		       struct vc_sandbox_join *join, struct vc_vfio_request *vreq,
+		       struct vc_plan *plan, char *tcg_why, size_t tcg_len, struct vc_error *err)
+{
+	struct vc_config cfg;
+	int r = vc_config_load(&cfg, err);
+	if (r < 0)
+		return r;
+	enum vc_hv_accel accel = VC_ACCEL_TCG;
+	tcg_why[0] = '\0';
+	r = vc_sandbox_resolve(root, id, spec, join, err);
+	/* A VM that runs already has its accelerator. */
+	if (r == 0 && !join->owner)
+		r = vc_config_resolve_accel(&cfg, root, &accel, tcg_why, tcg_len, err);
+	if (r == 0)
+		r = vc_devices_vfio_prepare(spec, cfg.vfio_bind, vreq, err);
+	if (r == 0 && join->owner && vreq->n > 0)
+		r = vc_error_set(err, ENOTSUP,
+				 "linux.devices: VFIO group %u: a container that joins the running "
+				 "sandbox %s cannot be given a device yet",
+				 vreq->groups[0].id, join->owner);
+	struct vc_plan_where w = {root, id, join->owner ? join->owner : id, vreq->dev_root};
+	if (r == 0 && (r = vc_plan_build(&w, spec, &cfg, accel, plan, err)) == 0 &&
+	    ((r = vc_plan_set_vfio(plan, &vreq->place, err)) < 0 ||
+	     (r = vc_sandbox_guest_namespaces(plan->guest_spec, join, err)) < 0))
+		vc_plan_release(plan);
+	vc_config_release(&cfg);
+	return r;
+}
+
+/* A container that joins: the owner's monitor must still run, and its pid is what
+ * says whether this container lives. Holds the owner's lock while it joins, so
+ * that the sandbox cannot be deleted under it. */
+static int join_sandbox(const char *root, const struct vc_sandbox_join *join, struct vc_state *st,
+			int *owner_lock, struct vc_error *err)
+{
+	*owner_lock = vc_state_lock(root, join->owner, err);
+	if (*owner_lock < 0)
+		return vc_error_wrap(err, "sandbox %s", join->owner);
+	struct vc_state ost;
+	int r = vc_state_read(root, join->owner, &ost, NULL);
+	bool live = r == 0 && vc_proc_alive(ost.monitor_pid, ost.monitor_start);
+	if (live) {
+		st->monitor_pid = ost.monitor_pid;
+		st->monitor_start = ost.monitor_start;
+		st->hv_pid = ost.hv_pid;
+	}
+	if (r == 0)
+		vc_state_release(&ost);
+	if (!live)
+		return vc_error_set(err, ESRCH, "sandbox %s has stopped", join->owner);
 	return 0;
 }
 
@@ -259,23 +402,14 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	if (access(dir, F_OK) == 0)
 		return vc_error_set(err, EEXIST, "container with id exists: %s", id);
 
-	struct vc_config cfg;
-	if ((r = vc_config_load(&cfg, err)) < 0)
-		return r;
-	enum vc_hv_accel accel = VC_ACCEL_TCG;
 	char tcg_why[512];
 	struct vc_plan plan;
 	struct vc_vfio_request vreq __attribute__((cleanup(vc_devices_vfio_release))) = {0};
-	bool vfio_bind = cfg.vfio_bind;
-	r = vc_config_resolve_accel(&cfg, root, &accel, tcg_why, sizeof(tcg_why), err);
-	if (r == 0)
-		r = vc_devices_vfio_prepare(spec, vfio_bind, &vreq, err);
-	if (r == 0 && (r = vc_plan_build(id, spec, &cfg, accel, vreq.dev_root, &plan, err)) == 0 &&
-	    (r = vc_plan_set_vfio(&plan, &vreq.place, err)) < 0)
-		vc_plan_release(&plan);
-	vc_config_release(&cfg);
-	if (r < 0)
+	struct vc_sandbox_join join __attribute__((cleanup(vc_sandbox_join_release))) = {0};
+	if ((r = create_plan(root, id, spec, &join, &vreq, &plan, tcg_why, sizeof(tcg_why), err)) <
+	    0)
 		return r;
+	const char *owner = join.owner ? join.owner : id;
 
 	if (mkdir(dir, 0700) < 0) {
 		vc_plan_release(&plan);
@@ -289,24 +423,24 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	_cleanup_free_ char *plan_text = NULL;
 	_cleanup_free_ char *plan_path = vc_state_path(root, id, "plan.json");
 	_cleanup_free_ char *log_path = vc_state_path(root, id, "monitor.log");
+	_cleanup_free_ char *share = vc_sandbox_share_dir(root, owner);
+	_cleanup_free_ char *pin = vc_sandbox_host_name(root, id);
 	_cleanup_strv_ char **margv = vc_helper_argv(ctx, "__monitor", root, id, NULL, NULL);
-	char stream[16];
-	snprintf(stream, sizeof(stream), "%d", VC_MONITOR_INIT_STREAM);
-	_cleanup_strv_ char **sargv =
-		vc_helper_argv(ctx, "__standin", root, id, "--stream", stream);
-	if (sargv && plan.netns_path &&
-	    (vc_strv_push(&sargv, "--netns") < 0 || vc_strv_push(&sargv, plan.netns_path) < 0))
+	_cleanup_strv_ char **sargv = vc_helper_argv(ctx, "__standin", root, id, NULL, NULL);
+	if (sargv && standin_ns_args(spec, &plan, &sargv) < 0)
 		vc_strv_freep(&sargv);
 	size_t plan_len = 0;
 	_cleanup_close_ int lock = -1;
+	_cleanup_close_ int owner_lock = -1;
 	_cleanup_close_ int standin_ctl = -1;
 	int mlog = -1;
-	r = initial_state(id, spec, &st);
-	if (r < 0 || !plan_path || !log_path || !margv || !sargv) {
+	r = initial_state(id, spec, &join, &st);
+	if (r < 0 || !plan_path || !log_path || !margv || !sargv || !share || !pin) {
 		r = vc_error_set(err, ENOMEM, "out of memory");
 		goto fail;
 	}
 	if ((lock = vc_state_lock(root, id, err)) < 0 ||
+	    (join.owner && (r = join_sandbox(root, &join, &st, &owner_lock, err)) < 0) ||
 	    (r = vc_plan_to_json(&plan, &plan_text, &plan_len, err)) < 0 ||
 	    (r = vc_write_file_atomic(plan_path, plan_text, plan_len, 0600, err)) < 0 ||
 	    (r = vc_hooks_save_spec(root, id, spec, err)) < 0 ||
@@ -315,7 +449,7 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 		goto fail;
 	}
 
-	if ((r = vfio_take(root, id, &vreq, vfio_bind, err)) < 0)
+	if ((r = vfio_take(root, id, &vreq, vreq.bind != NULL, err)) < 0)
 		goto fail;
 
 	/* docker asks for a new network namespace and fills it from its prestart
@@ -323,12 +457,16 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	 * (plan.json, written above, tells teardown to unpin it). */
 	if (plan.netns_owned) {
 		_cleanup_free_ char *made = NULL;
-		if ((r = vc_netns_create(NULL, id, &made, err)) < 0)
+		if ((r = vc_netns_create(NULL, pin, &made, err)) < 0)
 			goto fail;
 	}
+	/* The rootfs and bind mounts reach the guest through the sandbox's share. */
+	if ((!join.owner && (r = vc_share_prepare(share, err)) < 0) ||
+	    (r = vc_share_bind(share, &plan, err)) < 0)
+		goto fail;
 
 	/* The stand-in first: its pid is the container's for the hooks, and it sits in
-	 * the container's network namespace, where docker's libnetwork-setkey looks. */
+	 * the container's namespaces, where docker's libnetwork-setkey looks. */
 	r = vc_standin_spawn_held(sargv, opts->console_socket, spec->process, foreground_tty,
 				  standin, &standin_ctl, err);
 	if (r < 0)
@@ -340,33 +478,40 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	if (r < 0)
 		goto fail_standin;
 
-	/* Then the VM, on the network the hooks built. */
-	mlog = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (mlog < 0) {
-		r = vc_error_sys(err, errno, "open `%s`", log_path);
-		goto fail_standin;
+	if (join.owner) {
+		/* The running VM creates it; its monitor serves it from now on. */
+		r = vc_monitor_call(root, id, "add", NULL, NULL, err);
+		if (r < 0)
+			goto fail_standin;
+	} else {
+		/* Then the VM, on the network the hooks built. */
+		mlog = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (mlog < 0) {
+			r = vc_error_sys(err, errno, "open `%s`", log_path);
+			goto fail_standin;
+		}
+		/* The monitor gets no stdio of the caller's: it outlives this call, and a
+		 * copy of the caller's pipes would keep them from ever seeing EOF. */
+		const int mstdio[3] = {-1, mlog, mlog};
+		pid_t mpid = 0;
+		int sync[2];
+		if (pipe2(sync, O_CLOEXEC) < 0) {
+			r = vc_error_sys(err, errno, "pipe");
+			goto fail_standin;
+		}
+		r = vc_spawn_self(margv, mstdio, sync[1], true, &mpid, err);
+		close(sync[1]);
+		close(mlog);
+		mlog = -1;
+		if (r == 0) {
+			/* The monitor records itself in state.json; this copy is for our own
+			 * clean-up should it fail before it got that far. */
+			st.monitor_pid = mpid;
+			st.monitor_start = vc_proc_starttime(mpid);
+			r = vc_sync_read(sync[0], "the sandbox monitor", err);
+		}
+		close(sync[0]);
 	}
-	/* The monitor gets no stdio of the caller's: it outlives this call, and a copy
-	 * of the caller's pipes would keep them from ever seeing EOF. */
-	const int mstdio[3] = {-1, mlog, mlog};
-	pid_t mpid = 0;
-	int sync[2];
-	if (pipe2(sync, O_CLOEXEC) < 0) {
-		r = vc_error_sys(err, errno, "pipe");
-		goto fail_standin;
-	}
-	r = vc_spawn_self(margv, mstdio, sync[1], true, &mpid, err);
-	close(sync[1]);
-	close(mlog);
-	mlog = -1;
-	if (r == 0) {
-		/* The monitor records itself in state.json; this copy is for our own
-		 * clean-up should it fail before it got that far. */
-		st.monitor_pid = mpid;
-		st.monitor_start = vc_proc_starttime(mpid);
-		r = vc_sync_read(sync[0], "the sandbox monitor", err);
-	}
-	close(sync[0]);
 	if (r == 0)
 		r = vc_standin_release(standin_ctl, err);
 	/* The container exists in the guest: the last hook of create. */

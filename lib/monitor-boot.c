@@ -21,6 +21,7 @@
 #include "lib/monitor-internal.h"
 #include "lib/spawn.h"
 #include "lib/vcrun.h"
+#include "lib/sandbox.h"
 #include "netns/netns.h"
 
 /* A request answered before the event loop runs (boot phase: nothing else is on
@@ -129,8 +130,10 @@ static int net_prepare(struct monitor *m, struct vc_netns_plan **np, struct vc_h
 	}
 	/* Recorded before the first tap exists, so that every teardown (even after a
 	 * crash half-way) knows the taps in the namespace are this container's. */
-	if ((r = vc_write_file(VC_NETNS_BRIDGED_FILE, "", 0, err)) < 0 ||
-	    (r = vc_netns_tap_setup(m->plan.netns_path, *np, err)) < 0)
+	if ((r = vc_write_file(VC_NETNS_BRIDGED_FILE, "", 0, err)) < 0)
+		return r;
+	m->bridged = true;
+	if ((r = vc_netns_tap_setup(m->plan.netns_path, *np, err)) < 0)
 		return r;
 	*nics = calloc((*np)->n_ifaces, sizeof(**nics));
 	if (!*nics)
@@ -202,8 +205,9 @@ static int boot(struct monitor *m, struct vc_error *err)
 	if ((r = vc_hv_start(&cfg, &m->hv, err)) < 0)
 		return r;
 	m->hv_running = true;
-	m->st.hv_pid = m->hv.pid;
-	mon_save_state(m);
+	struct mctr *owner = m->ctrs[0];
+	owner->st.hv_pid = m->hv.pid;
+	mon_save_state(m, owner);
 
 	if (m->plan.channel == VC_CHANNEL_VSOCK)
 		vc_debug("agent channel: vsock, guest CID %u port %u", m->plan.vsock_cid,
@@ -234,7 +238,7 @@ static int boot(struct monitor *m, struct vc_error *err)
 	if (r < 0 || (r = net_configure(m, np, err)) < 0)
 		return r;
 
-	_cleanup_json_ struct vc_json *cc = mon_params_for_container(m);
+	_cleanup_json_ struct vc_json *cc = mon_params_for_container(owner);
 	_cleanup_json_ struct vc_json *cc_res = NULL;
 	if (!cc || vc_json_object_set(cc, "stream_id", vc_json_new_int(INIT_STREAM)) < 0 ||
 	    vc_json_object_set(cc, "storages", vc_json_clone(m->plan.storages)) < 0 ||
@@ -245,10 +249,10 @@ static int boot(struct monitor *m, struct vc_error *err)
 	if (r < 0)
 		return r;
 
-	if (!mon_stream_add(m, INIT_STREAM, NULL))
+	if (!mon_stream_add(m, owner, INIT_STREAM, NULL))
 		return vc_error_set(err, ENOMEM, "out of memory");
-	r = mon_agent_send(m, VC_M_WAIT_PROCESS, mon_params_for_container(m), PEND_WAIT, NULL, 0,
-			   INIT_STREAM);
+	r = mon_agent_send(m, VC_M_WAIT_PROCESS, mon_params_for_container(owner), PEND_WAIT, owner,
+			   NULL, 0, INIT_STREAM);
 	if (r < 0)
 		return vc_error_sys(err, -r, "send WaitProcess");
 
@@ -272,6 +276,7 @@ int vc_monitor_main(int argc, char **argv)
 			    .id = args.id,
 			    .sync_fd = args.sync_fd,
 			    .listen_fd = -1,
+			    .dir_fd = -1,
 			    .sig_fd = -1,
 			    .dns_fd = -1,
 			    .next_id = 1,
@@ -289,16 +294,19 @@ int vc_monitor_main(int argc, char **argv)
 	m.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
 	int r;
-	if (!dir || chdir(dir) < 0)
+	struct vc_state st;
+	if (!dir || chdir(dir) < 0) {
 		r = vc_error_sys(&err, errno, "chdir `%s`", dir ? dir : m.id);
-	else if (vc_state_read(m.root, m.id, &m.st, &err) < 0)
+	} else if (vc_state_read(m.root, m.id, &st, &err) < 0) {
 		r = -EIO;
-	else {
+	} else {
 		/* `create` records our pid too, but maybe after we read the file: the
-		 * monitor's own word is the one every later write carries. */
-		m.st.monitor_pid = getpid();
-		m.st.monitor_start = vc_proc_starttime(getpid());
-		r = boot(&m, &err);
+		 * monitor's own word (mon_ctr_add) is the one every later write carries. */
+		r = mon_ctr_add(&m, &st) ? 0 : vc_error_set(&err, ENOMEM, "out of memory");
+		vc_state_release(&st);
+		m.dir_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (r == 0)
+			r = boot(&m, &err);
 	}
 	if (r < 0) {
 		vc_err("container %s: %s", m.id, err.msg);
@@ -312,6 +320,24 @@ int vc_monitor_main(int argc, char **argv)
 	m.sync_fd = -1;
 
 	mon_serve(&m);
+	if (m.orphaned)
+		mon_orphan_cleanup(&m);
 	mon_release(&m);
 	return 0;
+}
+
+void mon_orphan_cleanup(struct monitor *m)
+{
+	struct vc_error err = {0};
+	/* QEMU is gone (finish_destroy): the taps and the share are free. */
+	if (m->plan.netns_path && m->bridged && vc_netns_teardown(m->plan.netns_path, &err) < 0)
+		vc_warn("sandbox %s: %s", m->id, err.msg);
+	if (m->plan.netns_path && m->plan.netns_owned &&
+	    vc_netns_remove(m->plan.netns_path, &err) < 0)
+		vc_warn("sandbox %s: %s", m->id, err.msg);
+	for (size_t i = 0; i < m->n_ctrs; i++)
+		if (m->ctrs[i]->netns_pin && vc_netns_remove(m->ctrs[i]->netns_pin, &err) < 0)
+			vc_warn("sandbox %s: %s", m->id, err.msg);
+	if (m->plan.n_shares && vc_share_release(m->plan.shares[0].host_path, &err) < 0)
+		vc_warn("sandbox %s: %s", m->id, err.msg);
 }

@@ -19,6 +19,7 @@
 #define AGENT_BACKLOG_MAX  (4u << 20)
 #define EARLY_OUTPUT_MAX   (64u << 20)
 #define DESTROY_TIMEOUT_MS 15000
+#define ORPHAN_CHECK_MS	   2000
 #define INIT_STREAM	   VC_MONITOR_INIT_STREAM
 
 struct conn {
@@ -32,8 +33,22 @@ struct waiter {
 	uint32_t req;
 };
 
+struct stream;
+
+/* A container of the sandbox: the one that booted it (the owner) and every one
+ * that joined since. The monitor writes each one's state.json. */
+struct mctr {
+	struct vc_state st;
+	struct stream *init;
+	char *netns_pin; /* a namespace create pinned for it, for an orphan's clean-up */
+	bool adding;	 /* CreateContainer under way */
+	bool removing;	 /* RemoveContainer under way */
+	struct waiter remover;
+};
+
 struct stream {
 	uint32_t id;
+	struct mctr *ctr;
 	char *exec_id;	      /* NULL for the container's init process */
 	struct conn *conn;    /* the attached stand-in */
 	struct vc_chan early; /* output that arrived before the stand-in attached */
@@ -45,18 +60,29 @@ struct stream {
 
 /* PEND_STATUS: forwarded, and on success the container takes the status in
  * pending.stream (start, pause, resume). */
-enum pend_kind { PEND_FORWARD, PEND_STATUS, PEND_WAIT, PEND_EXEC, PEND_REMOVE, PEND_DESTROY };
+enum pend_kind {
+	PEND_FORWARD,
+	PEND_STATUS,
+	PEND_WAIT,
+	PEND_EXEC,
+	PEND_ADD,	 /* CreateContainer of a container that joins */
+	PEND_REMOVE_ONE, /* RemoveContainer of one container; the sandbox goes on */
+	PEND_REMOVE,	 /* RemoveContainer, then DestroySandbox */
+	PEND_DESTROY,
+};
 
 struct pending {
 	uint32_t agent_id;
 	enum pend_kind kind;
+	struct mctr *ctr;
 	struct conn *conn;
 	uint32_t conn_req;
 	uint32_t stream; /* PEND_WAIT, PEND_EXEC: the process's stream; PEND_STATUS: the status */
 };
 
 struct monitor {
-	const char *root, *id;
+	const char *root, *id; /* id: the owner, whose state dir we run in */
+	char *share_dir;
 	int sync_fd;
 	struct vc_plan plan;
 	struct vc_hv hv;
@@ -76,19 +102,29 @@ struct monitor {
 	struct stream **streams; /* [0] is init */
 	size_t n_streams;
 	uint32_t next_id, next_stream;
-	struct vc_state st;
+	struct mctr **ctrs; /* [0] is the owner until it leaves */
+	size_t n_ctrs;
+	bool cascade;  /* the pod's sandbox container was killed: so is the pod */
+	bool orphaned; /* our state dir was removed under us */
+	bool bridged;  /* the taps in the namespace are ours */
+	int dir_fd;    /* our state dir, to notice that */
 	bool destroying, done;
 	unsigned long long destroy_deadline;
 	struct waiter destroyer;
 };
 
-int mon_save_state(struct monitor *m);
-struct vc_json *mon_params_for_container(struct monitor *m);
+int mon_save_state(struct monitor *m, struct mctr *c);
+/* A container joins the monitor's list (state copied); NULL on ENOMEM. */
+struct mctr *mon_ctr_add(struct monitor *m, const struct vc_state *st);
+struct vc_json *mon_params_for_container(const struct mctr *c);
 /* Sends a request to the agent and remembers who gets the answer. Takes params. */
 int mon_agent_send(struct monitor *m, const char *method, struct vc_json *params,
-		   enum pend_kind kind, struct conn *conn, uint32_t conn_req, uint32_t stream);
-/* A new stream for a process (exec_id NULL: init); NULL on ENOMEM. */
-struct stream *mon_stream_add(struct monitor *m, uint32_t id, const char *exec_id);
+		   enum pend_kind kind, struct mctr *ctr, struct conn *conn, uint32_t conn_req,
+		   uint32_t stream);
+/* A new stream for a process of c (exec_id NULL: init); NULL on ENOMEM. */
+struct stream *mon_stream_add(struct monitor *m, struct mctr *c, uint32_t id, const char *exec_id);
+/* The host side of a sandbox whose state dir vanished: share, taps, pins. */
+void mon_orphan_cleanup(struct monitor *m);
 /* Runs the event loop until the sandbox is destroyed or the VM is gone. */
 int mon_serve(struct monitor *m);
 void mon_release(struct monitor *m);

@@ -1,17 +1,21 @@
-/* The sandbox monitor: one per VM, started by `create` as `vcrun __monitor`. It is
- * the parent of QEMU, owns the agent channel, and serves the short-lived CLI calls
- * and the stand-ins on ROOT/ID/monitor.sock, multiplexing their requests and stdio
- * streams onto the one agent channel. It is the only writer of state.json once
- * `create` has handed over. It runs with its cwd in the state directory so every
- * socket path stays short whatever --root is (sun_path holds 108 bytes). */
+/* The sandbox monitor: one per VM, started by the `create` that boots the VM as
+ * `vcrun __monitor`. It is the parent of QEMU, owns the agent channel, and serves
+ * the short-lived CLI calls and the stand-ins of every container of the sandbox on
+ * ROOT/OWNER/monitor.sock, multiplexing their requests and stdio streams onto the
+ * one agent channel (docs/monitor-protocol.md). Containers join (`add`) and leave
+ * (`destroy`) while it runs. It is the only writer of their state.json once
+ * `create` has handed over. It runs with its cwd in the owner's state directory so
+ * every socket path stays short whatever --root is (sun_path holds 108 bytes). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -23,11 +27,23 @@
 #include "common/util.h"
 #include "lib/log.h"
 #include "lib/monitor-internal.h"
+#include "lib/vcrun.h"
 
-int mon_save_state(struct monitor *m)
+__attribute__((format(printf, 4, 5))) static void respond_error(struct vc_chan *ch, uint32_t id,
+								int code, const char *fmt, ...)
+{
+	char msg[VC_ERROR_MSG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	vc_chan_respond_error(ch, id, code, msg);
+}
+
+int mon_save_state(struct monitor *m, struct mctr *c)
 {
 	struct vc_error err = {0};
-	int r = vc_state_write(m->root, &m->st, &err);
+	int r = vc_state_write(m->root, &c->st, &err);
 	if (r < 0)
 		vc_err("%s", err.msg);
 	return r;
@@ -51,6 +67,16 @@ static void respond_exit(struct conn *c, uint32_t req, const struct stream *s)
 		vc_chan_respond(&c->ch, req, o);
 }
 
+static void start_destroy(struct monitor *m, struct mctr *ctr, struct conn *c, uint32_t req);
+
+static bool all_inits_exited(const struct monitor *m)
+{
+	for (size_t i = 0; i < m->n_ctrs; i++)
+		if (m->ctrs[i]->init && !m->ctrs[i]->init->exited)
+			return false;
+	return true;
+}
+
 static void stream_exited(struct monitor *m, struct stream *s, int code, int sig)
 {
 	if (s->exited)
@@ -58,15 +84,21 @@ static void stream_exited(struct monitor *m, struct stream *s, int code, int sig
 	s->exited = true;
 	s->exit_code = code;
 	s->exit_signal = sig;
-	vc_debug("container %s: process exited (code %d, signal %d)", m->id, code, sig);
+	struct mctr *c = s->ctr;
+	vc_debug("container %s: process exited (code %d, signal %d)", c ? c->st.id : "?", code,
+		 sig);
 	for (size_t i = 0; i < s->n_waiters; i++)
 		respond_exit(s->waiters[i].conn, s->waiters[i].req, s);
 	s->n_waiters = 0;
-	if (s->id == INIT_STREAM) {
-		m->st.status = VC_STATUS_STOPPED;
-		m->st.exit_code = code;
-		m->st.exit_signal = sig;
-		mon_save_state(m);
+	if (c && c->init == s) {
+		c->st.status = VC_STATUS_STOPPED;
+		c->st.exit_code = code;
+		c->st.exit_signal = sig;
+		mon_save_state(m, c);
+		/* The pod's sandbox container was killed: once every member followed, the
+		 * VM goes (their state stays, stopped, for their delete). */
+		if (m->cascade && !m->destroying && all_inits_exited(m))
+			start_destroy(m, NULL, NULL, 0);
 	}
 }
 
@@ -78,12 +110,15 @@ static struct stream *find_stream(struct monitor *m, uint32_t id)
 	return NULL;
 }
 
-static struct stream *init_stream(struct monitor *m)
+static struct mctr *find_ctr(struct monitor *m, const char *id)
 {
-	return m->n_streams ? m->streams[0] : NULL;
+	for (size_t i = 0; i < m->n_ctrs; i++)
+		if (!strcmp(m->ctrs[i]->st.id, id))
+			return m->ctrs[i];
+	return NULL;
 }
 
-struct stream *mon_stream_add(struct monitor *m, uint32_t id, const char *exec_id)
+struct stream *mon_stream_add(struct monitor *m, struct mctr *c, uint32_t id, const char *exec_id)
 {
 	struct stream **n = realloc(m->streams, (m->n_streams + 1) * sizeof(*n));
 	if (!n)
@@ -95,24 +130,105 @@ struct stream *mon_stream_add(struct monitor *m, uint32_t id, const char *exec_i
 		return NULL;
 	}
 	s->id = id;
+	s->ctr = c;
 	vc_chan_init(&s->early, -1);
 	m->streams[m->n_streams++] = s;
+	if (!exec_id)
+		c->init = s;
 	return s;
+}
+
+static void stream_free(struct stream *s)
+{
+	vc_chan_close(&s->early);
+	free(s->exec_id);
+	free(s);
+}
+
+struct mctr *mon_ctr_add(struct monitor *m, const struct vc_state *st)
+{
+	struct mctr **n = realloc(m->ctrs, (m->n_ctrs + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	m->ctrs = n;
+	struct mctr *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	/* A copy through the file format would be one more place to keep in step: the
+	 * fields are copied here instead, strings duplicated. */
+	c->st = *st;
+	c->st.id = strdup(st->id);
+	c->st.bundle = strdup(st->bundle ? st->bundle : "");
+	c->st.rootfs = strdup(st->rootfs ? st->rootfs : "");
+	c->st.created = strdup(st->created ? st->created : "");
+	c->st.owner = strdup(st->owner ? st->owner : "");
+	c->st.sandbox = strdup(st->sandbox ? st->sandbox : st->id);
+	c->st.sandbox_key = strdup(st->sandbox_key ? st->sandbox_key : "");
+	c->st.annotations = NULL;
+	c->st.n_annotations = 0;
+	if (st->n_annotations &&
+	    !(c->st.annotations = calloc(st->n_annotations, sizeof(*c->st.annotations))))
+		goto fail;
+	for (size_t i = 0; i < st->n_annotations; i++) {
+		c->st.annotations[i].key = strdup(st->annotations[i].key);
+		c->st.annotations[i].value = strdup(st->annotations[i].value);
+		c->st.n_annotations++;
+		if (!c->st.annotations[i].key || !c->st.annotations[i].value)
+			goto fail;
+	}
+	if (!c->st.id || !c->st.bundle || !c->st.rootfs || !c->st.created || !c->st.owner ||
+	    !c->st.sandbox || !c->st.sandbox_key)
+		goto fail;
+	c->st.monitor_pid = getpid();
+	c->st.monitor_start = vc_proc_starttime(getpid());
+	m->ctrs[m->n_ctrs++] = c;
+	return c;
+fail:
+	vc_state_release(&c->st);
+	free(c);
+	return NULL;
+}
+
+/* A container leaves the monitor: its streams, pending answers and record. */
+static void ctr_forget(struct monitor *m, struct mctr *c)
+{
+	for (size_t i = 0; i < m->n_streams; i++) {
+		if (m->streams[i]->ctr != c)
+			continue;
+		stream_exited(m, m->streams[i], 137, SIGKILL);
+		if (m->streams[i]->conn)
+			m->streams[i]->conn->stream = 0;
+		stream_free(m->streams[i]);
+		m->streams[i--] = m->streams[--m->n_streams];
+	}
+	for (size_t i = 0; i < m->n_pend; i++)
+		if (m->pend[i].ctr == c)
+			m->pend[i].ctr = NULL;
+	for (size_t i = 0; i < m->n_ctrs; i++)
+		if (m->ctrs[i] == c) {
+			memmove(&m->ctrs[i], &m->ctrs[i + 1],
+				(m->n_ctrs - i - 1) * sizeof(*m->ctrs));
+			m->n_ctrs--;
+			break;
+		}
+	vc_state_release(&c->st);
+	free(c->netns_pin);
+	free(c);
 }
 
 /* The VM is gone or going: every process with it. */
 static void all_exited(struct monitor *m)
 {
-	/* Exec'd processes first: init's exit is what marks the container stopped. */
+	/* Exec'd processes first: init's exit is what marks a container stopped. */
 	for (size_t i = m->n_streams; i-- > 0;)
 		stream_exited(m, m->streams[i], 137, SIGKILL);
 }
 
-/* Params naming one process of the container (init has no exec_id). */
-static struct vc_json *params_for_process(struct monitor *m, const struct stream *s)
+/* Params naming one process of its container (init has no exec_id). */
+static struct vc_json *params_for_process(const struct stream *s)
 {
-	struct vc_json *p = mon_params_for_container(m);
-	if (p && s && s->exec_id &&
+	struct vc_json *p = mon_params_for_container(s->ctr);
+	if (p && s->exec_id &&
 	    vc_json_object_set(p, "exec_id", vc_json_new_string(s->exec_id)) < 0) {
 		vc_json_free(p);
 		return NULL;
@@ -120,10 +236,10 @@ static struct vc_json *params_for_process(struct monitor *m, const struct stream
 	return p;
 }
 
-struct vc_json *mon_params_for_container(struct monitor *m)
+struct vc_json *mon_params_for_container(const struct mctr *c)
 {
 	struct vc_json *p = vc_json_new_object();
-	if (p && vc_json_object_set(p, "container_id", vc_json_new_string(m->id)) < 0) {
+	if (p && vc_json_object_set(p, "container_id", vc_json_new_string(c->st.id)) < 0) {
 		vc_json_free(p);
 		return NULL;
 	}
@@ -131,7 +247,8 @@ struct vc_json *mon_params_for_container(struct monitor *m)
 }
 
 int mon_agent_send(struct monitor *m, const char *method, struct vc_json *params,
-		   enum pend_kind kind, struct conn *conn, uint32_t conn_req, uint32_t stream)
+		   enum pend_kind kind, struct mctr *ctr, struct conn *conn, uint32_t conn_req,
+		   uint32_t stream)
 {
 	_cleanup_json_ struct vc_json *p = params;
 	if (!p)
@@ -150,8 +267,16 @@ int mon_agent_send(struct monitor *m, const char *method, struct vc_json *params
 	int r = vc_chan_request(&m->agent, id, method, p);
 	if (r < 0)
 		return r;
-	m->pend[m->n_pend++] = (struct pending){id, kind, conn, conn_req, stream};
+	m->pend[m->n_pend++] = (struct pending){id, kind, ctr, conn, conn_req, stream};
 	return 0;
+}
+
+/* {"sandbox": true} when the whole sandbox went, false when only one container. */
+static void respond_removed(struct conn *c, uint32_t req, bool sandbox)
+{
+	_cleanup_json_ struct vc_json *o = vc_json_new_object();
+	if (c && o && vc_json_object_set(o, "sandbox", vc_json_new_bool(sandbox)) == 0)
+		vc_chan_respond(&c->ch, req, o);
 }
 
 static void finish_destroy(struct monitor *m)
@@ -163,26 +288,50 @@ static void finish_destroy(struct monitor *m)
 		m->hv_running = false;
 	}
 	all_exited(m);
-	if (m->destroyer.conn) {
-		_cleanup_json_ struct vc_json *o = vc_json_new_object();
-		vc_chan_respond(&m->destroyer.conn->ch, m->destroyer.req, o);
-	}
+	respond_removed(m->destroyer.conn, m->destroyer.req, true);
 	m->done = true;
 }
 
-static void start_destroy(struct monitor *m, struct conn *c, uint32_t req)
+/* The whole sandbox: its containers, the VM, then the monitor. */
+static void start_destroy(struct monitor *m, struct mctr *ctr, struct conn *c, uint32_t req)
 {
 	if (m->destroying) {
 		if (c)
-			vc_chan_respond_error(&c->ch, req, EBUSY, "container is being deleted");
+			respond_error(&c->ch, req, EBUSY, "container is being deleted");
 		return;
 	}
 	m->destroying = true;
 	m->destroyer = (struct waiter){c, req};
 	m->destroy_deadline = vc_now_ns() + DESTROY_TIMEOUT_MS * 1000000ULL;
-	if (mon_agent_send(m, VC_M_REMOVE_CONTAINER, mon_params_for_container(m), PEND_REMOVE, NULL,
-			   0, 0) < 0)
+	if (!ctr && m->n_ctrs)
+		ctr = m->ctrs[0];
+	if (!ctr || mon_agent_send(m, VC_M_REMOVE_CONTAINER, mon_params_for_container(ctr),
+				   PEND_REMOVE, ctr, NULL, 0, 0) < 0)
 		finish_destroy(m);
+}
+
+/* destroy {container_id}: that container leaves the sandbox; the sandbox goes with
+ * its last container, or with the pod's sandbox container. */
+static void req_destroy(struct monitor *m, struct conn *c, uint32_t req, struct mctr *ctr)
+{
+	if (!ctr) {
+		respond_error(&c->ch, req, ENOENT, "container does not exist");
+		return;
+	}
+	if (m->destroying || ctr->st.pod_sandbox || m->n_ctrs == 1) {
+		start_destroy(m, ctr, c, req);
+		return;
+	}
+	if (ctr->removing || ctr->adding) {
+		respond_error(&c->ch, req, EBUSY, "container is being %s",
+			      ctr->removing ? "deleted" : "created");
+		return;
+	}
+	ctr->removing = true;
+	ctr->remover = (struct waiter){c, req};
+	if (mon_agent_send(m, VC_M_REMOVE_CONTAINER, mon_params_for_container(ctr), PEND_REMOVE_ONE,
+			   ctr, NULL, 0, 0) < 0)
+		respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
 }
 
 /* The VM or its channel is gone: every process is gone with it. */
@@ -192,7 +341,7 @@ static void vm_gone(struct monitor *m, const char *why)
 		finish_destroy(m);
 		return;
 	}
-	vc_warn("container %s: %s", m->id, why);
+	vc_warn("sandbox %s: %s", m->id, why);
 	if (m->hv_running) {
 		struct vc_error err = {0};
 		vc_hv_stop(&m->hv, 2000, &err);
@@ -200,6 +349,35 @@ static void vm_gone(struct monitor *m, const char *why)
 	}
 	all_exited(m);
 	m->done = true;
+}
+
+/* The answer to add: the container exists in the guest, its init waits for start. */
+static void added(struct monitor *m, const struct pending *p, int r, const struct vc_frame *f)
+{
+	struct mctr *ctr = p->ctr;
+	if (!ctr)
+		return;
+	ctr->adding = false;
+	if (r < 0) {
+		/* The agent's message names what was wrong with the container. */
+		if (p->conn)
+			vc_chan_queue(&p->conn->ch, VC_FRAME_RESPONSE, 0, p->conn_req, f->body,
+				      f->len);
+		ctr_forget(m, ctr);
+		return;
+	}
+	if (mon_agent_send(m, VC_M_WAIT_PROCESS, mon_params_for_container(ctr), PEND_WAIT, ctr,
+			   NULL, 0, ctr->init->id) < 0) {
+		if (p->conn)
+			respond_error(&p->conn->ch, p->conn_req, EPIPE, "the guest agent is gone");
+		ctr_forget(m, ctr);
+		return;
+	}
+	mon_save_state(m, ctr);
+	_cleanup_json_ struct vc_json *o = vc_json_new_object();
+	if (p->conn && o &&
+	    vc_json_object_set(o, "stream_id", vc_json_new_uint(ctr->init->id)) == 0)
+		vc_chan_respond(&p->conn->ch, p->conn_req, o);
 }
 
 static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
@@ -219,9 +397,9 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 	int r = vc_proto_response_decode(f->body, f->len, &result, &rerr);
 	switch (p.kind) {
 	case PEND_STATUS:
-		if (r == 0 && !init_stream(m)->exited) {
-			m->st.status = (enum vc_status)p.stream;
-			mon_save_state(m);
+		if (r == 0 && p.ctr && !p.ctr->init->exited) {
+			p.ctr->st.status = (enum vc_status)p.stream;
+			mon_save_state(m, p.ctr);
 		}
 		__attribute__((fallthrough)); /* the caller gets the agent's answer */
 	case PEND_FORWARD:
@@ -236,6 +414,11 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 			vc_json_to_i64(vc_json_get(result, "signal"), &sig);
 		} else {
 			vc_warn("WaitProcess: %s", rerr.msg);
+		}
+		/* The guest says how a process ended; only a plausible answer is taken. */
+		if (code < 0 || code > 255 || sig < 0 || sig >= NSIG) {
+			code = 137;
+			sig = SIGKILL;
 		}
 		struct stream *s = find_stream(m, p.stream);
 		if (s)
@@ -253,11 +436,11 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 					      f->body, f->len);
 			break;
 		}
-		if (!s || mon_agent_send(m, VC_M_WAIT_PROCESS, params_for_process(m, s), PEND_WAIT,
-					 NULL, 0, s->id) < 0) {
+		if (!s || mon_agent_send(m, VC_M_WAIT_PROCESS, params_for_process(s), PEND_WAIT,
+					 s->ctr, NULL, 0, s->id) < 0) {
 			if (p.conn)
-				vc_chan_respond_error(&p.conn->ch, p.conn_req, EPIPE,
-						      "the guest agent is gone");
+				respond_error(&p.conn->ch, p.conn_req, EPIPE,
+					      "the guest agent is gone");
 			break;
 		}
 		if (p.conn) {
@@ -267,11 +450,24 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 		}
 		break;
 	}
+	case PEND_ADD:
+		added(m, &p, r, f);
+		break;
+	case PEND_REMOVE_ONE:
+		if (r < 0)
+			vc_warn("RemoveContainer: %s", rerr.msg);
+		if (p.ctr) {
+			struct waiter w = p.ctr->remover;
+			vc_debug("container %s left sandbox %s", p.ctr->st.id, m->id);
+			ctr_forget(m, p.ctr);
+			respond_removed(w.conn, w.req, false);
+		}
+		break;
 	case PEND_REMOVE:
 		if (r < 0)
 			vc_warn("RemoveContainer: %s", rerr.msg);
 		if (mon_agent_send(m, VC_M_DESTROY_SANDBOX, vc_json_new_object(), PEND_DESTROY,
-				   NULL, 0, 0) < 0)
+				   NULL, NULL, 0, 0) < 0)
 			finish_destroy(m);
 		break;
 	case PEND_DESTROY:
@@ -287,7 +483,8 @@ static void route_output(struct monitor *m, const struct vc_frame *f)
 		return;
 	struct vc_chan *dst = s->conn ? &s->conn->ch : &s->early;
 	if (!s->conn && vc_chan_pending(dst) > EARLY_OUTPUT_MAX) {
-		vc_warn("container %s: dropping output: no stand-in attached", m->id);
+		vc_warn("container %s: dropping output: no stand-in attached",
+			s->ctr ? s->ctr->st.id : m->id);
 		return;
 	}
 	vc_chan_queue(dst, f->type, f->flags, f->id, f->body, f->len);
@@ -318,16 +515,32 @@ static void handle_agent(struct monitor *m)
 		vm_gone(m, "the guest agent closed its channel");
 }
 
+/* The stream a request names: stream_id, or the init of container_id. */
+static struct stream *named_stream(struct monitor *m, const char *method,
+				   const struct vc_json *params, struct mctr *ctr,
+				   struct vc_error *err)
+{
+	uint32_t sid = 0;
+	if (vc_proto_get_u32(params, method, "stream_id", false, &sid, err) < 0)
+		return NULL;
+	if (!sid) {
+		if (!ctr || !ctr->init)
+			vc_error_set(err, ENOENT, "container does not exist");
+		return ctr ? ctr->init : NULL;
+	}
+	struct stream *s = find_stream(m, sid);
+	if (!s)
+		vc_error_set(err, ENOENT, "no such process stream");
+	return s;
+}
+
 static void req_attach_or_wait(struct monitor *m, struct conn *c, uint32_t req, const char *method,
-			       const struct vc_json *params)
+			       const struct vc_json *params, struct mctr *ctr)
 {
 	struct vc_error err = {0};
-	uint32_t sid = 0;
-	struct stream *s = NULL;
-	if (vc_proto_get_u32(params, method, "stream_id", true, &sid, &err) < 0 ||
-	    !(s = find_stream(m, sid))) {
-		vc_chan_respond_error(&c->ch, req, ENOENT,
-				      err.msg[0] ? err.msg : "no such process stream");
+	struct stream *s = named_stream(m, method, params, ctr, &err);
+	if (!s) {
+		respond_error(&c->ch, req, ENOENT, "%s", err.msg);
 		return;
 	}
 	if (!strcmp(method, "wait")) {
@@ -336,53 +549,79 @@ static void req_attach_or_wait(struct monitor *m, struct conn *c, uint32_t req, 
 		else if (s->n_waiters < MAX_WAITERS)
 			s->waiters[s->n_waiters++] = (struct waiter){c, req};
 		else
-			vc_chan_respond_error(&c->ch, req, EBUSY, "too many waiters");
+			respond_error(&c->ch, req, EBUSY, "too many waiters");
 		return;
 	}
 	s->conn = c;
-	c->stream = sid;
-	/* Hand over what arrived before the stand-in did, in order. */
+	c->stream = s->id;
+	if (s == s->ctr->init && s->ctr->st.status == VC_STATUS_CREATING) {
+		s->ctr->st.standin_pid = c->peer_pid;
+		s->ctr->st.status = VC_STATUS_CREATED;
+		mon_save_state(m, s->ctr);
+	}
+	/* The answer names the stream first, so that the stand-in knows the output that
+	 * arrived before it did, which follows in order. */
+	_cleanup_json_ struct vc_json *o = vc_json_new_object();
+	if (o && vc_json_object_set(o, "stream_id", vc_json_new_uint(s->id)) == 0)
+		vc_chan_respond(&c->ch, req, o);
 	if (vc_chan_pending(&s->early))
 		vc_chan_queue_raw(&c->ch, s->early.out + s->early.out_off,
 				  vc_chan_pending(&s->early));
 	s->early.out_off = s->early.out_len = 0;
-	if (sid == INIT_STREAM && m->st.status == VC_STATUS_CREATING) {
-		m->st.standin_pid = c->peer_pid;
-		m->st.status = VC_STATUS_CREATED;
-		mon_save_state(m);
-	}
-	_cleanup_json_ struct vc_json *o = vc_json_new_object();
-	vc_chan_respond(&c->ch, req, o);
 }
 
-/* kill {signal, all}: the container (its init, or all of it); signal {stream_id,
- * signal}: the process of a stand-in that caught a signal. */
-static void req_signal(struct monitor *m, struct conn *c, uint32_t req, const char *method,
-		       const struct vc_json *params)
+static int signal_params(const struct stream *s, uint32_t sig, bool all, struct vc_json **out)
 {
-	struct vc_error err = {0};
-	uint32_t sig = 0, sid = INIT_STREAM;
-	if (vc_proto_get_u32(params, method, "signal", true, &sig, &err) < 0 ||
-	    vc_proto_get_u32(params, method, "stream_id", false, &sid, &err) < 0) {
-		vc_chan_respond_error(&c->ch, req, EINVAL, err.msg);
-		return;
-	}
-	struct stream *s = find_stream(m, sid);
-	if (!s || s->exited || init_stream(m)->exited || m->destroying) {
-		vc_chan_respond_error(&c->ch, req, ESRCH, "container not running");
-		return;
-	}
-	struct vc_json *p = params_for_process(m, s);
-	const struct vc_json *all = vc_json_get(params, "all");
+	struct vc_json *p = params_for_process(s);
 	if (p && (vc_json_object_set(p, "signal", vc_json_new_uint(sig)) < 0 ||
-		  vc_json_object_set(p, "all",
-				     vc_json_new_bool(all && all->type == VC_JSON_BOOL &&
-						      all->u.boolean)) < 0)) {
+		  vc_json_object_set(p, "all", vc_json_new_bool(all)) < 0)) {
 		vc_json_free(p);
 		p = NULL;
 	}
-	if (mon_agent_send(m, VC_M_SIGNAL_PROCESS, p, PEND_FORWARD, c, req, 0) < 0)
-		vc_chan_respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
+	*out = p;
+	return p ? 0 : -ENOMEM;
+}
+
+/* kill {container_id, signal, all}: the container (its init, or all of it); signal
+ * {stream_id, signal}: the process of a stand-in that caught a signal. Killing the
+ * pod's sandbox container (KILL or TERM) kills every member too. */
+static void req_signal(struct monitor *m, struct conn *c, uint32_t req, const char *method,
+		       const struct vc_json *params, struct mctr *ctr)
+{
+	struct vc_error err = {0};
+	uint32_t sig = 0;
+	if (vc_proto_get_u32(params, method, "signal", true, &sig, &err) < 0 || sig >= NSIG) {
+		respond_error(&c->ch, req, EINVAL, "%s",
+			      err.msg[0] ? err.msg : "signal: out of range");
+		return;
+	}
+	struct stream *s = named_stream(m, method, params, ctr, &err);
+	if (!s || s->exited || s->ctr->init->exited || m->destroying) {
+		respond_error(&c->ch, req, ESRCH, "container not running");
+		return;
+	}
+	const struct vc_json *a = vc_json_get(params, "all");
+	bool all = a && a->type == VC_JSON_BOOL && a->u.boolean;
+	struct vc_json *p = NULL;
+	signal_params(s, sig, all, &p);
+	if (mon_agent_send(m, VC_M_SIGNAL_PROCESS, p, PEND_FORWARD, s->ctr, c, req, 0) < 0) {
+		respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
+		return;
+	}
+	if (!strcmp(method, "kill") && s->ctr->st.pod_sandbox &&
+	    (sig == SIGKILL || sig == SIGTERM)) {
+		m->cascade = true;
+		for (size_t i = 0; i < m->n_ctrs; i++) {
+			struct mctr *o = m->ctrs[i];
+			if (o == s->ctr || !o->init || o->init->exited)
+				continue;
+			vc_debug("container %s: killed with its pod's sandbox %s", o->st.id,
+				 s->ctr->st.id);
+			if (signal_params(o->init, SIGKILL, true, &p) == 0)
+				mon_agent_send(m, VC_M_SIGNAL_PROCESS, p, PEND_FORWARD, o, NULL, 0,
+					       0);
+		}
+	}
 }
 
 /* resize {stream_id, rows, cols}: a stand-in's terminal changed size. */
@@ -396,49 +635,114 @@ static void req_resize(struct monitor *m, struct conn *c, uint32_t req,
 	    vc_proto_get_u32(params, "resize", "rows", true, &rows, &err) < 0 ||
 	    vc_proto_get_u32(params, "resize", "cols", true, &cols, &err) < 0 ||
 	    !(s = find_stream(m, sid))) {
-		vc_chan_respond_error(&c->ch, req, EINVAL, err.msg[0] ? err.msg : "no such stream");
+		respond_error(&c->ch, req, EINVAL, "%s", err.msg[0] ? err.msg : "no such stream");
 		return;
 	}
-	struct vc_json *p = params_for_process(m, s);
+	struct vc_json *p = params_for_process(s);
 	if (p && (vc_json_object_set(p, "rows", vc_json_new_uint(rows)) < 0 ||
 		  vc_json_object_set(p, "cols", vc_json_new_uint(cols)) < 0)) {
 		vc_json_free(p);
 		p = NULL;
 	}
-	if (mon_agent_send(m, VC_M_TTY_WIN_RESIZE, p, PEND_FORWARD, c, req, 0) < 0)
-		vc_chan_respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
+	if (mon_agent_send(m, VC_M_TTY_WIN_RESIZE, p, PEND_FORWARD, s->ctr, c, req, 0) < 0)
+		respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
 }
 
 /* exec {process}: a new process in the running container. The answer carries the
  * stream its stand-in attaches to; output that comes first waits in the stream. */
-static void req_exec(struct monitor *m, struct conn *c, uint32_t req, const struct vc_json *params)
+static void req_exec(struct monitor *m, struct conn *c, uint32_t req, const struct vc_json *params,
+		     struct mctr *ctr)
 {
 	struct vc_error err = {0};
 	const struct vc_json *process = NULL;
 	if (vc_proto_get_object(params, "exec", "process", true, &process, &err) < 0) {
-		vc_chan_respond_error(&c->ch, req, EINVAL, err.msg);
+		respond_error(&c->ch, req, EINVAL, "%s", err.msg);
 		return;
 	}
-	if (m->st.status != VC_STATUS_RUNNING || m->destroying) {
-		vc_chan_respond_error(&c->ch, req, EINVAL,
-				      m->st.status == VC_STATUS_STOPPED || m->destroying
-					      ? "cannot exec in a stopped container"
-					      : "cannot exec in a container that is not running");
+	if (!ctr) {
+		respond_error(&c->ch, req, ENOENT, "container does not exist");
+		return;
+	}
+	enum vc_status st = ctr->init->exited ? VC_STATUS_STOPPED : ctr->st.status;
+	if (st != VC_STATUS_RUNNING || m->destroying || ctr->removing) {
+		respond_error(&c->ch, req, EINVAL, "%s",
+			      st == VC_STATUS_STOPPED || m->destroying || ctr->removing
+				      ? "cannot exec in a stopped container"
+				      : "cannot exec in a container that is not running");
 		return;
 	}
 	uint32_t sid = m->next_stream++;
 	char exec_id[32];
 	snprintf(exec_id, sizeof(exec_id), "exec-%u", sid);
-	struct stream *s = mon_stream_add(m, sid, exec_id);
-	struct vc_json *p = s ? params_for_process(m, s) : NULL;
+	struct stream *s = mon_stream_add(m, ctr, sid, exec_id);
+	struct vc_json *p = s ? params_for_process(s) : NULL;
 	if (p && (vc_json_object_set(p, "stream_id", vc_json_new_uint(sid)) < 0 ||
 		  vc_json_object_set(p, "process", vc_json_clone(process)) < 0 ||
 		  vc_json_object_set(p, "stdin", vc_json_new_bool(true)) < 0)) {
 		vc_json_free(p);
 		p = NULL;
 	}
-	if (mon_agent_send(m, VC_M_EXEC_PROCESS, p, PEND_EXEC, c, req, sid) < 0)
-		vc_chan_respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
+	if (mon_agent_send(m, VC_M_EXEC_PROCESS, p, PEND_EXEC, ctr, c, req, sid) < 0)
+		respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
+}
+
+/* add {container_id}: a container joins the sandbox. create wrote its state dir
+ * (state.json, plan.json) and bound its rootfs into the share; the guest creates it
+ * from the plan's spec. */
+static void req_add(struct monitor *m, struct conn *c, uint32_t req, const char *id)
+{
+	struct vc_error err = {0};
+	if (m->destroying) {
+		respond_error(&c->ch, req, ESRCH, "sandbox %s is stopping", m->id);
+		return;
+	}
+	if (find_ctr(m, id)) {
+		respond_error(&c->ch, req, EEXIST, "container with id exists: %s", id);
+		return;
+	}
+	struct vc_state st;
+	struct vc_plan plan;
+	_cleanup_free_ char *path = vc_state_path(m->root, id, "plan.json");
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	if (vc_state_read(m->root, id, &st, &err) < 0) {
+		respond_error(&c->ch, req, err.code ? err.code : EIO, "%s", err.msg);
+		return;
+	}
+	int r = -ENOMEM;
+	if (!path || vc_read_file(path, 64 << 20, &text, &len, &err) < 0 ||
+	    vc_plan_from_json(text, len, path, &plan, &err) < 0) {
+		respond_error(&c->ch, req, EINVAL, "%s", err.msg[0] ? err.msg : "no plan");
+		vc_state_release(&st);
+		return;
+	}
+	st.hv_pid = m->hv.pid;
+	struct mctr *ctr = strcmp(st.sandbox, m->id) ? NULL : mon_ctr_add(m, &st);
+	vc_state_release(&st);
+	if (!ctr) {
+		respond_error(&c->ch, req, EINVAL, "container %s is not of sandbox %s", id, m->id);
+		vc_plan_release(&plan);
+		return;
+	}
+	if (plan.netns_owned && plan.netns_path)
+		ctr->netns_pin = strdup(plan.netns_path);
+	ctr->adding = true;
+	uint32_t sid = m->next_stream++;
+	struct vc_json *p =
+		mon_stream_add(m, ctr, sid, NULL) ? mon_params_for_container(ctr) : NULL;
+	if (p && (vc_json_object_set(p, "stream_id", vc_json_new_uint(sid)) < 0 ||
+		  vc_json_object_set(p, "storages", steal_ptr(plan.storages)) < 0 ||
+		  vc_json_object_set(p, "spec", steal_ptr(plan.guest_spec)) < 0 ||
+		  vc_json_object_set(p, "stdin", vc_json_new_bool(true)) < 0)) {
+		vc_json_free(p);
+		p = NULL;
+	}
+	vc_plan_release(&plan);
+	if (p && (r = mon_agent_send(m, VC_M_CREATE_CONTAINER, p, PEND_ADD, ctr, c, req, sid)) == 0)
+		return;
+	respond_error(&c->ch, req, -r, "add container %s: %s", id,
+		      r == -ENOMEM ? "out of memory" : "the guest agent is gone");
+	ctr_forget(m, ctr);
 }
 
 /* Requests that go to the agent as they are, allowed in some states and moving the
@@ -468,7 +772,7 @@ static const struct forward {
 
 /* Returns false when method is not one of forwards[]. */
 static bool forward_request(struct monitor *m, struct conn *c, uint32_t req, const char *method,
-			    const struct vc_json *params)
+			    const struct vc_json *params, struct mctr *ctr)
 {
 	const struct forward *fw = NULL;
 	for (size_t i = 0; i < VC_ARRAY_SIZE(forwards) && !fw; i++)
@@ -476,24 +780,28 @@ static bool forward_request(struct monitor *m, struct conn *c, uint32_t req, con
 			fw = &forwards[i];
 	if (!fw)
 		return false;
-	enum vc_status st = init_stream(m)->exited ? VC_STATUS_STOPPED : m->st.status;
-	if (!(fw->allowed & (1u << st)) || m->destroying) {
+	if (!ctr) {
+		respond_error(&c->ch, req, ENOENT, "container does not exist");
+		return true;
+	}
+	enum vc_status st = ctr->init->exited ? VC_STATUS_STOPPED : ctr->st.status;
+	if (!(fw->allowed & (1u << st)) || m->destroying || ctr->removing || ctr->adding) {
 		const char *why = fw->refusal;
 		if (!strcmp(method, "start"))
 			why = st == VC_STATUS_STOPPED ? "cannot start a container that has stopped"
 						      : "cannot start an already running container";
-		vc_chan_respond_error(&c->ch, req, EINVAL, why);
+		respond_error(&c->ch, req, EINVAL, "%s", why);
 		return true;
 	}
-	struct vc_json *p = mon_params_for_container(m);
+	struct vc_json *p = mon_params_for_container(ctr);
 	const struct vc_json *res = vc_json_get(params, "resources");
 	if (p && res && vc_json_object_set(p, "resources", vc_json_clone(res)) < 0) {
 		vc_json_free(p);
 		p = NULL;
 	}
 	if (mon_agent_send(m, fw->agent_method, p, fw->new_status < 0 ? PEND_FORWARD : PEND_STATUS,
-			   c, req, fw->new_status < 0 ? 0 : (uint32_t)fw->new_status) < 0)
-		vc_chan_respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
+			   ctr, c, req, fw->new_status < 0 ? 0 : (uint32_t)fw->new_status) < 0)
+		respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
 	return true;
 }
 
@@ -503,23 +811,33 @@ static void handle_request(struct monitor *m, struct conn *c, const struct vc_fr
 	_cleanup_json_ struct vc_json *params = NULL;
 	struct vc_error err = {0};
 	if (vc_proto_request_decode(f->body, f->len, &method, &params, &err) < 0) {
-		vc_chan_respond_error(&c->ch, f->id, EINVAL, err.msg);
+		respond_error(&c->ch, f->id, EINVAL, "%s", err.msg);
 		return;
 	}
+	/* The container a request is about; the owner when it names none. */
+	const struct vc_json *cid = vc_json_get(params, "container_id");
+	if (cid && (!vc_json_str(cid) || vc_id_validate(vc_json_str(cid), NULL) < 0)) {
+		respond_error(&c->ch, f->id, EINVAL, "%s: params.container_id: not an id", method);
+		return;
+	}
+	const char *id = cid ? vc_json_str(cid) : m->id;
+	struct mctr *ctr = find_ctr(m, id);
 	if (!strcmp(method, "attach") || !strcmp(method, "wait")) {
-		req_attach_or_wait(m, c, f->id, method, params);
-	} else if (forward_request(m, c, f->id, method, params)) {
+		req_attach_or_wait(m, c, f->id, method, params, ctr);
+	} else if (forward_request(m, c, f->id, method, params, ctr)) {
 		/* done */
 	} else if (!strcmp(method, "kill") || !strcmp(method, "signal")) {
-		req_signal(m, c, f->id, method, params);
+		req_signal(m, c, f->id, method, params, ctr);
 	} else if (!strcmp(method, "resize")) {
 		req_resize(m, c, f->id, params);
 	} else if (!strcmp(method, "exec")) {
-		req_exec(m, c, f->id, params);
+		req_exec(m, c, f->id, params, ctr);
+	} else if (!strcmp(method, "add")) {
+		req_add(m, c, f->id, id);
 	} else if (!strcmp(method, "destroy")) {
-		start_destroy(m, c, f->id);
+		req_destroy(m, c, f->id, ctr);
 	} else {
-		vc_chan_respond_error(&c->ch, f->id, ENOSYS, "unknown monitor request");
+		respond_error(&c->ch, f->id, ENOSYS, "unknown monitor request");
 	}
 }
 
@@ -539,24 +857,22 @@ static void handle_conn(struct monitor *m, struct conn *c)
 			return;
 		if (f.type == VC_FRAME_REQUEST)
 			handle_request(m, c, &f);
-		else if (f.type == VC_FRAME_STDIN && c->stream == f.id && !m->agent.eof)
+		else if (f.type == VC_FRAME_STDIN && c->stream && c->stream == f.id &&
+			 !m->agent.eof)
 			vc_chan_queue(&m->agent, f.type, f.flags, f.id, f.body, f.len);
 	}
 }
 
 static void conn_gone(struct monitor *m, struct conn *c)
 {
-	struct stream *s = find_stream(m, c->stream);
+	struct stream *s = c->stream ? find_stream(m, c->stream) : NULL;
 	if (s && s->conn == c) {
 		s->conn = NULL;
 		/* A stand-in that dies (SIGKILL) takes its guest process with it. */
 		if (!s->exited && !m->destroying) {
-			struct vc_json *p = params_for_process(m, s);
-			if (p && vc_json_object_set(p, "signal", vc_json_new_int(SIGKILL)) < 0) {
-				vc_json_free(p);
-				p = NULL;
-			}
-			mon_agent_send(m, VC_M_SIGNAL_PROCESS, p, PEND_FORWARD, NULL, 0, 0);
+			struct vc_json *p = NULL;
+			signal_params(s, SIGKILL, false, &p);
+			mon_agent_send(m, VC_M_SIGNAL_PROCESS, p, PEND_FORWARD, s->ctr, NULL, 0, 0);
 		}
 	}
 	for (size_t k = 0; k < m->n_streams; k++) {
@@ -568,6 +884,9 @@ static void conn_gone(struct monitor *m, struct conn *c)
 	for (size_t i = 0; i < m->n_pend; i++)
 		if (m->pend[i].conn == c)
 			m->pend[i].conn = NULL;
+	for (size_t i = 0; i < m->n_ctrs; i++)
+		if (m->ctrs[i]->remover.conn == c)
+			m->ctrs[i]->remover.conn = NULL;
 	if (m->destroyer.conn == c)
 		m->destroyer.conn = NULL;
 	vc_chan_close(&c->ch);
@@ -608,7 +927,7 @@ static void handle_signals(struct monitor *m)
 				vm_gone(m, "the VM exited");
 			}
 		} else {
-			start_destroy(m, NULL, 0);
+			start_destroy(m, NULL, NULL, 0);
 		}
 	}
 }
@@ -636,7 +955,7 @@ static void late_interface(void *ctx, int ifindex, const char *name)
 		m->net_known = n;
 		m->net_known[m->n_net_known++] = ifindex;
 	}
-	vc_warn("container %s: interface %s was added to its network namespace after the VM "
+	vc_warn("sandbox %s: interface %s was added to its network namespace after the VM "
 		"started; vcrun cannot hot-plug a NIC yet, so the container does not see it "
 		"(create the container again to use it)",
 		m->id, name);
@@ -669,7 +988,17 @@ int mon_serve(struct monitor *m)
 					  (vc_chan_pending(&c->ch) ? POLLOUT : 0),
 			};
 		}
-		int timeout = -1;
+		/* Now and then: is our state dir still there? A caller that removed --root
+		 * left nobody to delete us. */
+		int timeout = ORPHAN_CHECK_MS;
+		struct stat dst;
+		if (!m->destroying && m->dir_fd >= 0 && fstat(m->dir_fd, &dst) == 0 &&
+		    dst.st_nlink == 0) {
+			vc_warn("sandbox %s: its state directory was removed: stopping its VM",
+				m->id);
+			m->orphaned = true;
+			start_destroy(m, NULL, NULL, 0);
+		}
 		if (m->destroying) {
 			unsigned long long now = vc_now_ns();
 			if (now >= m->destroy_deadline) {
@@ -724,15 +1053,22 @@ void mon_release(struct monitor *m)
 	m->hv_running = false;
 	vc_hv_release(&m->hv);
 	vc_chan_close(&m->agent);
-	for (size_t i = 0; i < m->n_streams; i++) {
-		vc_chan_close(&m->streams[i]->early);
-		free(m->streams[i]->exec_id);
-		free(m->streams[i]);
-	}
+	for (size_t i = 0; i < m->n_streams; i++)
+		stream_free(m->streams[i]);
 	free(m->streams);
+	m->n_streams = 0;
+	for (size_t i = 0; i < m->n_ctrs; i++) {
+		vc_state_release(&m->ctrs[i]->st);
+		free(m->ctrs[i]->netns_pin);
+		free(m->ctrs[i]);
+	}
+	free(m->ctrs);
+	m->n_ctrs = 0;
 	free(m->pend);
 	vc_plan_release(&m->plan);
-	vc_state_release(&m->st);
+	free(m->share_dir);
+	if (m->dir_fd >= 0)
+		close(m->dir_fd);
 	if (m->listen_fd >= 0) {
 		unlink(VC_MONITOR_SOCK);
 		close(m->listen_fd);

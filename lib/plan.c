@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <arpa/inet.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,6 +12,7 @@
 #include "agent-proto/proto.h"
 #include "agent-proto/transport.h"
 #include "common/util.h"
+#include "lib/sandbox.h"
 #include "netns/netns.h"
 #include "vfio/vfio.h"
 
@@ -30,6 +30,12 @@ void vc_plan_release(struct vc_plan *plan)
 		free(plan->shares[i].host_path);
 	}
 	free(plan->shares);
+	for (size_t i = 0; i < plan->n_binds; i++) {
+		free(plan->binds[i].source);
+		free(plan->binds[i].target);
+		free(plan->binds[i].what);
+	}
+	free(plan->binds);
 	for (size_t i = 0; i < plan->n_vfio_pci; i++)
 		free(plan->vfio_pci[i].host);
 	free(plan->vfio_pci);
@@ -55,29 +61,34 @@ static bool is_bind(const struct vc_oci_mount *m)
 	       has_option(m->options, "rbind");
 }
 
-/* Finds or adds the share for a host directory; returns its index. A share is
- * read-only only while every mount that uses it is read-only. */
-static int add_share(struct vc_plan *plan, const char *host_dir, bool readonly)
+static int add_bind(struct vc_plan *plan, const char *source, const char *what, bool readonly,
+		    bool recursive, bool file)
 {
-	for (size_t i = 0; i < plan->n_shares; i++)
-		if (!strcmp(plan->shares[i].host_path, host_dir)) {
-			plan->shares[i].readonly &= readonly;
-			return (int)i;
-		}
-	struct vc_hv_share *n = realloc(plan->shares, (plan->n_shares + 1) * sizeof(*n));
+	struct vc_plan_bind *n = realloc(plan->binds, (plan->n_binds + 1) * sizeof(*n));
 	if (!n)
 		return -ENOMEM;
-	plan->shares = n;
-	struct vc_hv_share *s = &plan->shares[plan->n_shares];
-	s->tag = plan->n_shares == 0 ? strdup("rootfs") : vc_strdup_printf("s%zu", plan->n_shares);
-	s->host_path = strdup(host_dir);
-	s->readonly = readonly;
-	if (!s->tag || !s->host_path) {
-		free(s->tag);
-		free(s->host_path);
+	plan->binds = n;
+	struct vc_plan_bind *b = &plan->binds[plan->n_binds];
+	*b = (struct vc_plan_bind){.readonly = readonly, .recursive = recursive, .file = file};
+	b->source = strdup(source);
+	b->what = strdup(what);
+	b->target = plan->n_binds == 0
+			    ? vc_strdup_printf("%s/rootfs", plan->container_id)
+			    : vc_strdup_printf("%s/m%zu", plan->container_id, plan->n_binds);
+	if (!b->source || !b->what || !b->target) {
+		free(b->source);
+		free(b->what);
+		free(b->target);
 		return -ENOMEM;
 	}
-	return (int)plan->n_shares++;
+	plan->n_binds++;
+	return 0;
+}
+
+/* The guest path of a bind: under the sandbox share's mount point. */
+static char *guest_path(const struct vc_plan_bind *b)
+{
+	return vc_strdup_printf("%s/%s/%s", VC_GUEST_STORAGE_DIR, VC_SANDBOX_SHARE_TAG, b->target);
 }
 
 static int storage_json(const struct vc_plan *plan, const struct vc_hv_share *s,
@@ -99,7 +110,8 @@ static int storage_json(const struct vc_plan *plan, const struct vc_hv_share *s,
 	return 0;
 }
 
-/* Shares each bind mount's host source and points the guest spec's mount at it. */
+/* Binds each bind mount's host source into the share and points the guest spec's
+ * mount at it there. */
 static int plan_mounts(struct vc_plan *plan, const struct vc_oci_spec *spec, struct vc_error *err)
 {
 	struct vc_json *mounts = vc_json_get(plan->guest_spec, "mounts");
@@ -113,44 +125,28 @@ static int plan_mounts(struct vc_plan *plan, const struct vc_oci_spec *spec, str
 		_cleanup_free_ char *src =
 			m->source[0] == '/' ? strdup(m->source)
 					    : vc_strdup_printf("%s/%s", spec->bundle, m->source);
-		if (!src)
+		_cleanup_free_ char *what = vc_strdup_printf("mounts[%zu].source", i);
+		if (!src || !what)
 			return vc_error_set(err, ENOMEM, "out of memory");
 		struct stat st;
 		if (stat(src, &st) < 0)
 			return vc_error_sys(err, errno, "mounts[%zu].source: `%s`", i, src);
-		bool ro = has_option(m->options, "ro");
-		_cleanup_free_ char *guest_src = NULL;
-		int idx;
-		if (S_ISDIR(st.st_mode)) {
-			idx = add_share(plan, src, ro);
-			if (idx >= 0)
-				guest_src = vc_strdup_printf("%s/%s", VC_GUEST_STORAGE_DIR,
-							     plan->shares[idx].tag);
-		} else if (S_ISREG(st.st_mode)) {
-			/* 9p and virtio-fs share directories: share the parent and bind the
-			 * file out of it in the guest. */
-			_cleanup_free_ char *copy = strdup(src);
-			_cleanup_free_ char *base = strdup(src);
-			if (!copy || !base)
-				return vc_error_set(err, ENOMEM, "out of memory");
-			idx = add_share(plan, dirname(copy), ro);
-			if (idx >= 0)
-				guest_src = vc_strdup_printf("%s/%s/%s", VC_GUEST_STORAGE_DIR,
-							     plan->shares[idx].tag, basename(base));
-		} else {
+		if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
 			return vc_error_set(
 				err, EINVAL,
 				"mounts[%zu].source: `%s` is not a directory or regular "
 				"file: only those can be shared into a VM",
 				i, src);
-		}
-		if (idx < 0 || !guest_src)
+		if (add_bind(plan, src, what, has_option(m->options, "ro"),
+			     has_option(m->options, "rbind"), S_ISREG(st.st_mode)) < 0)
 			return vc_error_set(err, ENOMEM, "out of memory");
+		_cleanup_free_ char *guest_src = guest_path(&plan->binds[plan->n_binds - 1]);
 		struct vc_json *gm =
 			mounts && mounts->type == VC_JSON_ARRAY && i < mounts->u.array.len
 				? mounts->u.array.items[i]
 				: NULL;
-		if (!gm || vc_json_object_set(gm, "source", vc_json_new_string(guest_src)) < 0)
+		if (!guest_src || !gm ||
+		    vc_json_object_set(gm, "source", vc_json_new_string(guest_src)) < 0)
 			return vc_error_set(err, ENOMEM, "mounts[%zu]: cannot rewrite the source",
 					    i);
 	}
@@ -215,11 +211,14 @@ static uint32_t pick_cid(void)
 	return 3 + (uint32_t)(x % (UINT32_MAX - 4));
 }
 
-int vc_plan_build(const char *id, const struct vc_oci_spec *spec, const struct vc_config *cfg,
-		  enum vc_hv_accel accel, const char *dev_root, struct vc_plan *plan,
+int vc_plan_build(const struct vc_plan_where *w, const struct vc_oci_spec *spec,
+		  const struct vc_config *cfg, enum vc_hv_accel accel, struct vc_plan *plan,
 		  struct vc_error *err)
 {
+	const char *id = w->id, *dev_root = w->dev_root;
 	_cleanup_free_ char *guest_root = NULL;
+	_cleanup_free_ char *share_dir = vc_sandbox_share_dir(w->root, w->owner);
+	_cleanup_free_ char *pin = vc_sandbox_host_name(w->root, id);
 	memset(plan, 0, sizeof(*plan));
 	plan->container_id = strdup(id);
 	plan->qemu = strdup(cfg->qemu);
@@ -241,7 +240,8 @@ int vc_plan_build(const char *id, const struct vc_oci_spec *spec, const struct v
 	plan->storages = vc_json_new_array();
 	int r = -ENOMEM;
 	if (!plan->container_id || !plan->qemu || !plan->kernel || !plan->initrd ||
-	    !plan->virtiofsd || !plan->kernel_params || !plan->guest_spec || !plan->storages)
+	    !plan->virtiofsd || !plan->kernel_params || !plan->guest_spec || !plan->storages ||
+	    !share_dir || !pin)
 		goto fail_nomem;
 
 	for (const char *const *f = (const char *const[]){plan->kernel, plan->initrd, NULL}; *f;
@@ -282,30 +282,36 @@ int vc_plan_build(const char *id, const struct vc_oci_spec *spec, const struct v
 	if (mode != VC_NETNS_NONE) {
 		plan->netns_owned = mode == VC_NETNS_NEW;
 		plan->netns_path =
-			plan->netns_owned ? vc_netns_pin_path(NULL, id) : strdup(ns_path);
+			plan->netns_owned ? vc_netns_pin_path(NULL, pin) : strdup(ns_path);
 		if (!plan->netns_path)
 			goto fail_nomem;
 	}
 
-	/* Writable even for root.readonly: like runc, the runtime creates mount points
-	 * in the rootfs first and makes it read-only after (the agent remounts it). */
-	if (add_share(plan, spec->rootfs_abs, false) < 0)
+	/* One share for the whole sandbox, writable even for root.readonly: like runc,
+	 * the runtime creates mount points in the rootfs first and makes it read-only
+	 * after (the agent remounts it). */
+	plan->shares = calloc(1, sizeof(*plan->shares));
+	if (!plan->shares)
+		goto fail_nomem;
+	plan->shares[0].tag = strdup(VC_SANDBOX_SHARE_TAG);
+	plan->shares[0].host_path = strdup(share_dir);
+	plan->n_shares = 1;
+	if (!plan->shares[0].tag || !plan->shares[0].host_path ||
+	    add_bind(plan, spec->rootfs_abs, "root.path", false, true, false) < 0)
 		goto fail_nomem;
 	r = plan_mounts(plan, spec, err);
 	if (r < 0)
 		goto fail;
 
 	struct vc_json *root = vc_json_get(plan->guest_spec, "root");
-	guest_root = vc_strdup_printf("%s/rootfs", VC_GUEST_STORAGE_DIR);
+	guest_root = guest_path(&plan->binds[0]);
 	if (!root || !guest_root ||
 	    vc_json_object_set(root, "path", vc_json_new_string(guest_root)) < 0)
 		goto fail_nomem;
-	for (size_t i = 0; i < plan->n_shares; i++) {
-		struct vc_json *s = NULL;
-		if (storage_json(plan, &plan->shares[i], &s) < 0 ||
-		    vc_json_array_append(plan->storages, s) < 0)
-			goto fail_nomem;
-	}
+	struct vc_json *st = NULL;
+	if (storage_json(plan, &plan->shares[0], &st) < 0 ||
+	    vc_json_array_append(plan->storages, st) < 0)
+		goto fail_nomem;
 	return 0;
 fail_nomem:
 	r = vc_error_set(err, ENOMEM, "out of memory");
@@ -503,6 +509,20 @@ int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct 
 		vc_jgen_object_close(g);
 	}
 	vc_jgen_array_close(g);
+	vc_jgen_key(g, "binds");
+	vc_jgen_array_open(g);
+	for (size_t i = 0; i < plan->n_binds; i++) {
+		const struct vc_plan_bind *b = &plan->binds[i];
+		vc_jgen_object_open(g);
+		vc_jgen_kv_string(g, "source", b->source);
+		vc_jgen_kv_string(g, "target", b->target);
+		vc_jgen_kv_string(g, "what", b->what);
+		vc_jgen_kv_bool(g, "readonly", b->readonly);
+		vc_jgen_kv_bool(g, "recursive", b->recursive);
+		vc_jgen_kv_bool(g, "file", b->file);
+		vc_jgen_object_close(g);
+	}
+	vc_jgen_array_close(g);
 	vfio_to_json(g, plan);
 	if (plan->netns_path) {
 		vc_jgen_key(g, "netns");
@@ -527,6 +547,44 @@ static int plan_str(const struct vc_json *doc, const char *key, const char *sour
 		return vc_error_set(err, EINVAL, "%s: %s: must be a string", source, key);
 	*dst = strdup(s);
 	return *dst ? 0 : vc_error_set(err, ENOMEM, "out of memory");
+}
+
+static bool json_true(const struct vc_json *o, const char *key)
+{
+	const struct vc_json *v = vc_json_get(o, key);
+	return v && v->type == VC_JSON_BOOL && v->u.boolean;
+}
+
+/* Targets stay inside the share: ID/name, one level, no dot-dot. */
+static bool bind_target_ok(const char *t, const char *id)
+{
+	size_t n = strlen(id);
+	return !strncmp(t, id, n) && t[n] == '/' && t[n + 1] && !strchr(t + n + 1, '/') &&
+	       strcmp(t + n + 1, ".") && strcmp(t + n + 1, "..");
+}
+
+static int binds_from_json(const struct vc_json *doc, const char *source, struct vc_plan *plan,
+			   struct vc_error *err)
+{
+	const struct vc_json *binds = vc_json_get(doc, "binds");
+	if (!binds || binds->type != VC_JSON_ARRAY)
+		return vc_error_set(err, EINVAL, "%s: binds: must be an array", source);
+	for (size_t i = 0; i < binds->u.array.len; i++) {
+		const struct vc_json *b = binds->u.array.items[i];
+		const char *src = vc_json_str(vc_json_get(b, "source"));
+		const char *what = vc_json_str(vc_json_get(b, "what"));
+		const char *target = vc_json_str(vc_json_get(b, "target"));
+		if (!src || !what || !target || !bind_target_ok(target, plan->container_id))
+			return vc_error_set(err, EINVAL, "%s: binds[%zu]: bad entry", source, i);
+		if (add_bind(plan, src, what, json_true(b, "readonly"), json_true(b, "recursive"),
+			     json_true(b, "file")) < 0)
+			return vc_error_set(err, ENOMEM, "out of memory");
+		/* add_bind names targets by position: the file must agree. */
+		if (strcmp(plan->binds[plan->n_binds - 1].target, target))
+			return vc_error_set(err, EINVAL, "%s: binds[%zu].target: `%s` out of order",
+					    source, i, target);
+	}
+	return 0;
 }
 
 int vc_plan_from_json(const char *text, size_t len, const char *source, struct vc_plan *plan,
@@ -588,10 +646,11 @@ int vc_plan_from_json(const char *text, size_t len, const char *source, struct v
 			free(sh->tag);
 			goto fail;
 		}
-		const struct vc_json *ro = vc_json_get(s, "readonly");
-		sh->readonly = ro && ro->type == VC_JSON_BOOL && ro->u.boolean;
+		sh->readonly = json_true(s, "readonly");
 		plan->n_shares++;
 	}
+	if ((r = binds_from_json(doc, source, plan, err)) < 0)
+		goto fail;
 	plan->storages = vc_json_clone(vc_json_get(doc, "storages"));
 	plan->guest_spec = vc_json_clone(vc_json_get(doc, "guest_spec"));
 	if (!plan->storages || plan->storages->type != VC_JSON_ARRAY || !plan->guest_spec ||
@@ -643,18 +702,14 @@ void vc_plan_hv_config(const struct vc_plan *plan, const char *state_dir, struct
 	cfg->viommu = plan->vfio_mode == VC_PLAN_VFIO_VFIO;
 }
 
-/* The host file behind a guest path under a storage's mount point. */
+/* The host file behind a guest path: the source of the bind that put it there. */
 static char *host_path_of(const struct vc_plan *plan, const char *guest)
 {
-	size_t pre = strlen(VC_GUEST_STORAGE_DIR);
-	if (strncmp(guest, VC_GUEST_STORAGE_DIR "/", pre + 1))
-		return NULL;
-	const char *tag = guest + pre + 1, *rest = strchr(tag, '/');
-	size_t tlen = rest ? (size_t)(rest - tag) : strlen(tag);
-	for (size_t i = 0; i < plan->n_shares; i++)
-		if (strlen(plan->shares[i].tag) == tlen && !strncmp(plan->shares[i].tag, tag, tlen))
-			return vc_strdup_printf("%s%s", plan->shares[i].host_path,
-						rest ? rest : "");
+	for (size_t i = 0; i < plan->n_binds; i++) {
+		_cleanup_free_ char *g = guest_path(&plan->binds[i]);
+		if (g && !strcmp(g, guest))
+			return strdup(plan->binds[i].source);
+	}
 	return NULL;
 }
 

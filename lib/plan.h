@@ -22,6 +22,16 @@ enum vc_plan_vfio_mode {
 	VC_PLAN_VFIO_VFIO,	   /* "vfio": vfio-pci in the guest, /dev/vfio/G in the container */
 };
 
+/* A host path bound into the sandbox share (lib/share.c) at target, relative to
+ * the share: ID/rootfs or ID/mN. what names the spec field, for errors. */
+struct vc_plan_bind {
+	char *source, *target, *what;
+	bool readonly, recursive, file;
+};
+
+/* The one share of a sandbox, and its tag in the guest. */
+#define VC_SANDBOX_SHARE_TAG "sandbox"
+
 struct vc_plan {
 	char *container_id;
 	char *qemu, *kernel, *initrd, *virtiofsd, *kernel_params;
@@ -31,8 +41,10 @@ struct vc_plan {
 	uint32_t vsock_cid;
 	unsigned mem_mib, vcpus;
 	int boot_timeout_ms;
-	struct vc_hv_share *shares;
+	struct vc_hv_share *shares; /* the sandbox share: one */
 	size_t n_shares;
+	struct vc_plan_bind *binds; /* this container's rootfs and bind mounts */
+	size_t n_binds;
 	/* VFIO passthrough: where each host function goes in the guest (vfio/ decides) */
 	struct vc_hv_vfio_pci *vfio_pci;
 	size_t n_vfio_pci;
@@ -51,11 +63,17 @@ struct vc_plan {
 	struct vc_json *guest_spec; /* config.json rewritten for the guest */
 };
 
-/* accel must already be resolved (KVM or TCG). dev_root is where /dev/vhost-vsock
- * is looked for ("/dev"; a fake tree in tests). */
-int vc_plan_build(const char *id, const struct vc_oci_spec *spec, const struct vc_config *cfg,
-		  enum vc_hv_accel accel, const char *dev_root, struct vc_plan *plan,
+/* Where a container goes: its --root (absolute) and id, the container whose
+ * sandbox it lives in (owner: its own id when it boots the VM), and where
+ * /dev/vhost-vsock is looked for ("/dev"; a fake tree in tests). */
+struct vc_plan_where {
+	const char *root, *id, *owner, *dev_root;
+};
+/* accel must already be resolved (KVM or TCG). */
+int vc_plan_build(const struct vc_plan_where *w, const struct vc_oci_spec *spec,
+		  const struct vc_config *cfg, enum vc_hv_accel accel, struct vc_plan *plan,
 		  struct vc_error *err);
+
 /* Takes the VFIO placement into the plan (copied). In guest-kernel mode it drops the
  * /dev/vfio nodes from the guest's spec: the guest gets PCI devices, not the host's
  * group nodes. In vfio mode the nodes stay and each group N gets the annotation

@@ -122,7 +122,15 @@ int vc_wait_exit(pid_t pid, bool is_child, int timeout_ms, int *status)
 
 int vc_monitor_connect(const char *root, const char *id, int timeout_ms, struct vc_error *err)
 {
-	_cleanup_free_ char *dir = vc_state_dir(root, id);
+	/* A container that joined a sandbox is served by the monitor in the state dir
+	 * of the container that booted it. */
+	struct vc_state st;
+	_cleanup_free_ char *owner = NULL;
+	if (vc_state_read(root, id, &st, NULL) == 0) {
+		owner = steal_ptr(st.sandbox);
+		vc_state_release(&st);
+	}
+	_cleanup_free_ char *dir = vc_state_dir(root, owner && *owner ? owner : id);
 	if (!dir)
 		return vc_error_set(err, ENOMEM, "out of memory");
 	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -147,7 +155,7 @@ int vc_helper_args_parse(int argc, char **argv, const char *log_default, struct 
 		{"log-format", required_argument, NULL, 'f'},
 		{"debug", no_argument, NULL, 'd'},
 		{"tty", no_argument, NULL, 't'},
-		{"netns", required_argument, NULL, 'n'},
+		{"ns", required_argument, NULL, 'n'},
 		{"tty-inherit", no_argument, NULL, 'T'},
 		{0},
 	};
@@ -183,7 +191,9 @@ int vc_helper_args_parse(int argc, char **argv, const char *log_default, struct 
 			a->tty = true;
 			break;
 		case 'n':
-			a->netns = optarg;
+			if (a->n_ns == VC_ARRAY_SIZE(a->ns))
+				return -EINVAL;
+			a->ns[a->n_ns++] = optarg;
 			break;
 		case 'T':
 			a->tty_inherit = true;
@@ -209,9 +219,12 @@ int vc_monitor_call(const char *root, const char *id, const char *method,
 	_cleanup_close_ int fd = vc_monitor_connect(root, id, VC_MONITOR_CALL_TIMEOUT_MS, err);
 	if (fd < 0)
 		return fd;
-	_cleanup_json_ struct vc_json *empty = params ? NULL : vc_json_new_object();
+	/* Every call names its container: one monitor serves the whole sandbox. */
+	_cleanup_json_ struct vc_json *p = params ? vc_json_clone(params) : vc_json_new_object();
+	if (!p || vc_json_object_set(p, "container_id", vc_json_new_string(id)) < 0)
+		return vc_error_set(err, ENOMEM, "out of memory");
 	_cleanup_json_ struct vc_json *res = NULL;
-	int r = vc_proto_call(fd, method, params ? params : empty, &res, err);
+	int r = vc_proto_call(fd, method, p, &res, err);
 	if (r < 0)
 		return r;
 	if (result)

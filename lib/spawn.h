@@ -22,8 +22,11 @@ struct vc_helper_args {
 	int sync_fd;
 	unsigned stream;
 	bool debug, tty;
-	bool tty_inherit;  /* the caller's own terminal is the container's (run, exec -t) */
-	const char *netns; /* --netns PATH: the container's network namespace */
+	bool tty_inherit; /* the caller's own terminal is the container's (run, exec -t) */
+	/* --ns TYPE[:PATH], repeated: a namespace of the container's to join (PATH) or
+	 * to make (TYPE alone), for the stand-in to sit in as runc's process would. */
+	const char *ns[8];
+	size_t n_ns;
 };
 int vc_helper_args_parse(int argc, char **argv, const char *log_default, struct vc_helper_args *a);
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -36,6 +37,7 @@
 #define EXIT_MONITOR_LOST 137
 
 struct standin {
+	const char *id;
 	struct vc_chan mon;
 	uint32_t stream;
 	int sync_fd;
@@ -49,8 +51,11 @@ struct standin {
 
 static void send_signal(struct standin *s, int sig)
 {
+	/* Before the attach is answered, init's stream is known by its container. */
 	_cleanup_json_ struct vc_json *p = vc_json_new_object();
-	if (!p || vc_json_object_set(p, "stream_id", vc_json_new_uint(s->stream)) < 0 ||
+	if (!p ||
+	    (s->stream ? vc_json_object_set(p, "stream_id", vc_json_new_uint(s->stream))
+		       : vc_json_object_set(p, "container_id", vc_json_new_string(s->id))) < 0 ||
 	    vc_json_object_set(p, "signal", vc_json_new_int(sig)) < 0)
 		return;
 	vc_chan_request(&s->mon, REQ_SIGNAL, "signal", p);
@@ -84,9 +89,14 @@ static int handle_response(struct standin *s, const struct vc_frame *f, struct v
 	struct vc_error rerr = {0};
 	int r = vc_proto_response_decode(f->body, f->len, &res, &rerr);
 	if (f->id == REQ_ATTACH) {
+		uint32_t sid = 0;
 		if (r < 0)
 			return vc_error_set(err, -r, "attach to the container's stdio: %s",
 					    rerr.msg);
+		if (vc_proto_get_u32(res, "attach", "stream_id", true, &sid, &rerr) < 0 || !sid ||
+		    (s->stream && sid != s->stream))
+			return vc_error_set(err, EPROTO, "attach: the monitor named no stream");
+		s->stream = sid;
 		send_size(s);
 		vc_sync_write_ok(s->sync_fd);
 		if (s->sync_fd >= 0)
@@ -145,9 +155,11 @@ static int run(struct standin *s, int sig_fd, struct vc_error *err)
 			{.fd = s->mon.fd,
 			 .events = POLLIN | (vc_chan_pending(&s->mon) ? POLLOUT : 0)},
 			{.fd = sig_fd, .events = POLLIN},
-			/* Stop reading stdin while the monitor is slow to take it. */
-			{.fd = s->stdin_open && vc_chan_pending(&s->mon) < (1u << 20) ? STDIN_FILENO
-										      : -1,
+			/* Stop reading stdin while the monitor is slow to take it, and
+			 * until the attach named our stream. */
+			{.fd = s->stdin_open && s->stream && vc_chan_pending(&s->mon) < (1u << 20)
+				       ? STDIN_FILENO
+				       : -1,
 			 .events = POLLIN},
 		};
 		if (poll(p, 3, -1) < 0 && errno != EINTR)
@@ -178,15 +190,54 @@ static int run(struct standin *s, int sig_fd, struct vc_error *err)
 	return 0;
 }
 
-/* The container's network namespace, so that our pid (the one `state` reports)
- * leads hooks to it. */
-static int enter_netns(const char *path, struct vc_error *err)
+/* The host namespaces of the container (--ns TYPE[:PATH]): joined by path, or
+ * made as runc makes them, so that our pid (the one `state` reports) leads hooks
+ * and `nsenter -t PID` where runc's would, and so that a container of the same pod
+ * that names /proc/OURPID/ns/TYPE finds our sandbox. The cgroup namespace waits for
+ * the go-ahead, once create has put us in the container's cgroup. */
+static const struct {
+	const char *name;
+	int flag;
+} ns_types[] = {
+	{"network", CLONE_NEWNET}, {"ipc", CLONE_NEWIPC},	{"uts", CLONE_NEWUTS},
+	{"mount", CLONE_NEWNS},	   {"cgroup", CLONE_NEWCGROUP},
+};
+
+static int ns_flag(const char *arg, size_t len)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return vc_error_sys(err, errno, "linux.namespaces: network namespace `%s`", path);
-	if (setns(fd, CLONE_NEWNET) < 0)
-		return vc_error_sys(err, errno, "join the network namespace `%s`", path);
+	for (size_t i = 0; i < VC_ARRAY_SIZE(ns_types); i++)
+		if (strlen(ns_types[i].name) == len && !strncmp(ns_types[i].name, arg, len))
+			return ns_types[i].flag;
+	return 0;
+}
+
+static int enter_namespaces(const struct vc_helper_args *a, bool late, struct vc_error *err)
+{
+	for (size_t i = 0; i < a->n_ns; i++) {
+		const char *arg = a->ns[i], *path = strchr(arg, ':');
+		size_t len = path ? (size_t)(path - arg) : strlen(arg);
+		int flag = ns_flag(arg, len);
+		if (!flag)
+			return vc_error_set(err, EINVAL, "--ns %s: unknown namespace type", arg);
+		if ((flag == CLONE_NEWCGROUP) != late)
+			continue;
+		if (path) {
+			_cleanup_close_ int fd = open(path + 1, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				return vc_error_sys(err, errno,
+						    "linux.namespaces: %.*s namespace `%s`",
+						    (int)len, arg, path + 1);
+			if (setns(fd, flag) < 0)
+				return vc_error_sys(err, errno, "join the %.*s namespace `%s`",
+						    (int)len, arg, path + 1);
+		} else if (unshare(flag) < 0) {
+			return vc_error_sys(err, errno, "unshare a %.*s namespace", (int)len, arg);
+		}
+		/* Our mounts follow the host's (a pin or a share unmounted there goes
+		 * here too), and nothing of ours propagates back. */
+		if (flag == CLONE_NEWNS && mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+			return vc_error_sys(err, errno, "make the stand-in's mounts slaves");
+	}
 	return 0;
 }
 
@@ -235,7 +286,8 @@ int vc_standin_main(int argc, char **argv)
 	/* Never log to our stderr: it is the container's. */
 	if (vc_helper_args_parse(argc, argv, "/dev/null", &args) < 0)
 		return 2;
-	struct standin s = {.sync_fd = args.sync_fd,
+	struct standin s = {.id = args.id,
+			    .sync_fd = args.sync_fd,
 			    .stream = args.stream,
 			    .stdin_open = true,
 			    .stdout_ok = true,
@@ -243,13 +295,7 @@ int vc_standin_main(int argc, char **argv)
 			    .tty = args.tty || args.tty_inherit};
 	const char *root = args.root, *id = args.id;
 	struct vc_error err = {0};
-	if (s.stream == 0) {
-		vc_error_set(&err, EINVAL, "__standin needs --stream");
-		vc_sync_write_error(s.sync_fd, &err);
-		return 2;
-	}
-
-	if (args.netns && enter_netns(args.netns, &err) < 0) {
+	if (enter_namespaces(&args, false, &err) < 0) {
 		vc_sync_write_error(s.sync_fd, &err);
 		return 1;
 	}
@@ -285,13 +331,22 @@ int vc_standin_main(int argc, char **argv)
 		leave_raw(&s);
 		return 1;
 	}
+	if (enter_namespaces(&args, true, &err) < 0) {
+		leave_raw(&s);
+		vc_sync_write_error(s.sync_fd, &err);
+		return 1;
+	}
 
 	int fd = vc_monitor_connect(root, id, 10000, &err);
 	int r = fd;
 	if (fd >= 0) {
 		vc_chan_init(&s.mon, fd);
+		/* A container's first process is named by the container (the monitor
+		 * says which stream it is); an exec'd one by the stream exec made. */
 		_cleanup_json_ struct vc_json *p = vc_json_new_object();
-		if (!p || vc_json_object_set(p, "stream_id", vc_json_new_uint(s.stream)) < 0)
+		if (!p ||
+		    (s.stream ? vc_json_object_set(p, "stream_id", vc_json_new_uint(s.stream))
+			      : vc_json_object_set(p, "container_id", vc_json_new_string(id))) < 0)
 			r = vc_error_set(&err, ENOMEM, "out of memory");
 		else if (vc_chan_request(&s.mon, REQ_ATTACH, "attach", p) < 0 ||
 			 vc_chan_request(&s.mon, REQ_WAIT, "wait", p) < 0)

@@ -50,6 +50,8 @@ void vc_state_release(struct vc_state *st)
 	free(st->rootfs);
 	free(st->created);
 	free(st->owner);
+	free(st->sandbox);
+	free(st->sandbox_key);
 	for (size_t i = 0; i < st->n_annotations; i++) {
 		free(st->annotations[i].key);
 		free(st->annotations[i].value);
@@ -104,6 +106,15 @@ int vc_state_read(const char *root, const char *id, struct vc_state *st, struct 
 	st->hv_pid = (pid_t)get_int(doc, "hv_pid");
 	st->exit_code = (int)get_int(doc, "exit_code");
 	st->exit_signal = (int)get_int(doc, "exit_signal");
+	st->sandbox = dup_str(doc, "sandbox");
+	st->sandbox_key = dup_str(doc, "sandbox_key");
+	const struct vc_json *ps = vc_json_get(doc, "pod_sandbox");
+	st->pod_sandbox = ps && ps->type == VC_JSON_BOOL && ps->u.boolean;
+	/* Older state (or a container that booted its own VM): its own sandbox. */
+	if (st->sandbox && !st->sandbox[0]) {
+		free(st->sandbox);
+		st->sandbox = st->id ? strdup(st->id) : NULL;
+	}
 	const struct vc_json *ann = vc_json_get(doc, "annotations");
 	if (ann && ann->type == VC_JSON_OBJECT && ann->u.object.len > 0) {
 		st->annotations = calloc(ann->u.object.len, sizeof(*st->annotations));
@@ -118,7 +129,8 @@ int vc_state_read(const char *root, const char *id, struct vc_state *st, struct 
 			st->n_annotations++;
 		}
 	}
-	if (!st->id || !st->bundle || !st->rootfs || !st->created || !st->owner) {
+	if (!st->id || !st->bundle || !st->rootfs || !st->created || !st->owner || !st->sandbox ||
+	    !st->sandbox_key) {
 		vc_state_release(st);
 		return vc_error_set(err, ENOMEM, "out of memory");
 	}
@@ -143,6 +155,9 @@ int vc_state_write(const char *root, const struct vc_state *st, struct vc_error 
 	vc_jgen_kv_int(g, "hv_pid", st->hv_pid);
 	vc_jgen_kv_int(g, "exit_code", st->exit_code);
 	vc_jgen_kv_int(g, "exit_signal", st->exit_signal);
+	vc_jgen_kv_string(g, "sandbox", st->sandbox ? st->sandbox : st->id);
+	vc_jgen_kv_string(g, "sandbox_key", st->sandbox_key ? st->sandbox_key : "");
+	vc_jgen_kv_bool(g, "pod_sandbox", st->pod_sandbox);
 	vc_jgen_key(g, "annotations");
 	vc_jgen_object_open(g);
 	for (size_t i = 0; i < st->n_annotations; i++)

@@ -27,6 +27,11 @@ struct vc_state {
 	unsigned long long monitor_start; /* /proc/PID/stat starttime, guards pid reuse */
 	pid_t hv_pid;			  /* QEMU */
 	int exit_code, exit_signal;	  /* valid when stopped after running */
+	/* The sandbox (VM) the container lives in: the id of the container whose state
+	 * dir holds its monitor, QEMU and share (the container's own id when it booted
+	 * the VM), and the CRI sandbox id that later containers name (may be empty). */
+	char *sandbox, *sandbox_key;
+	bool pod_sandbox; /* the pod's sandbox (pause/infra) container: its end is the pod's */
 	struct vc_oci_annotation *annotations;
 	size_t n_annotations;
 };

@@ -10,6 +10,7 @@
 #include "common/util.h"
 #include "lib/config.h"
 #include "lib/plan.h"
+#include "lib/sandbox.h"
 #include "lib/state.h"
 #include "lib/vcrun.h"
 #include "oci/spec.h"
@@ -102,6 +103,9 @@ static char *make_bundle(const char *name, const char *mounts_json)
 	return bundle;
 }
 
+/* A container that boots its own sandbox, in root /r. */
+#define WHERE(id, dev) (&(struct vc_plan_where){"/r", id, id, dev})
+
 static void test_config(struct vc_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -129,30 +133,41 @@ VC_TEST(plan_shares_and_guest_spec)
 	struct vc_config cfg;
 	test_config(&cfg);
 	struct vc_plan plan;
-	CHECK(vc_plan_build("c1", spec, &cfg, VC_ACCEL_TCG, "/nonexistent", &plan, &err) == 0);
+	CHECK(vc_plan_build(WHERE("c1", "/nonexistent"), spec, &cfg, VC_ACCEL_TCG, &plan, &err) ==
+	      0);
 	vc_config_release(&cfg);
-	/* rootfs (writable even for a read-only root: mount points are made in it
-	 * first), data (ro), bundle dir for the file (rw) */
-	CHECK(plan.n_shares == 3);
-	CHECK_STR(plan.shares[0].tag, "rootfs");
+	/* One share for the sandbox (outside --root, named for the root and owner);
+	 * the rootfs (writable even for a read-only root: mount points are made in it
+	 * first, recursive), data (ro, rbind) and the file are bound below it. */
+	CHECK(plan.n_shares == 1);
+	CHECK_STR(plan.shares[0].tag, VC_SANDBOX_SHARE_TAG);
 	CHECK(!plan.shares[0].readonly);
-	CHECK(plan.shares[1].readonly);
-	CHECK(!plan.shares[2].readonly);
-	CHECK_STR(plan.shares[2].host_path, bundle);
+	_cleanup_free_ char *share = vc_sandbox_share_dir("/r", "c1");
+	CHECK_STR(plan.shares[0].host_path, share);
+	CHECK(!strncmp(share, VC_SHARE_RUN_DIR "/", strlen(VC_SHARE_RUN_DIR) + 1));
+	CHECK(plan.n_binds == 3);
+	CHECK_STR(plan.binds[0].target, "c1/rootfs");
+	CHECK_STR(plan.binds[0].source, spec->rootfs_abs);
+	CHECK(!plan.binds[0].readonly && plan.binds[0].recursive && !plan.binds[0].file);
+	CHECK_STR(plan.binds[1].target, "c1/m1");
+	CHECK(plan.binds[1].readonly && plan.binds[1].recursive && !plan.binds[1].file);
+	CHECK_STR(plan.binds[2].target, "c1/m2");
+	CHECK(!plan.binds[2].readonly && !plan.binds[2].recursive && plan.binds[2].file);
+	CHECK_STR(plan.binds[2].what, "mounts[2].source");
 	/* 1 GiB limit: the VM gets the limit plus room for the kernel. */
 	CHECK(plan.mem_mib == 1024 + 128);
 	CHECK_STR(vc_json_str(vc_json_get(vc_json_get(plan.guest_spec, "root"), "path")),
-		  VC_GUEST_STORAGE_DIR "/rootfs");
+		  VC_GUEST_STORAGE_DIR "/" VC_SANDBOX_SHARE_TAG "/c1/rootfs");
 	const struct vc_json *m = vc_json_get(plan.guest_spec, "mounts");
 	CHECK(m && m->u.array.len == 3);
 	CHECK_STR(vc_json_str(vc_json_get(m->u.array.items[0], "source")), "proc");
 	CHECK_STR(vc_json_str(vc_json_get(m->u.array.items[1], "source")),
-		  VC_GUEST_STORAGE_DIR "/s1");
+		  VC_GUEST_STORAGE_DIR "/" VC_SANDBOX_SHARE_TAG "/c1/m1");
 	CHECK_STR(vc_json_str(vc_json_get(m->u.array.items[2], "source")),
-		  VC_GUEST_STORAGE_DIR "/s2/etc-hosts");
+		  VC_GUEST_STORAGE_DIR "/" VC_SANDBOX_SHARE_TAG "/c1/m2");
 	/* Unknown fields travel to the guest untouched. */
 	CHECK(vc_json_get(plan.guest_spec, "x-unknown") != NULL);
-	CHECK(plan.storages->u.array.len == 3);
+	CHECK(plan.storages->u.array.len == 1);
 
 	/* plan.json round trip, as the monitor reads it */
 	_cleanup_free_ char *text = NULL;
@@ -160,11 +175,20 @@ VC_TEST(plan_shares_and_guest_spec)
 	CHECK(vc_plan_to_json(&plan, &text, &len, &err) == 0);
 	struct vc_plan back;
 	CHECK(vc_plan_from_json(text, len, "plan.json", &back, &err) == 0);
-	CHECK(back.n_shares == 3 && back.mem_mib == plan.mem_mib && back.accel == VC_ACCEL_TCG);
-	CHECK_STR(back.shares[2].host_path, bundle);
+	CHECK(back.n_shares == 1 && back.mem_mib == plan.mem_mib && back.accel == VC_ACCEL_TCG);
+	CHECK(back.n_binds == 3 && back.binds[2].file && back.binds[1].readonly);
+	CHECK_STR(back.binds[1].source, plan.binds[1].source);
 	struct vc_hv_config hc;
 	vc_plan_hv_config(&back, ".", &hc);
-	CHECK(hc.n_shares == 3 && hc.sandbox && hc.channel == VC_CHANNEL_SERIAL);
+	CHECK(hc.n_shares == 1 && hc.sandbox && hc.channel == VC_CHANNEL_SERIAL);
+	/* A bind whose target leaves the container's place in the share is refused. */
+	char *evil = strstr(text, "\"c1/m1\"");
+	CHECK(evil != NULL);
+	if (evil) {
+		memcpy(evil, "\"../m1\"", 7);
+		CHECK(vc_plan_from_json(text, len, "plan.json", &back, &err) == -EINVAL);
+		CHECK(strstr(err.msg, "binds[1]") != NULL);
+	}
 	vc_plan_release(&back);
 	vc_plan_release(&plan);
 }
@@ -183,8 +207,9 @@ VC_TEST(plan_picks_vsock_when_the_host_has_it)
 	struct vc_config cfg;
 	test_config(&cfg);
 	struct vc_plan plan, serial, back;
-	CHECK(vc_plan_build("v", spec, &cfg, VC_ACCEL_KVM, dev, &plan, &err) == 0);
-	CHECK(vc_plan_build("s", spec, &cfg, VC_ACCEL_KVM, "/nonexistent", &serial, &err) == 0);
+	CHECK(vc_plan_build(WHERE("v", dev), spec, &cfg, VC_ACCEL_KVM, &plan, &err) == 0);
+	CHECK(vc_plan_build(WHERE("s", "/nonexistent"), spec, &cfg, VC_ACCEL_KVM, &serial, &err) ==
+	      0);
 	vc_config_release(&cfg);
 	CHECK(plan.channel == VC_CHANNEL_VSOCK && plan.vsock_cid >= 3 &&
 	      plan.vsock_cid != UINT32_MAX);
@@ -230,8 +255,8 @@ VC_TEST(plan_network_namespace_and_dns_relay)
 		_cleanup_spec_ struct vc_oci_spec *spec = NULL;
 		CHECK(vc_oci_spec_load(bundle, &spec, &err) == 0);
 		struct vc_plan plan, back;
-		CHECK(vc_plan_build("n1", spec, &cfg, VC_ACCEL_TCG, "/nonexistent", &plan, &err) ==
-		      0);
+		CHECK(vc_plan_build(WHERE("n1", "/nonexistent"), spec, &cfg, VC_ACCEL_TCG, &plan,
+				    &err) == 0);
 		_cleanup_free_ char *json = NULL;
 		size_t len = 0;
 		CHECK(vc_plan_to_json(&plan, &json, &len, &err) == 0);
@@ -246,7 +271,12 @@ VC_TEST(plan_network_namespace_and_dns_relay)
 			CHECK_STR(relay, "127.0.0.11");
 			CHECK_STR(hc.netns_path, "/run/netns/ctr");
 		} else if (i == 1) {
-			CHECK_STR(back.netns_path, "/run/vcrun/netns/n1");
+			/* named for the root too: two roots may use the same id */
+			_cleanup_free_ char *name = vc_sandbox_host_name("/r", "n1");
+			_cleanup_free_ char *pin = vc_strdup_printf("/run/vcrun/netns/%s", name);
+			CHECK_STR(back.netns_path, pin);
+			_cleanup_free_ char *other = vc_sandbox_host_name("/r2", "n1");
+			CHECK(strcmp(name, other) != 0);
 			CHECK(back.netns_owned);
 			CHECK(relay == NULL); /* the first nameserver is not on loopback */
 		} else {
@@ -318,7 +348,7 @@ VC_TEST(plan_vfio_mode)
 	_cleanup_spec_ struct vc_oci_spec *s0 = NULL;
 	CHECK(vc_oci_spec_load(b0, &s0, &err) == 0);
 	struct vc_plan p0;
-	CHECK(vc_plan_build("c0", s0, &cfg, VC_ACCEL_TCG, "/nonexistent", &p0, &err) == 0);
+	CHECK(vc_plan_build(WHERE("c0", "/nonexistent"), s0, &cfg, VC_ACCEL_TCG, &p0, &err) == 0);
 	CHECK(p0.vfio_mode == VC_PLAN_VFIO_GUEST_KERNEL);
 	CHECK(vc_plan_set_vfio(&p0, &vp, &err) == 0);
 	CHECK(guest_devices(&p0, "/dev/vfio/7") == 0 && guest_devices(&p0, "/dev/fuse") == 1);
@@ -334,7 +364,7 @@ VC_TEST(plan_vfio_mode)
 	_cleanup_spec_ struct vc_oci_spec *s1 = NULL;
 	CHECK(vc_oci_spec_load(b1, &s1, &err) == 0);
 	struct vc_plan p1;
-	CHECK(vc_plan_build("c1", s1, &cfg, VC_ACCEL_TCG, "/nonexistent", &p1, &err) == 0);
+	CHECK(vc_plan_build(WHERE("c1", "/nonexistent"), s1, &cfg, VC_ACCEL_TCG, &p1, &err) == 0);
 	CHECK(p1.vfio_mode == VC_PLAN_VFIO_VFIO);
 	CHECK(vc_plan_set_vfio(&p1, &vp, &err) == 0);
 	CHECK(guest_devices(&p1, "/dev/vfio/7") == 1 && guest_devices(&p1, "/dev/vfio/16") == 1);
@@ -378,7 +408,8 @@ VC_TEST(plan_vfio_mode)
 	CHECK(vc_oci_spec_load(b2, &s2, &err) == 0);
 	struct vc_plan p2;
 	vc_error_clear(&err);
-	CHECK(vc_plan_build("c2", s2, &cfg, VC_ACCEL_TCG, "/nonexistent", &p2, &err) == -EINVAL);
+	CHECK(vc_plan_build(WHERE("c2", "/nonexistent"), s2, &cfg, VC_ACCEL_TCG, &p2, &err) ==
+	      -EINVAL);
 	CHECK_CONTAINS(err.msg, "io.vcrun.vfio-mode: unknown value `dpdk`");
 	vc_config_release(&cfg);
 }
@@ -394,7 +425,7 @@ VC_TEST(plan_rejects_bad_mounts)
 	CHECK(vc_oci_spec_load(b1, &s1, &err) == 0);
 	struct vc_plan plan;
 	test_config(&cfg);
-	CHECK(vc_plan_build("c", s1, &cfg, VC_ACCEL_TCG, "/dev", &plan, &err) < 0);
+	CHECK(vc_plan_build(WHERE("c", "/dev"), s1, &cfg, VC_ACCEL_TCG, &plan, &err) < 0);
 	CHECK_CONTAINS(err.msg, "mounts[0].source");
 	CHECK_CONTAINS(err.msg, "/nonexistent/vcrun");
 
@@ -403,7 +434,7 @@ VC_TEST(plan_rejects_bad_mounts)
 		"[{\"destination\":\"/dev/null2\",\"type\":\"bind\",\"source\":\"/dev/null\"}]");
 	_cleanup_spec_ struct vc_oci_spec *s2 = NULL;
 	CHECK(vc_oci_spec_load(b2, &s2, &err) == 0);
-	CHECK(vc_plan_build("c", s2, &cfg, VC_ACCEL_TCG, "/dev", &plan, &err) < 0);
+	CHECK(vc_plan_build(WHERE("c", "/dev"), s2, &cfg, VC_ACCEL_TCG, &plan, &err) < 0);
 	CHECK_CONTAINS(err.msg, "only those can be shared into a VM");
 
 	/* A missing guest kernel is named with the way to fix it. */
@@ -412,7 +443,7 @@ VC_TEST(plan_rejects_bad_mounts)
 	_cleanup_free_ char *b3 = make_bundle("b4", "[]");
 	_cleanup_spec_ struct vc_oci_spec *s3 = NULL;
 	CHECK(vc_oci_spec_load(b3, &s3, &err) == 0);
-	CHECK(vc_plan_build("c", s3, &cfg, VC_ACCEL_TCG, "/dev", &plan, &err) < 0);
+	CHECK(vc_plan_build(WHERE("c", "/dev"), s3, &cfg, VC_ACCEL_TCG, &plan, &err) < 0);
 	CHECK_CONTAINS(err.msg, "/nonexistent/vmlinuz");
 	vc_config_release(&cfg);
 }
