@@ -967,6 +967,19 @@ static void late_interface(void *ctx, int ifindex, const char *name)
 int mon_serve(struct monitor *m)
 {
 	while (!m->done) {
+		/* Now and then: is our state dir still there? A caller that removed --root
+		 * left nobody to delete us. (Before the poll set is made: the requests
+		 * this queues must be flushed.) */
+		struct stat dst;
+		if (!m->destroying && m->dir_fd >= 0 && fstat(m->dir_fd, &dst) == 0 &&
+		    dst.st_nlink == 0) {
+			vc_warn("sandbox %s: its state directory was removed: stopping its VM",
+				m->id);
+			m->orphaned = true;
+			start_destroy(m, NULL, NULL, 0);
+			if (m->done)
+				break;
+		}
 		struct pollfd pfd[FIXED_FDS + MAX_CONNS];
 		size_t n = 0;
 		pfd[n++] = (struct pollfd){.fd = m->sig_fd, .events = POLLIN};
@@ -988,17 +1001,7 @@ int mon_serve(struct monitor *m)
 					  (vc_chan_pending(&c->ch) ? POLLOUT : 0),
 			};
 		}
-		/* Now and then: is our state dir still there? A caller that removed --root
-		 * left nobody to delete us. */
 		int timeout = ORPHAN_CHECK_MS;
-		struct stat dst;
-		if (!m->destroying && m->dir_fd >= 0 && fstat(m->dir_fd, &dst) == 0 &&
-		    dst.st_nlink == 0) {
-			vc_warn("sandbox %s: its state directory was removed: stopping its VM",
-				m->id);
-			m->orphaned = true;
-			start_destroy(m, NULL, NULL, 0);
-		}
 		if (m->destroying) {
 			unsigned long long now = vc_now_ns();
 			if (now >= m->destroy_deadline) {

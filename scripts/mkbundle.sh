@@ -70,7 +70,7 @@ mkdir -p "$rootfs"/{bin,etc,proc,sys,dev,tmp,root}
 chmod 1777 "$rootfs/tmp"
 chmod 0700 "$rootfs/root"
 cp "$busybox" "$rootfs/bin/busybox"
-applets="sh echo cat true false sleep uname hostname id ls ps head sha256sum wc kill mount
+applets="sh echo cat true false sleep uname hostname id ls ps head sha256sum wc kill mount httpd wget readlink
 	 touch dd env grep mkdir rm pwd"
 for a in $applets; do
 	ln -s busybox "$rootfs/bin/$a"

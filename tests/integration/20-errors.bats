@@ -4,15 +4,6 @@
 
 load helpers
 
-# assert_error CAUSE: the last vc_capture failed with status 1 and exactly one
-# newline-terminated line on stderr that contains CAUSE.
-assert_error() {
-	[ "$status" -eq 1 ] || fail "exit status $status, not 1 (stderr: $stderr)"
-	[ "$(wc -l <"$T/err")" -eq 1 ] && [ "$(tail -c1 "$T/err" | od -An -tx1 | tr -d ' ')" = 0a ] ||
-		fail "stderr is not exactly one line: $(cat "$T/err")"
-	[[ $stderr == *"$1"* ]] || fail "the error does not name '$1': $stderr"
-}
-
 # assert_nothing_left ID: no state dir, no process naming the test dir, no mount.
 assert_nothing_left() {
 	[ ! -e "$ROOT/$1" ] || fail "state dir $ROOT/$1 was left: $(ls -la "$ROOT/$1")"

@@ -315,6 +315,12 @@ check_no_leaks() {
 	while read -r m; do
 		VC_LEFT+=("mount $m")
 	done < <(mounts_under "$T")
+	# Host-wide names of a container (lib/sandbox.h): its sandbox share, its pin.
+	for id in $(cat "$T/ids"); do
+		for m in /run/vcrun/shared/*-"$id" /run/vcrun/netns/*-"$id"; do
+			[ ! -e "$m" ] || VC_LEFT+=("$m")
+		done
+	done
 	[ ${#VC_LEFT[@]} -eq 0 ]
 }
 
@@ -372,4 +378,13 @@ qemu_accel() {
 	kvm | tcg) echo "${accel:-tcg}" ;;
 	*) echo ambiguous ;;
 	esac
+}
+
+# assert_error CAUSE: the last vc_capture failed with status 1 and exactly one
+# newline-terminated line on stderr that contains CAUSE.
+assert_error() {
+	[ "$status" -eq 1 ] || fail "exit status $status, not 1 (stderr: $stderr)"
+	[ "$(wc -l <"$T/err")" -eq 1 ] && [ "$(tail -c1 "$T/err" | od -An -tx1 | tr -d ' ')" = 0a ] ||
+		fail "stderr is not exactly one line: $(cat "$T/err")"
+	[[ $stderr == *"$1"* ]] || fail "the error does not name '$1': $stderr"
 }

@@ -1,0 +1,191 @@
+#!/usr/bin/env bats
+# Sandboxes through vcrun's own CLI (lib/sandbox.c): which sandbox a container joins
+# (CRI annotations, CRI-O without an infra container, a namespace held by another
+# container's stand-in), what each container keeps of its own, the pod's end with
+# its sandbox container, and errors that leave nothing behind. The engines' pods
+# are in 74-engine-pods.bats.
+
+load helpers
+
+CRI_TYPE=io.kubernetes.cri.container-type
+CRI_SB=io.kubernetes.cri.sandbox-id
+CRIO_TYPE=io.kubernetes.cri-o.ContainerType
+CRIO_SB=io.kubernetes.cri-o.SandboxID
+
+# annotate BUNDLE KEY=VALUE...: sets the spec's annotations.
+annotate() {
+	local b=$1 kv a='{}'
+	shift
+	for kv in "$@"; do
+		a=$(jq -c --arg k "${kv%%=*}" --arg v "${kv#*=}" '. + {($k): $v}' <<<"$a")
+	done
+	spec_edit "$b" '.annotations = $a' --argjson a "$a"
+}
+
+# sandbox_of ID: the io.vcrun.sandbox annotation of its state.
+sandbox_of() {
+	vcrun state "$1" | jq -r '.annotations["io.vcrun.sandbox"]'
+}
+
+# vm_count: QEMUs of this test; no_vms: none (a predicate for wait_for).
+vm_count() {
+	qemu_pids | wc -l
+}
+
+no_vms() {
+	[ "$(vm_count)" -eq 0 ]
+}
+
+@test "pods: containerd's annotations; members keep their own state, pid and list entry; one VM; localhost; members first, then the sandbox" {
+	make_bundle "$T/p" httpd -f -p 8080 -h /etc
+	annotate "$T/p" "$CRI_TYPE=sandbox" "$CRI_SB=$(new_id pod)"
+	vcrun create --bundle "$T/p" pod </dev/null >/dev/null 2>"$T/err" || fail "pod: $(cat "$T/err")"
+	vcrun start pod
+	make_bundle "$T/a" sh -c 'wget -q -O- http://127.0.0.1:8080/passwd; hostname'
+	annotate "$T/a" "$CRI_TYPE=container" "$CRI_SB=pod"
+	vcrun create --bundle "$T/a" "$(new_id app)" </dev/null >"$T/app.out" 2>"$T/err" ||
+		fail "app: $(cat "$T/err")"
+	[ "$(vm_count)" -eq 1 ] || fail "$(vm_count) VMs for one pod"
+	[ "$(state_status app)" = created ] && [ "$(state_status pod)" = running ]
+	[ "$(sandbox_of app)" = pod ] && [ "$(sandbox_of pod)" = pod ] || fail "sandbox annotations"
+	pod_pid=$(vcrun state pod | jq .pid) app_pid=$(vcrun state app | jq .pid)
+	[ "$pod_pid" != "$app_pid" ] && [ "$app_pid" -gt 0 ] || fail "pids: $pod_pid $app_pid"
+	[ "$(vcrun list -q | sort | tr '\n' ' ')" = "app pod " ] || fail "list: $(vcrun list -q)"
+	vcrun start app
+	wait_status app stopped
+	file_has "$T/app.out" 'root:x:0:0:' || fail "app did not reach the pod's httpd: $(cat "$T/app.out")"
+	vcrun delete app
+	[ ! -e "$ROOT/app" ] || fail "app's state dir left"
+	[ "$(vm_count)" -eq 1 ] && [ "$(state_status pod)" = running ] || fail "the pod went with its member"
+	vcrun exec pod true || fail "exec in the pod after its member left"
+	vcrun kill pod KILL
+	wait_status pod stopped
+	vcrun delete pod
+	wait_for 10 no_vms || fail "the VM outlived the pod"
+}
+
+@test "pods: CRI-O without an infra container: the first member starts the sandbox, it outlives that member, the last one out removes it" {
+	make_bundle "$T/b" sleep 600
+	annotate "$T/b" "$CRIO_TYPE=container" "$CRIO_SB=sbx"
+	vcrun create --bundle "$T/b" "$(new_id m1)" </dev/null >/dev/null 2>"$T/err" || fail "m1: $(cat "$T/err")"
+	vcrun create --bundle "$T/b" "$(new_id m2)" </dev/null >/dev/null 2>"$T/err" || fail "m2: $(cat "$T/err")"
+	[ "$(vm_count)" -eq 1 ] || fail "$(vm_count) VMs"
+	[ "$(sandbox_of m2)" = m1 ] || fail "m2 is in sandbox '$(sandbox_of m2)'"
+	vcrun start m1
+	vcrun start m2
+	vcrun kill m1 KILL
+	wait_status m1 stopped
+	vcrun delete m1
+	# m1 is gone for every caller; its VM still runs m2.
+	run vcrun state m1
+	[ "$status" -ne 0 ] && [[ $output == *"does not exist"* ]] || fail "state m1: $output"
+	[ "$(vcrun list -q)" = m2 ] || fail "list: $(vcrun list -q)"
+	[ "$(state_status m2)" = running ] && [ "$(vm_count)" -eq 1 ] || fail "m2 lost its VM"
+	run vcrun exec m2 echo still-here
+	[ "$status" -eq 0 ] && [ "$output" = still-here ] || fail "exec m2: $output"
+	vcrun delete --force m2
+	wait_for 10 no_vms || fail "the VM outlived its last container"
+	[ ! -e "$ROOT/m1" ] && [ ! -e "$ROOT/m2" ] || fail "state dirs left: $(ls "$ROOT")"
+}
+
+@test "pods: a namespace held by another container's stand-in joins its sandbox; the guest shares that namespace" {
+	make_bundle "$T/x" sleep 600
+	vcrun create --bundle "$T/x" "$(new_id x)" </dev/null >/dev/null 2>"$T/err" || fail "x: $(cat "$T/err")"
+	vcrun start x
+	xpid=$(vcrun state x | jq .pid)
+	# The stand-in holds the spec's namespaces, as runc's process would.
+	for ns in ipc uts mnt; do
+		[ "$(readlink "/proc/$xpid/ns/$ns")" != "$(readlink "/proc/self/ns/$ns")" ] ||
+			fail "the stand-in is in the host's $ns namespace"
+	done
+	make_bundle "$T/y" sh -c 'ls -l /proc/self/ns/ipc /proc/self/ns/uts; sleep 600'
+	spec_edit "$T/y" '.linux.namespaces |= map(if .type == "ipc" or .type == "uts" then
+		.path = "/proc/\($p)/ns/\(.type)" else . end)' --arg p "$xpid"
+	vcrun create --bundle "$T/y" "$(new_id y)" </dev/null >"$T/y.out" 2>"$T/err" || fail "y: $(cat "$T/err")"
+	[ "$(sandbox_of y)" = x ] || fail "y is in sandbox '$(sandbox_of y)'"
+	ypid=$(vcrun state y | jq .pid)
+	for ns in ipc uts; do
+		[ "$(readlink "/proc/$ypid/ns/$ns")" = "$(readlink "/proc/$xpid/ns/$ns")" ] ||
+			fail "y's stand-in did not join x's $ns namespace"
+	done
+	vcrun start y
+	x_ipc=$(vcrun exec x readlink /proc/1/ns/ipc)
+	[[ $x_ipc == ipc:* ]] || fail "x's ipc namespace: '$x_ipc'"
+	wait_for 30 grep -qF -- "-> $x_ipc" "$T/y.out" ||
+		fail "y's ipc namespace is not x's ($x_ipc): $(cat "$T/y.out")"
+	[ "$(vm_count)" -eq 1 ] || fail "$(vm_count) VMs"
+	vcrun delete --force y
+	vcrun delete --force x
+}
+
+@test "pods: killing the pod's sandbox container ends every member (as SIGKILL) and the VM" {
+	# a pause container: PID 1 of its namespace, it ends on TERM because it says so
+	make_bundle "$T/p" sh -c 'trap "exit 0" TERM; while :; do sleep 1; done'
+	annotate "$T/p" "$CRI_TYPE=sandbox" "$CRI_SB=$(new_id pod)"
+	vcrun create --bundle "$T/p" pod </dev/null >/dev/null 2>"$T/err" || fail "pod: $(cat "$T/err")"
+	vcrun start pod
+	make_bundle "$T/a" sleep 600
+	annotate "$T/a" "$CRI_TYPE=container" "$CRI_SB=pod"
+	bg_run app "$(new_id app)" "$T/a"
+	wait_status app running app
+	vcrun kill pod TERM
+	bg_wait "$VC_PID_app"
+	[ "$BG_STATUS" -eq 137 ] || fail "the member's run exited $BG_STATUS, want 137"
+	wait_status pod stopped
+	wait_for 10 no_vms || fail "the VM outlived its pod"
+	vcrun delete pod
+}
+
+@test "pods: bad sandboxes are refused by name and leave nothing behind" {
+	make_bundle "$T/a" true
+	# containerd's sandbox container always comes first
+	annotate "$T/a" "$CRI_TYPE=container" "$CRI_SB=nosuch"
+	vc_capture create --bundle "$T/a" "$(new_id a1)"
+	assert_error "$CRI_SB"
+	[[ $stderr == *nosuch* ]] || fail "$stderr"
+	annotate "$T/a" "$CRI_TYPE=box" "$CRI_SB=nosuch"
+	vc_capture create --bundle "$T/a" a1
+	assert_error "$CRI_TYPE"
+	annotate "$T/a" "$CRI_TYPE=container"
+	vc_capture create --bundle "$T/a" a1
+	assert_error "$CRI_SB"
+
+	# a sandbox whose VM is gone
+	make_bundle "$T/s" sleep 600
+	annotate "$T/s" "$CRI_TYPE=sandbox" "$CRI_SB=$(new_id dead)"
+	vcrun create --bundle "$T/s" dead </dev/null >/dev/null 2>"$T/err" || fail "dead: $(cat "$T/err")"
+	kill -9 "$(jq .monitor_pid "$ROOT/dead/state.json")"
+	wait_for 10 status_is dead stopped
+	annotate "$T/a" "$CRI_TYPE=container" "$CRI_SB=dead"
+	vc_capture create --bundle "$T/a" a1
+	assert_error "stopped"
+
+	# namespaces of two different sandboxes
+	make_bundle "$T/x" sleep 600
+	vcrun create --bundle "$T/x" "$(new_id x1)" </dev/null >/dev/null 2>"$T/err" || fail "x1: $(cat "$T/err")"
+	vcrun create --bundle "$T/x" "$(new_id x2)" </dev/null >/dev/null 2>"$T/err" || fail "x2: $(cat "$T/err")"
+	p1=$(vcrun state x1 | jq .pid) p2=$(vcrun state x2 | jq .pid)
+	make_bundle "$T/y" true
+	spec_edit "$T/y" '.linux.namespaces |= map(if .type == "ipc" then .path = "/proc/\($a)/ns/ipc"
+		elif .type == "uts" then .path = "/proc/\($b)/ns/uts" else . end)' --arg a "$p1" --arg b "$p2"
+	qemus=$(qemu_pids)
+	vc_capture create --bundle "$T/y" "$(new_id y1)"
+	assert_error "linux.namespaces"
+	[[ $stderr == *x1* && $stderr == *x2* ]] || fail "the error does not name both sandboxes: $stderr"
+	[ "$(qemu_pids)" = "$qemus" ] || fail "QEMUs changed"
+	[ ! -e "$ROOT/a1" ] && [ ! -e "$ROOT/y1" ] || fail "state dirs left: $(ls "$ROOT")"
+}
+
+@test "pods: a sandbox whose --root was removed under it stops its VM and removes what it made" {
+	make_bundle "$T/b" sleep 600 # a new network namespace, which vcrun pins
+	vcrun create --bundle "$T/b" "$(new_id orphan)" </dev/null >/dev/null 2>"$T/err" ||
+		fail "create: $(cat "$T/err")"
+	vcrun start orphan
+	compgen -G "/run/vcrun/shared/*-orphan" >/dev/null || fail "no share while it runs"
+	compgen -G "/run/vcrun/netns/*-orphan" >/dev/null || fail "no namespace pin while it runs"
+	rm -rf "$ROOT"
+	wait_for 20 no_procs_left || fail "left running: $(procs_under "$T")"
+	wait_for 10 bash -c '! compgen -G "/run/vcrun/shared/*-orphan" && ! compgen -G "/run/vcrun/netns/*-orphan"' ||
+		fail "left: $(ls /run/vcrun/shared /run/vcrun/netns)"
+	mkdir -p "$ROOT"
+}
