@@ -123,6 +123,20 @@ int mon_agent_send(struct monitor *m, const char *method, struct vc_json *params
 		   uint32_t stream);
 /* A new stream for a process of c (exec_id NULL: init); NULL on ENOMEM. */
 struct stream *mon_stream_add(struct monitor *m, struct mctr *c, uint32_t id, const char *exec_id);
+/* Shared by the event loop (monitor.c) and the request handlers (monitor-req.c). */
+__attribute__((format(printf, 4, 5))) void mon_respond_error(struct vc_chan *ch, uint32_t id,
+							     int code, const char *fmt, ...);
+void mon_respond_exit(struct conn *c, uint32_t req, const struct stream *s);
+/* The whole sandbox goes: its containers, the VM, then the monitor (ctr NULL: the
+ * owner's RemoveContainer first); c/req get {"sandbox": true} at the end. */
+void mon_start_destroy(struct monitor *m, struct mctr *ctr, struct conn *c, uint32_t req);
+struct stream *mon_find_stream(struct monitor *m, uint32_t id);
+struct mctr *mon_find_ctr(struct monitor *m, const char *id);
+/* A container leaves the monitor: its streams (reported killed), pending answers, record. */
+void mon_ctr_forget(struct monitor *m, struct mctr *c);
+struct vc_json *mon_params_for_process(const struct stream *s);
+int mon_signal_params(const struct stream *s, uint32_t sig, bool all, struct vc_json **out);
+void mon_handle_request(struct monitor *m, struct conn *c, const struct vc_frame *f);
 /* The host side of a sandbox whose state dir vanished: share, taps, pins. */
 void mon_orphan_cleanup(struct monitor *m);
 /* Runs the event loop until the sandbox is destroyed or the VM is gone. */

@@ -29,8 +29,7 @@
 #include "lib/monitor-internal.h"
 #include "lib/vcrun.h"
 
-__attribute__((format(printf, 4, 5))) static void respond_error(struct vc_chan *ch, uint32_t id,
-								int code, const char *fmt, ...)
+void mon_respond_error(struct vc_chan *ch, uint32_t id, int code, const char *fmt, ...)
 {
 	char msg[VC_ERROR_MSG_MAX];
 	va_list ap;
@@ -60,14 +59,14 @@ static struct vc_json *exit_json(const struct stream *s)
 	return o;
 }
 
-static void respond_exit(struct conn *c, uint32_t req, const struct stream *s)
+void mon_respond_exit(struct conn *c, uint32_t req, const struct stream *s)
 {
 	_cleanup_json_ struct vc_json *o = exit_json(s);
 	if (c && o)
 		vc_chan_respond(&c->ch, req, o);
 }
 
-static void start_destroy(struct monitor *m, struct mctr *ctr, struct conn *c, uint32_t req);
+void mon_start_destroy(struct monitor *m, struct mctr *ctr, struct conn *c, uint32_t req);
 
 static bool all_inits_exited(const struct monitor *m)
 {
@@ -88,7 +87,7 @@ static void stream_exited(struct monitor *m, struct stream *s, int code, int sig
 	vc_debug("container %s: process exited (code %d, signal %d)", c ? c->st.id : "?", code,
 		 sig);
 	for (size_t i = 0; i < s->n_waiters; i++)
-		respond_exit(s->waiters[i].conn, s->waiters[i].req, s);
+		mon_respond_exit(s->waiters[i].conn, s->waiters[i].req, s);
 	s->n_waiters = 0;
 	if (c && c->init == s) {
 		c->st.status = VC_STATUS_STOPPED;
@@ -98,11 +97,11 @@ static void stream_exited(struct monitor *m, struct stream *s, int code, int sig
 		/* The pod's sandbox container was killed: once every member followed, the
 		 * VM goes (their state stays, stopped, for their delete). */
 		if (m->cascade && !m->destroying && all_inits_exited(m))
-			start_destroy(m, NULL, NULL, 0);
+			mon_start_destroy(m, NULL, NULL, 0);
 	}
 }
 
-static struct stream *find_stream(struct monitor *m, uint32_t id)
+struct stream *mon_find_stream(struct monitor *m, uint32_t id)
 {
 	for (size_t i = 0; i < m->n_streams; i++)
 		if (m->streams[i]->id == id)
@@ -110,7 +109,7 @@ static struct stream *find_stream(struct monitor *m, uint32_t id)
 	return NULL;
 }
 
-static struct mctr *find_ctr(struct monitor *m, const char *id)
+struct mctr *mon_find_ctr(struct monitor *m, const char *id)
 {
 	for (size_t i = 0; i < m->n_ctrs; i++)
 		if (!strcmp(m->ctrs[i]->st.id, id))
@@ -190,7 +189,7 @@ fail:
 }
 
 /* A container leaves the monitor: its streams, pending answers and record. */
-static void ctr_forget(struct monitor *m, struct mctr *c)
+void mon_ctr_forget(struct monitor *m, struct mctr *c)
 {
 	for (size_t i = 0; i < m->n_streams; i++) {
 		if (m->streams[i]->ctr != c)
@@ -225,7 +224,7 @@ static void all_exited(struct monitor *m)
 }
 
 /* Params naming one process of its container (init has no exec_id). */
-static struct vc_json *params_for_process(const struct stream *s)
+struct vc_json *mon_params_for_process(const struct stream *s)
 {
 	struct vc_json *p = mon_params_for_container(s->ctr);
 	if (p && s->exec_id &&
@@ -293,11 +292,11 @@ static void finish_destroy(struct monitor *m)
 }
 
 /* The whole sandbox: its containers, the VM, then the monitor. */
-static void start_destroy(struct monitor *m, struct mctr *ctr, struct conn *c, uint32_t req)
+void mon_start_destroy(struct monitor *m, struct mctr *ctr, struct conn *c, uint32_t req)
 {
 	if (m->destroying) {
 		if (c)
-			respond_error(&c->ch, req, EBUSY, "container is being deleted");
+			mon_respond_error(&c->ch, req, EBUSY, "container is being deleted");
 		return;
 	}
 	m->destroying = true;
@@ -308,30 +307,6 @@ static void start_destroy(struct monitor *m, struct mctr *ctr, struct conn *c, u
 	if (!ctr || mon_agent_send(m, VC_M_REMOVE_CONTAINER, mon_params_for_container(ctr),
 				   PEND_REMOVE, ctr, NULL, 0, 0) < 0)
 		finish_destroy(m);
-}
-
-/* destroy {container_id}: that container leaves the sandbox; the sandbox goes with
- * its last container, or with the pod's sandbox container. */
-static void req_destroy(struct monitor *m, struct conn *c, uint32_t req, struct mctr *ctr)
-{
-	if (!ctr) {
-		respond_error(&c->ch, req, ENOENT, "container does not exist");
-		return;
-	}
-	if (m->destroying || ctr->st.pod_sandbox || m->n_ctrs == 1) {
-		start_destroy(m, ctr, c, req);
-		return;
-	}
-	if (ctr->removing || ctr->adding) {
-		respond_error(&c->ch, req, EBUSY, "container is being %s",
-			      ctr->removing ? "deleted" : "created");
-		return;
-	}
-	ctr->removing = true;
-	ctr->remover = (struct waiter){c, req};
-	if (mon_agent_send(m, VC_M_REMOVE_CONTAINER, mon_params_for_container(ctr), PEND_REMOVE_ONE,
-			   ctr, NULL, 0, 0) < 0)
-		respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
 }
 
 /* The VM or its channel is gone: every process is gone with it. */
@@ -363,14 +338,15 @@ static void added(struct monitor *m, const struct pending *p, int r, const struc
 		if (p->conn)
 			vc_chan_queue(&p->conn->ch, VC_FRAME_RESPONSE, 0, p->conn_req, f->body,
 				      f->len);
-		ctr_forget(m, ctr);
+		mon_ctr_forget(m, ctr);
 		return;
 	}
 	if (mon_agent_send(m, VC_M_WAIT_PROCESS, mon_params_for_container(ctr), PEND_WAIT, ctr,
 			   NULL, 0, ctr->init->id) < 0) {
 		if (p->conn)
-			respond_error(&p->conn->ch, p->conn_req, EPIPE, "the guest agent is gone");
-		ctr_forget(m, ctr);
+			mon_respond_error(&p->conn->ch, p->conn_req, EPIPE,
+					  "the guest agent is gone");
+		mon_ctr_forget(m, ctr);
 		return;
 	}
 	mon_save_state(m, ctr);
@@ -420,13 +396,13 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 			code = 137;
 			sig = SIGKILL;
 		}
-		struct stream *s = find_stream(m, p.stream);
+		struct stream *s = mon_find_stream(m, p.stream);
 		if (s)
 			stream_exited(m, s, (int)code, (int)sig);
 		break;
 	}
 	case PEND_EXEC: {
-		struct stream *s = find_stream(m, p.stream);
+		struct stream *s = mon_find_stream(m, p.stream);
 		if (r < 0) {
 			/* Never started: nothing will ever be written to or waited on it. */
 			if (s)
@@ -436,11 +412,11 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 					      f->body, f->len);
 			break;
 		}
-		if (!s || mon_agent_send(m, VC_M_WAIT_PROCESS, params_for_process(s), PEND_WAIT,
+		if (!s || mon_agent_send(m, VC_M_WAIT_PROCESS, mon_params_for_process(s), PEND_WAIT,
 					 s->ctr, NULL, 0, s->id) < 0) {
 			if (p.conn)
-				respond_error(&p.conn->ch, p.conn_req, EPIPE,
-					      "the guest agent is gone");
+				mon_respond_error(&p.conn->ch, p.conn_req, EPIPE,
+						  "the guest agent is gone");
 			break;
 		}
 		if (p.conn) {
@@ -459,7 +435,7 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 		if (p.ctr) {
 			struct waiter w = p.ctr->remover;
 			vc_debug("container %s left sandbox %s", p.ctr->st.id, m->id);
-			ctr_forget(m, p.ctr);
+			mon_ctr_forget(m, p.ctr);
 			respond_removed(w.conn, w.req, false);
 		}
 		break;
@@ -478,7 +454,7 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 
 static void route_output(struct monitor *m, const struct vc_frame *f)
 {
-	struct stream *s = find_stream(m, f->id);
+	struct stream *s = mon_find_stream(m, f->id);
 	if (!s)
 		return;
 	struct vc_chan *dst = s->conn ? &s->conn->ch : &s->early;
@@ -515,64 +491,9 @@ static void handle_agent(struct monitor *m)
 		vm_gone(m, "the guest agent closed its channel");
 }
 
-/* The stream a request names: stream_id, or the init of container_id. */
-static struct stream *named_stream(struct monitor *m, const char *method,
-				   const struct vc_json *params, struct mctr *ctr,
-				   struct vc_error *err)
+int mon_signal_params(const struct stream *s, uint32_t sig, bool all, struct vc_json **out)
 {
-	uint32_t sid = 0;
-	if (vc_proto_get_u32(params, method, "stream_id", false, &sid, err) < 0)
-		return NULL;
-	if (!sid) {
-		if (!ctr || !ctr->init)
-			vc_error_set(err, ENOENT, "container does not exist");
-		return ctr ? ctr->init : NULL;
-	}
-	struct stream *s = find_stream(m, sid);
-	if (!s)
-		vc_error_set(err, ENOENT, "no such process stream");
-	return s;
-}
-
-static void req_attach_or_wait(struct monitor *m, struct conn *c, uint32_t req, const char *method,
-			       const struct vc_json *params, struct mctr *ctr)
-{
-	struct vc_error err = {0};
-	struct stream *s = named_stream(m, method, params, ctr, &err);
-	if (!s) {
-		respond_error(&c->ch, req, ENOENT, "%s", err.msg);
-		return;
-	}
-	if (!strcmp(method, "wait")) {
-		if (s->exited)
-			respond_exit(c, req, s);
-		else if (s->n_waiters < MAX_WAITERS)
-			s->waiters[s->n_waiters++] = (struct waiter){c, req};
-		else
-			respond_error(&c->ch, req, EBUSY, "too many waiters");
-		return;
-	}
-	s->conn = c;
-	c->stream = s->id;
-	if (s == s->ctr->init && s->ctr->st.status == VC_STATUS_CREATING) {
-		s->ctr->st.standin_pid = c->peer_pid;
-		s->ctr->st.status = VC_STATUS_CREATED;
-		mon_save_state(m, s->ctr);
-	}
-	/* The answer names the stream first, so that the stand-in knows the output that
-	 * arrived before it did, which follows in order. */
-	_cleanup_json_ struct vc_json *o = vc_json_new_object();
-	if (o && vc_json_object_set(o, "stream_id", vc_json_new_uint(s->id)) == 0)
-		vc_chan_respond(&c->ch, req, o);
-	if (vc_chan_pending(&s->early))
-		vc_chan_queue_raw(&c->ch, s->early.out + s->early.out_off,
-				  vc_chan_pending(&s->early));
-	s->early.out_off = s->early.out_len = 0;
-}
-
-static int signal_params(const struct stream *s, uint32_t sig, bool all, struct vc_json **out)
-{
-	struct vc_json *p = params_for_process(s);
+	struct vc_json *p = mon_params_for_process(s);
 	if (p && (vc_json_object_set(p, "signal", vc_json_new_uint(sig)) < 0 ||
 		  vc_json_object_set(p, "all", vc_json_new_bool(all)) < 0)) {
 		vc_json_free(p);
@@ -580,265 +501,6 @@ static int signal_params(const struct stream *s, uint32_t sig, bool all, struct 
 	}
 	*out = p;
 	return p ? 0 : -ENOMEM;
-}
-
-/* kill {container_id, signal, all}: the container (its init, or all of it); signal
- * {stream_id, signal}: the process of a stand-in that caught a signal. Killing the
- * pod's sandbox container (KILL or TERM) kills every member too. */
-static void req_signal(struct monitor *m, struct conn *c, uint32_t req, const char *method,
-		       const struct vc_json *params, struct mctr *ctr)
-{
-	struct vc_error err = {0};
-	uint32_t sig = 0;
-	if (vc_proto_get_u32(params, method, "signal", true, &sig, &err) < 0 || sig >= NSIG) {
-		respond_error(&c->ch, req, EINVAL, "%s",
-			      err.msg[0] ? err.msg : "signal: out of range");
-		return;
-	}
-	struct stream *s = named_stream(m, method, params, ctr, &err);
-	if (!s || s->exited || s->ctr->init->exited || m->destroying) {
-		respond_error(&c->ch, req, ESRCH, "container not running");
-		return;
-	}
-	const struct vc_json *a = vc_json_get(params, "all");
-	bool all = a && a->type == VC_JSON_BOOL && a->u.boolean;
-	struct vc_json *p = NULL;
-	signal_params(s, sig, all, &p);
-	if (mon_agent_send(m, VC_M_SIGNAL_PROCESS, p, PEND_FORWARD, s->ctr, c, req, 0) < 0) {
-		respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
-		return;
-	}
-	if (!strcmp(method, "kill") && s->ctr->st.pod_sandbox &&
-	    (sig == SIGKILL || sig == SIGTERM)) {
-		m->cascade = true;
-		for (size_t i = 0; i < m->n_ctrs; i++) {
-			struct mctr *o = m->ctrs[i];
-			if (o == s->ctr || !o->init || o->init->exited)
-				continue;
-			vc_debug("container %s: killed with its pod's sandbox %s", o->st.id,
-				 s->ctr->st.id);
-			if (signal_params(o->init, SIGKILL, true, &p) == 0)
-				mon_agent_send(m, VC_M_SIGNAL_PROCESS, p, PEND_FORWARD, o, NULL, 0,
-					       0);
-		}
-	}
-}
-
-/* resize {stream_id, rows, cols}: a stand-in's terminal changed size. */
-static void req_resize(struct monitor *m, struct conn *c, uint32_t req,
-		       const struct vc_json *params)
-{
-	struct vc_error err = {0};
-	uint32_t sid = 0, rows = 0, cols = 0;
-	struct stream *s = NULL;
-	if (vc_proto_get_u32(params, "resize", "stream_id", true, &sid, &err) < 0 ||
-	    vc_proto_get_u32(params, "resize", "rows", true, &rows, &err) < 0 ||
-	    vc_proto_get_u32(params, "resize", "cols", true, &cols, &err) < 0 ||
-	    !(s = find_stream(m, sid))) {
-		respond_error(&c->ch, req, EINVAL, "%s", err.msg[0] ? err.msg : "no such stream");
-		return;
-	}
-	struct vc_json *p = params_for_process(s);
-	if (p && (vc_json_object_set(p, "rows", vc_json_new_uint(rows)) < 0 ||
-		  vc_json_object_set(p, "cols", vc_json_new_uint(cols)) < 0)) {
-		vc_json_free(p);
-		p = NULL;
-	}
-	if (mon_agent_send(m, VC_M_TTY_WIN_RESIZE, p, PEND_FORWARD, s->ctr, c, req, 0) < 0)
-		respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
-}
-
-/* exec {process}: a new process in the running container. The answer carries the
- * stream its stand-in attaches to; output that comes first waits in the stream. */
-static void req_exec(struct monitor *m, struct conn *c, uint32_t req, const struct vc_json *params,
-		     struct mctr *ctr)
-{
-	struct vc_error err = {0};
-	const struct vc_json *process = NULL;
-	if (vc_proto_get_object(params, "exec", "process", true, &process, &err) < 0) {
-		respond_error(&c->ch, req, EINVAL, "%s", err.msg);
-		return;
-	}
-	if (!ctr) {
-		respond_error(&c->ch, req, ENOENT, "container does not exist");
-		return;
-	}
-	enum vc_status st = ctr->init->exited ? VC_STATUS_STOPPED : ctr->st.status;
-	if (st != VC_STATUS_RUNNING || m->destroying || ctr->removing) {
-		respond_error(&c->ch, req, EINVAL, "%s",
-			      st == VC_STATUS_STOPPED || m->destroying || ctr->removing
-				      ? "cannot exec in a stopped container"
-				      : "cannot exec in a container that is not running");
-		return;
-	}
-	uint32_t sid = m->next_stream++;
-	char exec_id[32];
-	snprintf(exec_id, sizeof(exec_id), "exec-%u", sid);
-	struct stream *s = mon_stream_add(m, ctr, sid, exec_id);
-	struct vc_json *p = s ? params_for_process(s) : NULL;
-	if (p && (vc_json_object_set(p, "stream_id", vc_json_new_uint(sid)) < 0 ||
-		  vc_json_object_set(p, "process", vc_json_clone(process)) < 0 ||
-		  vc_json_object_set(p, "stdin", vc_json_new_bool(true)) < 0)) {
-		vc_json_free(p);
-		p = NULL;
-	}
-	if (mon_agent_send(m, VC_M_EXEC_PROCESS, p, PEND_EXEC, ctr, c, req, sid) < 0)
-		respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
-}
-
-/* add {container_id}: a container joins the sandbox. create wrote its state dir
- * (state.json, plan.json) and bound its rootfs into the share; the guest creates it
- * from the plan's spec. */
-static void req_add(struct monitor *m, struct conn *c, uint32_t req, const char *id)
-{
-	struct vc_error err = {0};
-	if (m->destroying) {
-		respond_error(&c->ch, req, ESRCH, "sandbox %s is stopping", m->id);
-		return;
-	}
-	if (find_ctr(m, id)) {
-		respond_error(&c->ch, req, EEXIST, "container with id exists: %s", id);
-		return;
-	}
-	struct vc_state st;
-	struct vc_plan plan;
-	_cleanup_free_ char *path = vc_state_path(m->root, id, "plan.json");
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	if (vc_state_read(m->root, id, &st, &err) < 0) {
-		respond_error(&c->ch, req, err.code ? err.code : EIO, "%s", err.msg);
-		return;
-	}
-	int r = -ENOMEM;
-	if (!path || vc_read_file(path, 64 << 20, &text, &len, &err) < 0 ||
-	    vc_plan_from_json(text, len, path, &plan, &err) < 0) {
-		respond_error(&c->ch, req, EINVAL, "%s", err.msg[0] ? err.msg : "no plan");
-		vc_state_release(&st);
-		return;
-	}
-	st.hv_pid = m->hv.pid;
-	struct mctr *ctr = strcmp(st.sandbox, m->id) ? NULL : mon_ctr_add(m, &st);
-	vc_state_release(&st);
-	if (!ctr) {
-		respond_error(&c->ch, req, EINVAL, "container %s is not of sandbox %s", id, m->id);
-		vc_plan_release(&plan);
-		return;
-	}
-	if (plan.netns_owned && plan.netns_path)
-		ctr->netns_pin = strdup(plan.netns_path);
-	ctr->adding = true;
-	uint32_t sid = m->next_stream++;
-	struct vc_json *p =
-		mon_stream_add(m, ctr, sid, NULL) ? mon_params_for_container(ctr) : NULL;
-	if (p && (vc_json_object_set(p, "stream_id", vc_json_new_uint(sid)) < 0 ||
-		  vc_json_object_set(p, "storages", steal_ptr(plan.storages)) < 0 ||
-		  vc_json_object_set(p, "spec", steal_ptr(plan.guest_spec)) < 0 ||
-		  vc_json_object_set(p, "stdin", vc_json_new_bool(true)) < 0)) {
-		vc_json_free(p);
-		p = NULL;
-	}
-	vc_plan_release(&plan);
-	if (p && (r = mon_agent_send(m, VC_M_CREATE_CONTAINER, p, PEND_ADD, ctr, c, req, sid)) == 0)
-		return;
-	respond_error(&c->ch, req, -r, "add container %s: %s", id,
-		      r == -ENOMEM ? "out of memory" : "the guest agent is gone");
-	ctr_forget(m, ctr);
-}
-
-/* Requests that go to the agent as they are, allowed in some states and moving the
- * container to another on success. */
-static const struct forward {
-	const char *method, *agent_method;
-	unsigned allowed; /* bit per enum vc_status */
-	int new_status;	  /* -1: unchanged */
-	const char *refusal;
-} forwards[] = {
-	{"start", VC_M_START_CONTAINER, 1u << VC_STATUS_CREATED, VC_STATUS_RUNNING,
-	 "cannot start a container that is not in the created state"},
-	{"pause", VC_M_PAUSE_CONTAINER, 1u << VC_STATUS_RUNNING, VC_STATUS_PAUSED,
-	 "container not running"},
-	{"resume", VC_M_RESUME_CONTAINER, 1u << VC_STATUS_PAUSED, VC_STATUS_RUNNING,
-	 "container not paused"},
-	{"ps", VC_M_LIST_PROCESSES,
-	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
-	 "container not running"},
-	{"stats", VC_M_STATS_CONTAINER,
-	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
-	 "container not running"},
-	{"update", VC_M_UPDATE_CONTAINER,
-	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
-	 "container not running"},
-};
-
-/* Returns false when method is not one of forwards[]. */
-static bool forward_request(struct monitor *m, struct conn *c, uint32_t req, const char *method,
-			    const struct vc_json *params, struct mctr *ctr)
-{
-	const struct forward *fw = NULL;
-	for (size_t i = 0; i < VC_ARRAY_SIZE(forwards) && !fw; i++)
-		if (!strcmp(forwards[i].method, method))
-			fw = &forwards[i];
-	if (!fw)
-		return false;
-	if (!ctr) {
-		respond_error(&c->ch, req, ENOENT, "container does not exist");
-		return true;
-	}
-	enum vc_status st = ctr->init->exited ? VC_STATUS_STOPPED : ctr->st.status;
-	if (!(fw->allowed & (1u << st)) || m->destroying || ctr->removing || ctr->adding) {
-		const char *why = fw->refusal;
-		if (!strcmp(method, "start"))
-			why = st == VC_STATUS_STOPPED ? "cannot start a container that has stopped"
-						      : "cannot start an already running container";
-		respond_error(&c->ch, req, EINVAL, "%s", why);
-		return true;
-	}
-	struct vc_json *p = mon_params_for_container(ctr);
-	const struct vc_json *res = vc_json_get(params, "resources");
-	if (p && res && vc_json_object_set(p, "resources", vc_json_clone(res)) < 0) {
-		vc_json_free(p);
-		p = NULL;
-	}
-	if (mon_agent_send(m, fw->agent_method, p, fw->new_status < 0 ? PEND_FORWARD : PEND_STATUS,
-			   ctr, c, req, fw->new_status < 0 ? 0 : (uint32_t)fw->new_status) < 0)
-		respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
-	return true;
-}
-
-static void handle_request(struct monitor *m, struct conn *c, const struct vc_frame *f)
-{
-	_cleanup_free_ char *method = NULL;
-	_cleanup_json_ struct vc_json *params = NULL;
-	struct vc_error err = {0};
-	if (vc_proto_request_decode(f->body, f->len, &method, &params, &err) < 0) {
-		respond_error(&c->ch, f->id, EINVAL, "%s", err.msg);
-		return;
-	}
-	/* The container a request is about; the owner when it names none. */
-	const struct vc_json *cid = vc_json_get(params, "container_id");
-	if (cid && (!vc_json_str(cid) || vc_id_validate(vc_json_str(cid), NULL) < 0)) {
-		respond_error(&c->ch, f->id, EINVAL, "%s: params.container_id: not an id", method);
-		return;
-	}
-	const char *id = cid ? vc_json_str(cid) : m->id;
-	struct mctr *ctr = find_ctr(m, id);
-	if (!strcmp(method, "attach") || !strcmp(method, "wait")) {
-		req_attach_or_wait(m, c, f->id, method, params, ctr);
-	} else if (forward_request(m, c, f->id, method, params, ctr)) {
-		/* done */
-	} else if (!strcmp(method, "kill") || !strcmp(method, "signal")) {
-		req_signal(m, c, f->id, method, params, ctr);
-	} else if (!strcmp(method, "resize")) {
-		req_resize(m, c, f->id, params);
-	} else if (!strcmp(method, "exec")) {
-		req_exec(m, c, f->id, params, ctr);
-	} else if (!strcmp(method, "add")) {
-		req_add(m, c, f->id, id);
-	} else if (!strcmp(method, "destroy")) {
-		req_destroy(m, c, f->id, ctr);
-	} else {
-		respond_error(&c->ch, f->id, ENOSYS, "unknown monitor request");
-	}
 }
 
 static void handle_conn(struct monitor *m, struct conn *c)
@@ -856,7 +518,7 @@ static void handle_conn(struct monitor *m, struct conn *c)
 		if (r == 0)
 			return;
 		if (f.type == VC_FRAME_REQUEST)
-			handle_request(m, c, &f);
+			mon_handle_request(m, c, &f);
 		else if (f.type == VC_FRAME_STDIN && c->stream && c->stream == f.id &&
 			 !m->agent.eof)
 			vc_chan_queue(&m->agent, f.type, f.flags, f.id, f.body, f.len);
@@ -865,13 +527,13 @@ static void handle_conn(struct monitor *m, struct conn *c)
 
 static void conn_gone(struct monitor *m, struct conn *c)
 {
-	struct stream *s = c->stream ? find_stream(m, c->stream) : NULL;
+	struct stream *s = c->stream ? mon_find_stream(m, c->stream) : NULL;
 	if (s && s->conn == c) {
 		s->conn = NULL;
 		/* A stand-in that dies (SIGKILL) takes its guest process with it. */
 		if (!s->exited && !m->destroying) {
 			struct vc_json *p = NULL;
-			signal_params(s, SIGKILL, false, &p);
+			mon_signal_params(s, SIGKILL, false, &p);
 			mon_agent_send(m, VC_M_SIGNAL_PROCESS, p, PEND_FORWARD, s->ctr, NULL, 0, 0);
 		}
 	}
@@ -927,7 +589,7 @@ static void handle_signals(struct monitor *m)
 				vm_gone(m, "the VM exited");
 			}
 		} else {
-			start_destroy(m, NULL, NULL, 0);
+			mon_start_destroy(m, NULL, NULL, 0);
 		}
 	}
 }
@@ -976,7 +638,7 @@ int mon_serve(struct monitor *m)
 			vc_warn("sandbox %s: its state directory was removed: stopping its VM",
 				m->id);
 			m->orphaned = true;
-			start_destroy(m, NULL, NULL, 0);
+			mon_start_destroy(m, NULL, NULL, 0);
 			if (m->done)
 				break;
 		}

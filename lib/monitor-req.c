@@ -1,0 +1,357 @@
+/* The monitor's requests (docs/monitor-protocol.md): what the CLI calls and the
+ * stand-ins ask of the sandbox, checked against the container's state and turned
+ * into agent requests. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent-proto/proto.h"
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "lib/log.h"
+#include "lib/monitor-internal.h"
+#include "lib/vcrun.h"
+
+/* destroy {container_id}: that container leaves the sandbox; the sandbox goes with
+ * its last container, or with the pod's sandbox container. */
+static void req_destroy(struct monitor *m, struct conn *c, uint32_t req, struct mctr *ctr)
+{
+	if (!ctr) {
+		mon_respond_error(&c->ch, req, ENOENT, "container does not exist");
+		return;
+	}
+	if (m->destroying || ctr->st.pod_sandbox || m->n_ctrs == 1) {
+		mon_start_destroy(m, ctr, c, req);
+		return;
+	}
+	if (ctr->removing || ctr->adding) {
+		mon_respond_error(&c->ch, req, EBUSY, "container is being %s",
+				  ctr->removing ? "deleted" : "created");
+		return;
+	}
+	ctr->removing = true;
+	ctr->remover = (struct waiter){c, req};
+	if (mon_agent_send(m, VC_M_REMOVE_CONTAINER, mon_params_for_container(ctr), PEND_REMOVE_ONE,
+			   ctr, NULL, 0, 0) < 0)
+		mon_respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
+}
+
+/* The stream a request names: stream_id, or the init of container_id. */
+static struct stream *named_stream(struct monitor *m, const char *method,
+				   const struct vc_json *params, struct mctr *ctr,
+				   struct vc_error *err)
+{
+	uint32_t sid = 0;
+	if (vc_proto_get_u32(params, method, "stream_id", false, &sid, err) < 0)
+		return NULL;
+	if (!sid) {
+		if (!ctr || !ctr->init)
+			vc_error_set(err, ENOENT, "container does not exist");
+		return ctr ? ctr->init : NULL;
+	}
+	struct stream *s = mon_find_stream(m, sid);
+	if (!s)
+		vc_error_set(err, ENOENT, "no such process stream");
+	return s;
+}
+
+static void req_attach_or_wait(struct monitor *m, struct conn *c, uint32_t req, const char *method,
+			       const struct vc_json *params, struct mctr *ctr)
+{
+	struct vc_error err = {0};
+	struct stream *s = named_stream(m, method, params, ctr, &err);
+	if (!s) {
+		mon_respond_error(&c->ch, req, ENOENT, "%s", err.msg);
+		return;
+	}
+	if (!strcmp(method, "wait")) {
+		if (s->exited)
+			mon_respond_exit(c, req, s);
+		else if (s->n_waiters < MAX_WAITERS)
+			s->waiters[s->n_waiters++] = (struct waiter){c, req};
+		else
+			mon_respond_error(&c->ch, req, EBUSY, "too many waiters");
+		return;
+	}
+	s->conn = c;
+	c->stream = s->id;
+	if (s == s->ctr->init && s->ctr->st.status == VC_STATUS_CREATING) {
+		s->ctr->st.standin_pid = c->peer_pid;
+		s->ctr->st.status = VC_STATUS_CREATED;
+		mon_save_state(m, s->ctr);
+	}
+	/* The answer names the stream first, so that the stand-in knows the output that
+	 * arrived before it did, which follows in order. */
+	_cleanup_json_ struct vc_json *o = vc_json_new_object();
+	if (o && vc_json_object_set(o, "stream_id", vc_json_new_uint(s->id)) == 0)
+		vc_chan_respond(&c->ch, req, o);
+	if (vc_chan_pending(&s->early))
+		vc_chan_queue_raw(&c->ch, s->early.out + s->early.out_off,
+				  vc_chan_pending(&s->early));
+	s->early.out_off = s->early.out_len = 0;
+}
+
+/* kill {container_id, signal, all}: the container (its init, or all of it); signal
+ * {stream_id, signal}: the process of a stand-in that caught a signal. Killing the
+ * pod's sandbox container (KILL or TERM) kills every member too. */
+static void req_signal(struct monitor *m, struct conn *c, uint32_t req, const char *method,
+		       const struct vc_json *params, struct mctr *ctr)
+{
+	struct vc_error err = {0};
+	uint32_t sig = 0;
+	if (vc_proto_get_u32(params, method, "signal", true, &sig, &err) < 0 || sig >= NSIG) {
+		mon_respond_error(&c->ch, req, EINVAL, "%s",
+				  err.msg[0] ? err.msg : "signal: out of range");
+		return;
+	}
+	struct stream *s = named_stream(m, method, params, ctr, &err);
+	if (!s || s->exited || s->ctr->init->exited || m->destroying) {
+		mon_respond_error(&c->ch, req, ESRCH, "container not running");
+		return;
+	}
+	const struct vc_json *a = vc_json_get(params, "all");
+	bool all = a && a->type == VC_JSON_BOOL && a->u.boolean;
+	struct vc_json *p = NULL;
+	mon_signal_params(s, sig, all, &p);
+	if (mon_agent_send(m, VC_M_SIGNAL_PROCESS, p, PEND_FORWARD, s->ctr, c, req, 0) < 0) {
+		mon_respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
+		return;
+	}
+	if (!strcmp(method, "kill") && s->ctr->st.pod_sandbox &&
+	    (sig == SIGKILL || sig == SIGTERM)) {
+		m->cascade = true;
+		for (size_t i = 0; i < m->n_ctrs; i++) {
+			struct mctr *o = m->ctrs[i];
+			if (o == s->ctr || !o->init || o->init->exited)
+				continue;
+			vc_debug("container %s: killed with its pod's sandbox %s", o->st.id,
+				 s->ctr->st.id);
+			if (mon_signal_params(o->init, SIGKILL, true, &p) == 0)
+				mon_agent_send(m, VC_M_SIGNAL_PROCESS, p, PEND_FORWARD, o, NULL, 0,
+					       0);
+		}
+	}
+}
+
+/* resize {stream_id, rows, cols}: a stand-in's terminal changed size. */
+static void req_resize(struct monitor *m, struct conn *c, uint32_t req,
+		       const struct vc_json *params)
+{
+	struct vc_error err = {0};
+	uint32_t sid = 0, rows = 0, cols = 0;
+	struct stream *s = NULL;
+	if (vc_proto_get_u32(params, "resize", "stream_id", true, &sid, &err) < 0 ||
+	    vc_proto_get_u32(params, "resize", "rows", true, &rows, &err) < 0 ||
+	    vc_proto_get_u32(params, "resize", "cols", true, &cols, &err) < 0 ||
+	    !(s = mon_find_stream(m, sid))) {
+		mon_respond_error(&c->ch, req, EINVAL, "%s",
+				  err.msg[0] ? err.msg : "no such stream");
+		return;
+	}
+	struct vc_json *p = mon_params_for_process(s);
+	if (p && (vc_json_object_set(p, "rows", vc_json_new_uint(rows)) < 0 ||
+		  vc_json_object_set(p, "cols", vc_json_new_uint(cols)) < 0)) {
+		vc_json_free(p);
+		p = NULL;
+	}
+	if (mon_agent_send(m, VC_M_TTY_WIN_RESIZE, p, PEND_FORWARD, s->ctr, c, req, 0) < 0)
+		mon_respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
+}
+
+/* exec {process}: a new process in the running container. The answer carries the
+ * stream its stand-in attaches to; output that comes first waits in the stream. */
+static void req_exec(struct monitor *m, struct conn *c, uint32_t req, const struct vc_json *params,
+		     struct mctr *ctr)
+{
+	struct vc_error err = {0};
+	const struct vc_json *process = NULL;
+	if (vc_proto_get_object(params, "exec", "process", true, &process, &err) < 0) {
+		mon_respond_error(&c->ch, req, EINVAL, "%s", err.msg);
+		return;
+	}
+	if (!ctr) {
+		mon_respond_error(&c->ch, req, ENOENT, "container does not exist");
+		return;
+	}
+	enum vc_status st = ctr->init->exited ? VC_STATUS_STOPPED : ctr->st.status;
+	if (st != VC_STATUS_RUNNING || m->destroying || ctr->removing) {
+		mon_respond_error(&c->ch, req, EINVAL, "%s",
+				  st == VC_STATUS_STOPPED || m->destroying || ctr->removing
+					  ? "cannot exec in a stopped container"
+					  : "cannot exec in a container that is not running");
+		return;
+	}
+	uint32_t sid = m->next_stream++;
+	char exec_id[32];
+	snprintf(exec_id, sizeof(exec_id), "exec-%u", sid);
+	struct stream *s = mon_stream_add(m, ctr, sid, exec_id);
+	struct vc_json *p = s ? mon_params_for_process(s) : NULL;
+	if (p && (vc_json_object_set(p, "stream_id", vc_json_new_uint(sid)) < 0 ||
+		  vc_json_object_set(p, "process", vc_json_clone(process)) < 0 ||
+		  vc_json_object_set(p, "stdin", vc_json_new_bool(true)) < 0)) {
+		vc_json_free(p);
+		p = NULL;
+	}
+	if (mon_agent_send(m, VC_M_EXEC_PROCESS, p, PEND_EXEC, ctr, c, req, sid) < 0)
+		mon_respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
+}
+
+/* add {container_id}: a container joins the sandbox. create wrote its state dir
+ * (state.json, plan.json) and bound its rootfs into the share; the guest creates it
+ * from the plan's spec. */
+static void req_add(struct monitor *m, struct conn *c, uint32_t req, const char *id)
+{
+	struct vc_error err = {0};
+	if (m->destroying) {
+		mon_respond_error(&c->ch, req, ESRCH, "sandbox %s is stopping", m->id);
+		return;
+	}
+	if (mon_find_ctr(m, id)) {
+		mon_respond_error(&c->ch, req, EEXIST, "container with id exists: %s", id);
+		return;
+	}
+	struct vc_state st;
+	struct vc_plan plan;
+	_cleanup_free_ char *path = vc_state_path(m->root, id, "plan.json");
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	if (vc_state_read(m->root, id, &st, &err) < 0) {
+		mon_respond_error(&c->ch, req, err.code ? err.code : EIO, "%s", err.msg);
+		return;
+	}
+	int r = -ENOMEM;
+	if (!path || vc_read_file(path, 64 << 20, &text, &len, &err) < 0 ||
+	    vc_plan_from_json(text, len, path, &plan, &err) < 0) {
+		mon_respond_error(&c->ch, req, EINVAL, "%s", err.msg[0] ? err.msg : "no plan");
+		vc_state_release(&st);
+		return;
+	}
+	st.hv_pid = m->hv.pid;
+	struct mctr *ctr = strcmp(st.sandbox, m->id) ? NULL : mon_ctr_add(m, &st);
+	vc_state_release(&st);
+	if (!ctr) {
+		mon_respond_error(&c->ch, req, EINVAL, "container %s is not of sandbox %s", id,
+				  m->id);
+		vc_plan_release(&plan);
+		return;
+	}
+	if (plan.netns_owned && plan.netns_path)
+		ctr->netns_pin = strdup(plan.netns_path);
+	ctr->adding = true;
+	uint32_t sid = m->next_stream++;
+	struct vc_json *p =
+		mon_stream_add(m, ctr, sid, NULL) ? mon_params_for_container(ctr) : NULL;
+	if (p && (vc_json_object_set(p, "stream_id", vc_json_new_uint(sid)) < 0 ||
+		  vc_json_object_set(p, "storages", steal_ptr(plan.storages)) < 0 ||
+		  vc_json_object_set(p, "spec", steal_ptr(plan.guest_spec)) < 0 ||
+		  vc_json_object_set(p, "stdin", vc_json_new_bool(true)) < 0)) {
+		vc_json_free(p);
+		p = NULL;
+	}
+	vc_plan_release(&plan);
+	if (p && (r = mon_agent_send(m, VC_M_CREATE_CONTAINER, p, PEND_ADD, ctr, c, req, sid)) == 0)
+		return;
+	mon_respond_error(&c->ch, req, -r, "add container %s: %s", id,
+			  r == -ENOMEM ? "out of memory" : "the guest agent is gone");
+	mon_ctr_forget(m, ctr);
+}
+
+/* Requests that go to the agent as they are, allowed in some states and moving the
+ * container to another on success. */
+static const struct forward {
+	const char *method, *agent_method;
+	unsigned allowed; /* bit per enum vc_status */
+	int new_status;	  /* -1: unchanged */
+	const char *refusal;
+} forwards[] = {
+	{"start", VC_M_START_CONTAINER, 1u << VC_STATUS_CREATED, VC_STATUS_RUNNING,
+	 "cannot start a container that is not in the created state"},
+	{"pause", VC_M_PAUSE_CONTAINER, 1u << VC_STATUS_RUNNING, VC_STATUS_PAUSED,
+	 "container not running"},
+	{"resume", VC_M_RESUME_CONTAINER, 1u << VC_STATUS_PAUSED, VC_STATUS_RUNNING,
+	 "container not paused"},
+	{"ps", VC_M_LIST_PROCESSES,
+	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
+	 "container not running"},
+	{"stats", VC_M_STATS_CONTAINER,
+	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
+	 "container not running"},
+	{"update", VC_M_UPDATE_CONTAINER,
+	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
+	 "container not running"},
+};
+
+/* Returns false when method is not one of forwards[]. */
+static bool forward_request(struct monitor *m, struct conn *c, uint32_t req, const char *method,
+			    const struct vc_json *params, struct mctr *ctr)
+{
+	const struct forward *fw = NULL;
+	for (size_t i = 0; i < VC_ARRAY_SIZE(forwards) && !fw; i++)
+		if (!strcmp(forwards[i].method, method))
+			fw = &forwards[i];
+	if (!fw)
+		return false;
+	if (!ctr) {
+		mon_respond_error(&c->ch, req, ENOENT, "container does not exist");
+		return true;
+	}
+	enum vc_status st = ctr->init->exited ? VC_STATUS_STOPPED : ctr->st.status;
+	if (!(fw->allowed & (1u << st)) || m->destroying || ctr->removing || ctr->adding) {
+		const char *why = fw->refusal;
+		if (!strcmp(method, "start"))
+			why = st == VC_STATUS_STOPPED ? "cannot start a container that has stopped"
+						      : "cannot start an already running container";
+		mon_respond_error(&c->ch, req, EINVAL, "%s", why);
+		return true;
+	}
+	struct vc_json *p = mon_params_for_container(ctr);
+	const struct vc_json *res = vc_json_get(params, "resources");
+	if (p && res && vc_json_object_set(p, "resources", vc_json_clone(res)) < 0) {
+		vc_json_free(p);
+		p = NULL;
+	}
+	if (mon_agent_send(m, fw->agent_method, p, fw->new_status < 0 ? PEND_FORWARD : PEND_STATUS,
+			   ctr, c, req, fw->new_status < 0 ? 0 : (uint32_t)fw->new_status) < 0)
+		mon_respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
+	return true;
+}
+
+void mon_handle_request(struct monitor *m, struct conn *c, const struct vc_frame *f)
+{
+	_cleanup_free_ char *method = NULL;
+	_cleanup_json_ struct vc_json *params = NULL;
+	struct vc_error err = {0};
+	if (vc_proto_request_decode(f->body, f->len, &method, &params, &err) < 0) {
+		mon_respond_error(&c->ch, f->id, EINVAL, "%s", err.msg);
+		return;
+	}
+	/* The container a request is about; the owner when it names none. */
+	const struct vc_json *cid = vc_json_get(params, "container_id");
+	if (cid && (!vc_json_str(cid) || vc_id_validate(vc_json_str(cid), NULL) < 0)) {
+		mon_respond_error(&c->ch, f->id, EINVAL, "%s: params.container_id: not an id",
+				  method);
+		return;
+	}
+	const char *id = cid ? vc_json_str(cid) : m->id;
+	struct mctr *ctr = mon_find_ctr(m, id);
+	if (!strcmp(method, "attach") || !strcmp(method, "wait")) {
+		req_attach_or_wait(m, c, f->id, method, params, ctr);
+	} else if (forward_request(m, c, f->id, method, params, ctr)) {
+		/* done */
+	} else if (!strcmp(method, "kill") || !strcmp(method, "signal")) {
+		req_signal(m, c, f->id, method, params, ctr);
+	} else if (!strcmp(method, "resize")) {
+		req_resize(m, c, f->id, params);
+	} else if (!strcmp(method, "exec")) {
+		req_exec(m, c, f->id, params, ctr);
+	} else if (!strcmp(method, "add")) {
+		req_add(m, c, f->id, id);
+	} else if (!strcmp(method, "destroy")) {
+		req_destroy(m, c, f->id, ctr);
+	} else {
+		mon_respond_error(&c->ch, f->id, ENOSYS, "unknown monitor request");
+	}
+}
