@@ -48,7 +48,7 @@ fetch() {
 no_net_leftovers() {
 	local id
 	for id in "$@"; do
-		[ ! -e "/run/vcrun/netns/$id" ] || fail "network namespace pin of $id left behind"
+		[ -z "$(pin_of "$id")" ] || fail "network namespace pin of $id left behind"
 	done
 }
 
@@ -59,7 +59,7 @@ U=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 	drun run -d --runtime vcrun "${U[@]}" -p 18080:8080 localhost/bb httpd -f -p 8080 -h /etc
 	[ "$status" -eq 0 ] || fail "docker run: $stderr"
 	cid=$output
-	[ -e "/run/vcrun/netns/$cid" ] || fail "docker's new namespace is not pinned by vcrun"
+	[ -n "$(pin_of "$cid")" ] || fail "docker's new namespace is not pinned by vcrun"
 	fetch http://127.0.0.1:18080/passwd
 	[[ $output == root:x:0:0:* ]] || fail "body: '$output'"
 	# The container's kernel is the guest's, and its eth0 has docker's address.

@@ -388,3 +388,10 @@ assert_error() {
 		fail "stderr is not exactly one line: $(cat "$T/err")"
 	[[ $stderr == *"$1"* ]] || fail "the error does not name '$1': $stderr"
 }
+
+# pin_of ID: where vcrun pinned the network namespace it made for ID
+# (/run/vcrun/netns/<hash of the root>-ID, netns/README.md); empty when none.
+pin_of() {
+	compgen -G "/run/vcrun/netns/*-$1" | head -n 1
+	return 0
+}
