@@ -69,7 +69,7 @@ net_bundle() {
 	local dir=$1 a
 	shift
 	make_bundle "$dir" "$@"
-	for a in ping wget httpd ip timeout; do
+	for a in ping ip timeout; do # wget, httpd: mkbundle.sh has them
 		ln -s busybox "$dir/rootfs/bin/$a"
 	done
 	spec_edit "$dir" '.process.capabilities |= (.bounding += ["CAP_NET_RAW"]
