@@ -458,9 +458,12 @@ static const struct forward {
 	{"ps", VC_M_LIST_PROCESSES,
 	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
 	 "container not running"},
+	/* stopped too: `events` reads the OOM kills that stopped it (the guest cgroup
+	 * lives until delete) */
 	{"stats", VC_M_STATS_CONTAINER,
-	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
-	 "container not running"},
+	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED) |
+		 (1u << VC_STATUS_STOPPED),
+	 -1, "container not running"},
 	{"update", VC_M_UPDATE_CONTAINER,
 	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
 	 "container not running"},
