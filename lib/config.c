@@ -144,8 +144,8 @@ void vc_config_release(struct vc_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-int vc_config_resolve_accel(const struct vc_config *cfg, const char *root, enum vc_hv_accel *out,
-			    char *why, size_t why_len, struct vc_error *err)
+static int resolve_accel(const struct vc_config *cfg, const char *root, bool why_cached,
+			 enum vc_hv_accel *out, char *why, size_t why_len, struct vc_error *err)
 {
 	why[0] = '\0';
 	if (cfg->accel != VC_ACCEL_AUTO) {
@@ -164,7 +164,20 @@ int vc_config_resolve_accel(const struct vc_config *cfg, const char *root, enum 
 	if (*out == VC_ACCEL_TCG && !probed) {
 		vc_debug("%s: using TCG emulation (decided earlier, cached in %s)", why,
 			 cache ? cache : "?");
-		why[0] = '\0';
+		if (!why_cached)
+			why[0] = '\0';
 	}
 	return 0;
+}
+
+int vc_config_resolve_accel(const struct vc_config *cfg, const char *root, enum vc_hv_accel *out,
+			    char *why, size_t why_len, struct vc_error *err)
+{
+	return resolve_accel(cfg, root, false, out, why, why_len, err);
+}
+
+int vc_config_describe_accel(const struct vc_config *cfg, const char *root, enum vc_hv_accel *out,
+			     char *why, size_t why_len, struct vc_error *err)
+{
+	return resolve_accel(cfg, root, true, out, why, why_len, err);
 }
