@@ -88,8 +88,15 @@ int agent_path_in_root(const char *root, const char *path, char **out, struct vc
  * (parents are created as directories). */
 int agent_mkdest(const char *path, bool file, struct vc_error *err);
 
-/* Mounts one OCI mount below rootfs (resolving its destination safely). */
+/* Mounts one OCI mount below rootfs (resolving its destination safely). A mount
+ * on /dev is made writable whatever its options say: the mounts and nodes below it
+ * come later, and agent_dev_finish makes it read-only once they exist. */
 int agent_mount_one(const char *rootfs, const struct vc_oci_mount *m, struct vc_error *err);
+/* Whether destination is "/dev" (trailing slashes allowed). */
+bool agent_is_dev(const char *destination);
+/* The last step on /dev, after pivot_root: a spec whose /dev mount says "ro" gets
+ * it read-only now, as runc's finalizeRootfs does. */
+int agent_dev_finish(const struct vc_oci_spec *spec, struct vc_error *err);
 
 /* ---- the server state (server.c) ------------------------------------------- */
 

@@ -290,6 +290,13 @@ void agent_cgroup_stats(const char *path, struct vc_jgen *g)
 	vc_jgen_object_open(g);
 	emit_u64_file(g, path, "memory.current", "usage");
 	emit_u64_file(g, path, "memory.max", "limit");
+	/* the host turns each increase into one "oom" event */
+	_cleanup_free_ char *events = knob_read(path, "memory.events");
+	uint64_t kills;
+	if (events && stat_field(events, "oom_kill", &kills)) {
+		vc_jgen_key(g, "oom_kill");
+		vc_jgen_uint(g, kills);
+	}
 	vc_jgen_object_close(g);
 
 	vc_jgen_key(g, "cpu");

@@ -318,6 +318,37 @@ static int mount_at(const struct vc_oci_mount *m, const char *type, bool bind, c
 	return apply_attrs(dest, o, err);
 }
 
+bool agent_is_dev(const char *destination)
+{
+	size_t n = strlen(destination);
+	while (n > 1 && destination[n - 1] == '/')
+		n--;
+	return n == 4 && !strncmp(destination, "/dev", 4);
+}
+
+int agent_dev_finish(const struct vc_oci_spec *spec, struct vc_error *err)
+{
+	const struct vc_oci_mount *dev = NULL;
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		if (agent_is_dev(spec->mounts[i].destination))
+			dev = &spec->mounts[i];
+	}
+	if (!dev)
+		return 0;
+	struct agent_mount_opts o;
+	int r = agent_mount_opts_parse(dev->options, &o, err);
+	if (r < 0)
+		return r;
+	agent_mount_opts_free(&o);
+	if (!(o.flags & MS_RDONLY))
+		return 0;
+	/* The flags of the mount itself (bind stays a bind remount), plus rdonly. */
+	unsigned long flags = (o.flags & ~MS_REC) | MS_REMOUNT | MS_RDONLY;
+	if (mount(NULL, "/dev", NULL, flags, NULL) < 0)
+		return vc_error_sys(err, errno, "remount /dev read-only");
+	return 0;
+}
+
 int agent_mount_one(const char *rootfs, const struct vc_oci_mount *m, struct vc_error *err)
 {
 	struct agent_mount_opts o;
@@ -326,6 +357,8 @@ int agent_mount_one(const char *rootfs, const struct vc_oci_mount *m, struct vc_
 	int r = agent_mount_opts_parse(m->options, &o, err);
 	if (r < 0)
 		return vc_error_wrap(err, "mount %s to %s", what, m->destination);
+	if (agent_is_dev(m->destination))
+		o.flags &= ~MS_RDONLY;
 	_cleanup_free_ char *data = steal_ptr(o.data);
 	bool bind = o.bind || (type && (!strcmp(type, "bind") || !strcmp(type, "rbind")));
 	if (type && !strcmp(type, "rbind"))

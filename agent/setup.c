@@ -66,6 +66,13 @@ static int default_dev(const char *rootfs, const struct vc_oci_spec *spec, struc
 		if (symlink(default_links[i].target, path) < 0 && errno != EEXIST)
 			return vc_error_sys(err, errno, "symlink /dev/%s", default_links[i].path);
 	}
+	/* the terminal is bound here later, when /dev may be read-only already */
+	if (spec->process && spec->process->terminal) {
+		snprintf(path, sizeof(path), "%s/dev/console", rootfs);
+		int r = agent_mkdest(path, true, err);
+		if (r < 0)
+			return r;
+	}
 	const char *dirs[] = {"pts", "shm"};
 	for (size_t i = 0; i < VC_ARRAY_SIZE(dirs); i++) {
 		snprintf(path, sizeof(path), "%s/dev/%s", rootfs, dirs[i]);
@@ -138,11 +145,7 @@ static int pivot(const char *rootfs, struct vc_error *err)
 
 static bool is_dev_tmpfs(const struct vc_oci_mount *m)
 {
-	size_t n = strlen(m->destination);
-	while (n > 1 && m->destination[n - 1] == '/')
-		n--;
-	return m->type && !strcmp(m->type, "tmpfs") && n == 4 &&
-	       !strncmp(m->destination, "/dev", 4);
+	return m->type && !strcmp(m->type, "tmpfs") && agent_is_dev(m->destination);
 }
 
 int agent_setup_rootfs(const struct vc_oci_spec *spec, bool *dev_is_tmpfs, struct vc_error *err)
@@ -265,6 +268,8 @@ int agent_setup_after_pivot(const struct vc_oci_spec *spec, struct vc_error *err
 		r = readonly_path(l->readonly_paths[i], err);
 	for (size_t i = 0; l && l->masked_paths && l->masked_paths[i] && r == 0; i++)
 		r = masked_path(l->masked_paths[i], err);
+	if (r == 0)
+		r = agent_dev_finish(spec, err);
 	if (r == 0 && spec->root->readonly &&
 	    mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | statvfs_flags("/"), NULL) < 0)
 		r = vc_error_sys(err, errno, "remount / read-only");
@@ -434,8 +439,31 @@ int agent_lookup_exe(const char *arg0, char *const *env, char **out, struct vc_e
 	return vc_error_set(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", arg0);
 }
 
+/* runc's rule (fixStdioPermissions): the process's stdio, its terminal included,
+ * is handed to its uid before the user change, so that it can reopen or chmod its
+ * own terminal; the gid stays (devpts gave the pty its gid= option). /dev/null (1:3)
+ * is left alone, and a failure means the inode is not ours to give: skipped. */
+static int give_stdio(uid_t uid, struct vc_error *err)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		struct stat st;
+		if (fstat(fd, &st) < 0)
+			return vc_error_sys(err, errno, "fstat stdio fd %d", fd);
+		if (st.st_uid == uid || (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)))
+			continue;
+		if (fchown(fd, uid, st.st_gid) < 0 && errno != EINVAL && errno != EPERM &&
+		    errno != EROFS)
+			return vc_error_sys(err, errno, "chown stdio fd %d to uid %u", fd,
+					    (unsigned)uid);
+	}
+	return 0;
+}
+
 static int set_user(const struct vc_oci_user *u, struct vc_error *err)
 {
+	int r = give_stdio(u->uid, err);
+	if (r < 0)
+		return r;
 	if (setgroups(u->n_additional_gids, u->additional_gids) < 0)
 		return vc_error_sys(err, errno, "setgroups");
 	if (setresgid(u->gid, u->gid, u->gid) < 0)

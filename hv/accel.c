@@ -353,14 +353,18 @@ static int cache_write(const char *path, const struct accel_key *k, enum vc_hv_a
 }
 
 int vc_hv_accel_probe(const char *qemu_path, const char *cache_file, enum vc_hv_accel *out,
-		      char *why, size_t why_len, struct vc_error *err)
+		      bool *probed, char *why, size_t why_len, struct vc_error *err)
 {
 	struct accel_key k;
+	if (probed)
+		*probed = false;
 	int r = accel_key(qemu_path, &k, err);
 	if (r < 0)
 		return r;
 	if (cache_file && cache_read(cache_file, &k, out, why, why_len))
 		return 0;
+	if (probed)
+		*probed = true;
 
 	enum vc_hv_accel a = VC_ACCEL_TCG;
 	char reason[512] = "";

@@ -124,9 +124,11 @@ int vc_hv_qmp_execute(const char *qmp_path, const char *command, const char *arg
 /* Picks the accelerator: KVM only if /dev/kvm opens and a tiny guest actually runs
  * on it under QEMU (a PVM host's /dev/kvm opens but cannot run ordinary guests).
  * The answer is cached in cache_file (keyed on the boot id and QEMU path) when
- * cache_file is non-NULL. why gets a short reason when TCG is chosen. */
+ * cache_file is non-NULL. why gets a short reason when TCG is chosen. *probed
+ * (may be NULL) says whether this call ran the probe rather than reading the cache:
+ * the decision is new, and worth telling the user once. */
 int vc_hv_accel_probe(const char *qemu_path, const char *cache_file, enum vc_hv_accel *out,
-		      char *why, size_t why_len, struct vc_error *err);
+		      bool *probed, char *why, size_t why_len, struct vc_error *err);
 
 const char *vc_hv_accel_name(enum vc_hv_accel a);
 

@@ -36,6 +36,10 @@ static void add(struct vc_host_check *c, const char *name, bool usable, const ch
 
 char *vc_accel_cache_path(const char *root)
 {
+	/* a private cache: tests that must see a first decision */
+	const char *env = getenv("VCRUN_ACCEL_CACHE");
+	if (env && *env)
+		return strdup(env);
 	/* The answer holds for the whole boot (the cache is keyed on the boot id), and
 	 * finding it can cost seconds on a host whose KVM hangs: one cache per host in
 	 * /run, not one per --root. */
@@ -53,7 +57,7 @@ static enum vc_hv_accel check_kvm(struct vc_host_check *c, const char *root, con
 	enum vc_hv_accel a = VC_ACCEL_TCG;
 	char why[512] = "";
 	struct vc_error err = {0};
-	if (vc_hv_accel_probe(qemu, cache, &a, why, sizeof(why), &err) < 0)
+	if (vc_hv_accel_probe(qemu, cache, &a, NULL, why, sizeof(why), &err) < 0)
 		add(c, "kvm", false, "%s", err.msg);
 	else if (a == VC_ACCEL_KVM)
 		add(c, "kvm", true, "%s", why[0] ? why : "a test guest ran under KVM");

@@ -10,6 +10,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "lib/log.h"
 #include "lib/vcrun.h"
 #include "oci/json.h"
 
@@ -143,8 +144,8 @@ void vc_config_release(struct vc_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-int vc_config_resolve_accel(const struct vc_config *cfg, const char *root, enum vc_hv_accel *out,
-			    char *why, size_t why_len, struct vc_error *err)
+static int resolve_accel(const struct vc_config *cfg, const char *root, bool why_cached,
+			 enum vc_hv_accel *out, char *why, size_t why_len, struct vc_error *err)
 {
 	why[0] = '\0';
 	if (cfg->accel != VC_ACCEL_AUTO) {
@@ -152,10 +153,31 @@ int vc_config_resolve_accel(const struct vc_config *cfg, const char *root, enum 
 		return 0;
 	}
 	_cleanup_free_ char *cache = vc_accel_cache_path(root);
-	int r = vc_hv_accel_probe(cfg->qemu, cache, out, why, why_len, err);
+	bool probed = false;
+	int r = vc_hv_accel_probe(cfg->qemu, cache, out, &probed, why, why_len, err);
 	if (r < 0)
 		return r;
 	if (*out == VC_ACCEL_TCG && !why[0])
 		snprintf(why, why_len, "KVM is not usable here");
+	/* Said on stderr by the call that decided; every later one only logs it
+	 * (`vcrun check` always says it). */
+	if (*out == VC_ACCEL_TCG && !probed) {
+		vc_debug("%s: using TCG emulation (decided earlier, cached in %s)", why,
+			 cache ? cache : "?");
+		if (!why_cached)
+			why[0] = '\0';
+	}
 	return 0;
+}
+
+int vc_config_resolve_accel(const struct vc_config *cfg, const char *root, enum vc_hv_accel *out,
+			    char *why, size_t why_len, struct vc_error *err)
+{
+	return resolve_accel(cfg, root, false, out, why, why_len, err);
+}
+
+int vc_config_describe_accel(const struct vc_config *cfg, const char *root, enum vc_hv_accel *out,
+			     char *why, size_t why_len, struct vc_error *err)
+{
+	return resolve_accel(cfg, root, true, out, why, why_len, err);
 }

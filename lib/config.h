@@ -25,9 +25,13 @@ int vc_config_load(struct vc_config *cfg, struct vc_error *err);
 void vc_config_release(struct vc_config *cfg);
 
 /* The accelerator to use: the configured one, or the probe's answer (cached per
- * boot, see vc_accel_cache_path). why gets the reason when TCG was chosen because
- * KVM cannot run guests (empty otherwise). */
+ * boot, see vc_accel_cache_path). why gets the reason, the warning to give, when
+ * this call's probe chose TCG because KVM cannot run guests; a TCG answer from the
+ * cache leaves it empty and only goes to the debug log. */
 int vc_config_resolve_accel(const struct vc_config *cfg, const char *root, enum vc_hv_accel *out,
 			    char *why, size_t why_len, struct vc_error *err);
+/* The same for reports (`vcrun plan`): why gets the reason for TCG, cached or not. */
+int vc_config_describe_accel(const struct vc_config *cfg, const char *root, enum vc_hv_accel *out,
+			     char *why, size_t why_len, struct vc_error *err);
 
 #endif

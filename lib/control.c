@@ -1,11 +1,15 @@
-/* Short calls that the monitor forwards to the agent: pause, resume, ps, update.
+/* Short calls that the monitor forwards to the agent: pause, resume, ps, update,
+ * stats, and the events stream built on stats.
  * Each checks the container exists (runc's words if not) and lets the monitor
  * judge whether its state allows the call. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/cleanup.h"
+#include "common/util.h"
+#include "lib/log.h"
 #include "lib/spawn.h"
 #include "lib/state.h"
 #include "lib/vcrun.h"
@@ -80,15 +84,20 @@ static uint64_t u64_at(const struct vc_json *obj, const char *a, const char *b)
 	return v;
 }
 
-/* runc's event data: cpu times in nanoseconds, memory and pids as cgroup v2 has them. */
-int vc_container_stats_event(const struct vc_ctx *ctx, const char *id, char **line,
-			     struct vc_error *err)
+/* runc's event data: cpu times in nanoseconds, memory and pids as cgroup v2 has them.
+ * stopped_too asks a stopped container as well (its cgroup in the guest lives until
+ * delete); *oom_kills (may be NULL) gets the cgroup's OOM kill count. */
+static int stats_event(const struct vc_ctx *ctx, const char *id, bool stopped_too, char **line,
+		       uint64_t *oom_kills, struct vc_error *err)
 {
 	_cleanup_json_ struct vc_json *res = NULL;
-	int r = call(ctx, id, "stats", NULL, &res, err);
+	int r = stopped_too ? vc_monitor_call(ctx->root, id, "stats", NULL, &res, err)
+			    : call(ctx, id, "stats", NULL, &res, err);
 	if (r < 0)
 		return r;
 	const struct vc_json *cg = vc_json_get(res, "cgroup_stats");
+	if (oom_kills)
+		*oom_kills = u64_at(cg, "memory", "oom_kill");
 	_cleanup_jgen_ struct vc_jgen *g = vc_jgen_new(false);
 	if (!g)
 		return vc_error_set(err, ENOMEM, "out of memory");
@@ -129,4 +138,92 @@ int vc_container_stats_event(const struct vc_ctx *ctx, const char *id, char **li
 	vc_jgen_object_close(g);
 	vc_jgen_object_close(g);
 	return vc_jgen_finish(g, line, NULL, err);
+}
+
+static int oom_events(const char *id, uint64_t *seen, uint64_t now, vc_event_fn emit, void *arg,
+		      struct vc_error *err)
+{
+	_cleanup_free_ char *line = NULL;
+	_cleanup_jgen_ struct vc_jgen *g = vc_jgen_new(false);
+	if (!g)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	vc_jgen_object_open(g);
+	vc_jgen_kv_string(g, "type", "oom");
+	vc_jgen_kv_string(g, "id", id);
+	vc_jgen_object_close(g);
+	int r = vc_jgen_finish(g, &line, NULL, err);
+	if (r < 0)
+		return r;
+	/* one event per kill, however many happened since the last look */
+	for (; *seen < now; (*seen)++)
+		emit(line, arg);
+	*seen = now;
+	return 0;
+}
+
+static void sleep_ms(unsigned long long ms)
+{
+	struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
+			      .tv_nsec = (long)(ms % 1000) * 1000000};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int vc_container_events(const struct vc_ctx *ctx, const char *id, unsigned long long interval_ms,
+			bool once, vc_event_fn emit, void *arg, struct vc_error *err)
+{
+	/* the state is a file read: looked at often, so that the stream ends soon
+	 * after the container; the guest is asked once per interval */
+	const unsigned long long tick_ms = interval_ms < 500 ? interval_ms : 500;
+	enum vc_status st;
+	int r = vc_state_live(ctx->root, id, &st, err);
+	if (r < 0)
+		return r;
+	if (st == VC_STATUS_STOPPED)
+		return vc_error_set(err, ESRCH, "container with id %s is not running", id);
+	uint64_t seen = 0;
+	_cleanup_free_ char *first = NULL;
+	if ((r = stats_event(ctx, id, false, &first, &seen, err)) < 0)
+		return r;
+	if (once) {
+		emit(first, arg);
+		return 0;
+	}
+	unsigned long long next = vc_now_ns() / 1000000 + interval_ms;
+	for (;;) {
+		unsigned long long now = vc_now_ns() / 1000000;
+		sleep_ms(next > now && next - now < tick_ms ? next - now : tick_ms);
+		struct vc_error lerr = {0};
+		uint64_t kills = seen;
+		/* stopped, deleted, or its VM gone: the stream ends, as runc's does once
+		 * the cgroup is empty; a monitor still there tells the last kills */
+		struct vc_state cur;
+		if (vc_state_read(ctx->root, id, &cur, &lerr) < 0)
+			return 0;
+		st = vc_state_live_status(&cur);
+		bool monitor = vc_proc_alive(cur.monitor_pid, cur.monitor_start);
+		vc_state_release(&cur);
+		if (st == VC_STATUS_STOPPED) {
+			_cleanup_free_ char *last = NULL;
+			if (monitor && stats_event(ctx, id, true, &last, &kills, &lerr) == 0)
+				oom_events(id, &seen, kills, emit, arg, err);
+			return 0;
+		}
+		now = vc_now_ns() / 1000000;
+		if (now < next)
+			continue;
+		next = now + interval_ms; /* after a slow answer: no burst of catch-up lines */
+		_cleanup_free_ char *line = NULL;
+		r = stats_event(ctx, id, false, &line, &kills, &lerr);
+		if (r == -ESRCH)
+			continue; /* it stopped just now: the next tick ends the stream */
+		if (r < 0) {
+			/* as runc: said, and the stream goes on */
+			vc_err("events: %s", lerr.msg);
+			continue;
+		}
+		if ((r = oom_events(id, &seen, kills, emit, arg, err)) < 0)
+			return r;
+		emit(line, arg);
+	}
 }

@@ -276,9 +276,12 @@ static const struct forward {
 	{"ps", VC_M_LIST_PROCESSES,
 	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
 	 "container not running"},
+	/* stopped too: `events` asks once more for the OOM kills that stopped it (the
+	 * guest's cgroup lives until delete) */
 	{"stats", VC_M_STATS_CONTAINER,
-	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
-	 "container not running"},
+	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED) |
+		 (1u << VC_STATUS_STOPPED),
+	 -1, "container not running"},
 	{"update", VC_M_UPDATE_CONTAINER,
 	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
 	 "container not running"},

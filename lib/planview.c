@@ -70,7 +70,7 @@ int vc_plan_describe(const struct vc_ctx *ctx, const char *bundle, char **json,
 		return r;
 	enum vc_hv_accel accel = VC_ACCEL_TCG;
 	char why[512];
-	if ((r = vc_config_resolve_accel(&cfg, ctx->root, &accel, why, sizeof(why), err)) < 0)
+	if ((r = vc_config_describe_accel(&cfg, ctx->root, &accel, why, sizeof(why), err)) < 0)
 		return r;
 
 	struct vc_vfio_request v = {0};

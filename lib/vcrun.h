@@ -66,10 +66,16 @@ int vc_container_ps(const struct vc_ctx *ctx, const char *id, pid_t **pids, size
 int vc_container_update(const struct vc_ctx *ctx, const char *id, const char *resources_json,
 			const char *source, struct vc_error *err);
 
-/* stats: one runc `events --stats` line ({"type":"stats","id":..,"data":{..}}),
- * from the guest's cgroup (malloc'd, no newline). */
-int vc_container_stats_event(const struct vc_ctx *ctx, const char *id, char **line,
-			     struct vc_error *err);
+/* events: runc's stream, each line handed to emit (no newline). A stats line
+ * ({"type":"stats","id":..,"data":{..}}, from the guest's cgroup) every interval_ms,
+ * or just one with once; and for each OOM kill in the guest's cgroup one
+ * {"type":"oom","id":ID} (the kill count is read with the stats, and once more when
+ * the container stops). Returns 0 when the container stops, is deleted or loses its
+ * VM; a container that is not running to begin with is an error (ESRCH), as in
+ * runc. */
+typedef void (*vc_event_fn)(const char *line, void *arg);
+int vc_container_events(const struct vc_ctx *ctx, const char *id, unsigned long long interval_ms,
+			bool once, vc_event_fn emit, void *arg, struct vc_error *err);
 /* features: the runtime-spec features JSON (malloc'd). */
 int vc_features_json(char **out, struct vc_error *err);
 
@@ -86,8 +92,9 @@ struct vc_host_check {
 	char accel[96], channel[64];
 };
 int vc_host_check(const struct vc_ctx *ctx, struct vc_host_check *out);
-/* Where the KVM probe's answer is cached: /run/vcrun (one per host and boot), else
- * under root; NULL when neither can be written. */
+/* Where the KVM probe's answer is cached: $VCRUN_ACCEL_CACHE when set, else
+ * /run/vcrun (one per host and boot), else under root; NULL when none can be
+ * written. */
 #define VC_ACCEL_CACHE_DIR "/run/vcrun"
 char *vc_accel_cache_path(const char *root);
 

@@ -1,13 +1,12 @@
 /* vcrun events [--stats] [--interval 5s] ID: runc's JSON event lines. --stats prints
- * one stats event; otherwise a stats event every interval until the container stops. */
+ * one stats event; otherwise a stats event every interval and an oom event for each
+ * OOM kill, until the container stops or is deleted (then status 0, as runc). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cmd/vcrun/commands.h"
-#include "common/cleanup.h"
 
 static bool stats_once;
 static const char *interval = "5s";
@@ -19,44 +18,37 @@ static const struct vc_option events_options[] = {
 };
 
 /* Go durations as runc takes them: "500ms", "5s", "1m". */
-static int parse_interval(const char *s, struct timespec *ts)
+static int parse_interval(const char *s, unsigned long long *ms)
 {
 	char *end;
 	double v = strtod(s, &end);
-	double scale = !strcmp(end, "ms")  ? 1e-3
-		       : !strcmp(end, "s") ? 1
-		       : !strcmp(end, "m") ? 60
+	double scale = !strcmp(end, "ms")  ? 1
+		       : !strcmp(end, "s") ? 1e3
+		       : !strcmp(end, "m") ? 60e3
 					   : 0;
-	if (end == s || scale == 0 || v <= 0)
+	if (end == s || scale == 0 || v <= 0 || v * scale < 1 || v * scale > 1e12)
 		return -1;
-	double sec = v * scale;
-	ts->tv_sec = (time_t)sec;
-	ts->tv_nsec = (long)((sec - (double)ts->tv_sec) * 1e9);
+	*ms = (unsigned long long)(v * scale);
 	return 0;
+}
+
+static void print_line(const char *line, void *arg)
+{
+	printf("%s\n", line);
+	fflush(stdout);
 }
 
 static int run_events(struct vc_cli *cli, int nargs, char **args)
 {
-	struct timespec every;
+	unsigned long long every;
 	if (parse_interval(interval, &every) < 0)
 		return vc_cli_fail("invalid value \"%s\" for flag -interval: duration must be "
 				   "greater than 0",
 				   interval);
-	for (;;) {
-		struct vc_error err = {0};
-		_cleanup_free_ char *line = NULL;
-		if (vc_container_stats_event(&cli->ctx, args[0], &line, &err) < 0) {
-			/* The container ending ends the stream; anything else is an error. */
-			if (!stats_once && err.code == ESRCH)
-				return 0;
-			return vc_cli_fail("%s", err.msg);
-		}
-		printf("%s\n", line);
-		fflush(stdout);
-		if (stats_once)
-			return 0;
-		nanosleep(&every, NULL);
-	}
+	struct vc_error err = {0};
+	if (vc_container_events(&cli->ctx, args[0], every, stats_once, print_line, NULL, &err) < 0)
+		return vc_cli_fail("%s", err.msg);
+	return 0;
 }
 
 const struct vc_command vc_cmd_events = {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # --console-socket: the pty master is sent with SCM_RIGHTS, as runc sends it, and the
-# terminal works both ways, for create and for exec. One VM.
+# terminal works both ways, for create and for exec; the pty belongs to the process's
+# user. One VM per test.
 
 load helpers
 
@@ -66,4 +67,46 @@ recv_console() {
 	grep -aq 'got:abc' "$T/run.log" || fail "terminal: $(cat -A "$T/run.log")"
 	# one echo of the input: the guest's pty; the caller's terminal was raw
 	[ "$(grep -ac 'abc' "$T/run.log")" -eq 2 ] || fail "echo: $(cat -A "$T/run.log")"
+}
+
+@test "terminal: a uid 1000 process owns its pty (gid tty), as with runc; a read-only /dev; no stray first byte" {
+	make_bundle "$T/b" sh -c 'tty; ls -ln "$(tty)" /dev/console; grep " /dev " /proc/mounts;
+		touch /dev/x; ls /dev/pts; echo done; sleep 600'
+	# runc's spec: devpts with gid=5; the /dev tmpfs made read-only ("ro")
+	spec_edit "$T/b" '.process.terminal = true | .process.user = {"uid": 1000, "gid": 1000}
+		| (.mounts[] | select(.destination == "/dev") | .options) += ["ro"]'
+	id=$(new_id own)
+
+	recv_console "$T/c.sock" "$T/c.out"
+	vc_capture create --console-socket "$T/c.sock" --bundle "$T/b" "$id"
+	[ "$status" -eq 0 ] || fail "create with a read-only /dev: $stderr"
+	vcrun start "$id"
+	wait_for 30 grep -q '^done' "$T/c.out" || fail "terminal output: $(cat -A "$T/c.out")"
+
+	# the first bytes are the process's own (no NUL or other byte ahead of them)
+	[ "$(head -c 9 "$T/c.out")" = /dev/pts/ ] || fail "first bytes: $(head -c 16 "$T/c.out" | od -c)"
+	# the pty, and /dev/console bound to it: the process's uid, devpts's gid
+	read -r _ _ owner group _ < <(grep -a '/dev/pts/' "$T/c.out" | grep -a '^c') ||
+		fail "no ls line for the pty: $(cat -A "$T/c.out")"
+	[ "$owner:$group" = 1000:5 ] || fail "pty owned by $owner:$group, not 1000:5: $(cat -A "$T/c.out")"
+	read -r _ _ owner group _ < <(grep -a '/dev/console' "$T/c.out") ||
+		fail "no /dev/console: $(cat -A "$T/c.out")"
+	[ "$owner:$group" = 1000:5 ] || fail "/dev/console is $owner:$group: $(cat -A "$T/c.out")"
+	# /dev read-only, its sub-mounts made before that and still working
+	grep -aq '^tmpfs /dev tmpfs ro,' "$T/c.out" || fail "/dev not read-only: $(cat -A "$T/c.out")"
+	grep -aq 'touch: /dev/x: Read-only file system' "$T/c.out" ||
+		fail "a file was made in /dev: $(cat -A "$T/c.out")"
+	grep -aqw ptmx "$T/c.out" || fail "/dev/pts not mounted: $(cat -A "$T/c.out")"
+
+	# exec -t --user 1000: its new pty is the user's too
+	recv_console "$T/e.sock" "$T/e.out"
+	vc_capture exec --tty --console-socket "$T/e.sock" --detach --user 1000:1000 "$id" \
+		sh -c 'ls -ln "$(tty)"; echo done'
+	[ "$status" -eq 0 ] || fail "exec -t --user 1000: $stderr"
+	wait_for 30 grep -q '^done' "$T/e.out" || fail "exec terminal: $(cat -A "$T/e.out")"
+	read -r _ _ owner group _ < <(grep -a '/dev/pts/' "$T/e.out") ||
+		fail "no ls line: $(cat -A "$T/e.out")"
+	[ "$owner:$group" = 1000:5 ] || fail "exec pty owned by $owner:$group: $(cat -A "$T/e.out")"
+	vcrun kill "$id" KILL
+	wait_status "$id" stopped
 }

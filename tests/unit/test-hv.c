@@ -610,10 +610,12 @@ VC_TEST(accel_probe_answers_and_caches)
 	enum vc_hv_accel a = VC_ACCEL_AUTO;
 	char why[512] = "";
 	struct vc_error err = {0};
-	int r = vc_hv_accel_probe(QEMU, cache, &a, why, sizeof(why), &err);
+	bool probed = false;
+	int r = vc_hv_accel_probe(QEMU, cache, &a, &probed, why, sizeof(why), &err);
 	if (r < 0)
 		fprintf(stderr, "# %s\n", err.msg);
 	CHECK(r == 0);
+	CHECK(probed); /* a fresh cache: this call decided */
 	CHECK(a == VC_ACCEL_KVM || a == VC_ACCEL_TCG);
 	CHECK(why[0] != '\0');
 	fprintf(stderr, "# accel: %s (%s)\n", vc_hv_accel_name(a), why);
@@ -637,7 +639,8 @@ VC_TEST(accel_probe_answers_and_caches)
 	CHECK(vc_write_file(cache, marked, strlen(marked), NULL) == 0);
 	unsigned long long t0 = vc_now_ns();
 	enum vc_hv_accel b = VC_ACCEL_AUTO;
-	CHECK(vc_hv_accel_probe(QEMU, cache, &b, why, sizeof(why), &err) == 0);
+	CHECK(vc_hv_accel_probe(QEMU, cache, &b, &probed, why, sizeof(why), &err) == 0);
+	CHECK(!probed);
 	CHECK((vc_now_ns() - t0) / 1000000ull < 200);
 	CHECK(b == a);
 	CHECK_STR(why, "from the cache");
@@ -647,7 +650,8 @@ VC_TEST(accel_probe_answers_and_caches)
 	CHECK(id);
 	id[strlen("boot_id=")] = id[strlen("boot_id=")] == '0' ? '1' : '0';
 	CHECK(vc_write_file(cache, marked, strlen(marked), NULL) == 0);
-	CHECK(vc_hv_accel_probe(QEMU, cache, &b, why, sizeof(why), &err) == 0);
+	CHECK(vc_hv_accel_probe(QEMU, cache, &b, &probed, why, sizeof(why), &err) == 0);
+	CHECK(probed);
 	CHECK(b == a);
 	CHECK(strcmp(why, "from the cache") != 0);
 	_cleanup_free_ char *again = read_text(cache);
