@@ -108,7 +108,8 @@ peer_fetch() {
 # no_pin ID: vcrun has no pinned namespace (file or mount) for ID.
 no_pin() {
 	[ -z "$(pin_of "$1")" ] || fail "$(pin_of "$1") exists"
-	! grep -q " $VC_NETNS_DIR/[0-9a-f]*-$1 " /proc/self/mountinfo || fail "the pin of $1 is still mounted"
+	! grep -q " $VC_NETNS_DIR/$(host_name_of "$1") " /proc/self/mountinfo ||
+		fail "the pin of $1 is still mounted"
 }
 
 @test "network JOIN: the container reaches the peer namespace by ping and TCP" {

@@ -181,11 +181,11 @@ no_vms() {
 	vcrun create --bundle "$T/b" "$(new_id orphan)" </dev/null >/dev/null 2>"$T/err" ||
 		fail "create: $(cat "$T/err")"
 	vcrun start orphan
-	compgen -G "/run/vcrun/shared/*-orphan" >/dev/null || fail "no share while it runs"
-	compgen -G "/run/vcrun/netns/*-orphan" >/dev/null || fail "no namespace pin while it runs"
+	share=$(share_of orphan) pin=$(pin_of orphan)
+	[ -d "$share" ] || fail "no share while it runs"
+	[ -n "$pin" ] || fail "no namespace pin while it runs"
 	rm -rf "$ROOT"
 	wait_for 20 no_procs_left || fail "left running: $(procs_under "$T")"
-	wait_for 10 bash -c '! compgen -G "/run/vcrun/shared/*-orphan" && ! compgen -G "/run/vcrun/netns/*-orphan"' ||
-		fail "left: $(ls /run/vcrun/shared /run/vcrun/netns)"
+	wait_for 10 test ! -e "$share" -a ! -e "$pin" || fail "left: $(ls "$share" "$pin" 2>&1)"
 	mkdir -p "$ROOT"
 }

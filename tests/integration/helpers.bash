@@ -316,11 +316,13 @@ check_no_leaks() {
 		VC_LEFT+=("mount $m")
 	done < <(mounts_under "$T")
 	# Host-wide names of a container (lib/sandbox.h): its sandbox share, its pin.
-	for id in $(cat "$T/ids"); do
-		for m in /run/vcrun/shared/*-"$id" /run/vcrun/netns/*-"$id"; do
-			[ ! -e "$m" ] || VC_LEFT+=("$m")
+	if [ -d "$ROOT" ]; then
+		for id in $(cat "$T/ids"); do
+			for m in "$(share_of "$id")" "/run/vcrun/netns/$(host_name_of "$id")"; do
+				[ ! -e "$m" ] || VC_LEFT+=("$m")
+			done
 		done
-	done
+	fi
 	[ ${#VC_LEFT[@]} -eq 0 ]
 }
 
@@ -389,9 +391,27 @@ assert_error() {
 	[[ $stderr == *"$1"* ]] || fail "the error does not name '$1': $stderr"
 }
 
-# pin_of ID: where vcrun pinned the network namespace it made for ID
-# (/run/vcrun/netns/<hash of the root>-ID, netns/README.md); empty when none.
+# host_name_of ID: the name vcrun gives host-wide things of container ID in $ROOT
+# (lib/sandbox.c vc_sandbox_host_name): FNV-1a of the real --root path, then the id.
+host_name_of() {
+	local r h=2166136261 i c
+	r=$(realpath "$ROOT")
+	for ((i = 0; i < ${#r}; i++)); do
+		printf -v c '%d' "'${r:i:1}"
+		h=$(((h ^ c) * 16777619 & 0xFFFFFFFF))
+	done
+	printf '%08x-%s\n' "$h" "$1"
+}
+
+# pin_of ID: where vcrun pinned the network namespace it made for ID (netns/README.md);
+# empty when there is none.
 pin_of() {
-	compgen -G "/run/vcrun/netns/*-$1" | head -n 1
-	return 0
+	local p
+	p=/run/vcrun/netns/$(host_name_of "$1")
+	[ ! -e "$p" ] || echo "$p"
+}
+
+# share_of ID: the sandbox share that ID booted (lib/share.c).
+share_of() {
+	echo "/run/vcrun/shared/$(host_name_of "$1")"
 }

@@ -181,6 +181,7 @@ VC_TEST(plan_shares_and_guest_spec)
 	struct vc_hv_config hc;
 	vc_plan_hv_config(&back, ".", &hc);
 	CHECK(hc.n_shares == 1 && hc.sandbox && hc.channel == VC_CHANNEL_SERIAL);
+	vc_plan_release(&back);
 	/* A bind whose target leaves the container's place in the share is refused. */
 	char *evil = strstr(text, "\"c1/m1\"");
 	CHECK(evil != NULL);
@@ -189,7 +190,6 @@ VC_TEST(plan_shares_and_guest_spec)
 		CHECK(vc_plan_from_json(text, len, "plan.json", &back, &err) == -EINVAL);
 		CHECK(strstr(err.msg, "binds[1]") != NULL);
 	}
-	vc_plan_release(&back);
 	vc_plan_release(&plan);
 }
 
