@@ -339,7 +339,7 @@ no_pin() {
 	vc_capture exec "$second" wget -q -O- "http://127.0.0.1:8080/c.txt"
 	[ "$output" = "first $n" ] || fail "second did not reach first on localhost: '$output' $stderr"
 	vc_capture exec "$second" ls /sys/class/net
-	[[ $output == *eth0* ]] || fail "second guest interfaces: '$output'"
+	[[ $output == *"$ctr_if"* ]] || fail "second guest interfaces: '$output'"
 	vcrun delete -f "$second"
 	# The first still has its tap and its traffic.
 	ip -n "$ctr_ns" link show tap0_vc >/dev/null || fail "the first container's tap is gone"
