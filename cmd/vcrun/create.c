@@ -6,6 +6,7 @@
 
 #include "cmd/vcrun/commands.h"
 #include "common/cleanup.h"
+#include "lib/log.h"
 
 const char vc_cli_create_args_usage[] =
 	"<container-id>\n\n"
@@ -43,6 +44,17 @@ static const struct vc_option create_options[] = {
 	{NULL},
 };
 
+void vc_cli_debug_created(const struct vc_cli *cli, const char *id)
+{
+	/* The VM's boot is the monitor's: it logs to --log, or else to its state dir,
+	 * since it outlives this call and must not hold the caller's stderr. */
+	if (vc_log_path())
+		vc_debug("container %s created; its monitor logs to %s too", id, vc_log_path());
+	else
+		vc_debug("container %s created; its monitor logs to %s/%s/monitor.log", id,
+			 cli->ctx.root, id);
+}
+
 static int run_create(struct vc_cli *cli, int nargs, char **args)
 {
 	struct vc_error err = {0};
@@ -53,6 +65,7 @@ static int run_create(struct vc_cli *cli, int nargs, char **args)
 				   strerror(-r));
 	if (vc_container_create(&cli->ctx, args[0], &opts, &err) < 0)
 		return vc_cli_fail("vcrun create failed: %s", err.msg);
+	vc_cli_debug_created(cli, args[0]);
 	return 0;
 }
 
