@@ -171,28 +171,17 @@ static void describe(struct vc_jgen *g, pid_t pid, bool environ, long page_kb)
 	vc_jgen_object_close(g);
 }
 
-static long long meminfo_total_kb(void)
+/* The number after the line start `key` in a /proc file (0 when absent). */
+static long long proc_number(const char *path, const char *key)
 {
 	_cleanup_free_ char *text = NULL;
-	long long kb = 0;
-	if (vc_read_file("/proc/meminfo", 65536, &text, NULL, NULL) == 0) {
-		const char *m = strstr(text, "MemTotal:");
-		if (m)
-			kb = strtoll(m + 9, NULL, 10);
-	}
-	return kb;
-}
-
-static long long boot_time(void)
-{
-	_cleanup_free_ char *text = NULL;
-	long long t = 0;
-	if (vc_read_file("/proc/stat", 1 << 20, &text, NULL, NULL) == 0) {
-		const char *b = strstr(text, "\nbtime ");
-		if (b)
-			t = strtoll(b + 7, NULL, 10);
-	}
-	return t;
+	if (vc_read_file(path, 1 << 20, &text, NULL, NULL) < 0)
+		return 0;
+	size_t klen = strlen(key);
+	for (const char *l = text; l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+		if (!strncmp(l, key, klen))
+			return strtoll(l + klen, NULL, 10);
+	return 0;
 }
 
 static long long uptime_ms(void)
@@ -212,9 +201,9 @@ int agent_procinfo(struct vc_jgen *g, const pid_t *pids, size_t n, bool environ,
 	vc_jgen_key(g, "clock");
 	vc_jgen_object_open(g);
 	vc_jgen_kv_int(g, "hz", sysconf(_SC_CLK_TCK));
-	vc_jgen_kv_int(g, "boot_time", boot_time());
+	vc_jgen_kv_int(g, "boot_time", proc_number("/proc/stat", "btime "));
 	vc_jgen_kv_int(g, "uptime_ms", uptime_ms());
-	vc_jgen_kv_int(g, "mem_total_kb", meminfo_total_kb());
+	vc_jgen_kv_int(g, "mem_total_kb", proc_number("/proc/meminfo", "MemTotal:"));
 	vc_jgen_object_close(g);
 	vc_jgen_key(g, "processes");
 	vc_jgen_array_open(g);

@@ -18,13 +18,19 @@ only_init() {
 	[ "$(vcrun ps --format json "$1" | jq length)" -eq 1 ]
 }
 
-# A created container with its init and one exec'd sleep.
-ps_setup() {
-	make_bundle "$T/b" sleep 600
-	id=$(new_id ps)
+# sleeper NAME [started]: sets id to a new container NAME running `sleep 600` from
+# the bundle $T/b, created, and started when asked.
+sleeper() {
+	[ -e "$T/b/config.json" ] || make_bundle "$T/b" sleep 600
+	id=$(new_id "$1")
 	vc_capture create --bundle "$T/b" "$id"
-	[ "$status" -eq 0 ] || fail "create: $stderr"
-	vcrun start "$id"
+	[ "$status" -eq 0 ] || fail "create $id: $stderr"
+	[ "${2:-}" != started ] || vcrun start "$id"
+}
+
+# A running container with its init and one exec'd sleep.
+ps_setup() {
+	sleeper ps started
 	vc_capture exec --detach "$id" sleep 777
 	[ "$status" -eq 0 ] || fail "exec: $stderr"
 }
@@ -80,12 +86,9 @@ ps_setup() {
 }
 
 @test "list: sorted by id in the table, with -q and as JSON" {
-	make_bundle "$T/b" sleep 600
 	# made in this order, ext4's hashed directory gives them back as b1, a1
-	for c in a1 b1; do
-		vc_capture create --bundle "$T/b" "$(new_id "$c")"
-		[ "$status" -eq 0 ] || fail "create $c: $stderr"
-	done
+	sleeper a1
+	sleeper b1
 	vc_capture list -q
 	[ "$output" = "$(printf 'a1\nb1')" ] || fail "list -q: $output"
 	vc_capture list
@@ -95,10 +98,7 @@ ps_setup() {
 }
 
 @test "exec: into a created container, before start" {
-	make_bundle "$T/b" sleep 600
-	id=$(new_id cre)
-	vc_capture create --bundle "$T/b" "$id"
-	[ "$status" -eq 0 ] || fail "create: $stderr"
+	sleeper cre
 	vc_capture exec "$id" sh -c 'echo from-exec; exit 5'
 	[ "$status" -eq 5 ] && [ "$output" = from-exec ] || fail "exec in created: $status '$output' $stderr"
 	vc_capture exec --detach --pid-file "$T/xpid" "$id" sleep 300
@@ -112,11 +112,7 @@ ps_setup() {
 }
 
 @test "kill -a and ps on a stopped container succeed; kill without -a does not" {
-	make_bundle "$T/b" sleep 600
-	id=$(new_id stp)
-	vc_capture create --bundle "$T/b" "$id"
-	[ "$status" -eq 0 ] || fail "create: $stderr"
-	vcrun start "$id"
+	sleeper stp started
 	vcrun kill "$id" KILL
 	wait_status "$id" stopped
 
@@ -161,11 +157,7 @@ ps_setup() {
 }
 
 @test "update -r -: the resources JSON from stdin" {
-	make_bundle "$T/b" sleep 600
-	id=$(new_id upd)
-	vc_capture create --bundle "$T/b" "$id"
-	[ "$status" -eq 0 ] || fail "create: $stderr"
-	vcrun start "$id"
+	sleeper upd started
 	echo '{"pids": {"limit": 33}}' >"$T/res.json"
 	VC_STDIN=$T/res.json vc_capture update -r - "$id"
 	[ "$status" -eq 0 ] || fail "update -r -: $stderr"
@@ -207,11 +199,7 @@ ps_setup() {
 }
 
 @test "exec --pid-file in a directory that does not exist: status 255, nothing left running" {
-	make_bundle "$T/b" sleep 600
-	id=$(new_id pf)
-	vc_capture create --bundle "$T/b" "$id"
-	[ "$status" -eq 0 ] || fail "create: $stderr"
-	vcrun start "$id"
+	sleeper pf started
 	for d in "" --detach; do
 		# shellcheck disable=SC2086
 		vc_capture exec $d --pid-file "$T/nodir/x.pid" "$id" sleep 301
