@@ -565,7 +565,9 @@ static void put_line(FILE *o, const struct vc_ps_format *f, const char *const *t
 		const struct key *k = f->cols[i].key;
 		bool last = i + 1 == f->n;
 		const char *t = texts[i];
-		size_t len = strlen(t), w = (size_t)k->width;
+		/* a header wider than its column widens it */
+		size_t hlen = strlen(f->cols[i].header ? f->cols[i].header : k->header);
+		size_t len = strlen(t), w = (size_t)k->width > hlen ? (size_t)k->width : hlen;
 		bool plus = false;
 		if (i)
 			fputc(' ', o);
