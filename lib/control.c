@@ -83,8 +83,10 @@ int vc_container_ps_table(const struct vc_ctx *ctx, const char *id, char *const 
 			  char **table, struct vc_error *err)
 {
 	__attribute__((cleanup(vc_ps_format_freep))) struct vc_ps_format *f = NULL;
-	int r = vc_ps_format_parse(ps_args, &f, err);
-	if (r < 0)
+	enum vc_status s;
+	/* runc looks the container up before it runs ps with the options */
+	int r = vc_state_live(ctx->root, id, &s, err);
+	if (r < 0 || (r = vc_ps_format_parse(ps_args, &f, err)) < 0)
 		return r;
 	_cleanup_json_ struct vc_json *p = vc_json_new_object();
 	if (!p || vc_json_object_set(p, "details", vc_json_new_bool(true)) < 0 ||

@@ -38,6 +38,11 @@ static int run_ps(struct vc_cli *cli, int nargs, char **args)
 			return vc_cli_fail("%s", err.msg);
 		fputs(table, stdout);
 	} else {
+		/* runc lists the processes first: a missing container is named first */
+		_cleanup_free_ pid_t *pids = NULL;
+		size_t n = 0;
+		if (vc_container_ps(&cli->ctx, args[0], &pids, &n, &err) < 0)
+			return vc_cli_fail("%s", err.msg);
 		return vc_cli_fail("invalid format option");
 	}
 	if (fflush(stdout) != 0)
