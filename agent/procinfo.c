@@ -83,6 +83,16 @@ enum {
 	ST__COUNT
 };
 
+/* The stat fields reported as they are. */
+static const struct {
+	const char *key;
+	int field;
+} stat_keys[] = {
+	{"ppid", ST_PPID},	 {"pgrp", ST_PGRP},   {"session", ST_SESSION}, {"tty_nr", ST_TTY},
+	{"tpgid", ST_TPGID},	 {"utime", ST_UTIME}, {"stime", ST_STIME},     {"nice", ST_NICE},
+	{"threads", ST_THREADS}, {"start", ST_START},
+};
+
 static bool read_stat(pid_t pid, char comm[32], char *state, long long f[ST__COUNT])
 {
 	char path[64];
@@ -138,18 +148,10 @@ static void describe(struct vc_jgen *g, pid_t pid, bool environ, long page_kb)
 	long long euid = read_euid(pid);
 	vc_jgen_object_open(g);
 	vc_jgen_kv_int(g, "pid", pid);
-	vc_jgen_kv_int(g, "ppid", f[ST_PPID]);
-	vc_jgen_kv_int(g, "pgrp", f[ST_PGRP]);
-	vc_jgen_kv_int(g, "session", f[ST_SESSION]);
-	vc_jgen_kv_int(g, "tty_nr", f[ST_TTY]);
-	vc_jgen_kv_int(g, "tpgid", f[ST_TPGID]);
+	for (size_t i = 0; i < VC_ARRAY_SIZE(stat_keys); i++)
+		vc_jgen_kv_int(g, stat_keys[i].key, f[stat_keys[i].field]);
 	char st[2] = {state, '\0'};
 	vc_jgen_kv_string(g, "state", st);
-	vc_jgen_kv_int(g, "utime", f[ST_UTIME]);
-	vc_jgen_kv_int(g, "stime", f[ST_STIME]);
-	vc_jgen_kv_int(g, "nice", f[ST_NICE]);
-	vc_jgen_kv_int(g, "threads", f[ST_THREADS]);
-	vc_jgen_kv_int(g, "start", f[ST_START]);
 	vc_jgen_kv_int(g, "vsz_kb", f[ST_VSIZE] / 1024);
 	vc_jgen_kv_int(g, "rss_kb", f[ST_RSS] * page_kb);
 	vc_jgen_kv_string(g, "comm", comm);

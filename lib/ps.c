@@ -437,24 +437,42 @@ static void duration(char *buf, size_t len, long long s, bool short_form)
 		snprintf(buf, len, "%02lld:%02lld", m, sec);
 }
 
+/* The field a cell shows as a plain number, or NULL. */
+static const long long *plain_number(enum kind kind, const struct proc *p)
+{
+	switch (kind) {
+	case K_PID:
+		return &p->pid;
+	case K_PPID:
+		return &p->ppid;
+	case K_PGRP:
+		return &p->pgrp;
+	case K_SESSION:
+		return &p->session;
+	case K_RSS:
+		return &p->rss_kb;
+	case K_VSZ:
+		return &p->vsz_kb;
+	case K_NLWP:
+		return &p->threads;
+	case K_NICE:
+		return &p->nice;
+	default:
+		return NULL;
+	}
+}
+
 /* The text of one cell; *owned is set when it had to be allocated. */
 static const char *cell(const struct key *k, const struct proc *p, const struct clock *c,
 			bool environ, char *buf, size_t len, char **owned)
 {
 	long long cpu_ticks = p->utime + p->stime, secs = age(p, c);
+	const long long *plain = plain_number(k->kind, p);
+	if (plain) {
+		snprintf(buf, len, "%lld", *plain);
+		return buf;
+	}
 	switch (k->kind) {
-	case K_PID:
-		snprintf(buf, len, "%lld", p->pid);
-		break;
-	case K_PPID:
-		snprintf(buf, len, "%lld", p->ppid);
-		break;
-	case K_PGRP:
-		snprintf(buf, len, "%lld", p->pgrp);
-		break;
-	case K_SESSION:
-		snprintf(buf, len, "%lld", p->session);
-		break;
 	case K_EUID:
 		if (p->euid < 0)
 			return "?";
@@ -522,12 +540,6 @@ static const char *cell(const struct key *k, const struct proc *p, const struct 
 		else
 			fmt_local(buf, len, started_at(p, c), "%b %d");
 		break;
-	case K_RSS:
-		snprintf(buf, len, "%lld", p->rss_kb);
-		break;
-	case K_VSZ:
-		snprintf(buf, len, "%lld", p->vsz_kb);
-		break;
 	case K_PCPU: {
 		long long t = secs ? cpu_ticks * 1000 / c->hz / secs : 0;
 		if (t > 999)
@@ -546,11 +558,7 @@ static const char *cell(const struct key *k, const struct proc *p, const struct 
 		snprintf(buf, len, "%lld", t > 99 ? 99 : t);
 		break;
 	}
-	case K_NLWP:
-		snprintf(buf, len, "%lld", p->threads);
-		break;
-	case K_NICE:
-		snprintf(buf, len, "%lld", p->nice);
+	default:
 		break;
 	}
 	return buf;
