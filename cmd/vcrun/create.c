@@ -32,6 +32,14 @@ int vc_cli_create_prepare(struct vc_create_opts *opts, char **pid_file_abs)
 	return 0;
 }
 
+void vc_cli_debug_create_opts(const struct vc_create_opts *opts)
+{
+	vc_debug("bundle %s, pid file %s, console socket %s%s", opts->bundle ? opts->bundle : ".",
+		 opts->pid_file ? opts->pid_file : "(none)",
+		 opts->console_socket ? opts->console_socket : "(none)",
+		 opts->detach ? ", detached" : "");
+}
+
 static struct vc_create_opts opts;
 
 static const struct vc_option create_options[] = {
@@ -63,6 +71,7 @@ static int run_create(struct vc_cli *cli, int nargs, char **args)
 	if (r < 0)
 		return vc_cli_fail("vcrun create failed: --pid-file %s: %s", opts.pid_file,
 				   strerror(-r));
+	vc_cli_debug_create_opts(&opts);
 	if (vc_container_create(&cli->ctx, args[0], &opts, &err) < 0)
 		return vc_cli_fail("vcrun create failed: %s", err.msg);
 	vc_cli_debug_created(cli, args[0]);

@@ -34,6 +34,7 @@ static int run_run(struct vc_cli *cli, int nargs, char **args)
 	/* The process's reparented children live in the guest, so there is nothing
 	 * for a host subreaper to reap either way. */
 	int status = 0;
+	vc_cli_debug_create_opts(&opts);
 	if (vc_container_run(&cli->ctx, args[0], &opts, &status, &err) < 0)
 		return vc_cli_fail("vcrun run failed: %s", err.msg);
 	if (opts.detach || opts.keep)
