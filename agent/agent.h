@@ -351,7 +351,11 @@ int agent_setup_rootfs(const struct vc_oci_spec *spec, bool *dev_is_tmpfs, struc
 int agent_setup_after_pivot(const struct vc_oci_spec *spec, struct vc_error *err);
 int agent_setup_process(const struct vc_oci_process *p, bool is_init, int *pty_master, char ***envp,
 			char **exe, struct vc_error *err);
-/* The process's HOME from ROOT/etc/passwd (no NSS in a static agent). */
+/* A field of uid's line in a passwd file (no NSS in a static agent); NULL when
+ * the file, the uid or the field is missing. */
+enum agent_passwd_field { AGENT_PASSWD_NAME = 0, AGENT_PASSWD_HOME = 5 };
+char *agent_passwd_field(const char *passwd_path, uid_t uid, enum agent_passwd_field field);
+/* The process's HOME from ROOT/etc/passwd. */
 char *agent_passwd_home(const char *passwd_path, uid_t uid);
 /* PATH lookup as Go's exec.LookPath does it; message "exec: \"x\": ...". */
 int agent_lookup_exe(const char *arg0, char *const *env, char **out, struct vc_error *err);
@@ -376,6 +380,11 @@ int agent_cgroup_create(const char *root, const char *id, char **path, struct vc
 void agent_cgroup_apply(const char *path, const struct vc_oci_resources *res);
 int agent_cgroup_freeze(const char *path, bool frozen, struct vc_error *err);
 int agent_cgroup_pids(const char *path, pid_t **pids, size_t *n, struct vc_error *err);
+
+/* procinfo.c: ListProcesses' "details": what procps' ps reads from /proc, per pid
+ * (pids that are gone by then are left out), and the guest's clock and memory. */
+int agent_procinfo(struct vc_jgen *g, const pid_t *pids, size_t n, bool environ,
+		   struct vc_error *err);
 /* Kills what is left and removes the directory (retrying while it drains). */
 void agent_cgroup_remove(const char *path);
 void agent_cgroup_stats(const char *path, struct vc_jgen *g);

@@ -381,6 +381,12 @@ int agent_h_list_processes(struct agent *a, struct agent_req *r, struct vc_jgen 
 	for (size_t i = 0; i < n; i++)
 		vc_jgen_int(res, pids[i]);
 	vc_jgen_array_close(res);
+	const struct vc_json *details = vc_json_get(r->params, "details");
+	const struct vc_json *environ = vc_json_get(r->params, "environ");
+	if (details && details->type == VC_JSON_BOOL && details->u.boolean)
+		return agent_procinfo(
+			res, pids, n,
+			environ && environ->type == VC_JSON_BOOL && environ->u.boolean, err);
 	return 0;
 }
 

@@ -368,7 +368,7 @@ static int setup_tty(const struct vc_oci_process *p, bool is_init, int *pty_mast
 	return 0;
 }
 
-char *agent_passwd_home(const char *passwd_path, uid_t uid)
+char *agent_passwd_field(const char *passwd_path, uid_t uid, enum agent_passwd_field field)
 {
 	_cleanup_fclose_ FILE *f = fopen(passwd_path, "re");
 	if (!f)
@@ -394,9 +394,14 @@ char *agent_passwd_home(const char *passwd_path, uid_t uid)
 		unsigned long u = strtoul(fields[2], &end, 10);
 		if (errno || *end || u != uid)
 			continue;
-		return fields[5][0] ? strdup(fields[5]) : NULL;
+		return fields[field][0] ? strdup(fields[field]) : NULL;
 	}
 	return NULL;
+}
+
+char *agent_passwd_home(const char *passwd_path, uid_t uid)
+{
+	return agent_passwd_field(passwd_path, uid, AGENT_PASSWD_HOME);
 }
 
 static bool executable(const char *path)

@@ -601,13 +601,15 @@ int vc_container_kill(const struct vc_ctx *ctx, const char *id, int sig, bool al
 	int r = vc_state_live(ctx->root, id, &s, err);
 	if (r < 0)
 		return r;
+	/* runc: --all on a stopped container signals no one, and succeeds */
 	if (s == VC_STATUS_STOPPED)
-		return vc_error_set(err, ESRCH, "container not running");
+		return all ? 0 : vc_error_set(err, ESRCH, "container not running");
 	_cleanup_json_ struct vc_json *p = vc_json_new_object();
 	if (!p || vc_json_object_set(p, "signal", vc_json_new_int(sig)) < 0 ||
 	    vc_json_object_set(p, "all", vc_json_new_bool(all)) < 0)
 		return vc_error_set(err, ENOMEM, "out of memory");
-	return vc_monitor_call(ctx->root, id, "kill", p, NULL, err);
+	r = vc_monitor_call(ctx->root, id, "kill", p, NULL, err);
+	return all && r == -ESRCH ? 0 : r;
 }
 
 int vc_container_delete(const struct vc_ctx *ctx, const char *id, bool force, struct vc_error *err)
@@ -700,7 +702,7 @@ int vc_container_run(const struct vc_ctx *ctx, const char *id, const struct vc_c
 
 	*status = vc_wait_standin(standin);
 	struct vc_error derr = {0};
-	if (vc_container_delete(ctx, id, true, &derr) < 0)
+	if (!opts->keep && vc_container_delete(ctx, id, true, &derr) < 0)
 		vc_warn("delete %s: %s", id, derr.msg);
 	return 0;
 }

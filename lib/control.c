@@ -3,6 +3,7 @@
  * Each checks the container exists (runc's words if not) and lets the monitor
  * judge whether its state allows the call. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -10,6 +11,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "lib/log.h"
+#include "lib/ps.h"
 #include "lib/spawn.h"
 #include "lib/state.h"
 #include "lib/vcrun.h"
@@ -38,12 +40,33 @@ int vc_container_resume(const struct vc_ctx *ctx, const char *id, struct vc_erro
 	return call(ctx, id, "resume", NULL, NULL, err);
 }
 
+/* ListProcesses through the monitor. A stopped container has no processes: runc's
+ * ps answers with its header (or null), so *res stays NULL and it is no error. */
+static int ps_call(const struct vc_ctx *ctx, const char *id, const struct vc_json *params,
+		   struct vc_json **res, struct vc_error *err)
+{
+	enum vc_status s;
+	*res = NULL;
+	int r = vc_state_live(ctx->root, id, &s, err);
+	if (r < 0 || s == VC_STATUS_STOPPED)
+		return r;
+	r = vc_monitor_call(ctx->root, id, "ps", params, res, err);
+	/* The container may have stopped (and its VM gone) since the state said not. */
+	if (r < 0 && vc_state_live(ctx->root, id, &s, NULL) == 0 && s == VC_STATUS_STOPPED) {
+		*err = (struct vc_error){0};
+		return 0;
+	}
+	return r;
+}
+
 int vc_container_ps(const struct vc_ctx *ctx, const char *id, pid_t **pids, size_t *n,
 		    struct vc_error *err)
 {
 	_cleanup_json_ struct vc_json *res = NULL;
-	int r = call(ctx, id, "ps", NULL, &res, err);
-	if (r < 0)
+	*pids = NULL;
+	*n = 0;
+	int r = ps_call(ctx, id, NULL, &res, err);
+	if (r < 0 || !res)
 		return r;
 	const struct vc_json *a = vc_json_get(res, "pids");
 	if (!a || a->type != VC_JSON_ARRAY)
@@ -51,13 +74,34 @@ int vc_container_ps(const struct vc_ctx *ctx, const char *id, pid_t **pids, size
 	*pids = calloc(a->u.array.len + 1, sizeof(**pids));
 	if (!*pids)
 		return vc_error_set(err, ENOMEM, "out of memory");
-	*n = 0;
 	for (size_t i = 0; i < a->u.array.len; i++) {
 		int64_t v;
-		if (vc_json_to_i64(a->u.array.items[i], &v) == 0 && v > 0)
+		if (vc_json_to_i64(a->u.array.items[i], &v) == 0 && v > 0 && v <= INT32_MAX)
 			(*pids)[(*n)++] = (pid_t)v;
 	}
 	return 0;
+}
+
+int vc_container_ps_table(const struct vc_ctx *ctx, const char *id, char *const *ps_args,
+			  char **table, struct vc_error *err)
+{
+	__attribute__((cleanup(vc_ps_format_freep))) struct vc_ps_format *f = NULL;
+	enum vc_status s;
+	/* runc looks the container up before it runs ps with the options */
+	int r = vc_state_live(ctx->root, id, &s, err);
+	if (r < 0 || (r = vc_ps_format_parse(ps_args, &f, err)) < 0)
+		return r;
+	_cleanup_json_ struct vc_json *p = vc_json_new_object();
+	if (!p || vc_json_object_set(p, "details", vc_json_new_bool(true)) < 0 ||
+	    vc_json_object_set(p, "environ", vc_json_new_bool(vc_ps_format_environ(f))) < 0)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	_cleanup_json_ struct vc_json *res = NULL;
+	if ((r = ps_call(ctx, id, p, &res, err)) < 0)
+		return r;
+	const struct vc_json *procs = vc_json_get(res, "processes");
+	vc_debug("ps %s: %zu processes described by the guest", id,
+		 procs && procs->type == VC_JSON_ARRAY ? procs->u.array.len : (size_t)0);
+	return vc_ps_format_table(f, res, table, err);
 }
 
 int vc_container_update(const struct vc_ctx *ctx, const char *id, const char *resources_json,
@@ -74,6 +118,7 @@ int vc_container_update(const struct vc_ctx *ctx, const char *id, const char *re
 	_cleanup_json_ struct vc_json *p = vc_json_new_object();
 	if (!p || vc_json_object_set(p, "resources", vc_json_clone(doc)) < 0)
 		return vc_error_set(err, ENOMEM, "out of memory");
+	vc_debug("update %s: resources from %s: %s", id, source, resources_json);
 	return call(ctx, id, "update", p, NULL, err);
 }
 

@@ -237,6 +237,8 @@ int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_
 	_cleanup_json_ struct vc_json *res = NULL;
 	if (!params || vc_json_object_set(params, "process", steal_ptr(process)) < 0)
 		return vc_error_set(err, ENOMEM, "out of memory");
+	vc_debug("exec %s: asking the monitor for a process (terminal %s)", id,
+		 terminal ? "yes" : "no");
 	if ((r = vc_monitor_call(ctx->root, id, "exec", params, &res, err)) < 0)
 		return r;
 	int64_t sid = 0;
@@ -262,6 +264,8 @@ int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_
 		}
 		return r;
 	}
+	vc_debug("exec %s: stream %s, stand-in pid %d%s", id, stream, (int)standin,
+		 opts->detach ? ", detached" : "");
 	*status = 0;
 	if (!opts->detach)
 		*status = vc_wait_standin(standin);

@@ -176,8 +176,9 @@ static void req_exec(struct monitor *m, struct conn *c, uint32_t req, const stru
 		mon_respond_error(&c->ch, req, ENOENT, "container does not exist");
 		return;
 	}
+	/* created too, as runc allows: the init's namespaces exist from create on */
 	enum vc_status st = ctr->init->exited ? VC_STATUS_STOPPED : ctr->st.status;
-	if (st != VC_STATUS_RUNNING || m->destroying || ctr->removing) {
+	if ((st != VC_STATUS_RUNNING && st != VC_STATUS_CREATED) || m->destroying || ctr->removing) {
 		mon_respond_error(&c->ch, req, EINVAL, "%s",
 				  st == VC_STATUS_STOPPED || m->destroying || ctr->removing
 					  ? "cannot exec in a stopped container"
@@ -274,8 +275,9 @@ static const struct forward {
 	{"resume", VC_M_RESUME_CONTAINER, 1u << VC_STATUS_PAUSED, VC_STATUS_RUNNING,
 	 "container not paused"},
 	{"ps", VC_M_LIST_PROCESSES,
-	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
-	 "container not running"},
+	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED) |
+		 (1u << VC_STATUS_STOPPED),
+	 -1, "container not running"},
 	/* stopped too: `events` asks once more for the OOM kills that stopped it (the
 	 * guest's cgroup lives until delete) */
 	{"stats", VC_M_STATS_CONTAINER,
@@ -311,10 +313,14 @@ static bool forward_request(struct monitor *m, struct conn *c, uint32_t req, con
 		return true;
 	}
 	struct vc_json *p = mon_params_for_container(ctr);
-	const struct vc_json *res = vc_json_get(params, "resources");
-	if (p && res && vc_json_object_set(p, "resources", vc_json_clone(res)) < 0) {
-		vc_json_free(p);
-		p = NULL;
+	/* the parameters a forwarded request may carry on to the agent */
+	static const char *const passed[] = {"resources", "details", "environ"};
+	for (size_t i = 0; p && i < VC_ARRAY_SIZE(passed); i++) {
+		const struct vc_json *v = vc_json_get(params, passed[i]);
+		if (v && vc_json_object_set(p, passed[i], vc_json_clone(v)) < 0) {
+			vc_json_free(p);
+			p = NULL;
+		}
 	}
 	if (mon_agent_send(m, fw->agent_method, p, fw->new_status < 0 ? PEND_FORWARD : PEND_STATUS,
 			   ctr, c, req, fw->new_status < 0 ? 0 : (uint32_t)fw->new_status) < 0)

@@ -24,8 +24,10 @@ struct vc_create_opts {
 	const char *console_socket; /* may be NULL */
 	int preserve_fds;
 	bool no_pivot, no_new_keyring;
-	/* run only: keep the caller in the foreground as the process's parent. */
+	/* run only: return once started instead of waiting for the process. */
 	bool detach;
+	/* run only: leave the stopped container (and its VM) for `delete`. */
+	bool keep;
 };
 
 /* create: returns when the container exists in the guest (created, not started),
@@ -33,8 +35,8 @@ struct vc_create_opts {
 int vc_container_create(const struct vc_ctx *ctx, const char *id, const struct vc_create_opts *opts,
 			struct vc_error *err);
 int vc_container_start(const struct vc_ctx *ctx, const char *id, struct vc_error *err);
-/* run: create + start; without detach waits for the process and deletes the
- * container; *status is what `vcrun run` exits with (code, or 128+signal). */
+/* run: create + start; without detach waits for the process and (unless keep)
+ * deletes the container; *status is what `vcrun run` exits with (code, or 128+signal). */
 int vc_container_run(const struct vc_ctx *ctx, const char *id, const struct vc_create_opts *opts,
 		     int *status, struct vc_error *err);
 /* exec: a new process in a running container, with its own stand-in (a child of
@@ -58,9 +60,16 @@ int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_
 /* pause/resume: freeze and thaw the container's processes in the guest. */
 int vc_container_pause(const struct vc_ctx *ctx, const char *id, struct vc_error *err);
 int vc_container_resume(const struct vc_ctx *ctx, const char *id, struct vc_error *err);
-/* ps: the container's pids as the guest sees them (malloc'd). */
+/* ps: the container's pids as the guest sees them (malloc'd); none (n = 0) once
+ * it has stopped. */
 int vc_container_ps(const struct vc_ctx *ctx, const char *id, pid_t **pids, size_t *n,
 		    struct vc_error *err);
+/* ps with ps's options (runc's `ps ID [ps options]`, default -ef): the table procps'
+ * ps prints, one line per container process (guest pids and the guest's /proc),
+ * malloc'd; the header alone once the container has stopped. An option vcrun does
+ * not know fails naming it (lib/ps.h lists the known forms). */
+int vc_container_ps_table(const struct vc_ctx *ctx, const char *id, char *const *ps_args,
+			  char **table, struct vc_error *err);
 /* update: linux.resources JSON text (runc's --resources), validated, applied in the
  * guest's cgroup. */
 int vc_container_update(const struct vc_ctx *ctx, const char *id, const char *resources_json,

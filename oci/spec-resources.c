@@ -3,6 +3,7 @@
  * reach the guest through `raw`. */
 #include "oci/spec.h"
 
+#include <inttypes.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -133,9 +134,10 @@ static int parse_device_rule(const struct vc_json *o, const char *path, void *el
 	d->has_minor = r > 0;
 	if ((r = pu_string(o, path, "access", 0, &d->access, err)) < 0)
 		return r;
-	if (d->access && strspn(d->access, "rwm") != strlen(d->access))
-		return pu_fail(err, path, "access",
-			       "must be a combination of r, w and m, not \"%s\"", d->access);
+	/* runc (specconv) refuses only an empty access; letters other than r, w and m
+	 * ("rwa") are ignored by its device filters, and so by the guest's. */
+	if (d->access && !d->access[0])
+		return pu_fail(err, path, "access", "cannot be empty");
 	return 0;
 }
 
@@ -154,6 +156,29 @@ static int parse_pids(const struct vc_json *v, const char *path, struct vc_oci_r
 	return 0;
 }
 
+/* The kernel's bounds for CFS bandwidth (cpu.max, cpu.cfs_*_us): a period of 1 ms
+ * to 1 s and a quota of at least 1 ms. runc passes the values on and fails with
+ * the kernel's EINVAL; here the field is named before anything starts. 0 is unset. */
+#define CFS_PERIOD_MIN 1000
+#define CFS_PERIOD_MAX 1000000
+#define CFS_QUOTA_MIN  1000
+
+static int check_cfs(const char *path, const struct vc_oci_resources *res, struct vc_error *err)
+{
+	char cp[PU_PATH_MAX];
+	pu_path_key(cp, path, "cpu");
+	if (res->has_cpu_period && res->cpu_period &&
+	    (res->cpu_period < CFS_PERIOD_MIN || res->cpu_period > CFS_PERIOD_MAX))
+		return pu_fail(err, cp, "period",
+			       "must be between %d and %d microseconds, not %" PRIu64,
+			       CFS_PERIOD_MIN, CFS_PERIOD_MAX, res->cpu_period);
+	if (res->has_cpu_quota && res->cpu_quota > 0 && res->cpu_quota < CFS_QUOTA_MIN)
+		return pu_fail(err, cp, "quota",
+			       "must be at least %d microseconds (or -1: no limit), not %" PRId64,
+			       CFS_QUOTA_MIN, res->cpu_quota);
+	return 0;
+}
+
 int oci_resources_parse(const struct vc_json *v, const char *path, struct vc_oci_resources *res,
 			struct vc_error *err)
 {
@@ -165,7 +190,7 @@ int oci_resources_parse(const struct vc_json *v, const char *path, struct vc_oci
 			     err)) < 0 ||
 	    (r = parse_group(v, path, "cpu", cpu_fields, VC_ARRAY_SIZE(cpu_fields), res, err)) <
 		    0 ||
-	    (r = parse_pids(v, path, res, err)) < 0 ||
+	    (r = check_cfs(path, res, err)) < 0 || (r = parse_pids(v, path, res, err)) < 0 ||
 	    (r = pu_object(v, path, "blockIO", 0, &unused, err)) < 0 ||
 	    (r = pu_array(v, path, "hugepageLimits", 0, &unused, err)) < 0 ||
 	    (r = pu_object(v, path, "network", 0, &unused, err)) < 0 ||

@@ -95,5 +95,9 @@ extern const char vc_cli_create_description[];
 /* Makes --pid-file absolute, as runc does before anything changes directory;
  * *pid_file_abs owns the new string. Returns 0 or -errno. */
 int vc_cli_create_prepare(struct vc_create_opts *opts, char **pid_file_abs);
+/* --debug: create's and run's options, and where the new container's monitor logs
+ * (the VM's boot and its life). */
+void vc_cli_debug_create_opts(const struct vc_create_opts *opts);
+void vc_cli_debug_created(const struct vc_cli *cli, const char *id);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "cmd/vcrun/commands.h"
 #include "common/cleanup.h"
+#include "lib/log.h"
 
 const char vc_cli_create_args_usage[] =
 	"<container-id>\n\n"
@@ -31,6 +32,14 @@ int vc_cli_create_prepare(struct vc_create_opts *opts, char **pid_file_abs)
 	return 0;
 }
 
+void vc_cli_debug_create_opts(const struct vc_create_opts *opts)
+{
+	vc_debug("bundle %s, pid file %s, console socket %s%s", opts->bundle ? opts->bundle : ".",
+		 opts->pid_file ? opts->pid_file : "(none)",
+		 opts->console_socket ? opts->console_socket : "(none)",
+		 opts->detach ? ", detached" : "");
+}
+
 static struct vc_create_opts opts;
 
 static const struct vc_option create_options[] = {
@@ -43,6 +52,17 @@ static const struct vc_option create_options[] = {
 	{NULL},
 };
 
+void vc_cli_debug_created(const struct vc_cli *cli, const char *id)
+{
+	/* The VM's boot is the monitor's: it logs to --log, or else to its state dir,
+	 * since it outlives this call and must not hold the caller's stderr. */
+	if (vc_log_path())
+		vc_debug("container %s created; its monitor logs to %s too", id, vc_log_path());
+	else
+		vc_debug("container %s created; its monitor logs to %s/%s/monitor.log", id,
+			 cli->ctx.root, id);
+}
+
 static int run_create(struct vc_cli *cli, int nargs, char **args)
 {
 	struct vc_error err = {0};
@@ -51,8 +71,10 @@ static int run_create(struct vc_cli *cli, int nargs, char **args)
 	if (r < 0)
 		return vc_cli_fail("vcrun create failed: --pid-file %s: %s", opts.pid_file,
 				   strerror(-r));
+	vc_cli_debug_create_opts(&opts);
 	if (vc_container_create(&cli->ctx, args[0], &opts, &err) < 0)
 		return vc_cli_fail("vcrun create failed: %s", err.msg);
+	vc_cli_debug_created(cli, args[0]);
 	return 0;
 }
 

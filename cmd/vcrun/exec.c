@@ -36,20 +36,27 @@ static const struct vc_option exec_options[] = {
 	{NULL},
 };
 
+/* runc's exec ends every failure after the usage checks with fatalWithCode(255). */
+static int exec_fail(const char *msg)
+{
+	vc_cli_fail("exec failed: %s", msg);
+	return 255;
+}
+
 static int run_exec(struct vc_cli *cli, int nargs, char **args)
 {
 	struct vc_error err = {0};
 	if (!opts.process_file && nargs < 2)
-		return vc_cli_fail("exec failed: exec args cannot be empty");
+		return exec_fail("exec args cannot be empty");
 	opts.args = args + 1;
 	/* Labels are the host's LSMs; the guest has its own kernel and none of them. */
 	if (process_label || apparmor)
 		vc_warn("--process-label and --apparmor have no effect in a VM's guest kernel");
 	if (cgroups)
-		return vc_cli_fail("exec failed: --cgroup: sub-cgroups are not supported in a VM");
+		return exec_fail("--cgroup: sub-cgroups are not supported in a VM");
 	int status = 0;
 	if (vc_container_exec(&cli->ctx, args[0], &opts, &status, &err) < 0)
-		return vc_cli_fail("exec failed: %s", err.msg);
+		return exec_fail(err.msg);
 	return status;
 }
 

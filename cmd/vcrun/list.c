@@ -79,6 +79,12 @@ static int print_json(const struct vc_container_info *list, size_t n)
 	return 0;
 }
 
+static int by_id(const void *a, const void *b)
+{
+	const struct vc_container_info *x = a, *y = b;
+	return strcmp(or_empty(x->id), or_empty(y->id));
+}
+
 static int run_list(struct vc_cli *cli, int nargs, char **args)
 {
 	struct vc_error err = {0};
@@ -86,6 +92,9 @@ static int run_list(struct vc_cli *cli, int nargs, char **args)
 	size_t n = 0;
 	if (vc_container_list(&cli->ctx, &list, &n, &err) < 0)
 		return vc_cli_fail("%s", err.msg);
+	/* runc reads its root with os.ReadDir: sorted by name */
+	if (n > 1)
+		qsort(list, n, sizeof(*list), by_id);
 
 	int r = 0;
 	if (quiet) {

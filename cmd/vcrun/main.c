@@ -189,7 +189,11 @@ static int run_command(struct vc_cli *cli, const struct vc_command *cmd, int arg
 	int r = check_arg_count(cli, cmd, res.nargs);
 	if (r)
 		return r;
-	return cmd->run(cli, res.nargs, res.args);
+	const char *id = res.nargs ? res.args[0] : NULL;
+	vc_debug("%s%s%s: root %s", cmd->name, id ? " " : "", id ? id : "", cli->ctx.root);
+	r = cmd->run(cli, res.nargs, res.args);
+	vc_debug("%s%s%s: exit status %d", cmd->name, id ? " " : "", id ? id : "", r);
+	return r;
 }
 
 static char *default_root(void)

@@ -80,7 +80,8 @@ static bool arg_is_option(const struct vc_option *opts, size_t nopts, const char
 }
 
 /* urfave's reorderArgs: known options (and the word after one written without
- * "=", which may be its value) move before everything else; "--" stops it. */
+ * "=", which may be its value, "-" included: `update -r - ID`) move before
+ * everything else; "--" stops it. */
 static char **reorder_args(const struct vc_option *opts, size_t nopts, int argc, char **argv)
 {
 	char **out = calloc((size_t)argc + 1, sizeof(*out));
@@ -97,7 +98,7 @@ static char **reorder_args(const struct vc_option *opts, size_t nopts, int argc,
 			while (i < argc)
 				rest[n_rest++] = argv[i++];
 			break;
-		} else if (value_may_follow && arg[0] != '-') {
+		} else if (value_may_follow && (arg[0] != '-' || !strcmp(arg, "-"))) {
 			value_may_follow = false;
 			out[n_out++] = argv[i];
 		} else if (arg_is_option(opts, nopts, arg)) {

@@ -1,5 +1,6 @@
-/* vcrun ps [--format table|json] ID: the container's processes, as pids the guest
- * sees (they live in the VM: the host's ps knows nothing of them). */
+/* vcrun ps [--format table|json] ID [ps options]: the container's processes. They
+ * live in the VM, so the host's ps knows nothing of them: the table is procps' own,
+ * built from what the guest reports (lib/ps.h), with the pids the guest sees. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,25 +18,35 @@ static const struct vc_option ps_options[] = {
 static int run_ps(struct vc_cli *cli, int nargs, char **args)
 {
 	struct vc_error err = {0};
-	if (strcmp(format, "table") && strcmp(format, "json"))
-		return vc_cli_fail("invalid format option");
-	if (nargs > 1)
-		return vc_cli_fail("ps options are not supported: the processes are in the "
-				   "container's VM");
-	_cleanup_free_ pid_t *pids = NULL;
-	size_t n = 0;
-	if (vc_container_ps(&cli->ctx, args[0], &pids, &n, &err) < 0)
-		return vc_cli_fail("%s", err.msg);
 	if (!strcmp(format, "json")) {
-		printf("[");
+		/* runc encodes the pid list before it looks at ps's options. */
+		_cleanup_free_ pid_t *pids = NULL;
+		size_t n = 0;
+		if (vc_container_ps(&cli->ctx, args[0], &pids, &n, &err) < 0)
+			return vc_cli_fail("%s", err.msg);
+		/* runc's nil slice once the container has stopped */
+		if (n == 0)
+			printf("null");
+		else
+			printf("[");
 		for (size_t i = 0; i < n; i++)
 			printf("%s%d", i ? "," : "", (int)pids[i]);
-		printf("]\n");
+		printf("%s\n", n ? "]" : "");
+	} else if (!strcmp(format, "table")) {
+		_cleanup_free_ char *table = NULL;
+		if (vc_container_ps_table(&cli->ctx, args[0], args + 1, &table, &err) < 0)
+			return vc_cli_fail("%s", err.msg);
+		fputs(table, stdout);
 	} else {
-		printf("PID\n");
-		for (size_t i = 0; i < n; i++)
-			printf("%d\n", (int)pids[i]);
+		/* runc lists the processes first: a missing container is named first */
+		_cleanup_free_ pid_t *pids = NULL;
+		size_t n = 0;
+		if (vc_container_ps(&cli->ctx, args[0], &pids, &n, &err) < 0)
+			return vc_cli_fail("%s", err.msg);
+		return vc_cli_fail("invalid format option");
 	}
+	if (fflush(stdout) != 0)
+		return vc_cli_fail("write: %m");
 	return 0;
 }
 
@@ -43,8 +54,9 @@ const struct vc_command vc_cmd_ps = {
 	.name = "ps",
 	.usage = "ps displays the processes running inside a container",
 	.args_usage = "<container-id> [ps options]",
-	.description = "The ps command lists the container's processes by their pids in the "
-		       "guest.",
+	.description = "The ps command prints procps' table for the container's processes, "
+		       "as the guest sees them (pids, times, users); the options known are "
+		       "-e, -A, -f, -o LIST and a, u, x, e, w (default -ef).",
 	.options = ps_options,
 	.min_args = 1,
 	.max_args = -1,

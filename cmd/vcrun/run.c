@@ -7,13 +7,13 @@
 #include "lib/log.h"
 
 static struct vc_create_opts opts;
-static bool keep, no_subreaper;
+static bool no_subreaper;
 
 static const struct vc_option run_options[] = {
 	VC_OPTION_BUNDLE(&opts.bundle),
 	VC_OPTION_CONSOLE_SOCKET(&opts.console_socket),
 	{"detach, d", VC_OPT_BOOL, &opts.detach, "detach from the container's process", NULL},
-	{"keep", VC_OPT_BOOL, &keep, "do not delete the container after it exits", NULL},
+	{"keep", VC_OPT_BOOL, &opts.keep, "do not delete the container after it exits", NULL},
 	VC_OPTION_PID_FILE(&opts.pid_file),
 	{"no-subreaper", VC_OPT_BOOL, &no_subreaper,
 	 "disable the use of the subreaper used to reap reparented processes", NULL},
@@ -31,14 +31,14 @@ static int run_run(struct vc_cli *cli, int nargs, char **args)
 	if (r < 0)
 		return vc_cli_fail("vcrun run failed: --pid-file %s: %s", opts.pid_file,
 				   strerror(-r));
-	/* The library has no way to keep a stopped container: say so rather than
-	 * pretend. The process's reparented children live in the guest, so there is
-	 * nothing for a host subreaper to reap either way. */
-	if (keep)
-		vc_warn("--keep is not supported: the container is deleted when it exits");
+	/* The process's reparented children live in the guest, so there is nothing
+	 * for a host subreaper to reap either way. */
 	int status = 0;
+	vc_cli_debug_create_opts(&opts);
 	if (vc_container_run(&cli->ctx, args[0], &opts, &status, &err) < 0)
 		return vc_cli_fail("vcrun run failed: %s", err.msg);
+	if (opts.detach || opts.keep)
+		vc_cli_debug_created(cli, args[0]);
 	return status;
 }
 

@@ -57,7 +57,7 @@ static int run_update(struct vc_cli *cli, int nargs, char **args)
 {
 	struct vc_error err = {0};
 	_cleanup_free_ char *text = NULL;
-	const char *source = "--resources";
+	const char *source = "update flags";
 	if (resources) {
 		int r = !strcmp(resources, "-")
 				? vc_read_fd(STDIN_FILENO, 1 << 20, &text, NULL, &err)

@@ -39,7 +39,8 @@ load helpers
 	[ "$status" -eq 0 ] || fail "ps: $stderr"
 	[ "$(jq -r 'length' <<<"$output")" -ge 1 ] || fail "ps json: '$output'"
 	vc_capture ps "$id"
-	[ "$(head -n1 "$T/out")" = PID ] || fail "ps table: '$output'"
+	[ "$(head -n1 "$T/out")" = 'UID        PID  PPID  C STIME TTY          TIME CMD' ] ||
+		fail "ps table: '$output'"
 	vc_capture ps --format yaml "$id"
 	[ "$status" -ne 0 ] || fail "ps accepted a bad format"
 

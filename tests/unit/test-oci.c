@@ -522,9 +522,17 @@ VC_TEST(wrong_types_name_path_and_expected_type)
 		 "linux.resources.pids.limit: must be a 64-bit integer"},
 		{"linux.resources.devices[1].type", "\"z\"",
 		 "linux.resources.devices[1].type: unknown device type \"z\""},
-		{"linux.resources.devices[1].access", "\"rwx\"",
-		 "linux.resources.devices[1].access: must be a combination of r, w and m, not "
-		 "\"rwx\""},
+		{"linux.resources.devices[1].access", "\"\"",
+		 "linux.resources.devices[1].access: cannot be empty"},
+		{"linux.resources.cpu.period", "500",
+		 "linux.resources.cpu.period: must be between 1000 and 1000000 microseconds, not "
+		 "500"},
+		{"linux.resources.cpu.period", "1000001",
+		 "linux.resources.cpu.period: must be between 1000 and 1000000 microseconds, not "
+		 "1000001"},
+		{"linux.resources.cpu.quota", "999",
+		 "linux.resources.cpu.quota: must be at least 1000 microseconds (or -1: no limit), "
+		 "not 999"},
 		{"linux.resources.hugepageLimits", "{}",
 		 "linux.resources.hugepageLimits: must be an array"},
 		{"linux.resources.unified", "[]", "linux.resources.unified: must be an object"},
