@@ -14,32 +14,16 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 self=$repo/bench/cli.sh
 argv=("$@")
 n=${BENCH_N:-30}
-strict=false
 hide_cg2=false
 # shellcheck source=bench/lib.sh
 . "$repo/bench/lib.sh"
 
-while [ $# -gt 0 ]; do
-	case $1 in
-	-n)
-		[ $# -ge 2 ] || {
-			echo "bench: -n needs a number" >&2
-			exit 2
-		}
-		n=$2
-		shift 2
-		;;
-	--strict)
-		strict=true
-		shift
-		;;
-	--hide-cgroup2)
-		hide_cg2=true
-		shift
-		;;
-	*) bench_other_arg "$1" 2,10 "$self" ;;
-	esac
-done
+# bench_flag FLAG: cli.sh's own flag, for bench_args.
+bench_flag() {
+	[ "$1" = --hide-cgroup2 ] || return 1
+	hide_cg2=true
+}
+bench_args 2,10 "$self" "$@"
 
 
 bench_check_n
@@ -87,17 +71,14 @@ rt() {
 }
 
 cleanup() {
-	local r id p
+	local r id
 	for r in "${runtimes[@]}"; do
 		[ -x "${!r}" ] || continue
 		for id in $(rt "$r" list -q 2>/dev/null); do
 			rt "$r" delete --force "$id" >/dev/null 2>&1 || true
 		done
 	done
-	for p in $(procs_under "$work"); do
-		echo "bench: killing leftover process $p: $(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline")" >&2
-		kill -KILL "$p" 2>/dev/null || true
-	done
+	bench_reap "$work"
 	rm -rf "$work"
 }
 trap cleanup EXIT

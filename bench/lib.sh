@@ -20,6 +20,36 @@ bench_other_arg() {
 	exit 2
 }
 
+# bench_args LINES SCRIPT ARGS...: the option loop that start.sh, cli.sh and pod.sh
+# share: -n N sets n, --strict sets strict=true (false by default), anything else goes
+# to the script's own bench_flag FLAG when it defines one (returning 1 for a flag it
+# does not know), then to bench_other_arg.
+# shellcheck disable=SC2034 # n and strict are the caller's
+bench_args() {
+	local lines=$1 script=$2
+	shift 2
+	strict=false
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-n)
+			[ $# -ge 2 ] || {
+				echo "bench: -n needs a number" >&2
+				exit 2
+			}
+			n=$2
+			shift
+			;;
+		--strict) strict=true ;;
+		*)
+			if ! declare -F bench_flag >/dev/null || ! bench_flag "$1"; then
+				bench_other_arg "$1" "$lines" "$script"
+			fi
+			;;
+		esac
+		shift
+	done
+}
+
 # bench_check_n: after the option loop; sets vcrun to the runtime under test.
 bench_check_n() {
 	[[ $n =~ ^[1-9][0-9]*$ ]] || die "-n must be a positive number, not '$n'"
@@ -39,4 +69,15 @@ procs_under() {
 		[[ "${args[*]}" == *"$1"* || $cwd == "$1"/* ]] && echo "$p"
 	done
 	return 0
+}
+
+# bench_reap DIR [PID...]: the cleanups' last resort: kills the PIDs and every process
+# that still names DIR (procs_under), saying what each was.
+bench_reap() {
+	local p dir=$1
+	shift
+	for p in "$@" $(procs_under "$dir"); do
+		echo "bench: killing leftover process $p: $(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline")" >&2
+		kill -KILL "$p" 2>/dev/null || true
+	done
 }

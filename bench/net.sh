@@ -75,17 +75,15 @@ declare -A rt_bin=([vcrun]=$vcrun [runc]=$runc)
 declare -A rt_root=([vcrun]=$work/vroot [runc]=$work/rroot)
 
 cleanup() {
-	local rt id p ns
+	local rt id ns peer_pids
 	for rt in vcrun runc; do
 		for id in $("${rt_bin[$rt]}" --root "${rt_root[$rt]}" list -q 2>/dev/null); do
 			"${rt_bin[$rt]}" --root "${rt_root[$rt]}" delete --force "$id" >/dev/null 2>&1 || true
 		done
 	done
 	# The peer holds only this script's iperf3 and ping clients.
-	for p in $(ip netns pids "$peer_ns" 2>/dev/null) $(procs_under "$work"); do
-		echo "bench: killing leftover process $p: $(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline")" >&2
-		kill -KILL "$p" 2>/dev/null || true
-	done
+	mapfile -t peer_pids < <(ip netns pids "$peer_ns" 2>/dev/null)
+	bench_reap "$work" "${peer_pids[@]}"
 	for ns in "$peer_ns" "${ctr_ns[@]}"; do
 		[ ! -e "/run/netns/$ns" ] || ip netns del "$ns" 2>/dev/null || true
 	done

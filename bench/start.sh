@@ -12,27 +12,10 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 n=${BENCH_N:-5}
-strict=false
 # shellcheck source=bench/lib.sh
 . "$repo/bench/lib.sh"
 
-while [ $# -gt 0 ]; do
-	case $1 in
-	-n)
-		[ $# -ge 2 ] || {
-			echo "bench: -n needs a number" >&2
-			exit 2
-		}
-		n=$2
-		shift 2
-		;;
-	--strict)
-		strict=true
-		shift
-		;;
-	*) bench_other_arg "$1" 2,11 "$0" ;;
-	esac
-done
+bench_args 2,11 "$0" "$@"
 
 
 bench_check_n
@@ -53,17 +36,14 @@ mkdir -p "$vroot" "$rroot"
 
 
 cleanup() {
-	local id p
+	local id
 	for id in $("$vcrun" --root "$vroot" list -q 2>/dev/null); do
 		"$vcrun" --root "$vroot" delete --force "$id" >/dev/null 2>&1 || true
 	done
 	for id in $("$runc" --root "$rroot" list -q 2>/dev/null); do
 		"$runc" --root "$rroot" delete --force "$id" >/dev/null 2>&1 || true
 	done
-	for p in $(procs_under "$work"); do
-		echo "bench: killing leftover process $p: $(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline")" >&2
-		kill -KILL "$p" 2>/dev/null || true
-	done
+	bench_reap "$work"
 	rm -rf "$work"
 }
 trap cleanup EXIT
