@@ -61,6 +61,28 @@ static bool is_bind(const struct vc_oci_mount *m)
 	       has_option(m->options, "rbind");
 }
 
+/* A bind's name in the share: ID/rootfs, or ID/mN-BASE, BASE the source's last
+ * component (letters, digits, `._-` kept, at most 48), so that the guest's mountinfo
+ * says where a mount came from (its root is /ID/mN-BASE under the share). */
+static char *bind_target(const struct vc_plan *plan, const char *source)
+{
+	if (plan->n_binds == 0)
+		return vc_strdup_printf("%s/rootfs", plan->container_id);
+	const char *base = strrchr(source, '/');
+	base = base ? base + 1 : source;
+	char clean[49];
+	size_t n = 0;
+	for (const char *p = base; *p && n < sizeof(clean) - 1; p++) {
+		char c = *p;
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			  c == '.' || c == '_' || c == '-';
+		clean[n++] = ok ? c : '_';
+	}
+	clean[n] = '\0';
+	return vc_strdup_printf("%s/m%zu%s%s", plan->container_id, plan->n_binds, n ? "-" : "",
+				clean);
+}
+
 static int add_bind(struct vc_plan *plan, const char *source, const char *what, bool readonly,
 		    bool recursive, bool file)
 {
@@ -72,9 +94,7 @@ static int add_bind(struct vc_plan *plan, const char *source, const char *what, 
 	*b = (struct vc_plan_bind){.readonly = readonly, .recursive = recursive, .file = file};
 	b->source = strdup(source);
 	b->what = strdup(what);
-	b->target = plan->n_binds == 0
-			    ? vc_strdup_printf("%s/rootfs", plan->container_id)
-			    : vc_strdup_printf("%s/m%zu", plan->container_id, plan->n_binds);
+	b->target = bind_target(plan, source);
 	if (!b->source || !b->what || !b->target) {
 		free(b->source);
 		free(b->what);

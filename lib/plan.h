@@ -23,7 +23,7 @@ enum vc_plan_vfio_mode {
 };
 
 /* A host path bound into the sandbox share (lib/share.c) at target, relative to
- * the share: ID/rootfs or ID/mN. what names the spec field, for errors. */
+ * the share: ID/rootfs or ID/mN-NAME. what names the spec field, for errors. */
 struct vc_plan_bind {
 	char *source, *target, *what;
 	bool readonly, recursive, file;

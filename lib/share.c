@@ -1,8 +1,8 @@
 /* The sandbox share on the host (lib/sandbox.h): ROOT/OWNER/shared is the one
  * directory the VM sees (one 9p or virtio-fs device), and each container's rootfs
- * and bind mounts are bound below it as ID/rootfs and ID/mN. A container that
+ * and bind mounts are bound below it as ID/rootfs and ID/mN-NAME. A container that
  * joins a running VM thus needs no device, and the guest's mountinfo names the
- * host path each mount came from (its root is ID/mN under the share). */
+ * host path each mount came from (its root is /ID/mN-NAME under the share). */
 #include "lib/sandbox.h"
 
 #include <dirent.h>

@@ -41,8 +41,11 @@ no_vms() {
 	annotate "$T/p" "$CRI_TYPE=sandbox" "$CRI_SB=$(new_id pod)"
 	vcrun create --bundle "$T/p" pod </dev/null >/dev/null 2>"$T/err" || fail "pod: $(cat "$T/err")"
 	vcrun start pod
-	make_bundle "$T/a" sh -c 'wget -q -O- http://127.0.0.1:8080/passwd; hostname'
+	make_bundle "$T/a" sh -c 'wget -q -O- http://127.0.0.1:8080/passwd; grep " /data " /proc/self/mountinfo'
 	annotate "$T/a" "$CRI_TYPE=container" "$CRI_SB=pod"
+	mkdir "$T/data"
+	spec_edit "$T/a" '.mounts += [{"destination": "/data", "type": "bind", "source": $s,
+		"options": ["rbind", "ro"]}]' --arg s "$T/data"
 	vcrun create --bundle "$T/a" "$(new_id app)" </dev/null >"$T/app.out" 2>"$T/err" ||
 		fail "app: $(cat "$T/err")"
 	[ "$(vm_count)" -eq 1 ] || fail "$(vm_count) VMs for one pod"
@@ -54,6 +57,9 @@ no_vms() {
 	vcrun start app
 	wait_status app stopped
 	file_has "$T/app.out" 'root:x:0:0:' || fail "app did not reach the pod's httpd: $(cat "$T/app.out")"
+	# Its mounts come through the pod's one share; mountinfo names the host directory.
+	grep -q "^[0-9]* [0-9]* [0-9:]* /app/m1-data /data ro,.* - 9p sandbox " "$T/app.out" ||
+		fail "mountinfo of /data: $(grep /data "$T/app.out")"
 	vcrun delete app
 	[ ! -e "$ROOT/app" ] || fail "app's state dir left"
 	[ "$(vm_count)" -eq 1 ] && [ "$(state_status pod)" = running ] || fail "the pod went with its member"

@@ -149,9 +149,9 @@ VC_TEST(plan_shares_and_guest_spec)
 	CHECK_STR(plan.binds[0].target, "c1/rootfs");
 	CHECK_STR(plan.binds[0].source, spec->rootfs_abs);
 	CHECK(!plan.binds[0].readonly && plan.binds[0].recursive && !plan.binds[0].file);
-	CHECK_STR(plan.binds[1].target, "c1/m1");
+	CHECK_STR(plan.binds[1].target, "c1/m1-data");
 	CHECK(plan.binds[1].readonly && plan.binds[1].recursive && !plan.binds[1].file);
-	CHECK_STR(plan.binds[2].target, "c1/m2");
+	CHECK_STR(plan.binds[2].target, "c1/m2-etc-hosts");
 	CHECK(!plan.binds[2].readonly && !plan.binds[2].recursive && plan.binds[2].file);
 	CHECK_STR(plan.binds[2].what, "mounts[2].source");
 	/* 1 GiB limit: the VM gets the limit plus room for the kernel. */
@@ -162,9 +162,9 @@ VC_TEST(plan_shares_and_guest_spec)
 	CHECK(m && m->u.array.len == 3);
 	CHECK_STR(vc_json_str(vc_json_get(m->u.array.items[0], "source")), "proc");
 	CHECK_STR(vc_json_str(vc_json_get(m->u.array.items[1], "source")),
-		  VC_GUEST_STORAGE_DIR "/" VC_SANDBOX_SHARE_TAG "/c1/m1");
+		  VC_GUEST_STORAGE_DIR "/" VC_SANDBOX_SHARE_TAG "/c1/m1-data");
 	CHECK_STR(vc_json_str(vc_json_get(m->u.array.items[2], "source")),
-		  VC_GUEST_STORAGE_DIR "/" VC_SANDBOX_SHARE_TAG "/c1/m2");
+		  VC_GUEST_STORAGE_DIR "/" VC_SANDBOX_SHARE_TAG "/c1/m2-etc-hosts");
 	/* Unknown fields travel to the guest untouched. */
 	CHECK(vc_json_get(plan.guest_spec, "x-unknown") != NULL);
 	CHECK(plan.storages->u.array.len == 1);
@@ -183,10 +183,10 @@ VC_TEST(plan_shares_and_guest_spec)
 	CHECK(hc.n_shares == 1 && hc.sandbox && hc.channel == VC_CHANNEL_SERIAL);
 	vc_plan_release(&back);
 	/* A bind whose target leaves the container's place in the share is refused. */
-	char *evil = strstr(text, "\"c1/m1\"");
+	char *evil = strstr(text, "\"c1/m1-data\"");
 	CHECK(evil != NULL);
 	if (evil) {
-		memcpy(evil, "\"../m1\"", 7);
+		memcpy(evil, "\"../m1-data\"", 12);
 		CHECK(vc_plan_from_json(text, len, "plan.json", &back, &err) == -EINVAL);
 		CHECK(strstr(err.msg, "binds[1]") != NULL);
 	}
