@@ -1,4 +1,4 @@
-/* The sandbox share on the host (lib/sandbox.h): ROOT/OWNER/shared is the one
+/* The sandbox share on the host (lib/sandbox.h): /run/vcrun/shared/HASH-OWNER is the one
  * directory the VM sees (one 9p or virtio-fs device), and each container's rootfs
  * and bind mounts are bound below it as ID/rootfs and ID/mN-NAME. A container that
  * joins a running VM thus needs no device, and the guest's mountinfo names the
