@@ -46,7 +46,8 @@ struct vc_cgroup {
 };
 
 /* The hierarchies under root: a cgroup2 root (pure v2), or one directory per
- * mounted v1 hierarchy (symlinks such as cpu -> cpu,cpuacct skipped). */
+ * mounted v1 hierarchy (symlinks such as cpu -> cpu,cpuacct skipped). out is
+ * overwritten, not released: pass a fresh one. */
 int vc_cgroup_hierarchies(const char *root, struct vc_cgroup *out, struct vc_error *err);
 
 /* Where the container's cgroup goes, as runc 1.1.5 decides:

@@ -206,6 +206,8 @@ int vc_cgroup_expand_slice(const char *slice, char **out, struct vc_error *err)
 	_cleanup_free_ char *name = strndup(slice, n - sl);
 	if (!name)
 		return vc_error_set(err, ENOMEM, "out of memory");
+	if (!*name)
+		return vc_error_set(err, EINVAL, "invalid slice name: %s", slice);
 	if (!strcmp(name, "-"))
 		return (*out = strdup("/")) ? 0 : vc_error_set(err, ENOMEM, "out of memory");
 	size_t cap = 2 * (n + 1) * (n + 1);
