@@ -33,6 +33,27 @@ static int add_dir(struct vc_cgroup *cg, const char *mount, char **keys)
 	return 0;
 }
 
+/* Appends a directory in src's hierarchy (its keys and mount copied) at path, which
+ * it takes; a NULL path is out of memory when need_path. */
+static int add_dir_from(struct vc_cgroup *out, const struct vc_cgroup_dir *src, char *path,
+			bool need_path)
+{
+	char **keys = NULL;
+	if (need_path && !path)
+		return -ENOMEM;
+	for (char **k = src->keys; k && *k; k++)
+		if (vc_strv_push(&keys, *k) < 0)
+			goto nomem;
+	if (add_dir(out, src->mount, keys) < 0)
+		goto nomem;
+	out->dirs[out->n_dirs - 1].path = path;
+	return 0;
+nomem:
+	vc_strv_freep(&keys);
+	free(path);
+	return -ENOMEM;
+}
+
 /* runc's names for a v1 hierarchy mounted at DIR: its controllers (the mount
  * directory is named after them, "cpu,cpuacct"), name=systemd, or "" for cgroup2. */
 static char **hierarchy_keys(const char *root, const char *name)
@@ -341,23 +362,13 @@ int vc_cgroup_of_process(const struct vc_cgroup *cg, const char *proc_cgroup, st
 	out->mode = cg->mode;
 	for (size_t i = 0; i < cg->n_dirs; i++) {
 		_cleanup_free_ char *p = proc_path(&cg->dirs[i], proc_cgroup);
-		if (!p)
-			continue;
-		char **keys = NULL;
-		for (char **k = cg->dirs[i].keys; k && *k; k++)
-			if (vc_strv_push(&keys, *k) < 0)
-				goto nomem;
-		if (add_dir(out, cg->dirs[i].mount, keys) < 0) {
-			vc_strv_freep(&keys);
-			goto nomem;
+		if (p &&
+		    add_dir_from(out, &cg->dirs[i], join3(cg->dirs[i].mount, p, NULL), true) < 0) {
+			vc_cgroup_release(out);
+			return vc_error_set(err, ENOMEM, "out of memory");
 		}
-		if (!(out->dirs[out->n_dirs - 1].path = join3(cg->dirs[i].mount, p, NULL)))
-			goto nomem;
 	}
 	return 0;
-nomem:
-	vc_cgroup_release(out);
-	return vc_error_set(err, ENOMEM, "out of memory");
 }
 
 int vc_cgroup_copy(const struct vc_cgroup *cg, struct vc_cgroup *out)
@@ -367,21 +378,13 @@ int vc_cgroup_copy(const struct vc_cgroup *cg, struct vc_cgroup *out)
 	out->systemd = cg->systemd;
 	out->vm = cg->vm;
 	for (size_t i = 0; i < cg->n_dirs; i++) {
-		char **keys = NULL;
-		for (char **k = cg->dirs[i].keys; k && *k; k++)
-			if (vc_strv_push(&keys, *k) < 0)
-				goto nomem;
-		if (add_dir(out, cg->dirs[i].mount, keys) < 0) {
-			vc_strv_freep(&keys);
-			goto nomem;
+		const char *p = cg->dirs[i].path;
+		if (add_dir_from(out, &cg->dirs[i], p ? strdup(p) : NULL, p != NULL) < 0) {
+			vc_cgroup_release(out);
+			return -ENOMEM;
 		}
-		if (cg->dirs[i].path && !(out->dirs[i].path = strdup(cg->dirs[i].path)))
-			goto nomem;
 	}
 	return 0;
-nomem:
-	vc_cgroup_release(out);
-	return -ENOMEM;
 }
 
 /* runc's getSubCgroupPaths and newSetnsProcess: one path for all, or per
@@ -439,7 +442,7 @@ int vc_cgroup_sub(const struct vc_cgroup *cg, char *const *args, struct vc_cgrou
 						 "unknown controller %s in SubCgroupPaths", tok);
 		}
 	}
-	for (size_t j = 0; r == 0 && j < out->n_dirs; j++) {
+	for (size_t j = 0; r == 0 && n > 0 && j < out->n_dirs; j++) {
 		struct stat sb;
 		if (stat(out->dirs[j].path, &sb) < 0 || !S_ISDIR(sb.st_mode))
 			r = vc_error_sys(err, errno ? errno : ENOTDIR, "--cgroup: `%s`",

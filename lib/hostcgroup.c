@@ -151,31 +151,38 @@ int vc_host_cgroup_update(const char *root, const char *id, const struct vc_oci_
 	return vc_cgroup_set(&cg, &lim, err);
 }
 
-int vc_host_cgroup_exec_check(const char *root, const char *id, char *const *sub,
-			      struct vc_error *err)
+/* Where an exec's stand-in goes: the container's cgroup, or runc's --cgroup
+ * sub-cgroups of it. 1: nothing to join (a container made before vcrun kept host
+ * cgroups, and no --cgroup asked for). */
+static int exec_target(const char *root, const char *id, char *const *sub, struct vc_cgroup *target,
+		       struct vc_error *err)
 {
 	struct vc_cgroup cg __attribute__((cleanup(vc_cgroup_release))) = {0};
-	struct vc_cgroup target __attribute__((cleanup(vc_cgroup_release))) = {0};
 	int r = record_load(root, id, &cg, err);
 	if (r == -ENOENT && !sub) {
 		vc_error_clear(err);
-		return 0;
+		return 1;
 	}
-	return r < 0 ? vc_error_wrap(err, "--cgroup") : vc_cgroup_sub(&cg, sub, &target, err);
+	if (r < 0)
+		return sub ? vc_error_wrap(err, "--cgroup") : r;
+	return vc_cgroup_sub(&cg, sub, target, err);
+}
+
+int vc_host_cgroup_exec_check(const char *root, const char *id, char *const *sub,
+			      struct vc_error *err)
+{
+	struct vc_cgroup target __attribute__((cleanup(vc_cgroup_release))) = {0};
+	int r = exec_target(root, id, sub, &target, err);
+	return r < 0 ? r : 0;
 }
 
 int vc_host_cgroup_add_pid(const char *root, const char *id, char *const *sub, pid_t pid,
 			   struct vc_error *err)
 {
-	struct vc_cgroup cg __attribute__((cleanup(vc_cgroup_release))) = {0};
 	struct vc_cgroup target __attribute__((cleanup(vc_cgroup_release))) = {0};
-	int r = record_load(root, id, &cg, err);
-	if (r == -ENOENT && !sub) {
-		vc_error_clear(err);
-		return 0;
-	}
-	if (r < 0 || (r = vc_cgroup_sub(&cg, sub, &target, err)) < 0)
-		return r;
+	int r = exec_target(root, id, sub, &target, err);
+	if (r != 0)
+		return r < 0 ? r : 0;
 	return vc_cgroup_join(&target, pid, err);
 }
 
