@@ -122,7 +122,6 @@ vm_pids_limit() {
 @test "cgroups: without cgroupsPath the id below the caller's own cgroup; a relative path the same way" {
 	make_bundle "$T/b" sleep 600
 	id=$(new_id "cg-${T##*/}")
-	new_cgroup "$id" >/dev/null
 	rel=$(new_cgroup "vcrun-rel-${T##*/}/x")
 	vc_capture create --bundle "$T/b" --pid-file "$T/pid" "$id"
 	[ "$status" -eq 0 ] || fail "create: $stderr"

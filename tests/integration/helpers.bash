@@ -91,9 +91,11 @@ open_fifo() {
 	printf -v "$2" '%s' "$fd"
 }
 
-# new_id NAME: a container id that teardown will clean up.
+# new_id NAME: a container id that teardown will clean up. Without cgroupsPath a
+# container's cgroup is its id (below the caller's own), so that must go too.
 new_id() {
 	echo "$1" >>"$T/ids"
+	echo "$1" >>"$T/cgroups"
 	echo "$1"
 }
 
