@@ -66,6 +66,10 @@ int vc_cgroup_resolve(struct vc_cgroup *cg, const char *cgroups_path, const char
 int vc_cgroup_of_process(const struct vc_cgroup *cg, const char *proc_cgroup, struct vc_cgroup *out,
 			 struct vc_error *err);
 
+/* The roots of cg's hierarchies, as a cgroup to join: where a process goes to
+ * leave cg before it is removed. */
+int vc_cgroup_roots(const struct vc_cgroup *cg, struct vc_cgroup *out, struct vc_error *err);
+
 /* systemd's slice expansion: "a-b.slice" -> "/a.slice/a-b.slice", "-.slice" -> "/". */
 int vc_cgroup_expand_slice(const char *slice, char **out, struct vc_error *err);
 

@@ -387,6 +387,18 @@ int vc_cgroup_copy(const struct vc_cgroup *cg, struct vc_cgroup *out)
 	return 0;
 }
 
+int vc_cgroup_roots(const struct vc_cgroup *cg, struct vc_cgroup *out, struct vc_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->mode = cg->mode;
+	for (size_t i = 0; i < cg->n_dirs; i++)
+		if (add_dir_from(out, &cg->dirs[i], strdup(cg->dirs[i].mount), true) < 0) {
+			vc_cgroup_release(out);
+			return vc_error_set(err, ENOMEM, "out of memory");
+		}
+	return 0;
+}
+
 /* runc's getSubCgroupPaths and newSetnsProcess: one path for all, or per
  * controller; each must stay below the container's directory. */
 int vc_cgroup_sub(const struct vc_cgroup *cg, char *const *args, struct vc_cgroup *out,

@@ -201,3 +201,32 @@ void vc_host_cgroup_remove(const char *root, const char *id)
 		vc_debug("container %s: host cgroup %s removed", id,
 			 cg.n_dirs ? cg.dirs[0].path : "");
 }
+
+struct vc_cgroup *vc_host_cgroup_hold(const char *root, const char *id)
+{
+	struct vc_cgroup *held = calloc(1, sizeof(*held));
+	struct vc_error err = {0};
+	if (held && record_load(root, id, held, &err) == 0)
+		return held;
+	if (err.code && err.code != ENOENT)
+		vc_warn("container %s: host cgroup: %s", id, err.msg);
+	free(held);
+	return NULL;
+}
+
+void vc_host_cgroup_drop(struct vc_cgroup **held, const char *id, bool remove)
+{
+	if (!*held)
+		return;
+	struct vc_cgroup top __attribute__((cleanup(vc_cgroup_release))) = {0};
+	struct vc_error err = {0};
+	/* The roots take any task (cgroup v2's no-internal-process rule spares
+	 * them); the caller is on its way out anyway. */
+	if (remove &&
+	    (vc_cgroup_roots(*held, &top, &err) < 0 || vc_cgroup_join(&top, getpid(), &err) < 0 ||
+	     vc_cgroup_remove(*held, REMOVE_TIMEOUT_MS, &err) < 0))
+		vc_warn("container %s: %s", id, err.msg);
+	vc_cgroup_release(*held);
+	free(*held);
+	*held = NULL;
+}

@@ -5,6 +5,7 @@
 #ifndef VC_LIB_HOSTCGROUP_H
 #define VC_LIB_HOSTCGROUP_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "common/error.h"
@@ -43,5 +44,12 @@ int vc_host_cgroup_add_pid(const char *root, const char *id, char *const *sub, p
 
 /* delete: once the processes are gone (warns, never fails). */
 void vc_host_cgroup_remove(const char *root, const char *id);
+
+/* For a process inside the cgroup that may outlive its record (a monitor whose
+ * --root is removed under it): hold loads the record while the state dir is
+ * there (NULL if none); drop frees it, and with remove first moves the caller to
+ * its hierarchies' roots and removes the cgroup. */
+struct vc_cgroup *vc_host_cgroup_hold(const char *root, const char *id);
+void vc_host_cgroup_drop(struct vc_cgroup **held, const char *id, bool remove);
 
 #endif

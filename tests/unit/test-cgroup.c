@@ -488,6 +488,10 @@ VC_TEST(record_round_trip_and_process_cgroups)
 	CHECK(vc_cgroup_from_json(bad, strlen(bad), "cgroup.json", &back, &err) == -EINVAL);
 	CHECK_CONTAINS(err.msg, "dirs[0]");
 
+	struct vc_cgroup roots __attribute__((cleanup(vc_cgroup_release))) = {0};
+	CHECK(vc_cgroup_roots(&cg, &roots, &err) == 0 && roots.n_dirs == cg.n_dirs);
+	CHECK(path_is(path_of(&roots, "pids"), root, "pids"));
+
 	/* a hierarchy without a line (cpuset here) is left out */
 	CHECK(vc_cgroup_of_process(&cg, "4:memory:/process_api/abc\n0::/\n", &here, &err) == 0);
 	CHECK(here.n_dirs == 2);
