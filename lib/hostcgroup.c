@@ -41,6 +41,12 @@ static char *proc_text(const char *path)
 }
 
 /* -ENOENT without a record: a container made before vcrun kept host cgroups. */
+/* The container's directory as one hierarchy sees it ("/a/b"), for the log. */
+static const char *shown(const struct vc_cgroup *cg)
+{
+	return cg->n_dirs ? cg->dirs[0].path + strlen(cg->dirs[0].mount) : "";
+}
+
 static int record_load(const char *root, const char *id, struct vc_cgroup *cg, struct vc_error *err)
 {
 	_cleanup_free_ char *path = vc_state_path(root, id, VC_HOST_CGROUP_FILE);
@@ -72,7 +78,7 @@ int vc_host_cgroup_setup(const struct vc_ctx *ctx, const char *root, const char 
 		vc_debug("container %s: systemd cgroup driver: %s; %s made directly through "
 			 "cgroupfs (vcrun does not talk D-Bus to systemd)",
 			 id, running ? "systemd runs here" : "systemd does not run here",
-			 cg.dirs[0].path);
+			 shown(&cg));
 	}
 	cg.vm = (struct vc_cgroup_vm){
 		.ram = (uint64_t)plan->mem_mib << 20,
@@ -96,8 +102,8 @@ int vc_host_cgroup_setup(const struct vc_ctx *ctx, const char *root, const char 
 	if ((r = vc_cgroup_create(&cg, err)) < 0 || (r = vc_cgroup_set(&cg, &lim, err)) < 0 ||
 	    (r = vc_cgroup_join(&cg, standin, err)) < 0)
 		return r;
-	vc_debug("container %s: host cgroup %s (%zu hierarchies, %s)", id, cg.dirs[0].path,
-		 cg.n_dirs, cg.mode == VC_CGROUP_V2 ? "cgroup v2" : "cgroup v1");
+	vc_debug("container %s: host cgroup %s in %zu hierarchies under %s (%s)", id, shown(&cg),
+		 cg.n_dirs, croot, cg.mode == VC_CGROUP_V2 ? "cgroup v2" : "cgroup v1");
 	return 0;
 }
 
@@ -198,8 +204,7 @@ void vc_host_cgroup_remove(const char *root, const char *id)
 	if (vc_cgroup_remove(&cg, REMOVE_TIMEOUT_MS, &err) < 0)
 		vc_warn("container %s: %s", id, err.msg);
 	else
-		vc_debug("container %s: host cgroup %s removed", id,
-			 cg.n_dirs ? cg.dirs[0].path : "");
+		vc_debug("container %s: host cgroup %s removed", id, shown(&cg));
 }
 
 struct vc_cgroup *vc_host_cgroup_hold(const char *root, const char *id)
