@@ -38,7 +38,7 @@ ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Ulinux $(WARN) $(CFLAGS) $(SANFLAGS) -I.
 HOST_LIBS := $(YAJL_LIBS) $(LIBCAP_LIBS) $(LIBNL_LIBS) $(SECCOMP_LIBS) $(YAML_LIBS)
 
 # One archive per room; dependencies point one way (see docs/ARCHITECTURE.md).
-HOST_ROOMS := lib cdi vfio hv netns agent-proto oci common
+HOST_ROOMS := lib cdi vfio hv netns cgroup agent-proto oci common
 AGENT_ROOMS := agent agent-proto oci common
 room_src = $(sort $(wildcard $(1)/*.c))
 room_obj = $(patsubst %.c,$(B)/%.o,$(call room_src,$(1)))

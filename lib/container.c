@@ -20,6 +20,7 @@
 #include "lib/config.h"
 #include "lib/devices.h"
 #include "lib/hooks.h"
+#include "lib/hostcgroup.h"
 #include "lib/log.h"
 #include "lib/monitor.h"
 #include "lib/plan.h"
@@ -159,6 +160,7 @@ static int sandbox_give_back(const char *root, const char *owner, struct vc_erro
 {
 	vfio_give_back(root, owner);
 	netns_give_back(root, owner);
+	vc_host_cgroup_remove(root, owner);
 	_cleanup_free_ char *share = vc_sandbox_share_dir(root, owner);
 	_cleanup_free_ char *dir = vc_state_dir(root, owner);
 	if (!share || !dir)
@@ -218,6 +220,7 @@ static int teardown(const char *root, const char *id, const struct vc_state *st,
 	if (is_owner)
 		return sandbox_give_back(root, id, err);
 	netns_give_back(root, id);
+	vc_host_cgroup_remove(root, id);
 	if ((r = vc_rm_rf(dir, err)) < 0)
 		return r;
 	/* The last container out of a sandbox whose owner left before it. */
@@ -472,6 +475,8 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	if (r < 0)
 		goto fail;
 	st.standin_pid = *standin;
+	if ((r = vc_host_cgroup_setup(ctx, root, id, spec, &plan, *standin, err)) < 0)
+		goto fail_standin;
 	static const enum vc_hook_stage before_vm[] = {VC_HOOK_PRESTART, VC_HOOK_CREATE_RUNTIME};
 	for (size_t i = 0; r == 0 && i < VC_ARRAY_SIZE(before_vm); i++)
 		r = vc_hooks_run(spec, before_vm[i], &st, "creating", err);
@@ -499,7 +504,12 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 			r = vc_error_sys(err, errno, "pipe");
 			goto fail_standin;
 		}
-		r = vc_spawn_self(margv, mstdio, sync[1], true, &mpid, err);
+		/* In the container's cgroup, so that QEMU and virtiofsd start there. */
+		struct vc_cgroup *cg_back = NULL;
+		r = vc_host_cgroup_enter(root, id, &cg_back, err);
+		if (r == 0)
+			r = vc_spawn_self(margv, mstdio, sync[1], true, &mpid, err);
+		vc_host_cgroup_leave(&cg_back);
 		close(sync[1]);
 		close(mlog);
 		mlog = -1;

@@ -10,6 +10,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "lib/hostcgroup.h"
 #include "lib/log.h"
 #include "lib/ps.h"
 #include "lib/spawn.h"
@@ -114,12 +115,16 @@ int vc_container_update(const struct vc_ctx *ctx, const char *id, const char *re
 	struct vc_oci_resources *model = NULL;
 	if (vc_oci_resources_from_json(doc, "resources", &model, err) < 0)
 		return vc_error_wrap(err, "%s", source);
-	vc_oci_resources_free(model);
 	_cleanup_json_ struct vc_json *p = vc_json_new_object();
-	if (!p || vc_json_object_set(p, "resources", vc_json_clone(doc)) < 0)
-		return vc_error_set(err, ENOMEM, "out of memory");
 	vc_debug("update %s: resources from %s: %s", id, source, resources_json);
-	return call(ctx, id, "update", p, NULL, err);
+	int r = !p || vc_json_object_set(p, "resources", vc_json_clone(doc)) < 0
+			? vc_error_set(err, ENOMEM, "out of memory")
+			: call(ctx, id, "update", p, NULL, err);
+	/* The guest's cgroup holds the container; the host's holds its VM. */
+	if (r == 0)
+		r = vc_host_cgroup_update(ctx->root, id, model, err);
+	vc_oci_resources_free(model);
+	return r;
 }
 
 static uint64_t u64_at(const struct vc_json *obj, const char *a, const char *b)

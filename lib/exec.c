@@ -13,6 +13,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "lib/hostcgroup.h"
 #include "lib/log.h"
 #include "lib/spawn.h"
 #include "lib/state.h"
@@ -228,7 +229,7 @@ int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_
 	else
 		r = build_process(st.bundle, opts, &process, err);
 	vc_state_release(&st);
-	if (r < 0)
+	if (r < 0 || (r = vc_host_cgroup_exec_check(ctx->root, id, opts->cgroups, err)) < 0)
 		return r;
 
 	const struct vc_json *t = vc_json_get(process, "terminal");
@@ -256,6 +257,7 @@ int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_
 	bool foreground_tty = !opts->console_socket && !opts->detach && terminal;
 	if ((r = vc_spawn_standin(argv, opts->console_socket, NULL, foreground_tty, &standin,
 				  err)) < 0 ||
+	    (r = vc_host_cgroup_add_pid(ctx->root, id, opts->cgroups, standin, err)) < 0 ||
 	    (opts->pid_file && (r = vc_write_pid_file(opts->pid_file, standin, err)) < 0)) {
 		/* Its stand-in gone, the monitor kills the process. */
 		if (standin > 0) {

@@ -17,6 +17,7 @@
 #include "agent-proto/transport.h"
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "lib/hostcgroup.h"
 #include "lib/log.h"
 #include "lib/monitor-internal.h"
 #include "lib/spawn.h"
@@ -305,6 +306,7 @@ int vc_monitor_main(int argc, char **argv)
 		r = mon_ctr_add(&m, &st) ? 0 : vc_error_set(&err, ENOMEM, "out of memory");
 		vc_state_release(&st);
 		m.dir_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		m.cgroup = vc_host_cgroup_hold(m.root, m.id);
 		if (r == 0)
 			r = boot(&m, &err);
 	}
@@ -340,4 +342,5 @@ void mon_orphan_cleanup(struct monitor *m)
 			vc_warn("sandbox %s: %s", m->id, err.msg);
 	if (m->plan.n_shares && vc_share_release(m->plan.shares[0].host_path, &err) < 0)
 		vc_warn("sandbox %s: %s", m->id, err.msg);
+	vc_host_cgroup_drop(&m->cgroup, m->id, true);
 }

@@ -80,6 +80,8 @@ struct pending {
 	uint32_t stream; /* PEND_WAIT, PEND_EXEC: the process's stream; PEND_STATUS: the status */
 };
 
+struct vc_cgroup;
+
 struct monitor {
 	const char *root, *id; /* id: the owner, whose state dir we run in */
 	char *share_dir;
@@ -104,10 +106,11 @@ struct monitor {
 	uint32_t next_id, next_stream;
 	struct mctr **ctrs; /* [0] is the owner until it leaves */
 	size_t n_ctrs;
-	bool cascade;  /* the pod's sandbox container was killed: so is the pod */
-	bool orphaned; /* our state dir was removed under us */
-	bool bridged;  /* the taps in the namespace are ours */
-	int dir_fd;    /* our state dir, to notice that */
+	bool cascade;		  /* the pod's sandbox container was killed: so is the pod */
+	bool orphaned;		  /* our state dir was removed under us */
+	bool bridged;		  /* the taps in the namespace are ours */
+	int dir_fd;		  /* our state dir, to notice that */
+	struct vc_cgroup *cgroup; /* the owner's host cgroup, for an orphan's clean-up */
 	bool destroying, done;
 	unsigned long long destroy_deadline;
 	struct waiter destroyer;

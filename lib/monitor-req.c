@@ -178,7 +178,8 @@ static void req_exec(struct monitor *m, struct conn *c, uint32_t req, const stru
 	}
 	/* created too, as runc allows: the init's namespaces exist from create on */
 	enum vc_status st = ctr->init->exited ? VC_STATUS_STOPPED : ctr->st.status;
-	if ((st != VC_STATUS_RUNNING && st != VC_STATUS_CREATED) || m->destroying || ctr->removing) {
+	if ((st != VC_STATUS_RUNNING && st != VC_STATUS_CREATED) || m->destroying ||
+	    ctr->removing) {
 		mon_respond_error(&c->ch, req, EINVAL, "%s",
 				  st == VC_STATUS_STOPPED || m->destroying || ctr->removing
 					  ? "cannot exec in a stopped container"

@@ -25,6 +25,7 @@
 #include "agent-proto/transport.h"
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "lib/hostcgroup.h"
 #include "lib/log.h"
 #include "lib/monitor-internal.h"
 #include "lib/vcrun.h"
@@ -708,6 +709,7 @@ int mon_serve(struct monitor *m)
 
 void mon_release(struct monitor *m)
 {
+	vc_host_cgroup_drop(&m->cgroup, m->id, false);
 	for (size_t i = 0; i < m->n_conns; i++) {
 		vc_chan_close(&m->conns[i]->ch);
 		free(m->conns[i]);

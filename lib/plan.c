@@ -74,8 +74,8 @@ static char *bind_target(const struct vc_plan *plan, const char *source)
 	size_t n = 0;
 	for (const char *p = base; *p && n < sizeof(clean) - 1; p++) {
 		char c = *p;
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  c == '.' || c == '_' || c == '-';
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 		clean[n++] = ok ? c : '_';
 	}
 	clean[n] = '\0';

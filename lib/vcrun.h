@@ -53,6 +53,7 @@ struct vc_exec_opts {
 	bool tty, no_new_privs, detach;
 	const char *pid_file, *console_socket;
 	int preserve_fds;
+	char **cgroups; /* runc's --cgroup: [ctrl[,ctrl]:]path below the container's cgroup */
 };
 int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_exec_opts *opts,
 		      int *status, struct vc_error *err);

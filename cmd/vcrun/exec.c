@@ -8,7 +8,6 @@
 
 static struct vc_exec_opts opts;
 static const char *process_label, *apparmor;
-static char **cgroups;
 static bool ignore_paused;
 
 static const struct vc_option exec_options[] = {
@@ -29,7 +28,7 @@ static const struct vc_option exec_options[] = {
 	{"cap, c", VC_OPT_STRV, &opts.caps, "add a capability to the bounding set for the process",
 	 NULL},
 	VC_OPTION_PRESERVE_FDS(&opts.preserve_fds),
-	{"cgroup", VC_OPT_STRV, &cgroups,
+	{"cgroup", VC_OPT_STRV, &opts.cgroups,
 	 "run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>.",
 	 NULL},
 	{"ignore-paused", VC_OPT_BOOL, &ignore_paused, "allow exec in a paused container", NULL},
@@ -52,8 +51,6 @@ static int run_exec(struct vc_cli *cli, int nargs, char **args)
 	/* Labels are the host's LSMs; the guest has its own kernel and none of them. */
 	if (process_label || apparmor)
 		vc_warn("--process-label and --apparmor have no effect in a VM's guest kernel");
-	if (cgroups)
-		return exec_fail("--cgroup: sub-cgroups are not supported in a VM");
 	int status = 0;
 	if (vc_container_exec(&cli->ctx, args[0], &opts, &status, &err) < 0)
 		return exec_fail(err.msg);

@@ -41,9 +41,11 @@ common_teardown() {
 	if [ ${#leaks[@]} -gt 0 ]; then
 		printf '# left behind: %s\n' "${leaks[@]}" >&2
 		force_cleanup
+		cgroups_cleanup
 		rm -rf "$T"
 		return 1
 	fi
+	cgroups_cleanup
 	rm -rf "$T"
 }
 
@@ -89,9 +91,11 @@ open_fifo() {
 	printf -v "$2" '%s' "$fd"
 }
 
-# new_id NAME: a container id that teardown will clean up.
+# new_id NAME: a container id that teardown will clean up. Without cgroupsPath a
+# container's cgroup is its id (below the caller's own), so that must go too.
 new_id() {
 	echo "$1" >>"$T/ids"
+	echo "$1" >>"$T/cgroups"
 	echo "$1"
 }
 
@@ -263,6 +267,55 @@ cmdline_of() {
 	tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline"
 }
 
+# new_cgroup PATH: a cgroupfs linux.cgroupsPath (absolute, or relative to this
+# shell's own cgroup, as runc resolves it) that teardown requires gone from every
+# hierarchy; teardown then removes the parents the test's path made.
+new_cgroup() {
+	echo "$1" >>"$T/cgroups"
+	echo "$1"
+}
+
+# cgroup_dirs PATH: the directories of a cgroupfs cgroupsPath that exist now, one
+# per hierarchy (v1 and hybrid: each controller's mount; v2: the one tree).
+cgroup_dirs() {
+	local p=$1 ctrl own mnt d
+	if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+		own=$(sed -n 's/^0:://p' /proc/self/cgroup)
+		if [[ $p == /* ]]; then d=/sys/fs/cgroup$p; else d=/sys/fs/cgroup${own%/*}/$p; fi
+		[ ! -d "$d" ] || echo "$d"
+		return 0
+	fi
+	while IFS=: read -r _ ctrl own; do
+		case $ctrl in
+		"") mnt=unified ;;
+		name=systemd) mnt=systemd ;;
+		name=*) continue ;;
+		*) mnt=$ctrl ;;
+		esac
+		[ -d "/sys/fs/cgroup/$mnt" ] || mnt=${ctrl%%,*}
+		if [[ $p == /* ]]; then d=/sys/fs/cgroup/$mnt$p; else d=/sys/fs/cgroup/$mnt${own%/}/$p; fi
+		[ ! -d "$d" ] || echo "$d"
+	done </proc/self/cgroup
+	return 0
+}
+
+# Removes what is left of the test's cgroups (sub-cgroups first), then the
+# parents their paths made (runc leaves those too).
+cgroups_cleanup() {
+	local p d
+	[ -f "$T/cgroups" ] || return 0
+	while read -r p; do
+		for d in $(cgroup_dirs "$p"); do
+			find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+		done
+		while [[ $p == */* ]]; do
+			p=${p%/*}
+			[ -n "$p" ] || break
+			for d in $(cgroup_dirs "$p"); do rmdir "$d" 2>/dev/null || true; done
+		done
+	done <"$T/cgroups"
+}
+
 # Every container this test may have made: tracked ids, `list`, state dirs.
 known_ids() {
 	{
@@ -322,6 +375,11 @@ check_no_leaks() {
 				[ ! -e "$m" ] || VC_LEFT+=("$m")
 			done
 		done
+	fi
+	if [ -f "$T/cgroups" ]; then
+		while read -r m; do
+			for p in $(cgroup_dirs "$m"); do VC_LEFT+=("cgroup $p"); done
+		done <"$T/cgroups"
 	fi
 	[ ${#VC_LEFT[@]} -eq 0 ]
 }

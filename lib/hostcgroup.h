@@ -1,0 +1,55 @@
+/* The container's cgroup on the host (cgroup/ does the work): made at create with
+ * the stand-in in it, the monitor (and so QEMU and virtiofsd) started in it,
+ * written by update, joined by exec's stand-ins, removed by delete. The
+ * directories are recorded in ROOT/ID/cgroup.json. */
+#ifndef VC_LIB_HOSTCGROUP_H
+#define VC_LIB_HOSTCGROUP_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "lib/plan.h"
+#include "lib/vcrun.h"
+#include "oci/spec.h"
+
+#define VC_HOST_CGROUP_FILE "cgroup.json"
+
+/* After the stand-in is spawned: resolves linux.cgroupsPath as runc does (with
+ * ctx->systemd_cgroup), records it, makes the directories, writes
+ * linux.resources with the VM's room (plan: its RAM, vCPUs, accelerator) and puts
+ * the stand-in in. */
+int vc_host_cgroup_setup(const struct vc_ctx *ctx, const char *root, const char *id,
+			 const struct vc_oci_spec *spec, const struct vc_plan *plan, pid_t standin,
+			 struct vc_error *err);
+
+/* Around the monitor's spawn: this process joins the container's cgroup, so the
+ * monitor and everything it starts begin there, then goes back where it was.
+ * *back is NULL when there is nothing to go back to. */
+struct vc_cgroup;
+int vc_host_cgroup_enter(const char *root, const char *id, struct vc_cgroup **back,
+			 struct vc_error *err);
+void vc_host_cgroup_leave(struct vc_cgroup **back);
+
+/* update: the new linux.resources on the host too. */
+int vc_host_cgroup_update(const char *root, const char *id, const struct vc_oci_resources *res,
+			  struct vc_error *err);
+
+/* exec: sub is runc's --cgroup list (NULL: the container's cgroup). check before
+ * anything starts; add_pid puts the exec's stand-in there. */
+int vc_host_cgroup_exec_check(const char *root, const char *id, char *const *sub,
+			      struct vc_error *err);
+int vc_host_cgroup_add_pid(const char *root, const char *id, char *const *sub, pid_t pid,
+			   struct vc_error *err);
+
+/* delete: once the processes are gone (warns, never fails). */
+void vc_host_cgroup_remove(const char *root, const char *id);
+
+/* For a process inside the cgroup that may outlive its record (a monitor whose
+ * --root is removed under it): hold loads the record while the state dir is
+ * there (NULL if none); drop frees it, and with remove first moves the caller to
+ * its hierarchies' roots and removes the cgroup. */
+struct vc_cgroup *vc_host_cgroup_hold(const char *root, const char *id);
+void vc_host_cgroup_drop(struct vc_cgroup **held, const char *id, bool remove);
+
+#endif
