@@ -88,8 +88,14 @@ int agent_path_in_root(const char *root, const char *path, char **out, struct vc
  * (parents are created as directories). */
 int agent_mkdest(const char *path, bool file, struct vc_error *err);
 
-/* Mounts one OCI mount below rootfs (resolving its destination safely). */
+/* Mounts one OCI mount below rootfs (resolving its destination safely). In a user
+ * namespace that does not own the VM's network (or cgroup) namespace, sysfs (and
+ * cgroup2) cannot be mounted: the guest's /sys (/sys/fs/cgroup) is bound instead,
+ * as runc does for cgroup2. */
 int agent_mount_one(const char *rootfs, const struct vc_oci_mount *m, struct vc_error *err);
+/* The MS_* flags a mount carries now (statvfs): a bind remount in a user namespace
+ * must keep the locked ones (nosuid, nodev, noexec, ro, atime). */
+unsigned long agent_mount_flags_of(const char *path);
 
 /* ---- the server state (server.c) ------------------------------------------- */
 
@@ -327,6 +333,10 @@ struct agent_child_cfg {
 	bool pdeathsig; /* not PID 1: die with the agent instead of leaking */
 };
 
+/* Agent -> child on the sync socket of an init with a new user namespace: its
+ * uid_map and gid_map are written (and its rlimits and oom_score_adj set). */
+#define AGENT_SYNC_MAPPED 'M'
+
 /* Runs in the forked child; never returns. */
 __attribute__((noreturn)) void agent_child_main(struct agent_child_cfg *cfg);
 
@@ -344,6 +354,11 @@ int agent_setup_rootfs(const struct vc_oci_spec *spec, bool *dev_is_tmpfs, struc
 int agent_setup_after_pivot(const struct vc_oci_spec *spec, struct vc_error *err);
 int agent_setup_process(const struct vc_oci_process *p, bool is_init, int *pty_master, char ***envp,
 			char **exe, struct vc_error *err);
+/* process.rlimits and oomScoreAdj of pid (0: the caller). Raising a hard limit or
+ * lowering oom_score_adj needs the guest's root, which a process in a user
+ * namespace is not: the agent sets them for a new init (prlimit), an exec sets
+ * them before it joins the namespace, as runc does from its parent. */
+int agent_process_limits(pid_t pid, const struct vc_oci_process *p, struct vc_error *err);
 /* The process's HOME from ROOT/etc/passwd (no NSS in a static agent). */
 char *agent_passwd_home(const char *passwd_path, uid_t uid);
 /* PATH lookup as Go's exec.LookPath does it; message "exec: \"x\": ...". */
@@ -360,6 +375,20 @@ int agent_caps_apply(const struct vc_oci_capabilities *caps, struct vc_error *er
 /* The order runc uses: seccomp before dropping CAP_SYS_ADMIN unless nnp. */
 int agent_security_finish(const struct vc_oci_process *p, void *seccomp_ctx, struct vc_error *err);
 
+/* ---- userns.c ---------------------------------------------------------------- */
+
+/* The host id of container id `id` under mappings m; -1 when unmapped. */
+int64_t agent_userns_host_id(const struct vc_oci_id_mapping *m, size_t n, uint32_t id);
+/* runc's checks: mappings need a new user namespace, which needs a mapping of
+ * container uid 0 and gid 0. */
+int agent_userns_check(const struct vc_oci_spec *spec, bool new_userns, struct vc_error *err);
+/* The parent writes /proc/PID/uid_map and gid_map of a new init. */
+int agent_userns_map(pid_t pid, const struct vc_oci_linux *l, struct vc_error *err);
+/* The child waits for AGENT_SYNC_MAPPED, then becomes root of its namespace. */
+int agent_userns_wait_and_become_root(int sync_fd, struct vc_error *err);
+/* Whether the container's cgroup goes to a host uid (runc's OwnerUID), and which. */
+bool agent_userns_cgroup_owner(const struct vc_oci_spec *spec, uid_t *uid);
+
 /* ---- cgroup.c ---------------------------------------------------------------- */
 
 /* Creates ROOT/<id> (enabling controllers on the way); *path NULL when the
@@ -369,6 +398,9 @@ int agent_cgroup_create(const char *root, const char *id, char **path, struct vc
 void agent_cgroup_apply(const char *path, const struct vc_oci_resources *res);
 int agent_cgroup_freeze(const char *path, bool frozen, struct vc_error *err);
 int agent_cgroup_pids(const char *path, pid_t **pids, size_t *n, struct vc_error *err);
+/* Best effort: the directory and its delegatable files (/sys/kernel/cgroup/delegate)
+ * to uid. */
+void agent_cgroup_chown(const char *path, uid_t uid);
 /* Kills what is left and removes the directory (retrying while it drains). */
 void agent_cgroup_remove(const char *path);
 void agent_cgroup_stats(const char *path, struct vc_jgen *g);

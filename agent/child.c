@@ -170,8 +170,9 @@ static int join_cgroup(const char *cgroup, struct vc_error *err)
 
 static int join_namespaces(const struct agent_child_cfg *cfg, struct vc_error *err)
 {
-	/* mnt last: it changes what the paths above resolve to */
-	static const int order[] = {VC_NS_CGROUP, VC_NS_IPC, VC_NS_UTS, VC_NS_MOUNT};
+	/* user first: it owns the others (runc's order); mnt last: it changes what
+	 * the paths above resolve to */
+	static const int order[] = {VC_NS_USER, VC_NS_CGROUP, VC_NS_IPC, VC_NS_UTS, VC_NS_MOUNT};
 	for (size_t i = 0; i < VC_ARRAY_SIZE(order); i++) {
 		int fd = cfg->ns_fds[order[i]];
 		if (fd >= 0 && setns(fd, 0) < 0)
@@ -196,9 +197,24 @@ static int child_setup(struct agent_child_cfg *cfg, int *pty, char ***env, char 
 	}
 	close_fds_except(keep, nkeep);
 
+	/* as the agent's uid: cgroup.procs is the guest root's, whom a process of a
+	 * user namespace is not once it has switched ids */
 	r = join_cgroup(cfg->cgroup, err);
 	if (r < 0)
 		return vc_error_wrap(err, "join cgroup");
+	/* set from outside a user namespace (here or by the agent), like runc's parent */
+	bool limits_set = false;
+	if (cfg->is_init && cfg->new_ns[VC_NS_USER]) {
+		r = agent_userns_wait_and_become_root(cfg->sync_fd, err);
+		if (r < 0)
+			return r;
+		limits_set = true;
+	} else if (cfg->ns_fds[VC_NS_USER] >= 0) {
+		r = agent_process_limits(0, cfg->process, err);
+		if (r < 0)
+			return r;
+		limits_set = true;
+	}
 	if (cfg->is_init) {
 		/* a pod's namespaces shared with another container of the sandbox */
 		r = join_namespaces(cfg, err);
@@ -217,6 +233,8 @@ static int child_setup(struct agent_child_cfg *cfg, int *pty, char ***env, char 
 		return r;
 	const struct vc_oci_linux *l = cfg->spec->linux;
 	r = agent_seccomp_build(l ? l->seccomp : NULL, seccomp, err);
+	if (r == 0 && !limits_set)
+		r = agent_process_limits(0, cfg->process, err);
 	if (r < 0)
 		return r;
 	return agent_setup_process(cfg->process, cfg->is_init, pty, env, exe, err);
