@@ -379,8 +379,7 @@ int agent_security_finish(const struct vc_oci_process *p, void *seccomp_ctx, str
 
 /* The host id of container id `id` under mappings m; -1 when unmapped. */
 int64_t agent_userns_host_id(const struct vc_oci_id_mapping *m, size_t n, uint32_t id);
-/* runc's checks: mappings need a new user namespace, which needs a mapping of
- * container uid 0 and gid 0. */
+/* runc's checks: a new user namespace needs mappings of container uid 0 and gid 0. */
 int agent_userns_check(const struct vc_oci_spec *spec, bool new_userns, struct vc_error *err);
 /* The parent writes /proc/PID/uid_map and gid_map of a new init. */
 int agent_userns_map(pid_t pid, const struct vc_oci_linux *l, struct vc_error *err);

@@ -24,20 +24,16 @@ int64_t agent_userns_host_id(const struct vc_oci_id_mapping *m, size_t n, uint32
 	return -1;
 }
 
-/* runc 1.1.5: setupUserNamespace (HostRootUID, then HostRootGID) and the validator's
- * usernamespace check, with its words; the field comes first. */
+/* runc 1.1.5's setupUserNamespace (HostRootUID, then HostRootGID), with its words;
+ * the field comes first. Without a user namespace runc ignores the mappings (its
+ * validator's "mappings specified, but USER namespace isn't enabled" never sees
+ * them), and so does the agent. */
 int agent_userns_check(const struct vc_oci_spec *spec, bool new_userns, struct vc_error *err)
 {
 	const struct vc_oci_linux *l = spec->linux;
 	size_t nu = l ? l->n_uid_mappings : 0, ng = l ? l->n_gid_mappings : 0;
-	if (!new_userns) {
-		if (nu || ng)
-			return vc_error_set(err, EINVAL,
-					    "linux.%s: User namespace mappings specified, but "
-					    "USER namespace isn't enabled in the config",
-					    nu ? "uidMappings" : "gidMappings");
+	if (!new_userns)
 		return 0;
-	}
 	if (!nu)
 		return vc_error_set(err, EINVAL,
 				    "linux.uidMappings: User namespaces enabled, but no uid "

@@ -199,10 +199,6 @@ VC_TEST(test_userns_refused)
 		 ",\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":10}],"
 		 "\"gidMappings\":[{\"containerID\":5,\"hostID\":100000,\"size\":10}]",
 		 "linux.gidMappings: User namespaces enabled, but no group mapping found.", EINVAL},
-		{"{\"type\":\"mount\"}", MAPS,
-		 "linux.uidMappings: User namespace mappings specified, but USER namespace isn't "
-		 "enabled in the config",
-		 EINVAL},
 		{"{\"type\":\"mount\"},{\"type\":\"user\",\"path\":\"/proc/1/ns/user\"}", MAPS,
 		 "joining a user namespace (`/proc/1/ns/user`) is not supported", ENOTSUP},
 		/* the kernel's own check: overlapping ranges */
