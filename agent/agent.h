@@ -352,6 +352,11 @@ int agent_sync_send(int fd, int code, const char *msg, int pass_fd);
 /* setup.c: container init setup, after the namespaces exist, before exec. */
 int agent_setup_rootfs(const struct vc_oci_spec *spec, bool *dev_is_tmpfs, struct vc_error *err);
 int agent_setup_after_pivot(const struct vc_oci_spec *spec, struct vc_error *err);
+/* The spec's net.* sysctls, written by the agent for an init in a user namespace:
+ * the network is the VM's, whose sysctls belong to the guest's root (runc's
+ * container would own a network namespace made inside its user namespace). The
+ * init then writes only the others. */
+int agent_setup_net_sysctls(const struct vc_oci_spec *spec, struct vc_error *err);
 int agent_setup_process(const struct vc_oci_process *p, bool is_init, int *pty_master, char ***envp,
 			char **exe, struct vc_error *err);
 /* process.rlimits and oomScoreAdj of pid (0: the caller). Raising a hard limit or
@@ -385,6 +390,11 @@ int agent_userns_check(const struct vc_oci_spec *spec, bool new_userns, struct v
 int agent_userns_map(pid_t pid, const struct vc_oci_linux *l, struct vc_error *err);
 /* The child waits for AGENT_SYNC_MAPPED, then becomes root of its namespace. */
 int agent_userns_wait_and_become_root(int sync_fd, struct vc_error *err);
+/* A sysctl value of two group ids ("LOW HIGH", net.ipv4.ping_group_range) that the
+ * kernel reads in the writer's user namespace: the container's ids as the guest's,
+ * for the agent to write. */
+int agent_userns_gid_range(const struct vc_oci_linux *l, const char *key, const char *value,
+			   char *out, size_t n, struct vc_error *err);
 /* Whether the container's cgroup goes to a host uid (runc's OwnerUID), and which. */
 bool agent_userns_cgroup_owner(const struct vc_oci_spec *spec, uid_t *uid);
 

@@ -223,6 +223,8 @@ static int map_userns(int sync_fd, pid_t pid, const struct agent_child_cfg *cfg,
 {
 	int r = agent_process_limits(pid, cfg->process, err);
 	if (r == 0)
+		r = agent_setup_net_sysctls(cfg->spec, err);
+	if (r == 0)
 		r = agent_userns_map(pid, cfg->spec->linux, err);
 	if (r < 0)
 		return r;

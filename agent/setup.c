@@ -239,12 +239,40 @@ static int write_sysctl(const char *key, const char *value, struct vc_error *err
 	return 0;
 }
 
-int agent_setup_after_pivot(const struct vc_oci_spec *spec, struct vc_error *err)
+static bool is_net_sysctl(const char *key)
+{
+	return !strncmp(key, "net.", 4) || !strncmp(key, "net/", 4);
+}
+
+int agent_setup_net_sysctls(const struct vc_oci_spec *spec, struct vc_error *err)
 {
 	const struct vc_oci_linux *l = spec->linux;
 	int r = 0;
-	for (size_t i = 0; l && r == 0 && i < l->n_sysctl; i++)
-		r = write_sysctl(l->sysctl[i].key, l->sysctl[i].value, err);
+	for (size_t i = 0; l && r == 0 && i < l->n_sysctl; i++) {
+		const char *key = l->sysctl[i].key, *value = l->sysctl[i].value;
+		char mapped[64];
+		if (!is_net_sysctl(key))
+			continue;
+		if (!strcmp(key + 4, "ipv4.ping_group_range") ||
+		    !strcmp(key + 4, "ipv4/ping_group_range")) {
+			r = agent_userns_gid_range(l, key, value, mapped, sizeof(mapped), err);
+			value = mapped;
+		}
+		if (r == 0)
+			r = write_sysctl(key, value, err);
+	}
+	return r;
+}
+
+int agent_setup_after_pivot(const struct vc_oci_spec *spec, struct vc_error *err)
+{
+	const struct vc_oci_linux *l = spec->linux;
+	bool userns = vc_oci_spec_namespace(spec, VC_NS_USER) != NULL;
+	int r = 0;
+	for (size_t i = 0; l && r == 0 && i < l->n_sysctl; i++) {
+		if (!userns || !is_net_sysctl(l->sysctl[i].key))
+			r = write_sysctl(l->sysctl[i].key, l->sysctl[i].value, err);
+	}
 	if (r == 0 && spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
 		r = vc_error_sys(err, errno, "sethostname %s", spec->hostname);
 	if (r == 0 && spec->domainname &&

@@ -147,3 +147,22 @@ bool agent_userns_cgroup_owner(const struct vc_oci_spec *spec, uid_t *uid)
 	*uid = (uid_t)host;
 	return true;
 }
+
+int agent_userns_gid_range(const struct vc_oci_linux *l, const char *key, const char *value,
+			   char *out, size_t n, struct vc_error *err)
+{
+	unsigned long lo, hi;
+	int end = 0;
+	if (sscanf(value, " %lu %lu %n", &lo, &hi, &end) != 2 || value[end] || lo > UINT32_MAX ||
+	    hi > UINT32_MAX)
+		return vc_error_set(err, EINVAL, "linux.sysctl %s: `%s` is not two group ids", key,
+				    value);
+	int64_t hlo = agent_userns_host_id(l->gid_mappings, l->n_gid_mappings, (uint32_t)lo);
+	int64_t hhi = agent_userns_host_id(l->gid_mappings, l->n_gid_mappings, (uint32_t)hi);
+	if (hlo < 0 || hhi < 0)
+		return vc_error_set(err, EINVAL,
+				    "linux.sysctl %s: group %lu is not in linux.gidMappings", key,
+				    hlo < 0 ? lo : hi);
+	snprintf(out, n, "%lld %lld", (long long)hlo, (long long)hhi);
+	return 0;
+}

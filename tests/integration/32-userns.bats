@@ -30,12 +30,13 @@ userns_bundle() {
 	chmod 0711 "$T"
 	spec_edit "$dir" '.linux.namespaces += [{"type":"user"}]
 		| .linux.uidMappings = $map | .linux.gidMappings = $map
+		| .linux.sysctl = {"net.ipv4.ping_group_range": "0 0"}
 		| .mounts += [{"destination":"/vol","type":"bind","source":$vol,
 			"options":["rbind","nosuid"]}]' --argjson map "$MAP" --arg vol "$T/vol"
 }
 
 SCRIPT='id; ls -nd /bin/busybox /; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups
-	touch /vol/made && ls -n /vol/made; echo mounts:
+	touch /vol/made && ls -n /vol/made; cat /proc/sys/net/ipv4/ping_group_range; echo mounts:
 	grep -E " /(proc|sys|dev/pts|dev/mqueue|dev/shm) " /proc/self/mounts'
 
 @test "userns: root inside owns the image; what it writes is the mapping's outside" {
@@ -50,6 +51,8 @@ SCRIPT='id; ls -nd /bin/busybox /; cat /proc/self/uid_map /proc/self/gid_map /pr
 	[ "$(grep -Ec '^ +0 +100000 +65536$' <<<"$output")" -eq 2 ] ||
 		fail "uid_map/gid_map: $output"
 	grep -qx allow <<<"$output" || fail "setgroups: $output"
+	# a network sysctl: the VM's network is the guest root's, so the agent writes it
+	grep -qx $'0\t0' <<<"$output" || fail "net.ipv4.ping_group_range: $output"
 	grep -Eq '^-.* 0 +0 .* /vol/made$' <<<"$output" || fail "/vol/made inside: $output"
 	[ "$(stat -c %u:%g "$T/vol/made")" = 100000:100000 ] ||
 		fail "on the host /vol/made is $(stat -c %u:%g "$T/vol/made")"

@@ -224,4 +224,31 @@ VC_TEST(test_userns_refused)
 	STOP(h);
 }
 
-VC_TESTS(VC_T(test_userns_container), VC_T(test_userns_exec), VC_T(test_userns_refused))
+/* Pure helpers: no root needed. */
+VC_TEST(test_userns_ids)
+{
+	struct vc_oci_id_mapping m[] = {{0, 100000, 10}, {1000, 200000, 1}};
+	CHECK(agent_userns_host_id(m, 2, 0) == 100000);
+	CHECK(agent_userns_host_id(m, 2, 9) == 100009);
+	CHECK(agent_userns_host_id(m, 2, 10) == -1);
+	CHECK(agent_userns_host_id(m, 2, 1000) == 200000);
+	CHECK(agent_userns_host_id(m, 2, 1001) == -1);
+	struct vc_oci_id_mapping big = {4294967290u, 1, 6};
+	CHECK(agent_userns_host_id(&big, 1, 4294967295u) == 6);
+	struct vc_oci_linux l = {.gid_mappings = m, .n_gid_mappings = 2};
+	char out[64];
+	struct vc_error err = {0};
+	CHECK(agent_userns_gid_range(&l, "k", "0 0", out, sizeof(out), &err) == 0);
+	CHECK_STR(out, "100000 100000");
+	CHECK(agent_userns_gid_range(&l, "k", " 1\t1000 ", out, sizeof(out), &err) == 0);
+	CHECK_STR(out, "100001 200000");
+	CHECK(agent_userns_gid_range(&l, "k", "0 2147483647", out, sizeof(out), &err) == -EINVAL);
+	CHECK_CONTAINS(err.msg, "group 2147483647 is not in linux.gidMappings");
+	CHECK(agent_userns_gid_range(&l, "k", "0", out, sizeof(out), &err) == -EINVAL);
+	CHECK(agent_userns_gid_range(&l, "k", "0 1 2", out, sizeof(out), &err) == -EINVAL);
+	CHECK(agent_userns_gid_range(&l, "k", "-1 1", out, sizeof(out), &err) == -EINVAL);
+	CHECK_CONTAINS(err.msg, "linux.sysctl k");
+}
+
+VC_TESTS(VC_T(test_userns_ids), VC_T(test_userns_container), VC_T(test_userns_exec),
+	 VC_T(test_userns_refused))
