@@ -9,7 +9,7 @@
 
 #define HOST_BASE 100000
 
-static char urootfs[PATH_MAX], vol[PATH_MAX];
+static char urootfs[PATH_MAX], vol[PATH_MAX], ustore[PATH_MAX];
 
 static int chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -28,6 +28,7 @@ static bool userns_fixtures(void)
 		return false;
 	snprintf(urootfs, sizeof(urootfs), "%s/urootfs", vc_unit_tmpdir());
 	snprintf(vol, sizeof(vol), "%s/vol", vc_unit_tmpdir());
+	snprintf(ustore, sizeof(ustore), "%s/ust", vc_unit_tmpdir());
 	if (!make_rootfs(urootfs) || vc_mkdir_p(vol, 0755, NULL) < 0)
 		return false;
 	static const char *const more[] = {"stat", "readlink", "mount", "cut"};
@@ -57,8 +58,10 @@ static char *userns_spec(const char *args, const char *namespaces, const char *m
 		return NULL;
 	_cleanup_free_ char *bind =
 		vc_strdup_printf("\"mounts\":[{\"destination\":\"/vol\",\"type\":\"bind\","
-				 "\"source\":\"%s\",\"options\":[\"rbind\",\"nosuid\"]},",
-				 vol);
+				 "\"source\":\"%s\",\"options\":[\"rbind\",\"nosuid\"]},"
+				 "{\"destination\":\"/ro\",\"type\":\"bind\",\"source\":\"%s\","
+				 "\"options\":[\"rbind\",\"ro\"]},",
+				 vol, ustore);
 	const char *from[] = {"{\"type\":\"mount\"}", "\"mounts\":[", "\"noNewPrivileges\":true"};
 	const char *to[] = {namespaces, bind, "\"noNewPrivileges\":true,\"oomScoreAdj\":500"};
 	char *s = steal_ptr(base);
@@ -83,9 +86,13 @@ static char *userns_spec(const char *args, const char *namespaces, const char *m
 
 static char *create(struct harness *h, const char *id, uint32_t stream, const char *spec)
 {
+	/* a storage mounted nosuid,nodev: in the container's namespace those flags are
+	 * locked, and the "ro" remount of /ro must keep them */
 	return CALL(h, VC_M_CREATE_CONTAINER,
-		    "{\"container_id\":\"%s\",\"stream_id\":%u,\"storages\":[],\"spec\":%s}", id,
-		    stream, spec);
+		    "{\"container_id\":\"%s\",\"stream_id\":%u,\"storages\":[{\"source\":\"%s\","
+		    "\"fstype\":\"bind\",\"mount_point\":\"%s\",\"options\":[\"nosuid\","
+		    "\"nodev\"]}],\"spec\":%s}",
+		    id, stream, vol, ustore, spec);
 }
 
 VC_TEST(test_userns_container)
@@ -102,6 +109,8 @@ VC_TEST(test_userns_container)
 		"ls /sys/fs/cgroup/cgroup.procs >/dev/null && echo cgroup; "
 		"cut -d' ' -f5,9 /proc/self/mountinfo | grep -E '^/dev/(pts|mqueue) '; "
 		"echo 1 > /proc/sys/kernel/ns_last_pid 2>/dev/null || echo sysro; "
+		"grep -o ' /ro [^ ]* [^ ]*' /proc/self/mounts; touch /ro/x 2>/dev/null || echo "
+		"rofail; "
 		"readlink /proc/self/ns/user";
 	_cleanup_free_ char *args = vc_strdup_printf("[\"sh\",\"-c\",\"%s\"]", script);
 	_cleanup_free_ char *spec = userns_spec(args, NS_USER, MAPS, NULL);
@@ -124,7 +133,9 @@ VC_TEST(test_userns_container)
 	CHECK_CONTAINS(s->out, "sys\ncgroup\n");
 	CHECK_CONTAINS(s->out, "/dev/pts devpts\n");
 	CHECK_CONTAINS(s->out, "/dev/mqueue mqueue\n");
-	CHECK_CONTAINS(s->out, "sysro\n");
+	CHECK_CONTAINS(s->out, "sysro\n /ro ");
+	CHECK_CONTAINS(s->out, " ro,nosuid,nodev");
+	CHECK_CONTAINS(s->out, "rofail\n");
 	/* on the host: the mapping's uid */
 	char made[PATH_MAX + 8];
 	snprintf(made, sizeof(made), "%s/made", vol);
