@@ -334,7 +334,8 @@ struct agent_child_cfg {
 };
 
 /* Agent -> child on the sync socket of an init with a new user namespace: its
- * uid_map and gid_map are written (and its rlimits and oom_score_adj set). */
+ * uid_map and gid_map are written (and its cgroup, rlimits, oom_score_adj and
+ * net.* sysctls set). */
 #define AGENT_SYNC_MAPPED 'M'
 
 /* Runs in the forked child; never returns. */
@@ -388,8 +389,9 @@ int64_t agent_userns_host_id(const struct vc_oci_id_mapping *m, size_t n, uint32
 int agent_userns_check(const struct vc_oci_spec *spec, bool new_userns, struct vc_error *err);
 /* The parent writes /proc/PID/uid_map and gid_map of a new init. */
 int agent_userns_map(pid_t pid, const struct vc_oci_linux *l, struct vc_error *err);
-/* The child waits for AGENT_SYNC_MAPPED, then becomes root of its namespace. */
-int agent_userns_wait_and_become_root(int sync_fd, struct vc_error *err);
+/* The child waits for AGENT_SYNC_MAPPED; later it becomes root of its namespace. */
+int agent_userns_wait(int sync_fd, struct vc_error *err);
+int agent_userns_become_root(struct vc_error *err);
 /* A sysctl value of two group ids ("LOW HIGH", net.ipv4.ping_group_range) that the
  * kernel reads in the writer's user namespace: the container's ids as the guest's,
  * for the agent to write. */

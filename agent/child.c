@@ -197,15 +197,20 @@ static int child_setup(struct agent_child_cfg *cfg, int *pty, char ***env, char 
 	}
 	close_fds_except(keep, nkeep);
 
-	/* as the agent's uid: cgroup.procs is the guest root's, whom a process of a
-	 * user namespace is not once it has switched ids */
-	r = join_cgroup(cfg->cgroup, err);
+	/* What needs the guest's root is done from outside a user namespace, like
+	 * runc's parent does it: for a new one the agent puts the init in its cgroup
+	 * and sets its limits while it waits here; an exec joins its cgroup and sets
+	 * its limits before it joins the namespace. */
+	bool new_userns = cfg->is_init && cfg->new_ns[VC_NS_USER];
+	if (new_userns)
+		r = agent_userns_wait(cfg->sync_fd, err);
+	else if ((r = join_cgroup(cfg->cgroup, err)) < 0)
+		vc_error_wrap(err, "join cgroup");
 	if (r < 0)
-		return vc_error_wrap(err, "join cgroup");
-	/* set from outside a user namespace (here or by the agent), like runc's parent */
+		return r;
 	bool limits_set = false;
-	if (cfg->is_init && cfg->new_ns[VC_NS_USER]) {
-		r = agent_userns_wait_and_become_root(cfg->sync_fd, err);
+	if (new_userns) {
+		r = agent_userns_become_root(err);
 		if (r < 0)
 			return r;
 		limits_set = true;

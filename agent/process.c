@@ -217,11 +217,23 @@ static pid_t clone_child(unsigned long flags)
 }
 
 /* A new init in a new user namespace waits for its parent (runc's nsexec does the
- * same): what needs the guest's root is done here, from outside. */
+ * same): what needs the guest's root is done here, from outside. Its cgroup too:
+ * the ancestors' cgroup.procs are the guest root's, and the container's own may be
+ * the container root's already (agent_cgroup_chown). */
 static int map_userns(int sync_fd, pid_t pid, const struct agent_child_cfg *cfg,
 		      struct vc_error *err)
 {
-	int r = agent_process_limits(pid, cfg->process, err);
+	int r = 0;
+	if (cfg->cgroup) {
+		_cleanup_free_ char *procs = vc_strdup_printf("%s/cgroup.procs", cfg->cgroup);
+		char buf[16];
+		int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+		r = procs ? vc_write_file(procs, buf, (size_t)n, err)
+			  : vc_error_set(err, ENOMEM, "out of memory");
+		if (r < 0)
+			return vc_error_wrap(err, "join cgroup");
+	}
+	r = agent_process_limits(pid, cfg->process, err);
 	if (r == 0)
 		r = agent_setup_net_sysctls(cfg->spec, err);
 	if (r == 0)

@@ -95,7 +95,7 @@ int agent_userns_map(pid_t pid, const struct vc_oci_linux *l, struct vc_error *e
 	return r;
 }
 
-int agent_userns_wait_and_become_root(int sync_fd, struct vc_error *err)
+int agent_userns_wait(int sync_fd, struct vc_error *err)
 {
 	char c = 0;
 	ssize_t n;
@@ -103,6 +103,11 @@ int agent_userns_wait_and_become_root(int sync_fd, struct vc_error *err)
 		;
 	if (n != 1 || c != AGENT_SYNC_MAPPED)
 		return vc_error_set(err, EIO, "the agent did not write the id mappings");
+	return 0;
+}
+
+int agent_userns_become_root(struct vc_error *err)
+{
 	/* Until now the child kept the agent's ids (unmapped here); root of the
 	 * namespace owns the image (a rootfs chowned to the mapping) and its
 	 * mount points. */
