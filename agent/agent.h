@@ -90,13 +90,19 @@ int agent_mkdest(const char *path, bool file, struct vc_error *err);
 
 /* Mounts one OCI mount below rootfs (resolving its destination safely). A mount
  * on /dev is made writable whatever its options say: the mounts and nodes below it
- * come later, and agent_dev_finish makes it read-only once they exist. */
+ * come later, and agent_dev_finish makes it read-only once they exist. In a user
+ * namespace that does not own the VM's network (or cgroup) namespace, sysfs (and
+ * cgroup2) cannot be mounted: the guest's /sys (/sys/fs/cgroup) is bound instead,
+ * as runc does for cgroup2. */
 int agent_mount_one(const char *rootfs, const struct vc_oci_mount *m, struct vc_error *err);
 /* Whether destination is "/dev" (trailing slashes allowed). */
 bool agent_is_dev(const char *destination);
 /* The last step on /dev, after pivot_root: a spec whose /dev mount says "ro" gets
  * it read-only now, as runc's finalizeRootfs does. */
 int agent_dev_finish(const struct vc_oci_spec *spec, struct vc_error *err);
+/* The MS_* flags a mount carries now (statvfs): a bind remount in a user namespace
+ * must keep the locked ones (nosuid, nodev, noexec, ro, atime). */
+unsigned long agent_mount_flags_of(const char *path);
 
 /* ---- the server state (server.c) ------------------------------------------- */
 
@@ -334,6 +340,11 @@ struct agent_child_cfg {
 	bool pdeathsig; /* not PID 1: die with the agent instead of leaking */
 };
 
+/* Agent -> child on the sync socket of an init with a new user namespace: its
+ * uid_map and gid_map are written (and its cgroup, rlimits, oom_score_adj and
+ * net.* sysctls set). */
+#define AGENT_SYNC_MAPPED 'M'
+
 /* Runs in the forked child; never returns. */
 __attribute__((noreturn)) void agent_child_main(struct agent_child_cfg *cfg);
 
@@ -349,8 +360,18 @@ int agent_sync_send(int fd, int code, const char *msg, int pass_fd);
 /* setup.c: container init setup, after the namespaces exist, before exec. */
 int agent_setup_rootfs(const struct vc_oci_spec *spec, bool *dev_is_tmpfs, struct vc_error *err);
 int agent_setup_after_pivot(const struct vc_oci_spec *spec, struct vc_error *err);
+/* The spec's net.* sysctls, written by the agent for an init in a user namespace:
+ * the network is the VM's, whose sysctls belong to the guest's root (runc's
+ * container would own a network namespace made inside its user namespace). The
+ * init then writes only the others. */
+int agent_setup_net_sysctls(const struct vc_oci_spec *spec, struct vc_error *err);
 int agent_setup_process(const struct vc_oci_process *p, bool is_init, int *pty_master, char ***envp,
 			char **exe, struct vc_error *err);
+/* process.rlimits and oomScoreAdj of pid (0: the caller). Raising a hard limit or
+ * lowering oom_score_adj needs the guest's root, which a process in a user
+ * namespace is not: the agent sets them for a new init (prlimit), an exec sets
+ * them before it joins the namespace, as runc does from its parent. */
+int agent_process_limits(pid_t pid, const struct vc_oci_process *p, struct vc_error *err);
 /* A field of uid's line in a passwd file (no NSS in a static agent); NULL when
  * the file, the uid or the field is missing. */
 enum agent_passwd_field { AGENT_PASSWD_NAME = 0, AGENT_PASSWD_HOME = 5 };
@@ -371,6 +392,25 @@ int agent_caps_apply(const struct vc_oci_capabilities *caps, struct vc_error *er
 /* The order runc uses: seccomp before dropping CAP_SYS_ADMIN unless nnp. */
 int agent_security_finish(const struct vc_oci_process *p, void *seccomp_ctx, struct vc_error *err);
 
+/* ---- userns.c ---------------------------------------------------------------- */
+
+/* The host id of container id `id` under mappings m; -1 when unmapped. */
+int64_t agent_userns_host_id(const struct vc_oci_id_mapping *m, size_t n, uint32_t id);
+/* runc's checks: a new user namespace needs mappings of container uid 0 and gid 0. */
+int agent_userns_check(const struct vc_oci_spec *spec, bool new_userns, struct vc_error *err);
+/* The parent writes /proc/PID/uid_map and gid_map of a new init. */
+int agent_userns_map(pid_t pid, const struct vc_oci_linux *l, struct vc_error *err);
+/* The child waits for AGENT_SYNC_MAPPED; later it becomes root of its namespace. */
+int agent_userns_wait(int sync_fd, struct vc_error *err);
+int agent_userns_become_root(struct vc_error *err);
+/* A sysctl value of two group ids ("LOW HIGH", net.ipv4.ping_group_range) that the
+ * kernel reads in the writer's user namespace: the container's ids as the guest's,
+ * for the agent to write. */
+int agent_userns_gid_range(const struct vc_oci_linux *l, const char *key, const char *value,
+			   char *out, size_t n, struct vc_error *err);
+/* Whether the container's cgroup goes to a host uid (runc's OwnerUID), and which. */
+bool agent_userns_cgroup_owner(const struct vc_oci_spec *spec, uid_t *uid);
+
 /* ---- cgroup.c ---------------------------------------------------------------- */
 
 /* Creates ROOT/<id> (enabling controllers on the way); *path NULL when the
@@ -385,6 +425,9 @@ int agent_cgroup_pids(const char *path, pid_t **pids, size_t *n, struct vc_error
  * (pids that are gone by then are left out), and the guest's clock and memory. */
 int agent_procinfo(struct vc_jgen *g, const pid_t *pids, size_t n, bool environ,
 		   struct vc_error *err);
+/* Best effort: the directory and its delegatable files (/sys/kernel/cgroup/delegate)
+ * to uid. */
+void agent_cgroup_chown(const char *path, uid_t uid);
 /* Kills what is left and removes the directory (retrying while it drains). */
 void agent_cgroup_remove(const char *path);
 void agent_cgroup_stats(const char *path, struct vc_jgen *g);

@@ -244,6 +244,25 @@ int agent_cgroup_pids(const char *path, pid_t **pids, size_t *n, struct vc_error
 	return 0;
 }
 
+void agent_cgroup_chown(const char *path, uid_t uid)
+{
+	if (!path)
+		return;
+	_cleanup_free_ char *list = NULL;
+	if (vc_read_file("/sys/kernel/cgroup/delegate", 1 << 16, &list, NULL, NULL) < 0 &&
+	    !(list = strdup("cgroup.procs\ncgroup.threads\ncgroup.subtree_control\n")))
+		return;
+	if (chown(path, uid, (gid_t)-1) < 0)
+		agent_warn("cgroup: chown %s to %u: %s", path, (unsigned)uid, strerror(errno));
+	char *save = NULL;
+	for (char *f = strtok_r(list, "\n", &save); f; f = strtok_r(NULL, "\n", &save)) {
+		_cleanup_free_ char *p = vc_strdup_printf("%s/%s", path, f);
+		/* a file of a controller that is not enabled here is simply absent */
+		if (p && chown(p, uid, (gid_t)-1) < 0 && errno != ENOENT)
+			agent_warn("cgroup: chown %s to %u: %s", p, (unsigned)uid, strerror(errno));
+	}
+}
+
 void agent_cgroup_remove(const char *path)
 {
 	if (!path)

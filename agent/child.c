@@ -170,8 +170,9 @@ static int join_cgroup(const char *cgroup, struct vc_error *err)
 
 static int join_namespaces(const struct agent_child_cfg *cfg, struct vc_error *err)
 {
-	/* mnt last: it changes what the paths above resolve to */
-	static const int order[] = {VC_NS_CGROUP, VC_NS_IPC, VC_NS_UTS, VC_NS_MOUNT};
+	/* user first: it owns the others (runc's order); mnt last: it changes what
+	 * the paths above resolve to */
+	static const int order[] = {VC_NS_USER, VC_NS_CGROUP, VC_NS_IPC, VC_NS_UTS, VC_NS_MOUNT};
 	for (size_t i = 0; i < VC_ARRAY_SIZE(order); i++) {
 		int fd = cfg->ns_fds[order[i]];
 		if (fd >= 0 && setns(fd, 0) < 0)
@@ -196,9 +197,29 @@ static int child_setup(struct agent_child_cfg *cfg, int *pty, char ***env, char 
 	}
 	close_fds_except(keep, nkeep);
 
-	r = join_cgroup(cfg->cgroup, err);
+	/* What needs the guest's root is done from outside a user namespace, like
+	 * runc's parent does it: for a new one the agent puts the init in its cgroup
+	 * and sets its limits while it waits here; an exec joins its cgroup and sets
+	 * its limits before it joins the namespace. */
+	bool new_userns = cfg->is_init && cfg->new_ns[VC_NS_USER];
+	if (new_userns)
+		r = agent_userns_wait(cfg->sync_fd, err);
+	else if ((r = join_cgroup(cfg->cgroup, err)) < 0)
+		vc_error_wrap(err, "join cgroup");
 	if (r < 0)
-		return vc_error_wrap(err, "join cgroup");
+		return r;
+	bool limits_set = false;
+	if (new_userns) {
+		r = agent_userns_become_root(err);
+		if (r < 0)
+			return r;
+		limits_set = true;
+	} else if (cfg->ns_fds[VC_NS_USER] >= 0) {
+		r = agent_process_limits(0, cfg->process, err);
+		if (r < 0)
+			return r;
+		limits_set = true;
+	}
 	if (cfg->is_init) {
 		/* a pod's namespaces shared with another container of the sandbox */
 		r = join_namespaces(cfg, err);
@@ -217,6 +238,8 @@ static int child_setup(struct agent_child_cfg *cfg, int *pty, char ***env, char 
 		return r;
 	const struct vc_oci_linux *l = cfg->spec->linux;
 	r = agent_seccomp_build(l ? l->seccomp : NULL, seccomp, err);
+	if (r == 0 && !limits_set)
+		r = agent_process_limits(0, cfg->process, err);
 	if (r < 0)
 		return r;
 	return agent_setup_process(cfg->process, cfg->is_init, pty, env, exe, err);

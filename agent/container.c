@@ -42,17 +42,20 @@ static int plan_namespaces(struct agent *a, const struct vc_oci_spec *spec, bool
 		[VC_NS_MOUNT] = CLONE_NEWNS,
 		[VC_NS_IPC] = CLONE_NEWIPC,
 		[VC_NS_UTS] = CLONE_NEWUTS, /* cgroup: the child makes it, once in its cgroup */
+		/* in the same clone: the kernel makes it first and it owns the others */
+		[VC_NS_USER] = CLONE_NEWUSER,
 	};
+	size_t joined = SIZE_MAX;
 	const struct vc_oci_linux *l = spec->linux;
 	for (size_t i = 0; l && i < l->n_namespaces; i++) {
 		const struct vc_oci_namespace *ns = &l->namespaces[i];
 		if (ns->type == VC_NS_NETWORK)
 			continue;
-		if (ns->type == VC_NS_USER)
+		if (ns->type == VC_NS_USER && ns->path)
 			return vc_error_set(err, ENOTSUP,
-					    "linux.namespaces[%zu]: user namespaces are not "
-					    "supported in the guest yet",
-					    i);
+					    "linux.namespaces[%zu]: joining a user namespace "
+					    "(`%s`) is not supported in the guest",
+					    i, ns->path);
 		if (ns->type == VC_NS_TIME)
 			return vc_error_set(err, ENOTSUP,
 					    "linux.namespaces[%zu]: time namespaces are not "
@@ -74,6 +77,7 @@ static int plan_namespaces(struct agent *a, const struct vc_oci_spec *spec, bool
 				return vc_error_wrap(err, "linux.namespaces[%zu]", i);
 			/* not the agent's: exec joins it like one of its own */
 			new_ns[ns->type] = true;
+			joined = i;
 			continue;
 		}
 		new_ns[ns->type] = true;
@@ -82,6 +86,16 @@ static int plan_namespaces(struct agent *a, const struct vc_oci_spec *spec, bool
 	/* pivot_root must never touch the agent's own mount namespace */
 	new_ns[VC_NS_MOUNT] = true;
 	*flags |= CLONE_NEWNS;
+	/* another container's namespace belongs to the guest's user namespace, which a
+	 * process of a new one has no rights over */
+	if (new_ns[VC_NS_USER] && joined != SIZE_MAX)
+		return vc_error_set(err, ENOTSUP,
+				    "linux.namespaces[%zu]: the %s namespace of another "
+				    "container cannot be joined from a new user namespace",
+				    joined, vc_oci_ns_name(l->namespaces[joined].type));
+	int r = agent_userns_check(spec, new_ns[VC_NS_USER], err);
+	if (r < 0)
+		return r;
 	if ((spec->hostname || spec->domainname) && !new_ns[VC_NS_UTS])
 		return vc_error_set(
 			err, EINVAL,
@@ -201,6 +215,9 @@ int agent_h_create_container(struct agent *a, struct agent_req *r, struct vc_jge
 	const struct vc_oci_linux *l = r->spec->linux;
 	if (rc == 0)
 		agent_cgroup_apply(c->cgroup, l ? l->resources : NULL);
+	uid_t owner;
+	if (rc == 0 && agent_userns_cgroup_owner(r->spec, &owner))
+		agent_cgroup_chown(c->cgroup, owner);
 
 	struct agent_stdio s = {.child_in = -1,
 				.child_out = -1,

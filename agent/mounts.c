@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -278,6 +279,27 @@ int agent_mkdest(const char *path, bool file, struct vc_error *err)
 	return 0;
 }
 
+unsigned long agent_mount_flags_of(const char *path)
+{
+	static const struct {
+		unsigned long st, ms;
+	} map[] = {
+		{ST_RDONLY, MS_RDONLY},	    {ST_NOSUID, MS_NOSUID},
+		{ST_NODEV, MS_NODEV},	    {ST_NOEXEC, MS_NOEXEC},
+		{ST_NOATIME, MS_NOATIME},   {ST_NODIRATIME, MS_NODIRATIME},
+		{ST_RELATIME, MS_RELATIME},
+	};
+	struct statvfs sv;
+	unsigned long out = 0;
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	for (size_t i = 0; i < VC_ARRAY_SIZE(map); i++) {
+		if (sv.f_flag & map[i].st)
+			out |= map[i].ms;
+	}
+	return out;
+}
+
 static int apply_attrs(const char *dest, const struct agent_mount_opts *o, struct vc_error *err)
 {
 	if (!o->attr_set && !o->attr_clr)
@@ -297,8 +319,50 @@ static int mount_bind(const char *src, const char *dest, const struct agent_moun
 		return vc_error_sys(err, errno, "bind");
 	/* A bind mount ignores the other flags: they need a remount. */
 	unsigned long rest = o->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
-	if (rest && mount(NULL, dest, NULL, MS_BIND | MS_REMOUNT | rest, NULL) < 0)
+	if (!rest || mount(NULL, dest, NULL, MS_BIND | MS_REMOUNT | rest, NULL) == 0)
+		return 0;
+	/* In a user namespace the flags the source had are locked: clearing one is
+	 * EPERM, so they are kept (runc retries with the source's ro the same way). */
+	unsigned long locked = agent_mount_flags_of(dest);
+	if (errno != EPERM || (rest | locked) == rest ||
+	    mount(NULL, dest, NULL, MS_BIND | MS_REMOUNT | rest | locked, NULL) < 0)
 		return vc_error_sys(err, errno, "remount");
+	return 0;
+}
+
+/* sysfs needs the network namespace's owner and cgroup2 the cgroup namespace's:
+ * from a new user namespace next to the VM's network, the guest's trees are bound
+ * instead (runc binds /sys/fs/cgroup the same way), read-only etc. recursively. */
+static int mount_fallback(const char *type, int mount_errno, const char *dest,
+			  const struct agent_mount_opts *o, struct vc_error *err)
+{
+	const char *src = NULL;
+	if (!strcmp(type, "sysfs") && mount_errno == EPERM)
+		src = "/sys";
+	else if (!strcmp(type, "cgroup2") && (mount_errno == EPERM || mount_errno == EBUSY))
+		src = "/sys/fs/cgroup";
+	if (!src)
+		return vc_error_set(err, mount_errno, "%s", strerror(mount_errno));
+	if (mount(src, dest, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return vc_error_sys(err, errno, "%s: bind the guest's %s", strerror(mount_errno),
+				    src);
+	static const struct {
+		unsigned long ms;
+		uint64_t attr;
+	} map[] = {
+		{MS_RDONLY, MOUNT_ATTR_RDONLY},
+		{MS_NOSUID, MOUNT_ATTR_NOSUID},
+		{MS_NODEV, MOUNT_ATTR_NODEV},
+		{MS_NOEXEC, MOUNT_ATTR_NOEXEC},
+	};
+	struct mount_attr attr = {0};
+	for (size_t i = 0; i < VC_ARRAY_SIZE(map); i++) {
+		if (o->flags & map[i].ms)
+			attr.attr_set |= map[i].attr;
+	}
+	if (attr.attr_set &&
+	    syscall(SYS_mount_setattr, AT_FDCWD, dest, AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+		return vc_error_sys(err, errno, "bind of the guest's %s: mount_setattr", src);
 	return 0;
 }
 
@@ -311,7 +375,9 @@ static int mount_at(const struct vc_oci_mount *m, const char *type, bool bind, c
 			return r;
 	} else if (mount(m->source ? m->source : type, dest, type, o->flags & ~MS_REMOUNT, data) <
 		   0) {
-		return vc_error_set(err, errno, "%s", strerror(errno));
+		int r = mount_fallback(type, errno, dest, o, err);
+		if (r < 0)
+			return r;
 	}
 	if (o->propagation && mount(NULL, dest, NULL, o->propagation, NULL) < 0)
 		return vc_error_sys(err, errno, "set propagation");

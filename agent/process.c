@@ -216,6 +216,36 @@ static pid_t clone_child(unsigned long flags)
 	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
 }
 
+/* A new init in a new user namespace waits for its parent (runc's nsexec does the
+ * same): what needs the guest's root is done here, from outside. Its cgroup too:
+ * the ancestors' cgroup.procs are the guest root's, and the container's own may be
+ * the container root's already (agent_cgroup_chown). */
+static int map_userns(int sync_fd, pid_t pid, const struct agent_child_cfg *cfg,
+		      struct vc_error *err)
+{
+	int r = 0;
+	if (cfg->cgroup) {
+		_cleanup_free_ char *procs = vc_strdup_printf("%s/cgroup.procs", cfg->cgroup);
+		char buf[16];
+		int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+		r = procs ? vc_write_file(procs, buf, (size_t)n, err)
+			  : vc_error_set(err, ENOMEM, "out of memory");
+		if (r < 0)
+			return vc_error_wrap(err, "join cgroup");
+	}
+	r = agent_process_limits(pid, cfg->process, err);
+	if (r == 0)
+		r = agent_setup_net_sysctls(cfg->spec, err);
+	if (r == 0)
+		r = agent_userns_map(pid, cfg->spec->linux, err);
+	if (r < 0)
+		return r;
+	char c = AGENT_SYNC_MAPPED;
+	if (send(sync_fd, &c, 1, MSG_NOSIGNAL) != 1)
+		return vc_error_sys(err, errno, "release the container process");
+	return 0;
+}
+
 /* Starts a child; returns its pid after it reported ready, with the agent end
  * of the sync socket in *sync_out (init) or closed (exec). */
 static int spawn(struct agent *a, struct agent_child_cfg *cfg, unsigned long flags, int pidns_fd,
@@ -244,7 +274,11 @@ static int spawn(struct agent *a, struct agent_child_cfg *cfg, unsigned long fla
 		return vc_error_sys(err, fork_errno, "clone");
 	close_fd(&theirs);
 	agent_stdio_close_child(cfg->stdio);
-	int r = agent_sync_recv(mine, SETUP_TIMEOUT_MS, pty_out, err);
+	int r = 0;
+	if (cfg->is_init && cfg->new_ns[VC_NS_USER])
+		r = map_userns(mine, pid, cfg, err);
+	if (r == 0)
+		r = agent_sync_recv(mine, SETUP_TIMEOUT_MS, pty_out, err);
 	if (r < 0) {
 		kill(pid, SIGKILL);
 		int st;
@@ -336,7 +370,8 @@ int agent_h_exec_process(struct agent *a, struct agent_req *r, struct vc_jgen *r
 		cfg.ns_fds[i] = -1;
 	/* always its mount namespace: the container's rootfs lives only there */
 	int rc = agent_open_ns(c->init->pid, VC_NS_MOUNT, &cfg.ns_fds[VC_NS_MOUNT], err);
-	static const enum vc_oci_ns_type others[] = {VC_NS_PID, VC_NS_IPC, VC_NS_UTS, VC_NS_CGROUP};
+	static const enum vc_oci_ns_type others[] = {VC_NS_PID, VC_NS_IPC, VC_NS_UTS, VC_NS_CGROUP,
+						     VC_NS_USER};
 	for (size_t i = 0; rc == 0 && i < VC_ARRAY_SIZE(others); i++) {
 		if (c->new_ns[others[i]])
 			rc = agent_open_ns(c->init->pid, others[i], &cfg.ns_fds[others[i]], err);

@@ -17,7 +17,6 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
@@ -82,7 +81,18 @@ static int default_dev(const char *rootfs, const struct vc_oci_spec *spec, struc
 	return 0;
 }
 
-static int make_device(const char *rootfs, const struct vc_oci_device *d, struct vc_error *err)
+/* No CAP_MKNOD (a user namespace, as runc decides it up front, or a guest that
+ * refuses): the guest's node is bound instead. */
+static int bind_device(const char *path, const struct vc_oci_device *d, struct vc_error *err)
+{
+	int r = agent_mkdest(path, true, err);
+	if (r == 0 && mount(d->path, path, NULL, MS_BIND, NULL) < 0)
+		r = vc_error_sys(err, errno, "bind device %s", d->path);
+	return r;
+}
+
+static int make_device(const char *rootfs, const struct vc_oci_device *d, bool bind,
+		       struct vc_error *err)
 {
 	_cleanup_free_ char *path = NULL;
 	int r = agent_path_in_root(rootfs, d->path, &path, err);
@@ -101,16 +111,14 @@ static int make_device(const char *rootfs, const struct vc_oci_device *d, struct
 		if (r < 0)
 			return r;
 	}
+	if (bind)
+		return bind_device(path, d, err);
 	if (mknod(path, type | perm, dev) < 0) {
 		if (errno == EEXIST)
 			return 0;
 		if (errno != EPERM)
 			return vc_error_sys(err, errno, "mknod %s", d->path);
-		/* no CAP_MKNOD: bind the guest's node, as runc does */
-		r = agent_mkdest(path, true, err);
-		if (r == 0 && mount(d->path, path, NULL, MS_BIND, NULL) < 0)
-			r = vc_error_sys(err, errno, "bind device %s", d->path);
-		return r;
+		return bind_device(path, d, err);
 	}
 	if (chmod(path, perm) < 0)
 		return vc_error_sys(err, errno, "chmod %s", d->path);
@@ -174,8 +182,9 @@ int agent_setup_rootfs(const struct vc_oci_spec *spec, bool *dev_is_tmpfs, struc
 		if (r < 0)
 			return r;
 	}
+	bool bind = vc_oci_spec_namespace(spec, VC_NS_USER) != NULL;
 	for (size_t i = 0; l && i < l->n_devices; i++) {
-		int r = make_device(rootfs, &l->devices[i], err);
+		int r = make_device(rootfs, &l->devices[i], bind, err);
 		if (r < 0)
 			return vc_error_wrap(err, "linux.devices[%zu] %s", i, l->devices[i].path);
 	}
@@ -189,26 +198,6 @@ int agent_setup_rootfs(const struct vc_oci_spec *spec, bool *dev_is_tmpfs, struc
 	return pivot(rootfs, err);
 }
 
-static unsigned long statvfs_flags(const char *path)
-{
-	static const struct {
-		unsigned long st, ms;
-	} map[] = {
-		{ST_NOSUID, MS_NOSUID},		{ST_NODEV, MS_NODEV},
-		{ST_NOEXEC, MS_NOEXEC},		{ST_NOATIME, MS_NOATIME},
-		{ST_NODIRATIME, MS_NODIRATIME}, {ST_RELATIME, MS_RELATIME},
-	};
-	struct statvfs sv;
-	unsigned long out = 0;
-	if (statvfs(path, &sv) < 0)
-		return 0;
-	for (size_t i = 0; i < VC_ARRAY_SIZE(map); i++) {
-		if (sv.f_flag & map[i].st)
-			out |= map[i].ms;
-	}
-	return out;
-}
-
 static int readonly_path(const char *p, struct vc_error *err)
 {
 	struct stat st;
@@ -217,7 +206,7 @@ static int readonly_path(const char *p, struct vc_error *err)
 	if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return vc_error_sys(err, errno, "readonly path %s: bind", p);
 	/* keep nosuid/nodev/noexec of what is underneath */
-	unsigned long keep = statvfs_flags(p);
+	unsigned long keep = agent_mount_flags_of(p);
 	if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | keep, NULL) < 0)
 		return vc_error_sys(err, errno, "readonly path %s: remount", p);
 	return 0;
@@ -253,12 +242,40 @@ static int write_sysctl(const char *key, const char *value, struct vc_error *err
 	return 0;
 }
 
-int agent_setup_after_pivot(const struct vc_oci_spec *spec, struct vc_error *err)
+static bool is_net_sysctl(const char *key)
+{
+	return !strncmp(key, "net.", 4) || !strncmp(key, "net/", 4);
+}
+
+int agent_setup_net_sysctls(const struct vc_oci_spec *spec, struct vc_error *err)
 {
 	const struct vc_oci_linux *l = spec->linux;
 	int r = 0;
-	for (size_t i = 0; l && r == 0 && i < l->n_sysctl; i++)
-		r = write_sysctl(l->sysctl[i].key, l->sysctl[i].value, err);
+	for (size_t i = 0; l && r == 0 && i < l->n_sysctl; i++) {
+		const char *key = l->sysctl[i].key, *value = l->sysctl[i].value;
+		char mapped[64];
+		if (!is_net_sysctl(key))
+			continue;
+		if (!strcmp(key + 4, "ipv4.ping_group_range") ||
+		    !strcmp(key + 4, "ipv4/ping_group_range")) {
+			r = agent_userns_gid_range(l, key, value, mapped, sizeof(mapped), err);
+			value = mapped;
+		}
+		if (r == 0)
+			r = write_sysctl(key, value, err);
+	}
+	return r;
+}
+
+int agent_setup_after_pivot(const struct vc_oci_spec *spec, struct vc_error *err)
+{
+	const struct vc_oci_linux *l = spec->linux;
+	bool userns = vc_oci_spec_namespace(spec, VC_NS_USER) != NULL;
+	int r = 0;
+	for (size_t i = 0; l && r == 0 && i < l->n_sysctl; i++) {
+		if (!userns || !is_net_sysctl(l->sysctl[i].key))
+			r = write_sysctl(l->sysctl[i].key, l->sysctl[i].value, err);
+	}
 	if (r == 0 && spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
 		r = vc_error_sys(err, errno, "sethostname %s", spec->hostname);
 	if (r == 0 && spec->domainname &&
@@ -271,7 +288,8 @@ int agent_setup_after_pivot(const struct vc_oci_spec *spec, struct vc_error *err
 	if (r == 0)
 		r = agent_dev_finish(spec, err);
 	if (r == 0 && spec->root->readonly &&
-	    mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | statvfs_flags("/"), NULL) < 0)
+	    mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | agent_mount_flags_of("/"),
+		  NULL) < 0)
 		r = vc_error_sys(err, errno, "remount / read-only");
 	return r;
 }
@@ -298,7 +316,7 @@ static const struct {
 	{"RLIMIT_STACK", RLIMIT_STACK},
 };
 
-static int set_rlimits(const struct vc_oci_process *p, struct vc_error *err)
+int agent_process_limits(pid_t pid, const struct vc_oci_process *p, struct vc_error *err)
 {
 	for (size_t i = 0; i < p->n_rlimits; i++) {
 		const struct vc_oci_rlimit *rl = &p->rlimits[i];
@@ -311,8 +329,17 @@ static int set_rlimits(const struct vc_oci_process *p, struct vc_error *err)
 			return vc_error_set(err, EINVAL, "process.rlimits: unknown type `%s`",
 					    rl->type);
 		struct rlimit lim = {.rlim_cur = rl->soft, .rlim_max = rl->hard};
-		if (setrlimit(res, &lim) < 0)
+		if (prlimit(pid, res, &lim, NULL) < 0)
 			return vc_error_sys(err, errno, "setrlimit %s", rl->type);
+	}
+	if (p->has_oom_score_adj) {
+		char buf[16], path[64];
+		int n = snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
+		if (pid)
+			snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
+		else
+			snprintf(path, sizeof(path), "/proc/self/oom_score_adj");
+		return vc_write_file(path, buf, (size_t)n, err);
 	}
 	return 0;
 }
@@ -508,16 +535,7 @@ static int build_env(const struct vc_oci_process *p, char ***envp, struct vc_err
 int agent_setup_process(const struct vc_oci_process *p, bool is_init, int *pty_master, char ***envp,
 			char **exe, struct vc_error *err)
 {
-	int r = set_rlimits(p, err);
-	if (r < 0)
-		return r;
-	if (p->has_oom_score_adj) {
-		char buf[16];
-		int n = snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
-		r = vc_write_file("/proc/self/oom_score_adj", buf, (size_t)n, err);
-		if (r < 0)
-			return r;
-	}
+	int r;
 	if (setsid() < 0 && errno != EPERM)
 		return vc_error_sys(err, errno, "setsid");
 	if (p->terminal) {

@@ -1,6 +1,6 @@
 /* `vcrun features`: the runtime-spec features document, saying what vcrun really
- * does. The container runs in a guest kernel: cgroup v2 only, no host LSMs, no user
- * or time namespaces (the agent refuses them); hooks run on the host. */
+ * does. The container runs in a guest kernel: cgroup v2 only, no host LSMs, no time
+ * namespaces (the agent refuses them); hooks run on the host. */
 #include <errno.h>
 #include <seccomp.h>
 #include <stdio.h>
@@ -42,8 +42,8 @@ int vc_features_json(char **out, struct vc_error *err)
 		"slave",      "strictatime", "suid",	   "sync",	    "unbindable",
 		NULL,
 	};
-	static const char *const namespaces[] = {"cgroup", "ipc", "mount", "network",
-						 "pid",	   "uts", NULL};
+	static const char *const namespaces[] = {"cgroup", "ipc",  "mount", "network",
+						 "pid",	   "user", "uts",   NULL};
 	static const char *const actions[] = {
 		"SCMP_ACT_ALLOW",	 "SCMP_ACT_ERRNO",	 "SCMP_ACT_KILL",
 		"SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG",

@@ -285,7 +285,11 @@ int vc_sandbox_guest_namespaces(struct vc_json *guest_spec, const struct vc_sand
 			member ? vc_strdup_printf(VC_GUEST_NS_CONTAINER_PREFIX "%s", member) : NULL;
 		if (!key || (member && !ref))
 			return vc_error_set(err, ENOMEM, "out of memory");
-		/* The network is the VM's for every container of the sandbox. */
+		/* The network is the VM's for every container of the sandbox. A user
+		 * namespace's path is left for the agent to refuse: no stand-in holds
+		 * one, and a new one in its place would run with other ids. */
+		if (!strcmp(type, "user"))
+			continue;
 		if (ref && strcmp(type, "network")) {
 			if (vc_json_object_set(ns, "path", vc_json_new_string(ref)) < 0)
 				return vc_error_set(err, ENOMEM, "out of memory");

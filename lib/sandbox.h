@@ -49,7 +49,7 @@ int vc_sandbox_resolve(const char *root, const char *id, const struct vc_oci_spe
 /* The guest spec's namespaces (guest_spec is the plan's JSON copy): a path that
  * names a member's namespace becomes VC_GUEST_NS_CONTAINER_PREFIX + member; any
  * other path is dropped (the container gets a namespace of its own in the guest,
- * and the network is the VM's). */
+ * and the network is the VM's), but a user namespace's: the agent refuses it. */
 struct vc_json;
 int vc_sandbox_guest_namespaces(struct vc_json *guest_spec, const struct vc_sandbox_join *j,
 				struct vc_error *err);

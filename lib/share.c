@@ -20,10 +20,23 @@
 #include "lib/log.h"
 #include "lib/plan.h"
 
+/* The share and each container's directory in it are 0711: a container's root in a
+ * user namespace (a host uid of its mapping in the guest, which sees the host's
+ * modes through 9p) walks through them to its rootfs and binds. The directories
+ * above the share stay 0700, so that on the host nobody else reaches it. */
 int vc_share_prepare(const char *share_dir, struct vc_error *err)
 {
-	if (vc_mkdir_p(share_dir, 0700, err) < 0)
-		return -EIO;
+	_cleanup_free_ char *parent = strdup(share_dir);
+	char *slash = parent ? strrchr(parent, '/') : NULL;
+	if (!parent)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	if (slash && slash != parent) {
+		*slash = '\0';
+		if (vc_mkdir_p(parent, 0700, err) < 0)
+			return -EIO;
+	}
+	if (mkdir(share_dir, 0711) < 0 && errno != EEXIST)
+		return vc_error_sys(err, errno, "mkdir `%s`", share_dir);
 	/* A mount point of its own, in a peer group of its own: binds made below it
 	 * after the VM started reach virtiofsd's mount namespace (a slave copy), and
 	 * nothing of ours propagates into the host's other mounts. */
@@ -53,7 +66,7 @@ int vc_share_bind(const char *share_dir, const struct vc_plan *plan, struct vc_e
 	_cleanup_free_ char *dir = vc_strdup_printf("%s/%s", share_dir, plan->container_id);
 	if (!dir)
 		return vc_error_set(err, ENOMEM, "out of memory");
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	if (mkdir(dir, 0711) < 0 && errno != EEXIST)
 		return vc_error_sys(err, errno, "mkdir `%s`", dir);
 	int r = 0;
 	for (size_t i = 0; r == 0 && i < plan->n_binds; i++) {

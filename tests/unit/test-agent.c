@@ -199,22 +199,6 @@ VC_TEST(test_executable_not_found)
 	STOP(h);
 }
 
-VC_TEST(test_user_namespace_refused)
-{
-	START(h);
-	_cleanup_free_ char *spec = spec_json(rootfs, "[\"true\"]", false, NULL);
-	/* swap the mount namespace entry for a user namespace */
-	char *ns = strstr(spec, "{\"type\":\"mount\"}");
-	CHECK(ns);
-	memcpy(ns, "{\"type\":\"user\"} ", 16);
-	char *r =
-		CALL(&h, VC_M_CREATE_CONTAINER,
-		     "{\"container_id\":\"u\",\"stream_id\":1,\"storages\":[],\"spec\":%s}", spec);
-	CHECK(err_code(r) == ENOTSUP);
-	CHECK_CONTAINS(r, "not supported in the guest yet");
-	STOP(h);
-}
-
 VC_TEST(test_stdin_roundtrip)
 {
 	START(h);
@@ -462,6 +446,6 @@ VC_TEST(test_destroy_sandbox)
 
 VC_TESTS(VC_T(test_check_and_details), VC_T(test_bad_requests), VC_T(test_exit_code_and_streams),
 	 VC_T(test_container_setup), VC_T(test_signal_kill), VC_T(test_executable_not_found),
-	 VC_T(test_user_namespace_refused), VC_T(test_stdin_roundtrip), VC_T(test_big_output),
-	 VC_T(test_exec_process), VC_T(test_terminal), VC_T(test_storage_and_remove),
-	 VC_T(test_garbage_params), VC_T(test_destroy_sandbox))
+	 VC_T(test_stdin_roundtrip), VC_T(test_big_output), VC_T(test_exec_process),
+	 VC_T(test_terminal), VC_T(test_storage_and_remove), VC_T(test_garbage_params),
+	 VC_T(test_destroy_sandbox))
