@@ -44,11 +44,17 @@ fetch() {
 	fail "wget $1: $output"
 }
 
+# engine_pin ID: the namespace vcrun pinned for an engine's container, whatever
+# --root the engine gave (its ids are 64 hex digits, so the pattern is exact).
+engine_pin() {
+	compgen -G "/run/vcrun/netns/*-$1" || true
+}
+
 # no_net_leftovers ID...: vcrun pinned no namespace for these containers any more.
 no_net_leftovers() {
 	local id
 	for id in "$@"; do
-		[ -z "$(pin_of "$id")" ] || fail "network namespace pin of $id left behind"
+		[ -z "$(engine_pin "$id")" ] || fail "network namespace pin of $id left behind"
 	done
 }
 
@@ -59,7 +65,7 @@ U=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 	drun run -d --runtime vcrun "${U[@]}" -p 18080:8080 localhost/bb httpd -f -p 8080 -h /etc
 	[ "$status" -eq 0 ] || fail "docker run: $stderr"
 	cid=$output
-	[ -n "$(pin_of "$cid")" ] || fail "docker's new namespace is not pinned by vcrun"
+	[ -n "$(engine_pin "$cid")" ] || fail "docker's new namespace is not pinned by vcrun"
 	fetch http://127.0.0.1:18080/passwd
 	[[ $output == root:x:0:0:* ]] || fail "body: '$output'"
 	# The container's kernel is the guest's, and its eth0 has docker's address.
