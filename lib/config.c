@@ -73,6 +73,15 @@ static int apply_file(struct vc_config *cfg, const char *file, struct vc_error *
 	    take_uint(doc, "memory_mib", file, 1 << 20, &cfg->mem_mib, err) < 0 ||
 	    take_uint(doc, "vcpus", file, 256, &cfg->vcpus, err) < 0)
 		return -EINVAL;
+	/* 0 is a valid count here (no spare ports), unlike the sizes above. */
+	const struct vc_json *ports = vc_json_get(doc, "hotplug_root_ports");
+	uint64_t u = 0;
+	if (ports && (vc_json_to_u64(ports, &u) < 0 || u > VC_HV_HOTPLUG_PORTS_MAX))
+		return vc_error_set(err, EINVAL,
+				    "%s: hotplug_root_ports: must be an integer from 0 to %d", file,
+				    VC_HV_HOTPLUG_PORTS_MAX);
+	if (ports)
+		cfg->hotplug_root_ports = (unsigned)u;
 	const struct vc_json *bind = vc_json_get(doc, "vfio_bind");
 	if (bind && bind->type != VC_JSON_BOOL)
 		return vc_error_set(err, EINVAL, "%s: vfio_bind: must be true or false", file);
@@ -121,6 +130,7 @@ int vc_config_load(struct vc_config *cfg, struct vc_error *err)
 	cfg->accel = VC_ACCEL_AUTO;
 	cfg->fs = VC_FS_9P;
 	cfg->boot_timeout_ms = 120000;
+	cfg->hotplug_root_ports = VC_CONFIG_HOTPLUG_PORTS;
 	if (!cfg->qemu || !cfg->kernel || !cfg->initrd || !cfg->virtiofsd) {
 		vc_config_release(cfg);
 		return vc_error_set(err, ENOMEM, "out of memory");

@@ -17,7 +17,13 @@ struct vc_config {
 	int boot_timeout_ms; /* agent handshake */
 	char *kernel_params; /* extra kernel command line */
 	bool vfio_bind;	     /* bind requested VFIO groups to vfio-pci (off by default) */
+	/* Spare PCIe root ports each VM boots with, for devices added while it runs
+	 * (a late NIC, a joining container's VFIO device); 0: none. */
+	unsigned hotplug_root_ports;
 };
+
+/* Default hotplug_root_ports: see hv/README.md for what each port costs at boot. */
+#define VC_CONFIG_HOTPLUG_PORTS 4
 
 /* Reads the config file if present (a missing file is fine; a bad one is an error
  * naming the file and field) and fills defaults. */

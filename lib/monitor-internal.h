@@ -69,6 +69,7 @@ enum pend_kind {
 	PEND_REMOVE_ONE, /* RemoveContainer of one container; the sandbox goes on */
 	PEND_REMOVE,	 /* RemoveContainer, then DestroySandbox */
 	PEND_DESTROY,
+	PEND_NET, /* a late NIC's configuration: errors are logged */
 };
 
 struct pending {
@@ -78,6 +79,17 @@ struct pending {
 	struct conn *conn;
 	uint32_t conn_req;
 	uint32_t stream; /* PEND_WAIT, PEND_EXEC: the process's stream; PEND_STATUS: the status */
+};
+
+/* An interface that appeared in the namespace after boot (monitor-hotplug.c). */
+struct late_nic {
+	int ifindex;
+	char name[IF_NAMESIZE];
+	char tap[IF_NAMESIZE];
+	char dev_id[24];	     /* the NIC's QEMU id */
+	bool plugged;		     /* its tap and NIC exist */
+	bool failed;		     /* said why not, once: not tried again */
+	unsigned long long due_ns;   /* plug or configure then; 0: nothing to do */
 };
 
 struct monitor {
@@ -95,6 +107,10 @@ struct monitor {
 	struct vc_netns_watch *net_watch;
 	int *net_known;
 	size_t n_net_known;
+	struct late_nic *late; /* those that came later: hot-plugged (monitor-hotplug.c) */
+	size_t n_late;
+	unsigned next_tap;     /* tap<N>_vc of the next one */
+	bool net_foreign;      /* another VM bridges the namespace: leave it alone */
 	struct conn *conns[MAX_CONNS];
 	size_t n_conns;
 	struct pending *pend;
@@ -139,6 +155,11 @@ int mon_signal_params(const struct stream *s, uint32_t sig, bool all, struct vc_
 void mon_handle_request(struct monitor *m, struct conn *c, const struct vc_frame *f);
 /* The host side of a sandbox whose state dir vanished: share, taps, pins. */
 void mon_orphan_cleanup(struct monitor *m);
+/* The namespace's link watch (monitor-hotplug.c): interfaces that come after boot
+ * get a NIC once the namespace is quiet (mon_net_run when mon_net_timeout_ms says). */
+void mon_net_event(void *ctx, int ifindex, const char *name, enum vc_netns_link_event ev);
+int mon_net_timeout_ms(const struct monitor *m, int timeout);
+void mon_net_run(struct monitor *m);
 /* Runs the event loop until the sandbox is destroyed or the VM is gone. */
 int mon_serve(struct monitor *m);
 void mon_release(struct monitor *m);

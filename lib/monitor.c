@@ -449,6 +449,10 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 	case PEND_DESTROY:
 		finish_destroy(m);
 		break;
+	case PEND_NET:
+		if (r < 0)
+			vc_warn("sandbox %s: a hot-plugged NIC: %s", m->id, rerr.msg);
+		break;
 	}
 }
 
@@ -604,25 +608,6 @@ static void dns_from_namespace(struct monitor *m)
 			break;
 }
 
-/* An interface the engine added to the namespace after the VM started: the VM
- * has no NIC for it, and says so once. */
-static void late_interface(void *ctx, int ifindex, const char *name)
-{
-	struct monitor *m = ctx;
-	for (size_t i = 0; i < m->n_net_known; i++)
-		if (m->net_known[i] == ifindex)
-			return;
-	int *n = realloc(m->net_known, (m->n_net_known + 1) * sizeof(*n));
-	if (n) {
-		m->net_known = n;
-		m->net_known[m->n_net_known++] = ifindex;
-	}
-	vc_warn("sandbox %s: interface %s was added to its network namespace after the VM "
-		"started; vcrun cannot hot-plug a NIC yet, so the container does not see it "
-		"(create the container again to use it)",
-		m->id, name);
-}
-
 /* signal, listen, agent, DNS relay, link watch; then the connections */
 #define FIXED_FDS 5
 
@@ -673,6 +658,7 @@ int mon_serve(struct monitor *m)
 			}
 			timeout = (int)((m->destroy_deadline - now) / 1000000ULL) + 1;
 		}
+		timeout = mon_net_timeout_ms(m, timeout);
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
 			return -errno;
 		if (pfd[0].revents)
@@ -684,7 +670,8 @@ int mon_serve(struct monitor *m)
 		if (pfd[3].revents & POLLIN)
 			dns_from_namespace(m);
 		if (pfd[4].revents & POLLIN)
-			vc_netns_watch_read(m->net_watch, late_interface, m);
+			vc_netns_watch_read(m->net_watch, mon_net_event, m);
+		mon_net_run(m);
 		if (vc_chan_flush(&m->agent) < 0 && !m->done)
 			vm_gone(m, "write to the guest agent failed");
 		/* conns[] may have grown in accept_conn: only the polled ones have revents. */
@@ -744,4 +731,5 @@ void mon_release(struct monitor *m)
 		close(m->dns_fd);
 	vc_netns_watch_close(m->net_watch);
 	free(m->net_known);
+	free(m->late);
 }

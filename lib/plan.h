@@ -41,6 +41,7 @@ struct vc_plan {
 	uint32_t vsock_cid;
 	unsigned mem_mib, vcpus;
 	int boot_timeout_ms;
+	unsigned hotplug_ports; /* spare PCIe root ports (config hotplug_root_ports) */
 	struct vc_hv_share *shares; /* the sandbox share: one */
 	size_t n_shares;
 	struct vc_plan_bind *binds; /* this container's rootfs and bind mounts */

@@ -1,0 +1,282 @@
+/* Devices added to a running VM over QMP: a NIC on a tap, a VFIO function, each in
+ * a spare pcie-root-port of the boot (hv/qemu-vfio.c), and their removal. The
+ * monitor adds them for what appears after boot (an interface in the sandbox's
+ * network namespace, a container that joins with a device); VM templates will
+ * reuse the same calls. The argument builders are pure, for tests. */
+#include "hv/internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "oci/json.h"
+
+/* device_add answers at once under TCG too; device_del waits for the guest. */
+#define HV_PLUG_TIMEOUT_MS   10000
+#define HV_UNPLUG_TIMEOUT_MS 10000
+#define HV_ID_MAX	     24 /* id + "-net" fits vc_hv_plugged.backend */
+
+/* QEMU ids are "[A-Za-z][A-Za-z0-9_.-]*"; ours are narrower still, and never the
+ * ids of the boot's devices (net0, rp1, ...), which carry no '-'. */
+static int check_id(const char *id, struct vc_error *err)
+{
+	size_t n = id ? strlen(id) : 0;
+	bool ok = n > 0 && n <= HV_ID_MAX &&
+		  ((id[0] >= 'a' && id[0] <= 'z') || (id[0] >= 'A' && id[0] <= 'Z'));
+	for (size_t i = 0; ok && i < n; i++)
+		ok = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-",
+			    id[i]) != NULL;
+	if (!ok)
+		return vc_error_set(err, EINVAL,
+				    "hot-plug: device id `%s` is not 1 to %d letters, digits, "
+				    "`_` or `-` starting with a letter",
+				    id ? id : "", HV_ID_MAX);
+	return 0;
+}
+
+static int check_nic(const struct vc_hv_nic *nic, struct vc_error *err)
+{
+	unsigned b[6];
+	char tail;
+	if (!nic->tap || !*nic->tap || strlen(nic->tap) >= 16)
+		return vc_error_set(err, EINVAL, "hot-plug: tap: must be an interface name");
+	if (!nic->mac || sscanf(nic->mac, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+				&b[4], &b[5], &tail) != 6)
+		return vc_error_set(err, EINVAL, "hot-plug: mac: `%s` is not a MAC address",
+				    nic->mac ? nic->mac : "");
+	if (nic->mtu && (nic->mtu < 68 || nic->mtu > 65535))
+		return vc_error_set(err, EINVAL, "hot-plug: mtu: %u is out of range", nic->mtu);
+	return 0;
+}
+
+static int finish(struct vc_jgen *g, char **out, struct vc_error *err)
+{
+	vc_jgen_object_close(g);
+	size_t len = 0;
+	return vc_jgen_finish(g, out, &len, err);
+}
+
+static struct vc_jgen *open_args(void)
+{
+	struct vc_jgen *g = vc_jgen_new(false);
+	if (g)
+		vc_jgen_object_open(g);
+	return g;
+}
+
+/* A device in function 0 of a spare port's only slot. */
+static void kv_bus(struct vc_jgen *g, unsigned port)
+{
+	char bus[16];
+	snprintf(bus, sizeof(bus), "rp%u", port);
+	vc_jgen_kv_string(g, "bus", bus);
+	vc_jgen_kv_string(g, "addr", "0");
+}
+
+int vc_hv_qmp_netdev_args(const char *id, const struct vc_hv_nic *nic, char **out,
+			  struct vc_error *err)
+{
+	int r = check_id(id, err);
+	if (r == 0)
+		r = check_nic(nic, err);
+	if (r < 0)
+		return r;
+	char netdev[HV_ID_MAX + 8];
+	snprintf(netdev, sizeof(netdev), "%s-net", id);
+	_cleanup_jgen_ struct vc_jgen *g = open_args();
+	if (!g)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	/* As at boot (hv/qemu-argv.c): the tap exists in QEMU's namespace already. */
+	vc_jgen_kv_string(g, "type", "tap");
+	vc_jgen_kv_string(g, "id", netdev);
+	vc_jgen_kv_string(g, "ifname", nic->tap);
+	vc_jgen_kv_string(g, "script", "no");
+	vc_jgen_kv_string(g, "downscript", "no");
+	vc_jgen_kv_bool(g, "vhost", false);
+	return finish(g, out, err);
+}
+
+int vc_hv_qmp_nic_args(const char *id, const struct vc_hv_nic *nic, unsigned port, char **out,
+		       struct vc_error *err)
+{
+	int r = check_id(id, err);
+	if (r == 0)
+		r = check_nic(nic, err);
+	if (r < 0)
+		return r;
+	char netdev[HV_ID_MAX + 8];
+	snprintf(netdev, sizeof(netdev), "%s-net", id);
+	_cleanup_jgen_ struct vc_jgen *g = open_args();
+	if (!g)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	vc_jgen_kv_string(g, "driver", "virtio-net-pci");
+	vc_jgen_kv_string(g, "id", id);
+	vc_jgen_kv_string(g, "netdev", netdev);
+	vc_jgen_kv_string(g, "mac", nic->mac);
+	if (nic->mtu)
+		vc_jgen_kv_int(g, "host_mtu", nic->mtu);
+	vc_jgen_kv_string(g, "romfile", "");
+	kv_bus(g, port);
+	return finish(g, out, err);
+}
+
+int vc_hv_qmp_vfio_args(const char *id, const char *host, unsigned port, char **out,
+			struct vc_error *err)
+{
+	int r = check_id(id, err);
+	if (r < 0)
+		return r;
+	/* The same rule as at boot: only what a BDF is made of. */
+	size_t n = host ? strlen(host) : 0;
+	if (n < 7 || n > 16 || strspn(host, "0123456789abcdefABCDEF:.") != n)
+		return vc_error_set(err, EINVAL, "hot-plug: host: `%s` is not a PCI address",
+				    host ? host : "");
+	_cleanup_jgen_ struct vc_jgen *g = open_args();
+	if (!g)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	vc_jgen_kv_string(g, "driver", "vfio-pci");
+	vc_jgen_kv_string(g, "id", id);
+	vc_jgen_kv_string(g, "host", host);
+	kv_bus(g, port);
+	return finish(g, out, err);
+}
+
+static struct vc_hv_plugged *find_plugged(struct vc_hv *hv, const char *id)
+{
+	for (size_t i = 0; i < hv->n_plugged; i++)
+		if (!strcmp(hv->plugged[i].id, id))
+			return &hv->plugged[i];
+	return NULL;
+}
+
+/* A free spare port, or ENOSPC saying how many there are. */
+static int take_port(struct vc_hv *hv, const char *what, unsigned *port, struct vc_error *err)
+{
+	for (unsigned p = hv->spare_first; p < hv->spare_first + hv->n_spare; p++) {
+		bool used = false;
+		for (size_t i = 0; i < hv->n_plugged && !used; i++)
+			used = hv->plugged[i].port == p;
+		if (!used) {
+			*port = p;
+			return 0;
+		}
+	}
+	return vc_error_set(err, ENOSPC,
+			    "hot-plug %s: no spare PCIe root port left (the VM booted with %u: "
+			    "hotplug_root_ports in vcrun's config)",
+			    what, hv->n_spare);
+}
+
+static int record(struct vc_hv *hv, const char *id, unsigned port, const char *backend,
+		  struct vc_error *err)
+{
+	struct vc_hv_plugged *n = realloc(hv->plugged, (hv->n_plugged + 1) * sizeof(*n));
+	if (!n)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	hv->plugged = n;
+	struct vc_hv_plugged *p = &hv->plugged[hv->n_plugged++];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->id, sizeof(p->id), "%s", id);
+	snprintf(p->backend, sizeof(p->backend), "%s", backend ? backend : "");
+	p->port = port;
+	return 0;
+}
+
+/* A backend's removal, after a failed device_add or an unplug. */
+static int del_netdev(struct vc_hv *hv, const char *netdev, struct vc_error *err)
+{
+	_cleanup_free_ char *args = vc_strdup_printf("{\"id\":\"%s\"}", netdev);
+	if (!args)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	return vc_hv_qmp_execute(hv->qmp_path, "netdev_del", args, HV_PLUG_TIMEOUT_MS, NULL, err);
+}
+
+/* device_add of a device in port; on failure the message names the device. */
+static int device_add(struct vc_hv *hv, const char *what, const char *args, struct vc_error *err)
+{
+	int r = vc_hv_qmp_execute(hv->qmp_path, "device_add", args, HV_PLUG_TIMEOUT_MS, NULL, err);
+	if (r < 0)
+		return vc_error_wrap(err, "hot-plug %s", what);
+	return 0;
+}
+
+int vc_hv_hotplug_nic(struct vc_hv *hv, const char *id, const struct vc_hv_nic *nic,
+		      struct vc_error *err)
+{
+	char what[96];
+	snprintf(what, sizeof(what), "NIC %s (tap %s, MAC %s)", id ? id : "",
+		 nic->tap ? nic->tap : "", nic->mac ? nic->mac : "");
+	if (id && find_plugged(hv, id))
+		return vc_error_set(err, EEXIST, "hot-plug %s: plugged already", what);
+	unsigned port = 0;
+	_cleanup_free_ char *netdev_args = NULL, *dev_args = NULL;
+	int r = take_port(hv, what, &port, err);
+	if (r == 0)
+		r = vc_hv_qmp_netdev_args(id, nic, &netdev_args, err);
+	if (r == 0)
+		r = vc_hv_qmp_nic_args(id, nic, port, &dev_args, err);
+	if (r < 0)
+		return r;
+	char netdev[HV_ID_MAX + 8];
+	snprintf(netdev, sizeof(netdev), "%s-net", id);
+	r = vc_hv_qmp_execute(hv->qmp_path, "netdev_add", netdev_args, HV_PLUG_TIMEOUT_MS, NULL,
+			      err);
+	if (r < 0)
+		return vc_error_wrap(err, "hot-plug %s", what);
+	if ((r = device_add(hv, what, dev_args, err)) < 0) {
+		struct vc_error undo = {0};
+		if (del_netdev(hv, netdev, &undo) < 0) {
+			char msg[VC_ERROR_MSG_MAX];
+			snprintf(msg, sizeof(msg), "%s", err->msg);
+			vc_error_set(err, -r, "%s (removing its netdev failed too: %s)", msg,
+				     undo.msg);
+		}
+		return r;
+	}
+	if ((r = record(hv, id, port, netdev, err)) < 0)
+		return r; /* plugged, but unknown to us: QEMU's exit removes it */
+	return 0;
+}
+
+int vc_hv_hotplug_vfio(struct vc_hv *hv, const char *id, const char *host, struct vc_error *err)
+{
+	char what[80];
+	snprintf(what, sizeof(what), "VFIO device %s (%s)", id ? id : "", host ? host : "");
+	if (id && find_plugged(hv, id))
+		return vc_error_set(err, EEXIST, "hot-plug %s: plugged already", what);
+	unsigned port = 0;
+	_cleanup_free_ char *args = NULL;
+	int r = take_port(hv, what, &port, err);
+	if (r == 0)
+		r = vc_hv_qmp_vfio_args(id, host, port, &args, err);
+	if (r == 0)
+		r = device_add(hv, what, args, err);
+	if (r == 0)
+		r = record(hv, id, port, NULL, err);
+	return r;
+}
+
+int vc_hv_unplug(struct vc_hv *hv, const char *id, int timeout_ms, struct vc_error *err)
+{
+	struct vc_hv_plugged *p = id ? find_plugged(hv, id) : NULL;
+	if (!p)
+		return vc_error_set(err, ENOENT, "unplug %s: not a hot-plugged device",
+				    id ? id : "(null)");
+	_cleanup_free_ char *args = vc_strdup_printf("{\"id\":\"%s\"}", id);
+	if (!args)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	int r = hv_qmp_execute_wait(hv->qmp_path, "device_del", args, "DEVICE_DELETED", id,
+				    timeout_ms > 0 ? timeout_ms : HV_UNPLUG_TIMEOUT_MS, err);
+	if (r < 0)
+		return vc_error_wrap(err, "unplug %s", id);
+	char backend[sizeof(p->backend)];
+	memcpy(backend, p->backend, sizeof(backend));
+	*p = hv->plugged[--hv->n_plugged];
+	/* The port is free now whatever happens to the backend. */
+	if (backend[0] && (r = del_netdev(hv, backend, err)) < 0)
+		return vc_error_wrap(err, "unplug %s", id);
+	return 0;
+}
