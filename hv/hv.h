@@ -88,7 +88,15 @@ struct vc_hv_config {
 	 * devices added while the VM runs (vc_hv_hotplug_*). They are numbered after
 	 * the VFIO ports: rpN, chassis N, slot N, N from vc_hv_spare_port_first. */
 	unsigned hotplug_ports; /* at most VC_HV_HOTPLUG_PORTS_MAX */
+	/* Room for memory and vCPUs added while the VM runs: -m N,slots=S,maxmem=N+M
+	 * (S = VC_HV_MEM_SLOTS) with hot-added memory onlined movable by the guest
+	 * kernel, so that it can be given back; -smp N,maxcpus=C. 0: none. */
+	unsigned hotplug_mem_mib, max_vcpus;
 };
+
+#define VC_HV_MEM_SLOTS 8
+/* Linux adds memory in blocks of 128 MiB on x86: a DIMM is a multiple of it. */
+#define VC_HV_MEM_BLOCK_MIB 128
 
 /* Spare root ports at most: each one costs the guest's boot a little (hv/README.md). */
 #define VC_HV_HOTPLUG_PORTS_MAX 64
@@ -106,14 +114,26 @@ struct vc_hv {
 	unsigned spare_first, n_spare;
 	struct vc_hv_plugged *plugged;
 	size_t n_plugged;
+	unsigned hotplug_mem_mib; /* room left for DIMMs */
+	bool shared_mem;	  /* virtio-fs: guest RAM must be shareable memfd */
+	enum vc_hv_accel accel;	  /* which CPU model a hot-added vCPU is */
 };
 
 /* A device added while the VM runs: its QEMU id, the root port it took, and the
  * backend (a netdev's id) that goes with it. */
+enum vc_hv_plug_kind {
+	VC_HV_PLUG_PCI,	 /* in a spare root port; backend: a netdev or none */
+	VC_HV_PLUG_DIMM, /* pc-dimm; backend: its memory-backend object */
+	VC_HV_PLUG_CPU,
+};
+
 struct vc_hv_plugged {
 	char id[32];
 	unsigned port;
 	char backend[32]; /* "" when none */
+	/* Added after the first version (append only): */
+	enum vc_hv_plug_kind kind;
+	unsigned mib; /* a DIMM's size */
 };
 
 /* The QEMU argv (NULL-terminated, malloc'd strings) for a config: pure, no I/O,
@@ -157,9 +177,18 @@ int vc_hv_hotplug_nic(struct vc_hv *hv, const char *id, const struct vc_hv_nic *
 		      struct vc_error *err);
 /* A host PCI function (bound to vfio-pci) into a free spare root port. */
 int vc_hv_hotplug_vfio(struct vc_hv *hv, const char *id, const char *host, struct vc_error *err);
+/* mib MiB of guest memory as a pc-dimm (a multiple of VC_HV_MEM_BLOCK_MIB, within
+ * the room hotplug_mem_mib left): object-add of its backend, then device_add;
+ * the backend goes again when device_add fails. The guest kernel onlines it
+ * (memhp_default_state=online_movable). */
+int vc_hv_hotplug_memory(struct vc_hv *hv, const char *id, unsigned mib, struct vc_error *err);
+/* One more vCPU (the first free one query-hotpluggable-cpus lists); the guest's
+ * agent onlines it. ENOSPC when every possible vCPU is there. */
+int vc_hv_hotplug_vcpu(struct vc_hv *hv, const char *id, struct vc_error *err);
 /* Removes a device vc_hv_hotplug_* added: device_del, then waits up to timeout_ms
  * (<= 0: 10 s) for QEMU's DEVICE_DELETED (the guest must let go of it first), then
- * deletes its backend and frees its port. ENOENT when id was not plugged. */
+ * deletes its backend and frees its port. ENOENT when id was not plugged; ENOTSUP
+ * for a vCPU under TCG (QEMU 7.2 crashes there), which stays plugged. */
 int vc_hv_unplug(struct vc_hv *hv, const char *id, int timeout_ms, struct vc_error *err);
 
 /* The QMP arguments (JSON object text, malloc'd) that vc_hv_hotplug_* sends: pure,
@@ -170,6 +199,8 @@ int vc_hv_qmp_nic_args(const char *id, const struct vc_hv_nic *nic, unsigned por
 		       struct vc_error *err);
 int vc_hv_qmp_vfio_args(const char *id, const char *host, unsigned port, char **out,
 			struct vc_error *err);
+int vc_hv_qmp_memory_args(const char *id, unsigned mib, bool shared, char **backend,
+			  char **device, struct vc_error *err);
 
 /* Picks the accelerator: KVM only if /dev/kvm opens and a tiny guest actually runs
  * on it under QEMU (a PVM host's /dev/kvm opens but cannot run ordinary guests).

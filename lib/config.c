@@ -82,6 +82,15 @@ static int apply_file(struct vc_config *cfg, const char *file, struct vc_error *
 				    VC_HV_HOTPLUG_PORTS_MAX);
 	if (ports)
 		cfg->hotplug_root_ports = (unsigned)u;
+	const struct vc_json *hmem = vc_json_get(doc, "hotplug_memory_mib");
+	if (hmem && (vc_json_to_u64(hmem, &u) < 0 || u > (1u << 20)))
+		return vc_error_set(err, EINVAL,
+				    "%s: hotplug_memory_mib: must be an integer from 0 to %u", file,
+				    1u << 20);
+	if (hmem)
+		cfg->hotplug_memory_mib = (unsigned)u;
+	if (take_uint(doc, "max_vcpus", file, 255, &cfg->max_vcpus, err) < 0)
+		return -EINVAL;
 	const struct vc_json *bind = vc_json_get(doc, "vfio_bind");
 	if (bind && bind->type != VC_JSON_BOOL)
 		return vc_error_set(err, EINVAL, "%s: vfio_bind: must be true or false", file);
@@ -131,6 +140,7 @@ int vc_config_load(struct vc_config *cfg, struct vc_error *err)
 	cfg->fs = VC_FS_9P;
 	cfg->boot_timeout_ms = 120000;
 	cfg->hotplug_root_ports = VC_CONFIG_HOTPLUG_PORTS;
+	cfg->hotplug_memory_mib = VC_CONFIG_HOTPLUG_MEMORY_MIB;
 	if (!cfg->qemu || !cfg->kernel || !cfg->initrd || !cfg->virtiofsd) {
 		vc_config_release(cfg);
 		return vc_error_set(err, ENOMEM, "out of memory");

@@ -44,6 +44,10 @@ struct mctr {
 	bool adding;	 /* CreateContainer under way */
 	bool removing;	 /* RemoveContainer under way */
 	struct waiter remover;
+	/* What was hot-plugged for its limits when it joined (monitor-hotplug.c). */
+	char mem_dev[24]; /* "" when none */
+	char (*vcpu_devs)[24];
+	size_t n_vcpu_devs;
 };
 
 struct stream {
@@ -111,6 +115,9 @@ struct monitor {
 	size_t n_late;
 	unsigned next_tap;     /* tap<N>_vc of the next one */
 	bool net_foreign;      /* another VM bridges the namespace: leave it alone */
+	unsigned next_dev;     /* numbers the ids of hot-plugged memory and vCPUs */
+	char (*kept_vcpus)[24]; /* plugged for a container that left, and not unpluggable */
+	size_t n_kept_vcpus;
 	struct conn *conns[MAX_CONNS];
 	size_t n_conns;
 	struct pending *pend;
@@ -160,6 +167,13 @@ void mon_orphan_cleanup(struct monitor *m);
 void mon_net_event(void *ctx, int ifindex, const char *name, enum vc_netns_link_event ev);
 int mon_net_timeout_ms(const struct monitor *m, int timeout);
 void mon_net_run(struct monitor *m);
+/* A joining container's memory limit and CPU quota (its guest spec) grow the VM:
+ * a DIMM of the limit and a vCPU per CPU of the quota. Room that is not there is
+ * a warning; a refusal by QEMU fails with err, plugging nothing. mon_ctr_unplug
+ * gives it back when the container leaves. */
+int mon_ctr_plug(struct monitor *m, struct mctr *c, const struct vc_json *spec,
+		 struct vc_error *err);
+void mon_ctr_unplug(struct monitor *m, struct mctr *c);
 /* Runs the event loop until the sandbox is destroyed or the VM is gone. */
 int mon_serve(struct monitor *m);
 void mon_release(struct monitor *m);

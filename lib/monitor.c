@@ -212,6 +212,7 @@ void mon_ctr_forget(struct monitor *m, struct mctr *c)
 		}
 	vc_state_release(&c->st);
 	free(c->netns_pin);
+	free(c->vcpu_devs);
 	free(c);
 }
 
@@ -338,6 +339,7 @@ static void added(struct monitor *m, const struct pending *p, int r, const struc
 		if (p->conn)
 			vc_chan_queue(&p->conn->ch, VC_FRAME_RESPONSE, 0, p->conn_req, f->body,
 				      f->len);
+		mon_ctr_unplug(m, ctr);
 		mon_ctr_forget(m, ctr);
 		return;
 	}
@@ -435,6 +437,7 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 		if (p.ctr) {
 			struct waiter w = p.ctr->remover;
 			vc_debug("container %s left sandbox %s", p.ctr->st.id, m->id);
+			mon_ctr_unplug(m, p.ctr);
 			mon_ctr_forget(m, p.ctr);
 			respond_removed(w.conn, w.req, false);
 		}
@@ -451,7 +454,7 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 		break;
 	case PEND_NET:
 		if (r < 0)
-			vc_warn("sandbox %s: a hot-plugged NIC: %s", m->id, rerr.msg);
+			vc_warn("sandbox %s: hot-plug: %s", m->id, rerr.msg);
 		break;
 	}
 }
@@ -712,6 +715,7 @@ void mon_release(struct monitor *m)
 	for (size_t i = 0; i < m->n_ctrs; i++) {
 		vc_state_release(&m->ctrs[i]->st);
 		free(m->ctrs[i]->netns_pin);
+		free(m->ctrs[i]->vcpu_devs);
 		free(m->ctrs[i]);
 	}
 	free(m->ctrs);
@@ -732,4 +736,5 @@ void mon_release(struct monitor *m)
 	vc_netns_watch_close(m->net_watch);
 	free(m->net_known);
 	free(m->late);
+	free(m->kept_vcpus);
 }
