@@ -238,24 +238,21 @@ void mon_net_run(struct monitor *m)
 	}
 }
 
-/* ---- a joining container's limits ------------------------------------------ */
+/* ---- a container's limits ---------------------------------------------------- */
 
 #define VCPU_ONLINE_WAIT_MS 20000
 #define MIB		    (1024ULL * 1024ULL)
 
-static int64_t spec_int(const struct vc_json *spec, const char *res, const char *key)
+/* resources.RES.KEY as an integer; false when absent. */
+static bool res_int(const struct vc_json *res, const char *what, const char *key, int64_t *v)
 {
-	int64_t v = 0;
-	const struct vc_json *r = vc_json_get(vc_json_get(vc_json_get(spec, "linux"), "resources"),
-					      res);
-	if (vc_json_to_i64(vc_json_get(r, key), &v) < 0)
-		return 0;
-	return v;
+	*v = 0;
+	return vc_json_to_i64(vc_json_get(vc_json_get(res, what), key), v) == 0;
 }
 
 /* ENOSPC (no room configured or left) is said and skipped: the container still
  * gets its limit inside the guest, the VM only does not grow. */
-static int plugged_or_warned(struct monitor *m, struct mctr *c, int r, struct vc_error *err)
+static int plugged_or_warned(struct mctr *c, int r, struct vc_error *err)
 {
 	if (r != -ENOSPC)
 		return r;
@@ -265,104 +262,147 @@ static int plugged_or_warned(struct monitor *m, struct mctr *c, int r, struct vc
 	return 0;
 }
 
-int mon_ctr_plug(struct monitor *m, struct mctr *c, const struct vc_json *spec,
-		 struct vc_error *err)
+static unsigned dimm_mib(const struct monitor *m, const char *id)
 {
-	int64_t limit = spec_int(spec, "memory", "limit");
-	int64_t quota = spec_int(spec, "cpu", "quota"), period = spec_int(spec, "cpu", "period");
-	int r = 0;
-	if (limit > 0) {
-		uint64_t mib = ((uint64_t)limit + MIB - 1) / MIB;
-		mib = (mib + VC_HV_MEM_BLOCK_MIB - 1) / VC_HV_MEM_BLOCK_MIB * VC_HV_MEM_BLOCK_MIB;
-		char id[24];
+	for (size_t i = 0; id[0] && i < m->hv.n_plugged; i++)
+		if (!strcmp(m->hv.plugged[i].id, id))
+			return m->hv.plugged[i].mib;
+	return 0;
+}
+
+/* The container's DIMM becomes mib MiB (0: none): the new one first, so that the
+ * guest never runs short in between, then the old one goes. */
+static int set_memory(struct monitor *m, struct mctr *c, unsigned mib, struct vc_error *err)
+{
+	if (mib == dimm_mib(m, c->mem_dev))
+		return 0;
+	char id[24] = "";
+	if (mib) {
 		snprintf(id, sizeof(id), "mem-%u", m->next_dev++);
-		r = vc_hv_hotplug_memory(&m->hv, id, mib > UINT32_MAX ? UINT32_MAX : (unsigned)mib,
-					 err);
-		if (r == 0) {
-			snprintf(c->mem_dev, sizeof(c->mem_dev), "%s", id);
-			vc_info("container %s: %llu MiB of memory hot-plugged (%s)", c->st.id,
-				(unsigned long long)mib, id);
+		int r = vc_hv_hotplug_memory(&m->hv, id, mib, err);
+		if (r < 0)
+			return plugged_or_warned(c, r, err);
+		vc_info("container %s: %u MiB of memory hot-plugged (%s)", c->st.id, mib, id);
+	}
+	if (c->mem_dev[0]) {
+		struct vc_error uerr = {0};
+		/* The guest must migrate what lives there first: give it time. */
+		if (vc_hv_unplug(&m->hv, c->mem_dev, 2 * UNPLUG_TIMEOUT_MS, &uerr) < 0)
+			vc_warn("container %s: the VM keeps its memory: %s", c->st.id, uerr.msg);
+		else
+			vc_info("container %s: memory %s given back", c->st.id, c->mem_dev);
+	}
+	snprintf(c->mem_dev, sizeof(c->mem_dev), "%s", id);
+	return 0;
+}
+
+static void online_vcpus(struct monitor *m)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < m->hv.n_plugged; i++)
+		total += m->hv.plugged[i].kind == VC_HV_PLUG_CPU;
+	struct vc_json *p = vc_json_new_object();
+	if (p && (vc_json_object_set(p, "count", vc_json_new_uint(m->plan.vcpus + total)) < 0 ||
+		  vc_json_object_set(p, "wait_ms", vc_json_new_uint(VCPU_ONLINE_WAIT_MS)) < 0)) {
+		vc_json_free(p);
+		p = NULL;
+	}
+	/* Ahead of what follows on the channel (a joining container's CreateContainer):
+	 * the container starts with its vCPUs online. */
+	mon_agent_send(m, VC_M_ONLINE_CPUS, p, PEND_NET, NULL, NULL, 0, 0);
+}
+
+/* One of the container's vCPUs leaves it: unplugged, or (under TCG, or when the
+ * guest does not let go) kept online for the next container with a quota. */
+static void drop_vcpu(struct monitor *m, struct mctr *c)
+{
+	struct vc_error err = {0};
+	const char *id = c->vcpu_devs[--c->n_vcpu_devs];
+	int r = m->hv_running ? vc_hv_unplug(&m->hv, id, UNPLUG_TIMEOUT_MS, &err) : 0;
+	if (r == -ENOTSUP || r == -ETIMEDOUT) {
+		char(*k)[24] = realloc(m->kept_vcpus, (m->n_kept_vcpus + 1) * sizeof(*k));
+		if (k) {
+			m->kept_vcpus = k;
+			memcpy(k[m->n_kept_vcpus++], id, sizeof(*k));
 		}
-		if ((r = plugged_or_warned(m, c, r, err)) < 0)
-			return r;
 	}
-	uint64_t cpus = quota > 0 && period > 0 ? ((uint64_t)quota + period - 1) / period : 0;
-	if (cpus > 255)
-		cpus = 255;
-	if (cpus && !(c->vcpu_devs = calloc(cpus, sizeof(*c->vcpu_devs)))) {
-		r = vc_error_set(err, ENOMEM, "out of memory");
-		goto undo;
-	}
-	size_t reused = 0;
-	for (uint64_t i = 0; i < cpus; i++) {
+	if (r < 0)
+		vc_info("container %s: %s", c->st.id, err.msg);
+}
+
+static int set_vcpus(struct monitor *m, struct mctr *c, size_t want, struct vc_error *err)
+{
+	while (c->n_vcpu_devs > want)
+		drop_vcpu(m, c);
+	if (c->n_vcpu_devs == want)
+		return 0;
+	char(*n)[24] = realloc(c->vcpu_devs, want * sizeof(*n));
+	if (!n)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	c->vcpu_devs = n;
+	size_t added = 0, reused = 0;
+	int r = 0;
+	while (c->n_vcpu_devs < want) {
 		char *id = c->vcpu_devs[c->n_vcpu_devs];
 		if (m->n_kept_vcpus) {
 			/* One that an earlier member left behind, online still. */
 			memcpy(id, m->kept_vcpus[--m->n_kept_vcpus], sizeof(c->vcpu_devs[0]));
-			c->n_vcpu_devs++;
 			reused++;
-			continue;
+		} else {
+			snprintf(id, sizeof(c->vcpu_devs[0]), "cpu-%u", m->next_dev++);
+			if ((r = vc_hv_hotplug_vcpu(&m->hv, id, err)) < 0)
+				break;
 		}
-		snprintf(id, sizeof(c->vcpu_devs[0]), "cpu-%u", m->next_dev++);
-		r = vc_hv_hotplug_vcpu(&m->hv, id, err);
-		if (r == -ENOSPC)
-			break;
-		if (r < 0)
-			goto undo;
 		c->n_vcpu_devs++;
+		added++;
 	}
-	if ((r = plugged_or_warned(m, c, r, err)) < 0)
-		goto undo;
-	if (c->n_vcpu_devs) {
+	if (added) {
 		vc_info("container %s: %zu vCPUs hot-plugged (%zu of them kept from a member "
 			"that left)",
-			c->st.id, c->n_vcpu_devs, reused);
-		/* Ahead of its CreateContainer on the channel: the container starts with
-		 * its vCPUs online. */
-		size_t total = 0;
-		for (size_t i = 0; i < m->hv.n_plugged; i++)
-			total += m->hv.plugged[i].kind == VC_HV_PLUG_CPU;
-		struct vc_json *p = vc_json_new_object();
-		if (p && (vc_json_object_set(p, "count",
-					     vc_json_new_uint(m->plan.vcpus + total)) < 0 ||
-			  vc_json_object_set(p, "wait_ms", vc_json_new_uint(VCPU_ONLINE_WAIT_MS)) <
-				  0)) {
-			vc_json_free(p);
-			p = NULL;
-		}
-		mon_agent_send(m, VC_M_ONLINE_CPUS, p, PEND_NET, NULL, NULL, 0, 0);
+			c->st.id, added, reused);
+		online_vcpus(m);
 	}
-	return 0;
-undo:
-	mon_ctr_unplug(m, c);
+	return plugged_or_warned(c, r, err);
+}
+
+int mon_ctr_resize(struct monitor *m, struct mctr *c, const struct vc_json *res,
+		   struct vc_error *err)
+{
+	int64_t limit, quota, period;
+	int r = 0;
+	if (res_int(res, "memory", "limit", &limit)) {
+		uint64_t mib = limit > 0 ? ((uint64_t)limit + MIB - 1) / MIB : 0;
+		mib = (mib + VC_HV_MEM_BLOCK_MIB - 1) / VC_HV_MEM_BLOCK_MIB * VC_HV_MEM_BLOCK_MIB;
+		r = set_memory(m, c, mib > UINT32_MAX - VC_HV_MEM_BLOCK_MIB ? UINT32_MAX / 2 : mib,
+			       err);
+	}
+	if (r == 0 && res_int(res, "cpu", "quota", &quota)) {
+		/* runc's default period when the update names only the quota */
+		if (!res_int(res, "cpu", "period", &period) || period <= 0)
+			period = 100000;
+		uint64_t cpus = quota > 0 ? ((uint64_t)quota + period - 1) / period : 0;
+		r = set_vcpus(m, c, cpus > 255 ? 255 : cpus, err);
+	}
+	return r;
+}
+
+int mon_ctr_plug(struct monitor *m, struct mctr *c, const struct vc_json *spec,
+		 struct vc_error *err)
+{
+	int r = mon_ctr_resize(m, c, vc_json_get(vc_json_get(spec, "linux"), "resources"), err);
+	if (r < 0)
+		mon_ctr_unplug(m, c);
 	return r;
 }
 
 void mon_ctr_unplug(struct monitor *m, struct mctr *c)
 {
-	struct vc_error err = {0};
-	for (size_t i = c->n_vcpu_devs; m->hv_running && i-- > 0;) {
-		int r = vc_hv_unplug(&m->hv, c->vcpu_devs[i], UNPLUG_TIMEOUT_MS, &err);
-		if (r == -ENOTSUP || r == -ETIMEDOUT) {
-			/* Still the VM's: the next member with a CPU quota takes it. */
-			char(*k)[24] = realloc(m->kept_vcpus, (m->n_kept_vcpus + 1) * sizeof(*k));
-			if (k) {
-				m->kept_vcpus = k;
-				memcpy(k[m->n_kept_vcpus++], c->vcpu_devs[i], sizeof(*k));
-			}
-		}
-		if (r < 0)
-			vc_info("container %s: %s", c->st.id, err.msg);
-	}
+	while (c->n_vcpu_devs)
+		drop_vcpu(m, c);
 	free(c->vcpu_devs);
 	c->vcpu_devs = NULL;
-	c->n_vcpu_devs = 0;
-	if (c->mem_dev[0] && m->hv_running) {
-		/* The guest must migrate what lives there first: give it time. */
-		if (vc_hv_unplug(&m->hv, c->mem_dev, 2 * UNPLUG_TIMEOUT_MS, &err) < 0)
-			vc_warn("container %s: the VM keeps its memory: %s", c->st.id, err.msg);
-		else
-			vc_info("container %s: memory %s given back", c->st.id, c->mem_dev);
-	}
+	struct vc_error err = {0};
+	if (m->hv_running)
+		set_memory(m, c, 0, &err);
 	c->mem_dev[0] = '\0';
 }

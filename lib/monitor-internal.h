@@ -174,6 +174,10 @@ void mon_net_run(struct monitor *m);
 int mon_ctr_plug(struct monitor *m, struct mctr *c, const struct vc_json *spec,
 		 struct vc_error *err);
 void mon_ctr_unplug(struct monitor *m, struct mctr *c);
+/* `update`: the resources it names (memory.limit, cpu.quota/period) resize what was
+ * plugged for c the same way; what it does not name stays. */
+int mon_ctr_resize(struct monitor *m, struct mctr *c, const struct vc_json *res,
+		   struct vc_error *err);
 /* Runs the event loop until the sandbox is destroyed or the VM is gone. */
 int mon_serve(struct monitor *m);
 void mon_release(struct monitor *m);

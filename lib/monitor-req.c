@@ -314,8 +314,15 @@ static bool forward_request(struct monitor *m, struct conn *c, uint32_t req, con
 		mon_respond_error(&c->ch, req, EINVAL, "%s", why);
 		return true;
 	}
-	struct vc_json *p = mon_params_for_container(ctr);
 	const struct vc_json *res = vc_json_get(params, "resources");
+	/* A member's new limits resize the VM first (the owner's sized it at boot). */
+	struct vc_error err = {0};
+	if (!strcmp(method, "update") && res && ctr != mon_find_ctr(m, m->id) &&
+	    mon_ctr_resize(m, ctr, res, &err) < 0) {
+		mon_respond_error(&c->ch, req, err.code ? err.code : EIO, "update: %s", err.msg);
+		return true;
+	}
+	struct vc_json *p = mon_params_for_container(ctr);
 	if (p && res && vc_json_object_set(p, "resources", vc_json_clone(res)) < 0) {
 		vc_json_free(p);
 		p = NULL;

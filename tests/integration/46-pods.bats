@@ -128,7 +128,7 @@ guest_cpus() {
 	vcrun exec "$1" cat /sys/devices/system/cpu/online
 }
 
-@test "pods: a member with a memory limit and a CPU quota grows the VM while it is there; its memory is given back at its delete" {
+@test "pods: a member with a memory limit and a CPU quota grows the VM while it is there, update resizes it, its memory is given back at its delete" {
 	make_bundle "$T/p" sleep 600
 	annotate "$T/p" "$CRI_TYPE=sandbox" "$CRI_SB=$(new_id pod)"
 	# The monitor's log is the pod's (the container that booted the VM).
@@ -148,10 +148,17 @@ guest_cpus() {
 	[ $((during - before)) -eq 262144 ] || fail "MemTotal $before kB -> $during kB"
 	[ "$(guest_cpus pod)" = 0-1 ] || fail "vCPUs with the member: $(guest_cpus pod)"
 	vcrun start app
+	# update resizes the same way: a 384 MiB DIMM comes, then the 256 MiB one goes.
+	vcrun update --memory 402653184 app || fail "update --memory"
+	resized=$(guest_mem_kib pod)
+	[ $((resized - before)) -eq 393216 ] || fail "MemTotal after update: $before kB -> $resized kB"
+	grep -q "container app: 384 MiB of memory hot-plugged (mem-" "$T/log" &&
+		grep -q "container app: memory mem-0 given back" "$T/log" || fail "$(cat "$T/log")"
 	vcrun delete -f app
 	after=$(guest_mem_kib pod)
 	[ "$after" -eq "$before" ] || fail "MemTotal after the delete: $after kB, at boot $before kB"
-	grep -q "container app: memory mem-0 given back" "$T/log" || fail "$(cat "$T/log")"
+	[ "$(grep -c "container app: memory mem-[0-9]* given back" "$T/log")" -eq 2 ] ||
+		fail "$(cat "$T/log")"
 	# Under TCG the vCPU stays (QEMU 7.2 crashes on its unplug), for the next member.
 	if grep -q "unplug a vCPU under TCG" "$T/log"; then
 		[ "$(guest_cpus pod)" = 0-1 ] || fail "the kept vCPU went offline"
