@@ -15,9 +15,9 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 
-#define MAX_CPUS      255
-#define MAX_WAIT_MS   30000
-#define WAIT_STEP_MS  50
+#define MAX_CPUS     255
+#define MAX_WAIT_MS  30000
+#define WAIT_STEP_MS 50
 
 /* cpuN with N all digits, below MAX_CPUS. */
 static bool cpu_dir(const char *name)

@@ -46,9 +46,9 @@ struct if_req {
 	const char *name;
 	unsigned char mac[6];
 	const char *mac_text;
-	uint32_t mtu;	/* 0: leave it */
-	bool up;	/* the link ends up up, or down */
-	bool set_addrs; /* "addresses" given: the link gets exactly those */
+	uint32_t mtu;	  /* 0: leave it */
+	bool up;	  /* the link ends up up, or down */
+	bool set_addrs;	  /* "addresses" given: the link gets exactly those */
 	uint32_t wait_ms; /* a hot-plugged NIC: wait this long for it to appear */
 	struct ip_pfx *addrs;
 	size_t n_addrs;

@@ -194,8 +194,9 @@ static int del_backend(struct vc_hv *hv, enum vc_hv_plug_kind kind, const char *
 	_cleanup_free_ char *args = vc_strdup_printf("{\"id\":\"%s\"}", backend);
 	if (!args)
 		return vc_error_set(err, ENOMEM, "out of memory");
-	return vc_hv_qmp_execute(hv->qmp_path, kind == VC_HV_PLUG_DIMM ? "object-del" : "netdev_del",
-				 args, HV_PLUG_TIMEOUT_MS, NULL, err);
+	return vc_hv_qmp_execute(hv->qmp_path,
+				 kind == VC_HV_PLUG_DIMM ? "object-del" : "netdev_del", args,
+				 HV_PLUG_TIMEOUT_MS, NULL, err);
 }
 
 static int del_netdev(struct vc_hv *hv, const char *netdev, struct vc_error *err)
@@ -301,8 +302,8 @@ int vc_hv_unplug(struct vc_hv *hv, const char *id, int timeout_ms, struct vc_err
 	return 0;
 }
 
-int vc_hv_qmp_memory_args(const char *id, unsigned mib, bool shared, char **backend,
-			  char **device, struct vc_error *err)
+int vc_hv_qmp_memory_args(const char *id, unsigned mib, bool shared, char **backend, char **device,
+			  struct vc_error *err)
 {
 	*backend = *device = NULL;
 	int r = check_id(id, err);
@@ -310,8 +311,8 @@ int vc_hv_qmp_memory_args(const char *id, unsigned mib, bool shared, char **back
 		return r;
 	if (mib == 0 || mib % VC_HV_MEM_BLOCK_MIB)
 		return vc_error_set(err, EINVAL,
-				    "hot-plug memory %s: %u MiB is not a multiple of %d MiB", id, mib,
-				    VC_HV_MEM_BLOCK_MIB);
+				    "hot-plug memory %s: %u MiB is not a multiple of %d MiB", id,
+				    mib, VC_HV_MEM_BLOCK_MIB);
 	char obj[HV_ID_MAX + 8];
 	snprintf(obj, sizeof(obj), "%s-mem", id);
 	_cleanup_jgen_ struct vc_jgen *b = open_args();

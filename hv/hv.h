@@ -199,8 +199,8 @@ int vc_hv_qmp_nic_args(const char *id, const struct vc_hv_nic *nic, unsigned por
 		       struct vc_error *err);
 int vc_hv_qmp_vfio_args(const char *id, const char *host, unsigned port, char **out,
 			struct vc_error *err);
-int vc_hv_qmp_memory_args(const char *id, unsigned mib, bool shared, char **backend,
-			  char **device, struct vc_error *err);
+int vc_hv_qmp_memory_args(const char *id, unsigned mib, bool shared, char **backend, char **device,
+			  struct vc_error *err);
 
 /* Picks the accelerator: KVM only if /dev/kvm opens and a tiny guest actually runs
  * on it under QEMU (a PVM host's /dev/kvm opens but cannot run ordinary guests).

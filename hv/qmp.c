@@ -226,8 +226,8 @@ static int qmp_command_text(const char *command, const char *args_json, char **o
 	return *out ? 0 : vc_error_set(err, ENOMEM, "out of memory");
 }
 
-static int qmp_run(const char *qmp_path, const char *command, const char *args_json,
-		   int timeout_ms, char **reply, struct qmp_wait *w, struct vc_error *err)
+static int qmp_run(const char *qmp_path, const char *command, const char *args_json, int timeout_ms,
+		   char **reply, struct qmp_wait *w, struct vc_error *err)
 {
 	if (reply)
 		*reply = NULL;
@@ -269,8 +269,7 @@ int vc_hv_qmp_execute(const char *qmp_path, const char *command, const char *arg
 }
 
 int hv_qmp_execute_wait(const char *qmp_path, const char *command, const char *args_json,
-			const char *event, const char *device, int timeout_ms,
-			struct vc_error *err)
+			const char *event, const char *device, int timeout_ms, struct vc_error *err)
 {
 	struct qmp_wait w = {.event = event, .device = device};
 	return qmp_run(qmp_path, command, args_json, timeout_ms, NULL, &w, err);

@@ -27,7 +27,7 @@ struct vc_config {
 };
 
 /* Default hotplug_root_ports: see hv/README.md for what each port costs at boot. */
-#define VC_CONFIG_HOTPLUG_PORTS 4
+#define VC_CONFIG_HOTPLUG_PORTS	     4
 #define VC_CONFIG_HOTPLUG_MEMORY_MIB 4096
 
 /* Reads the config file if present (a missing file is fine; a bad one is an error

@@ -19,7 +19,7 @@
  * is plugged once the namespace has been quiet this long. */
 #define LATE_SETTLE_MS 300
 /* How long the agent waits for the new NIC to show up in the guest. */
-#define LATE_NIC_WAIT_MS 15000
+#define LATE_NIC_WAIT_MS  15000
 #define UNPLUG_TIMEOUT_MS 5000
 
 static bool boot_interface(const struct monitor *m, int ifindex)
@@ -53,8 +53,8 @@ static void unplug(struct monitor *m, struct late_nic *l)
 	else if (l->plugged)
 		vc_info("sandbox %s: interface %s left its network namespace: NIC %s unplugged",
 			m->id, l->name, l->dev_id);
-	if (l->plugged && vc_netns_tap_remove(m->plan.netns_path, l->name, l->ifindex, l->tap,
-					      &err) < 0)
+	if (l->plugged &&
+	    vc_netns_tap_remove(m->plan.netns_path, l->name, l->ifindex, l->tap, &err) < 0)
 		vc_warn("sandbox %s: %s", m->id, err.msg);
 	*l = m->late[--m->n_late];
 }
@@ -167,8 +167,8 @@ static int plug(struct monitor *m, struct late_nic *l, const struct vc_netns_pla
 	struct vc_hv_nic nic = {.tap = (char *)pi->tap, .mac = (char *)pi->mac, .mtu = pi->mtu};
 	if ((r = vc_hv_hotplug_nic(&m->hv, l->dev_id, &nic, err)) < 0) {
 		struct vc_error undo = {0};
-		if (vc_netns_tap_remove(m->plan.netns_path, pi->name, pi->ifindex, pi->tap,
-					&undo) < 0)
+		if (vc_netns_tap_remove(m->plan.netns_path, pi->name, pi->ifindex, pi->tap, &undo) <
+		    0)
 			vc_warn("sandbox %s: %s", m->id, undo.msg);
 		return r;
 	}
@@ -256,8 +256,8 @@ static int plugged_or_warned(struct mctr *c, int r, struct vc_error *err)
 {
 	if (r != -ENOSPC)
 		return r;
-	vc_warn("container %s: %s; it runs within the VM's memory and vCPUs as they are",
-		c->st.id, err->msg);
+	vc_warn("container %s: %s; it runs within the VM's memory and vCPUs as they are", c->st.id,
+		err->msg);
 	memset(err, 0, sizeof(*err));
 	return 0;
 }

@@ -90,10 +90,10 @@ struct late_nic {
 	int ifindex;
 	char name[IF_NAMESIZE];
 	char tap[IF_NAMESIZE];
-	char dev_id[24];	     /* the NIC's QEMU id */
-	bool plugged;		     /* its tap and NIC exist */
-	bool failed;		     /* said why not, once: not tried again */
-	unsigned long long due_ns;   /* plug or configure then; 0: nothing to do */
+	char dev_id[24];	   /* the NIC's QEMU id */
+	bool plugged;		   /* its tap and NIC exist */
+	bool failed;		   /* said why not, once: not tried again */
+	unsigned long long due_ns; /* plug or configure then; 0: nothing to do */
 };
 
 struct monitor {
@@ -113,9 +113,9 @@ struct monitor {
 	size_t n_net_known;
 	struct late_nic *late; /* those that came later: hot-plugged (monitor-hotplug.c) */
 	size_t n_late;
-	unsigned next_tap;     /* tap<N>_vc of the next one */
-	bool net_foreign;      /* another VM bridges the namespace: leave it alone */
-	unsigned next_dev;     /* numbers the ids of hot-plugged memory and vCPUs */
+	unsigned next_tap;	/* tap<N>_vc of the next one */
+	bool net_foreign;	/* another VM bridges the namespace: leave it alone */
+	unsigned next_dev;	/* numbers the ids of hot-plugged memory and vCPUs */
 	char (*kept_vcpus)[24]; /* plugged for a container that left, and not unpluggable */
 	size_t n_kept_vcpus;
 	struct conn *conns[MAX_CONNS];

@@ -239,7 +239,7 @@ int vc_plan_build(const struct vc_plan_where *w, const struct vc_oci_spec *spec,
 	plan->hotplug_ports = cfg->hotplug_root_ports;
 	plan->hotplug_mem_mib = cfg->hotplug_memory_mib;
 	long host_cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	plan->max_vcpus = cfg->max_vcpus			    ? cfg->max_vcpus
+	plan->max_vcpus = cfg->max_vcpus		      ? cfg->max_vcpus
 			  : host_cpus > 0 && host_cpus <= 255 ? (unsigned)host_cpus
 							      : 1;
 	plan->guest_spec = vc_json_clone(spec->raw);

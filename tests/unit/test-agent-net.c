@@ -333,8 +333,8 @@ VC_TEST(test_update_interface_waits_for_the_nic)
 	CHECK(r == -ENOENT);
 	CHECK_CONTAINS(h.last, "no interface has MAC 02:00:00:00:aa:09 (waited for it");
 	CHECK(ms >= 250 && ms < 5000);
-	CHECK(call(&h, VC_M_UPDATE_INTERFACE, "{\"mac\":\"02:00:00:00:aa:09\",\"wait_ms\":40000}") ==
-	      -EINVAL);
+	CHECK(call(&h, VC_M_UPDATE_INTERFACE,
+		   "{\"mac\":\"02:00:00:00:aa:09\",\"wait_ms\":40000}") == -EINVAL);
 	CHECK_CONTAINS(h.last, "params.wait_ms: must be an integer from 0 to 30000");
 	CHECK(stop(&h) == 0);
 }
@@ -487,6 +487,6 @@ VC_TEST(test_dns_relay)
 	CHECK(stop(&h) == 0);
 }
 
-VC_TESTS(VC_T(test_update_interface), VC_T(test_update_interface_waits_for_the_nic), VC_T(test_update_routes_and_neighbors),
-	 VC_T(test_bad_network_requests), VC_T(test_garbage_network_params), VC_T(test_lo_up),
-	 VC_T(test_dns_relay))
+VC_TESTS(VC_T(test_update_interface), VC_T(test_update_interface_waits_for_the_nic),
+	 VC_T(test_update_routes_and_neighbors), VC_T(test_bad_network_requests),
+	 VC_T(test_garbage_network_params), VC_T(test_lo_up), VC_T(test_dns_relay))

@@ -324,4 +324,5 @@ VC_TESTS(VC_T(test_mount_opts_flags), VC_T(test_mount_opts_clear_and_bind),
 	 VC_T(test_mount_opts_devpts_and_recursive), VC_T(test_mount_opts_errors),
 	 VC_T(test_propagation_parse), VC_T(test_path_in_root_lexical),
 	 VC_T(test_path_in_root_symlinks), VC_T(test_mkdest), VC_T(test_passwd_home),
-	 VC_T(test_lookup_exe), VC_T(test_seccomp_build), VC_T(test_seccomp_build_errors), VC_T(test_online_cpus))
+	 VC_T(test_lookup_exe), VC_T(test_seccomp_build), VC_T(test_seccomp_build_errors),
+	 VC_T(test_online_cpus))

@@ -88,9 +88,44 @@ VC_TEST(argv_spare_ports_are_bounded)
 	c.n_vfio_pci = 1;
 	c.hotplug_ports = 8;
 	CHECK(vc_hv_qemu_argv(&c, &argv, &err) == -EINVAL);
-	CHECK_CONTAINS(err.msg, "hotplug_ports: 8 spare ports after VFIO port 250 go past port 255");
+	CHECK_CONTAINS(err.msg,
+		       "hotplug_ports: 8 spare ports after VFIO port 250 go past port 255");
 	c.hotplug_ports = 5;
 	CHECK(vc_hv_qemu_argv(&c, &argv, &err) == 0);
+}
+
+static const char *after(char **argv, const char *tok)
+{
+	for (size_t i = 0; argv[i]; i++)
+		if (!strcmp(argv[i], tok))
+			return argv[i + 1];
+	return NULL;
+}
+
+VC_TEST(argv_room_for_memory_and_vcpus)
+{
+	struct vc_hv_config c = config("/run/vc/x");
+	_cleanup_strv_ char **argv = NULL;
+	struct vc_error err = {0};
+	CHECK(vc_hv_qemu_argv(&c, &argv, &err) == 0);
+	CHECK_STR(after(argv, "-m"), "64M");
+	CHECK_STR(after(argv, "-smp"), "1");
+	CHECK(!strstr(after(argv, "-append"), "memhp_default_state"));
+	vc_strv_freep(&argv);
+	c.hotplug_mem_mib = 2048;
+	c.max_vcpus = 4;
+	CHECK(vc_hv_qemu_argv(&c, &argv, &err) == 0);
+	CHECK_STR(after(argv, "-m"), "64M,slots=8,maxmem=2112M");
+	CHECK_STR(after(argv, "-smp"), "1,maxcpus=4");
+	CHECK(strstr(after(argv, "-append"), " memhp_default_state=online_movable"));
+	vc_strv_freep(&argv);
+	/* No more vCPUs than it boots with: no maxcpus. */
+	c.max_vcpus = 1;
+	CHECK(vc_hv_qemu_argv(&c, &argv, &err) == 0);
+	CHECK_STR(after(argv, "-smp"), "1");
+	c.max_vcpus = 256;
+	CHECK(vc_hv_qemu_argv(&c, &argv, &err) == -EINVAL);
+	CHECK_CONTAINS(err.msg, "max_vcpus: 256 is more than 255");
 }
 
 VC_TEST(qmp_args_of_each_hotplug)
@@ -99,8 +134,9 @@ VC_TEST(qmp_args_of_each_hotplug)
 	_cleanup_free_ char *netdev = NULL, *dev = NULL, *vfio = NULL;
 	struct vc_error err = {0};
 	CHECK(vc_hv_qmp_netdev_args("nic-3", &nic, &netdev, &err) == 0);
-	CHECK_STR(netdev, "{\"type\":\"tap\",\"id\":\"nic-3-net\",\"ifname\":\"tap3_vc\",\"script\":"
-			  "\"no\",\"downscript\":\"no\",\"vhost\":false}");
+	CHECK_STR(netdev,
+		  "{\"type\":\"tap\",\"id\":\"nic-3-net\",\"ifname\":\"tap3_vc\",\"script\":"
+		  "\"no\",\"downscript\":\"no\",\"vhost\":false}");
 	CHECK(vc_hv_qmp_nic_args("nic-3", &nic, 5, &dev, &err) == 0);
 	CHECK_STR(dev, "{\"driver\":\"virtio-net-pci\",\"id\":\"nic-3\",\"netdev\":\"nic-3-net\","
 		       "\"mac\":\"02:42:0a:2d:05:02\",\"host_mtu\":1400,\"romfile\":\"\",\"bus\":"
@@ -113,6 +149,22 @@ VC_TEST(qmp_args_of_each_hotplug)
 	CHECK(vc_hv_qmp_vfio_args("vfio-7", "0000:03:00.0", 2, &vfio, &err) == 0);
 	CHECK_STR(vfio, "{\"driver\":\"vfio-pci\",\"id\":\"vfio-7\",\"host\":\"0000:03:00.0\","
 			"\"bus\":\"rp2\",\"addr\":\"0\"}");
+	_cleanup_free_ char *backend = NULL, *dimm = NULL;
+	CHECK(vc_hv_qmp_memory_args("mem-1", 256, false, &backend, &dimm, &err) == 0);
+	CHECK_STR(backend, "{\"qom-type\":\"memory-backend-ram\",\"id\":\"mem-1-mem\",\"size\":"
+			   "268435456}");
+	CHECK_STR(dimm, "{\"driver\":\"pc-dimm\",\"id\":\"mem-1\",\"memdev\":\"mem-1-mem\"}");
+	free(backend);
+	free(dimm);
+	/* Under virtio-fs, shareable as the boot's RAM is; sizes in whole blocks only. */
+	CHECK(vc_hv_qmp_memory_args("mem-1", 128, true, &backend, &dimm, &err) == 0);
+	CHECK_STR(backend, "{\"qom-type\":\"memory-backend-memfd\",\"id\":\"mem-1-mem\",\"size\":"
+			   "134217728,\"share\":true}");
+	free(backend);
+	free(dimm);
+	CHECK(vc_hv_qmp_memory_args("mem-1", 100, false, &backend, &dimm, &err) == -EINVAL);
+	CHECK_CONTAINS(err.msg, "100 MiB is not a multiple of 128 MiB");
+	CHECK(backend == NULL && dimm == NULL);
 }
 
 VC_TEST(qmp_args_refuse_what_qemu_would_misread)
@@ -148,12 +200,12 @@ static const unsigned char mb_kernel[] = {
 	0x00, 0x00, 0x00, 0x00, 0x20, 0x00, 0x10, 0x00, 0xf4, 0xeb, 0xfd,
 };
 
-#define FAIL(code)                                                   \
-	do {                                                         \
-		fprintf(stderr, "# step %d: %s\n", code, err.msg);   \
-		vc_hv_stop(&hv, 3000, NULL);                         \
-		vc_hv_release(&hv);                                  \
-		_exit(code);                                         \
+#define FAIL(code)                                                 \
+	do {                                                       \
+		fprintf(stderr, "# step %d: %s\n", code, err.msg); \
+		vc_hv_stop(&hv, 3000, NULL);                       \
+		vc_hv_release(&hv);                                \
+		_exit(code);                                       \
 	} while (0)
 
 /* In a child with a network namespace of its own: exit 0 when every step did what
@@ -171,6 +223,8 @@ static void __attribute__((noreturn)) qemu_steps(const char *dir)
 	c.kernel = kernel;
 	c.initrd = kernel;
 	c.hotplug_ports = 2;
+	c.hotplug_mem_mib = 256;
+	c.max_vcpus = 2;
 	struct vc_hv hv;
 	struct vc_error err = {0};
 	if (vc_hv_start(&c, &hv, &err) < 0) {
@@ -223,6 +277,26 @@ static void __attribute__((noreturn)) qemu_steps(const char *dir)
 		FAIL(14);
 	if (vc_hv_unplug(&hv, "nic-9", 500, &err) != -ENOENT)
 		FAIL(15);
+	/* Memory: a DIMM within the room, then one past it. */
+	if (vc_hv_hotplug_memory(&hv, "mem-1", 128, &err) < 0 || hv.hotplug_mem_mib != 128)
+		FAIL(17);
+	free(reply);
+	reply = NULL;
+	if (vc_hv_qmp_execute(hv.qmp_path, "query-memory-devices", NULL, 3000, &reply, &err) < 0 ||
+	    !strstr(reply, "\"id\":\"mem-1\"") || !strstr(reply, "\"size\":134217728"))
+		FAIL(18);
+	if (vc_hv_hotplug_memory(&hv, "mem-2", 256, &err) != -ENOSPC ||
+	    !strstr(err.msg, "room for 128 MiB more"))
+		FAIL(19);
+	/* vCPUs: one more, then none left (maxcpus 2). */
+	if (vc_hv_hotplug_vcpu(&hv, "cpu-1", &err) < 0)
+		FAIL(20);
+	if (vc_hv_hotplug_vcpu(&hv, "cpu-2", &err) != -ENOSPC ||
+	    !strstr(err.msg, "every possible vCPU is there already"))
+		FAIL(21);
+	/* Under TCG a vCPU stays: QEMU 7.2 would crash. */
+	if (vc_hv_unplug(&hv, "cpu-1", 500, &err) != -ENOTSUP || hv.n_plugged != 3)
+		FAIL(22);
 	if (vc_hv_stop(&hv, 5000, &err) < 0)
 		FAIL(16);
 	vc_hv_release(&hv);
@@ -233,8 +307,11 @@ VC_TEST(no_spare_port_left)
 {
 	/* Refused before QEMU is asked: no QMP socket needed. */
 	struct vc_hv_plugged used = {.id = "nic-1", .port = 4};
-	struct vc_hv hv = {.qmp_path = "/nonexistent/qmp.sock", .spare_first = 4, .n_spare = 1,
-			   .plugged = &used, .n_plugged = 1};
+	struct vc_hv hv = {.qmp_path = "/nonexistent/qmp.sock",
+			   .spare_first = 4,
+			   .n_spare = 1,
+			   .plugged = &used,
+			   .n_plugged = 1};
 	struct vc_hv_nic nic = {.tap = "tap2_vc", .mac = "02:00:00:00:00:03"};
 	struct vc_error err = {0};
 	CHECK(vc_hv_hotplug_nic(&hv, "nic-2", &nic, &err) == -ENOSPC);
@@ -260,5 +337,6 @@ VC_TEST(real_qemu_hotplug)
 }
 
 VC_TESTS(VC_T(argv_spare_ports_follow_the_vfio_ports), VC_T(argv_spare_ports_are_bounded),
-	 VC_T(qmp_args_of_each_hotplug), VC_T(qmp_args_refuse_what_qemu_would_misread),
-	 VC_T(no_spare_port_left), VC_T(real_qemu_hotplug))
+	 VC_T(argv_room_for_memory_and_vcpus), VC_T(qmp_args_of_each_hotplug),
+	 VC_T(qmp_args_refuse_what_qemu_would_misread), VC_T(no_spare_port_left),
+	 VC_T(real_qemu_hotplug))
