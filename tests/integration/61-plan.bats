@@ -70,7 +70,12 @@ bundle_with_groups() {
 	nic_bus=$(jq -r '.hypervisor.argv[]' "$T/out" | grep 'host=0000:02:00.0' | grep -o 'bus=[^,]*')
 	[ -n "$gpu_bus" ] && [ "$gpu_bus" = "$audio_bus" ] || fail "GPU and audio on $gpu_bus / $audio_bus"
 	[ "$nic_bus" != "$gpu_bus" ] || fail "the NIC shares the GPU's port"
-	[ "$(jq -r '.hypervisor.argv[]' "$T/out" | grep -c pcie-root-port)" -eq 2 ] || fail "root ports: $argv"
+	# Two ports for the devices, then the spare ones for hot-plug (hotplug_root_ports,
+	# 4 by default), numbered after them, without an I/O window.
+	[ "$(jq -r '.hypervisor.argv[]' "$T/out" | grep pcie-root-port | grep -vc io-reserve=0)" -eq 2 ] ||
+		fail "root ports: $argv"
+	[ "$(jq -r '.hypervisor.argv[]' "$T/out" | grep -c 'pcie-root-port,id=rp[3-6],chassis=[3-6],slot=[3-6],bus=pcie.0,io-reserve=0')" -eq 4 ] ||
+		fail "spare root ports: $argv"
 }
 
 @test "plan: no IOMMU, a group on a host driver, a missing group: errors that name them" {
