@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent-proto/proto.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "lib/log.h"
 #include "lib/monitor-internal.h"
+#include "vfio/vfio.h"
 
 /* An engine adds a link, then its addresses and routes, then sets it up: the NIC
  * is plugged once the namespace has been quiet this long. */
@@ -386,17 +388,86 @@ int mon_ctr_resize(struct monitor *m, struct mctr *c, const struct vc_json *res,
 	return r;
 }
 
-int mon_ctr_plug(struct monitor *m, struct mctr *c, const struct vc_json *spec,
+/* Each function on a port of its own, function 0 there: the guest kernel's driver
+ * takes it (a slot's functions apart, which their drivers do not mind). */
+static int plug_vfio(struct monitor *m, struct mctr *c, const struct vc_plan *plan,
+		     struct vc_error *err)
+{
+	if (plan->n_vfio_pci && !(c->vfio_devs = calloc(plan->n_vfio_pci, sizeof(*c->vfio_devs))))
+		return vc_error_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < plan->n_vfio_pci; i++) {
+		char *id = c->vfio_devs[c->n_vfio_devs];
+		snprintf(id, sizeof(c->vfio_devs[0]), "vfio-%u", m->next_dev++);
+		int r = vc_hv_hotplug_vfio(&m->hv, id, plan->vfio_pci[i].host, err);
+		if (r < 0)
+			return r;
+		c->n_vfio_devs++;
+		vc_info("container %s: VFIO device %s (group %u) hot-plugged as %s", c->st.id,
+			plan->vfio_pci[i].host, plan->vfio_pci[i].group, id);
+	}
+	return 0;
+}
+
+int mon_ctr_plug(struct monitor *m, struct mctr *c, const struct vc_plan *plan,
 		 struct vc_error *err)
 {
-	int r = mon_ctr_resize(m, c, vc_json_get(vc_json_get(spec, "linux"), "resources"), err);
+	int r = mon_ctr_resize(
+		m, c, vc_json_get(vc_json_get(plan->guest_spec, "linux"), "resources"), err);
+	if (r == 0)
+		r = plug_vfio(m, c, plan, err);
 	if (r < 0)
 		mon_ctr_unplug(m, c);
 	return r;
 }
 
+/* A VFIO device the guest would not let go of stays in QEMU until the VM ends, and
+ * unbinding its group from vfio-pci before that would block: the container's
+ * record of what binding changed goes to the owner's, which the sandbox's end
+ * gives back once QEMU is gone. */
+static void vfio_record_to_owner(struct monitor *m, struct mctr *c)
+{
+	_cleanup_free_ char *mine = vc_state_path(m->root, c->st.id, "vfio.json");
+	_cleanup_free_ char *owner = vc_state_path(m->root, m->id, "vfio.json");
+	struct vc_vfio_binding *a = NULL, *b = NULL;
+	size_t na = 0, nb = 0;
+	struct vc_error err = {0};
+	if (!mine || !owner || vc_vfio_bindings_load(mine, &a, &na, &err) < 0 || na == 0 ||
+	    vc_vfio_bindings_load(owner, &b, &nb, &err) < 0) {
+		if (err.msg[0])
+			vc_warn("container %s: %s", c->st.id, err.msg);
+		vc_vfio_bindings_free(a, na);
+		return;
+	}
+	struct vc_vfio_binding *all = calloc(na + nb, sizeof(*all));
+	if (all) {
+		memcpy(all, b, nb * sizeof(*all));
+		memcpy(all + nb, a, na * sizeof(*all));
+		if (vc_vfio_bindings_save(owner, all, na + nb, &err) < 0)
+			vc_warn("container %s: %s", c->st.id, err.msg);
+		else
+			unlink(mine);
+	}
+	free(all); /* the bindings' own parts are a's and b's */
+	vc_vfio_bindings_free(a, na);
+	vc_vfio_bindings_free(b, nb);
+}
+
 void mon_ctr_unplug(struct monitor *m, struct mctr *c)
 {
+	bool held = false;
+	while (c->n_vfio_devs) {
+		struct vc_error err = {0};
+		const char *id = c->vfio_devs[--c->n_vfio_devs];
+		if (m->hv_running && vc_hv_unplug(&m->hv, id, 2 * UNPLUG_TIMEOUT_MS, &err) < 0) {
+			vc_warn("container %s: %s; the VM keeps it until it ends", c->st.id,
+				err.msg);
+			held = true;
+		}
+	}
+	free(c->vfio_devs);
+	c->vfio_devs = NULL;
+	if (held)
+		vfio_record_to_owner(m, c);
 	while (c->n_vcpu_devs)
 		drop_vcpu(m, c);
 	free(c->vcpu_devs);

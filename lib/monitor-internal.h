@@ -48,6 +48,8 @@ struct mctr {
 	char mem_dev[24]; /* "" when none */
 	char (*vcpu_devs)[24];
 	size_t n_vcpu_devs;
+	char (*vfio_devs)[24]; /* its VFIO functions, each in a spare root port */
+	size_t n_vfio_devs;
 };
 
 struct stream {
@@ -168,10 +170,12 @@ void mon_net_event(void *ctx, int ifindex, const char *name, enum vc_netns_link_
 int mon_net_timeout_ms(const struct monitor *m, int timeout);
 void mon_net_run(struct monitor *m);
 /* A joining container's memory limit and CPU quota (its guest spec) grow the VM:
- * a DIMM of the limit and a vCPU per CPU of the quota. Room that is not there is
- * a warning; a refusal by QEMU fails with err, plugging nothing. mon_ctr_unplug
- * gives it back when the container leaves. */
-int mon_ctr_plug(struct monitor *m, struct mctr *c, const struct vc_json *spec,
+ * a DIMM of the limit and a vCPU per CPU of the quota; its VFIO functions (the
+ * plan's) go into spare root ports. Room that is not there for memory or vCPUs is a
+ * warning, for a VFIO function an error; a refusal by QEMU fails with err naming
+ * the device, plugging nothing. mon_ctr_unplug gives it back when the container
+ * leaves. */
+int mon_ctr_plug(struct monitor *m, struct mctr *c, const struct vc_plan *plan,
 		 struct vc_error *err);
 void mon_ctr_unplug(struct monitor *m, struct mctr *c);
 /* `update`: the resources it names (memory.limit, cpu.quota/period) resize what was

@@ -240,7 +240,7 @@ static void req_add(struct monitor *m, struct conn *c, uint32_t req, const char 
 	}
 	if (plan.netns_owned && plan.netns_path)
 		ctr->netns_pin = strdup(plan.netns_path);
-	if (mon_ctr_plug(m, ctr, plan.guest_spec, &err) < 0) {
+	if (mon_ctr_plug(m, ctr, &plan, &err) < 0) {
 		mon_respond_error(&c->ch, req, err.code ? err.code : EIO, "add container %s: %s",
 				  id, err.msg);
 		vc_plan_release(&plan);

@@ -213,6 +213,7 @@ void mon_ctr_forget(struct monitor *m, struct mctr *c)
 	vc_state_release(&c->st);
 	free(c->netns_pin);
 	free(c->vcpu_devs);
+	free(c->vfio_devs);
 	free(c);
 }
 
@@ -716,6 +717,7 @@ void mon_release(struct monitor *m)
 		vc_state_release(&m->ctrs[i]->st);
 		free(m->ctrs[i]->netns_pin);
 		free(m->ctrs[i]->vcpu_devs);
+		free(m->ctrs[i]->vfio_devs);
 		free(m->ctrs[i]);
 	}
 	free(m->ctrs);

@@ -230,6 +230,56 @@ EOT
 	[ "$(sed -n 4p <<<"$output")" = vfio_pci ] || fail "vfio_pci not loaded: '$output'"
 }
 
+@test "pods: a VFIO group goes to one container: another sandbox's is refused by name; a member's device is hot-plugged, and QEMU's refusal is named and leaves nothing" {
+	# The pod's sandbox holds group 17 (0000:02:00.0, cold-plugged: the QEMU wrapper
+	# of the test above puts an emulated e1000e in its place).
+	fake_host
+	fake_pci 0000:02:00.0 17 0x020000 vfio-pci
+	fake_pci 0000:03:00.0 18 0x020000 vfio-pci
+	bundle_with_groups 17
+	cat >"$T/qemu" <<'EOT'
+#!/bin/bash
+args=()
+for a in "$@"; do
+	[[ $a == vfio-pci,host=0000:02:00.0,* ]] && a=e1000e,${a#vfio-pci,host=0000:02:00.0,}
+	args+=("$a")
+done
+exec qemu-system-x86_64 "${args[@]}"
+EOT
+	chmod +x "$T/qemu"
+	jq -n --arg q "$T/qemu" '{qemu: $q}' >"$T/vcrun.json"
+	export VCRUN_CONFIG=$T/vcrun.json
+	spec_edit "$T/b" '.process.args = ["sleep", "600"] | .annotations = {"io.kubernetes.cri.container-type": "sandbox", "io.kubernetes.cri.sandbox-id": "vfpod"}'
+	vcrun --log "$T/vcrun.log" create --bundle "$T/b" "$(new_id vfpod)" </dev/null >/dev/null 2>"$T/err" ||
+		fail "pod: $(cat "$T/err")"
+	vcrun start vfpod
+	# Another sandbox, and a member of this one, asking for the same group: refused,
+	# naming the group and the sandbox that holds it.
+	mv "$T/b" "$T/pod"
+	bundle_with_groups 17
+	vc_capture create --bundle "$T/b" "$(new_id other)"
+	[ "$status" -ne 0 ] && [[ $stderr == *"VFIO group 17 is held by sandbox vfpod (container vfpod)"* ]] ||
+		fail "another sandbox: $status $stderr"
+	spec_edit "$T/b" '.annotations = {"io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.sandbox-id": "vfpod"}'
+	vc_capture create --bundle "$T/b" "$(new_id member)"
+	[ "$status" -ne 0 ] && [[ $stderr == *"VFIO group 17 is held by sandbox vfpod"* ]] ||
+		fail "a member: $status $stderr"
+	# A member with a group of its own: its function is hot-plugged into a spare root
+	# port, which QEMU refuses here (the device is fake): the create fails naming the
+	# device, and nothing of the member is left.
+	bundle_with_groups 18
+	spec_edit "$T/b" '.annotations = {"io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.sandbox-id": "vfpod"}'
+	vc_capture create --bundle "$T/b" "$(new_id member2)"
+	[ "$status" -ne 0 ] && [[ $stderr == *"hot-plug VFIO device vfio-"*" (0000:03:00.0)"* ]] ||
+		fail "member2: $status $stderr"
+	vc_capture state member2
+	[ "$status" -ne 0 ] || fail "a failed create left member2"
+	[ ! -e "$ROOT/member2" ] || fail "member2's state dir is left"
+	[ "$(vcrun list -q)" = vfpod ] || fail "list: $(vcrun list -q)"
+	vcrun exec vfpod true || fail "the pod went with the failed member"
+	vcrun delete -f vfpod
+}
+
 @test "plan: /dev/vfio/vfio next to the groups (docker --device) is the container node, not a group" {
 	fake_host
 	fake_pci 0000:02:00.0 17 0x020000 vfio-pci
