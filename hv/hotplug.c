@@ -76,19 +76,29 @@ static void kv_bus(struct vc_jgen *g, unsigned port)
 	vc_jgen_kv_string(g, "addr", "0");
 }
 
-int vc_hv_qmp_netdev_args(const char *id, const struct vc_hv_nic *nic, char **out,
-			  struct vc_error *err)
+/* A NIC's id and fields checked, its netdev's id, and an argument object opened. */
+static int nic_args_open(const char *id, const struct vc_hv_nic *nic, char netdev[HV_ID_MAX + 8],
+			 struct vc_jgen **g, struct vc_error *err)
 {
 	int r = check_id(id, err);
 	if (r == 0)
 		r = check_nic(nic, err);
 	if (r < 0)
 		return r;
-	char netdev[HV_ID_MAX + 8];
-	snprintf(netdev, sizeof(netdev), "%s-net", id);
-	_cleanup_jgen_ struct vc_jgen *g = open_args();
-	if (!g)
+	snprintf(netdev, HV_ID_MAX + 8, "%s-net", id);
+	if (!(*g = open_args()))
 		return vc_error_set(err, ENOMEM, "out of memory");
+	return 0;
+}
+
+int vc_hv_qmp_netdev_args(const char *id, const struct vc_hv_nic *nic, char **out,
+			  struct vc_error *err)
+{
+	char netdev[HV_ID_MAX + 8];
+	_cleanup_jgen_ struct vc_jgen *g = NULL;
+	int r = nic_args_open(id, nic, netdev, &g, err);
+	if (r < 0)
+		return r;
 	/* As at boot (hv/qemu-argv.c): the tap exists in QEMU's namespace already. */
 	vc_jgen_kv_string(g, "type", "tap");
 	vc_jgen_kv_string(g, "id", netdev);
@@ -102,16 +112,11 @@ int vc_hv_qmp_netdev_args(const char *id, const struct vc_hv_nic *nic, char **ou
 int vc_hv_qmp_nic_args(const char *id, const struct vc_hv_nic *nic, unsigned port, char **out,
 		       struct vc_error *err)
 {
-	int r = check_id(id, err);
-	if (r == 0)
-		r = check_nic(nic, err);
+	char netdev[HV_ID_MAX + 8];
+	_cleanup_jgen_ struct vc_jgen *g = NULL;
+	int r = nic_args_open(id, nic, netdev, &g, err);
 	if (r < 0)
 		return r;
-	char netdev[HV_ID_MAX + 8];
-	snprintf(netdev, sizeof(netdev), "%s-net", id);
-	_cleanup_jgen_ struct vc_jgen *g = open_args();
-	if (!g)
-		return vc_error_set(err, ENOMEM, "out of memory");
 	vc_jgen_kv_string(g, "driver", "virtio-net-pci");
 	vc_jgen_kv_string(g, "id", id);
 	vc_jgen_kv_string(g, "netdev", netdev);

@@ -84,19 +84,20 @@ join_spec() {
 		"$1/config.json" >/dev/null
 }
 
-# peer_httpd: busybox httpd in the peer namespace serving $T/peerwww/hello.txt on
-# $peer_ip:8080; returns once it answers.
+# peer_httpd [ADDR]: busybox httpd in the peer namespace serving $T/peerwww/hello.txt
+# on ADDR:8080 (default $peer_ip); returns once it answers.
 peer_httpd() {
+	local addr=${1:-$peer_ip}
 	mkdir -p "$T/peerwww"
 	echo "hello from peer $n" >"$T/peerwww/hello.txt"
 	(
 		close_test_fds
-		exec ip netns exec "$peer_ns" /bin/busybox httpd -f -p "$peer_ip:8080" -h "$T/peerwww"
-	) </dev/null >"$T/peer-httpd.log" 2>&1 &
+		exec ip netns exec "$peer_ns" /bin/busybox httpd -f -p "$addr:8080" -h "$T/peerwww"
+	) </dev/null >"$T/peer-httpd-$addr.log" 2>&1 &
 	echo $! >>"$T/bg.pids"
 	wait_for 10 ip netns exec "$peer_ns" wget -q -t 1 -T 2 -O /dev/null \
-		"http://$peer_ip:8080/hello.txt" ||
-		fail "httpd in $peer_ns does not answer: $(cat "$T/peer-httpd.log")"
+		"http://$addr:8080/hello.txt" ||
+		fail "httpd in $peer_ns does not answer: $(cat "$T/peer-httpd-$addr.log")"
 }
 
 # peer_fetch URL: wget from the peer namespace into $T/fetched. GNU wget, for its
@@ -289,7 +290,7 @@ no_pin() {
 
 # late_veth: a second veth between the namespaces, as `podman network connect` would
 # add after start: vc45m<N> in the container's (10.45.1<N>.2/24), vc45o<N> in the
-# peer's (10.45.1<N>.1/24), with an httpd there on :8080.
+# peer's (10.45.1<N>.1/24).
 late_veth() {
 	late_if=vc45m$n
 	late_ip=10.45.1$n.2
@@ -309,13 +310,7 @@ late_veth() {
 	vc_capture --debug --log "$T/vcrun.log" run -d --bundle "$T/b" "$id"
 	[ "$status" -eq 0 ] || fail "run -d: $stderr"
 	late_veth
-	mkdir -p "$T/peerwww"
-	echo "late peer $n" >"$T/peerwww/late.txt"
-	(
-		close_test_fds
-		exec ip netns exec "$peer_ns" /bin/busybox httpd -f -p "$late_peer:8080" -h "$T/peerwww"
-	) </dev/null >"$T/late-httpd.log" 2>&1 &
-	echo $! >>"$T/bg.pids"
+	peer_httpd "$late_peer"
 	wait_for 30 grep -q "interface $late_if (.*) hot-plugged as NIC" "$T/vcrun.log" ||
 		fail "not hot-plugged: $(cat "$T/vcrun.log")"
 	if is_vm_runtime; then
@@ -329,8 +324,8 @@ late_veth() {
 	vc_capture exec "$id" ping -c 2 -w 30 "$late_peer"
 	[ "$status" -eq 0 ] || fail "ping across $late_if: $output $stderr"
 	[[ $output == *"64 bytes from $late_peer"* ]] || fail "no ping reply: $output"
-	vc_capture exec "$id" timeout 30 wget -q -O - "http://$late_peer:8080/late.txt"
-	[ "$status" -eq 0 ] && [ "$output" = "late peer $n" ] ||
+	vc_capture exec "$id" timeout 30 wget -q -O - "http://$late_peer:8080/hello.txt"
+	[ "$status" -eq 0 ] && [ "$output" = "hello from peer $n" ] ||
 		fail "TCP across $late_if: $output $stderr"
 	# The boot's NIC still works.
 	vc_capture exec "$id" ping -c 1 -w 30 "$peer_ip"

@@ -118,6 +118,18 @@ no_vms() {
 	vcrun delete --force x
 }
 
+# pod_up: a running pod sandbox `pod` whose monitor logs to $T/log; $before is the
+# VM's MemTotal.
+pod_up() {
+	make_bundle "$T/p" sleep 600
+	annotate "$T/p" "$CRI_TYPE=sandbox" "$CRI_SB=$(new_id pod)"
+	# The monitor's log is the pod's (the container that booted the VM).
+	vcrun --log "$T/log" create --bundle "$T/p" pod </dev/null >/dev/null 2>"$T/err" ||
+		fail "pod: $(cat "$T/err")"
+	vcrun start pod
+	before=$(guest_mem_kib pod)
+}
+
 # guest_mem_kib ID: MemTotal of the VM, read through a member; guest_cpus ID: its
 # online vCPUs (/sys/devices/system/cpu/online, "0" or "0-1").
 guest_mem_kib() {
@@ -129,13 +141,7 @@ guest_cpus() {
 }
 
 @test "pods: a member with a memory limit and a CPU quota grows the VM while it is there, update resizes it, its memory is given back at its delete" {
-	make_bundle "$T/p" sleep 600
-	annotate "$T/p" "$CRI_TYPE=sandbox" "$CRI_SB=$(new_id pod)"
-	# The monitor's log is the pod's (the container that booted the VM).
-	vcrun --log "$T/log" create --bundle "$T/p" pod </dev/null >/dev/null 2>"$T/err" ||
-		fail "pod: $(cat "$T/err")"
-	vcrun start pod
-	before=$(guest_mem_kib pod)
+	pod_up
 	[ "$(guest_cpus pod)" = 0 ] || fail "vCPUs at boot: $(guest_cpus pod)"
 	make_bundle "$T/a" sleep 600
 	annotate "$T/a" "$CRI_TYPE=container" "$CRI_SB=pod"
@@ -179,13 +185,7 @@ guest_cpus() {
 @test "pods: a member whose limit does not fit the VM's room is said so in the log, and runs" {
 	echo '{"hotplug_memory_mib": 128}' >"$T/config.json"
 	export VCRUN_CONFIG=$T/config.json
-	make_bundle "$T/p" sleep 600
-	annotate "$T/p" "$CRI_TYPE=sandbox" "$CRI_SB=$(new_id pod)"
-	# The monitor's log is the pod's (the container that booted the VM).
-	vcrun --log "$T/log" create --bundle "$T/p" pod </dev/null >/dev/null 2>"$T/err" ||
-		fail "pod: $(cat "$T/err")"
-	vcrun start pod
-	before=$(guest_mem_kib pod)
+	pod_up
 	make_bundle "$T/a" sh -c 'echo ran'
 	annotate "$T/a" "$CRI_TYPE=container" "$CRI_SB=pod"
 	spec_edit "$T/a" '.linux.resources.memory = {"limit": 268435456}'

@@ -44,6 +44,23 @@ bundle_with_groups() {
 	done
 }
 
+# e1000e_qemu: vcrun's QEMU becomes a wrapper that puts an emulated e1000e where the
+# fake host's 0000:02:00.0 is cold-plugged, so that a guest with it boots.
+e1000e_qemu() {
+	cat >"$T/qemu" <<'EOT'
+#!/bin/bash
+args=()
+for a in "$@"; do
+	[[ $a == vfio-pci,host=0000:02:00.0,* ]] && a=e1000e,${a#vfio-pci,host=0000:02:00.0,}
+	args+=("$a")
+done
+exec qemu-system-x86_64 "${args[@]}"
+EOT
+	chmod +x "$T/qemu"
+	jq -n --arg q "$T/qemu" '{qemu: $q}' >"$T/vcrun.json"
+	export VCRUN_CONFIG=$T/vcrun.json
+}
+
 @test "plan: a plain bundle: spec, no VFIO, the QEMU argv; nothing is started" {
 	make_bundle "$T/b" true
 	vc_capture plan --bundle "$T/b"
@@ -205,18 +222,7 @@ vfio_mode_bundle() {
 	fake_host
 	fake_pci 0000:02:00.0 17 0x020000 vfio-pci
 	bundle_with_groups 17
-	cat >"$T/qemu" <<'EOT'
-#!/bin/bash
-args=()
-for a in "$@"; do
-	[[ $a == vfio-pci,host=0000:02:00.0,* ]] && a=e1000e,${a#vfio-pci,host=0000:02:00.0,}
-	args+=("$a")
-done
-exec qemu-system-x86_64 "${args[@]}"
-EOT
-	chmod +x "$T/qemu"
-	jq -n --arg q "$T/qemu" '{qemu: $q}' >"$T/vcrun.json"
-	export VCRUN_CONFIG=$T/vcrun.json
+	e1000e_qemu
 	spec_edit "$T/b" '.annotations["io.vcrun.vfio-mode"] = "vfio" | .process.args = ["sh", "-c",
 		"ls /dev/vfio; for d in /sys/bus/pci/devices/*; do [ \"$(cat $d/device)\" = 0x10d3 ] && echo $(basename $(readlink $d/driver)) $(basename $(readlink $d/iommu_group)); done; cat /proc/modules | cut -d\" \" -f1 | grep -x vfio_pci"]'
 	id=$(new_id vfe)
@@ -237,18 +243,7 @@ EOT
 	fake_pci 0000:02:00.0 17 0x020000 vfio-pci
 	fake_pci 0000:03:00.0 18 0x020000 vfio-pci
 	bundle_with_groups 17
-	cat >"$T/qemu" <<'EOT'
-#!/bin/bash
-args=()
-for a in "$@"; do
-	[[ $a == vfio-pci,host=0000:02:00.0,* ]] && a=e1000e,${a#vfio-pci,host=0000:02:00.0,}
-	args+=("$a")
-done
-exec qemu-system-x86_64 "${args[@]}"
-EOT
-	chmod +x "$T/qemu"
-	jq -n --arg q "$T/qemu" '{qemu: $q}' >"$T/vcrun.json"
-	export VCRUN_CONFIG=$T/vcrun.json
+	e1000e_qemu
 	spec_edit "$T/b" '.process.args = ["sleep", "600"] | .annotations = {"io.kubernetes.cri.container-type": "sandbox", "io.kubernetes.cri.sandbox-id": "vfpod"}'
 	vcrun --log "$T/vcrun.log" create --bundle "$T/b" "$(new_id vfpod)" </dev/null >/dev/null 2>"$T/err" ||
 		fail "pod: $(cat "$T/err")"
