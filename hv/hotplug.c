@@ -157,6 +157,14 @@ static struct vc_hv_plugged *find_plugged(struct vc_hv *hv, const char *id)
 	return NULL;
 }
 
+unsigned vc_hv_spare_ports_free(const struct vc_hv *hv)
+{
+	unsigned used = 0;
+	for (size_t i = 0; i < hv->n_plugged; i++)
+		used += hv->plugged[i].kind == VC_HV_PLUG_PCI;
+	return used < hv->n_spare ? hv->n_spare - used : 0;
+}
+
 /* A free spare port, or ENOSPC saying how many there are. */
 static int take_port(struct vc_hv *hv, const char *what, unsigned *port, struct vc_error *err)
 {

@@ -167,6 +167,9 @@ int vc_hv_qmp_execute(const char *qmp_path, const char *command, const char *arg
  * port (1 without VFIO). */
 unsigned vc_hv_spare_port_first(const struct vc_hv_config *cfg);
 
+/* Spare root ports that hold no device of ours. */
+unsigned vc_hv_spare_ports_free(const struct vc_hv *hv);
+
 /* A virtio-net NIC on an existing tap of the VM's network namespace (QEMU runs
  * there and opens it by name), in a free spare root port: netdev_add, then
  * device_add; the netdev is deleted again when device_add fails. id (1..24

@@ -139,7 +139,7 @@ static void configure(struct monitor *m, struct late_nic *l, struct vc_netns_pla
 static int plug(struct monitor *m, struct late_nic *l, const struct vc_netns_plan_iface *pi,
 		struct vc_error *err)
 {
-	if (m->hv.n_plugged >= m->hv.n_spare) {
+	if (vc_hv_spare_ports_free(&m->hv) == 0) {
 		char why[128];
 		snprintf(why, sizeof(why),
 			 "no spare PCIe root port is left for a NIC (the VM booted with %u: "

@@ -322,6 +322,13 @@ VC_TEST(no_spare_port_left)
 	CHECK(vc_hv_hotplug_vfio(&hv, "vfio-1", "0000:01:00.0", &err) == -ENOSPC);
 	CHECK_CONTAINS(err.msg, "booted with 0");
 	CHECK(hv.n_plugged == 1);
+	/* Only devices in ports take ports: a DIMM does not. */
+	struct vc_hv_plugged two[] = {{.id = "mem-1", .kind = VC_HV_PLUG_DIMM, .mib = 128},
+				      {.id = "nic-1", .port = 4}};
+	struct vc_hv hv2 = {.spare_first = 4, .n_spare = 2, .plugged = two, .n_plugged = 2};
+	CHECK(vc_hv_spare_ports_free(&hv2) == 1);
+	hv2.n_plugged = 1;
+	CHECK(vc_hv_spare_ports_free(&hv2) == 2);
 }
 
 VC_TEST(real_qemu_hotplug)
