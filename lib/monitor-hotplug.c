@@ -1,9 +1,15 @@
-/* Interfaces that appear in the sandbox's network namespace after boot (`podman
- * network connect`, a CNI plugin that runs late): the monitor gives each a tap with
- * the tc redirect (netns/), hot-plugs a virtio-net NIC on it into a spare root port
- * (hv/hotplug.c), and has the agent configure it like a boot NIC. Address changes
- * configure it again; its removal unplugs it. The VM's end removes the rest:
- * QEMU's exit frees the devices, and teardown deletes every vcrun tap. */
+/* What the monitor adds to its running VM (hv/hotplug.c does the QMP).
+ *
+ * Interfaces that appear in the sandbox's network namespace after boot (`podman
+ * network connect`, a CNI plugin that runs late): each gets a tap with the tc
+ * redirect (netns/), a virtio-net NIC on it in a spare root port, and the agent's
+ * configuration as a boot NIC gets. Address changes configure it again; its removal
+ * unplugs it. The VM's end removes the rest: QEMU's exit frees the devices, and
+ * teardown deletes every vcrun tap.
+ *
+ * A container that joins: its memory limit and CPU quota grow the VM (a DIMM,
+ * vCPUs), its VFIO functions go into spare root ports; `update` resizes; its
+ * delete gives them back. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
