@@ -156,6 +156,7 @@ int vc_proto_get_array(const struct vc_json *params, const char *method, const c
 #define VC_M_UPDATE_ROUTES     "UpdateRoutes"
 #define VC_M_ADD_ARP_NEIGHBORS "AddARPNeighbors"
 #define VC_M_START_DNS_RELAY   "StartDNSRelay"
+#define VC_M_ONLINE_CPUS       "OnlineCPUs"
 
 /* Annotations of the spec in CreateContainer (docs/agent-protocol.md, "VFIO"). The
  * user's choice of mode, and per host IOMMU group N that the container lists as

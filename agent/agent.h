@@ -269,6 +269,13 @@ int agent_h_start_dns_relay(struct agent *a, struct agent_req *r, struct vc_jgen
 void agent_dns_from_guest(struct agent *a); /* the relay socket is readable */
 void agent_dns_from_host(struct agent *a, const struct vc_frame *f);
 void agent_dns_release(struct agent *a);
+/* cpus.c: OnlineCPUs {count, wait_ms?}: online every offline vCPU until count are
+ * online (at most wait_ms). agent_online_cpus does it under SYSFS (a fake tree in
+ * tests). */
+int agent_h_online_cpus(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			struct vc_error *err);
+int agent_online_cpus(const char *sysfs, uint32_t want, uint32_t wait_ms, uint32_t *online,
+		      struct vc_error *err);
 /* Sets lo up (PID 1 at boot; a container's localhost lives in the VM's namespace). */
 int agent_net_lo_up(struct vc_error *err);
 

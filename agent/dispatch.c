@@ -83,6 +83,7 @@ static const struct {
 	{VC_M_UPDATE_ROUTES, 0, agent_h_update_routes},
 	{VC_M_ADD_ARP_NEIGHBORS, 0, agent_h_add_arp_neighbors},
 	{VC_M_START_DNS_RELAY, 0, agent_h_start_dns_relay},
+	{VC_M_ONLINE_CPUS, 0, agent_h_online_cpus},
 };
 
 static int get_bool(const struct vc_json *obj, const char *where, const char *key, bool *out,

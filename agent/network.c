@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -32,6 +33,8 @@
 #define MAX_NEIGHBORS 1024
 #define MIN_MTU	      68 /* IPv4's minimum */
 #define MAX_MTU	      65535
+#define MAX_WAIT_MS   30000 /* UpdateInterface's wait_ms at most */
+#define WAIT_STEP_MS  50
 
 struct ip_pfx {
 	int family; /* AF_INET, AF_INET6; 0 for "default" until a gateway decides */
@@ -43,9 +46,10 @@ struct if_req {
 	const char *name;
 	unsigned char mac[6];
 	const char *mac_text;
-	uint32_t mtu;	/* 0: leave it */
-	bool up;	/* the link ends up up, or down */
-	bool set_addrs; /* "addresses" given: the link gets exactly those */
+	uint32_t mtu;	  /* 0: leave it */
+	bool up;	  /* the link ends up up, or down */
+	bool set_addrs;	  /* "addresses" given: the link gets exactly those */
+	uint32_t wait_ms; /* a hot-plugged NIC: wait this long for it to appear */
 	struct ip_pfx *addrs;
 	size_t n_addrs;
 };
@@ -228,6 +232,8 @@ static int parse_if_req(const struct agent_req *r, struct if_req *q, struct vc_e
 	if (rc == 0 && present(r->params, "mtu") && q->mtu < MIN_MTU)
 		rc = vc_error_set(err, EINVAL, "%s.mtu: must be from %d to %d", where, MIN_MTU,
 				  MAX_MTU);
+	if (rc == 0)
+		rc = get_u32(r->params, where, "wait_ms", false, MAX_WAIT_MS, &q->wait_ms, err);
 	q->up = true;
 	if (rc == 0 && present(r->params, "up"))
 		rc = agent_get_bool(r->params, where, "up", &q->up, err);
@@ -474,6 +480,31 @@ static struct rtnl_link *find_by_mac(struct nl_cache *links, const unsigned char
 	return NULL;
 }
 
+/* A NIC the host hot-plugged shows up once the guest's PCI hot-plug has probed
+ * it: its driver may need loading first (a VM that booted without NICs has not
+ * loaded the net set), then the link cache is read again until it is there or
+ * wait_ms has passed. */
+static struct rtnl_link *wait_for_mac(struct agent *a, struct nl_sock *sk, struct nl_cache *links,
+				      const struct if_req *q)
+{
+	/* Not in a unit test on the host: its modules are not the guest's. */
+	if (!a->opts || !a->opts->not_pid1)
+		agent_modules_load(AGENT_MODULES_DIR, "net.load-order", false, NULL);
+	for (uint32_t waited = 0; waited < q->wait_ms; waited += WAIT_STEP_MS) {
+		struct timespec ts = {0, WAIT_STEP_MS * 1000000L};
+		nanosleep(&ts, NULL);
+		if (nl_cache_refill(sk, links) < 0)
+			continue;
+		struct rtnl_link *l = find_by_mac(links, q->mac);
+		if (l) {
+			agent_info("interface %s appeared after %u ms", q->mac_text,
+				   waited + WAIT_STEP_MS);
+			return l;
+		}
+	}
+	return NULL;
+}
+
 /* ---- handlers ---------------------------------------------------------------- */
 
 int agent_h_update_interface(struct agent *a, struct agent_req *r, struct vc_jgen *res,
@@ -490,9 +521,12 @@ int agent_h_update_interface(struct agent *a, struct agent_req *r, struct vc_jge
 	if (rc < 0)
 		return vc_error_wrap(err, "%s", r->method);
 	_cleanup_nlobject_ struct rtnl_link *l = find_by_mac(links, q.mac);
+	if (!l && q.wait_ms)
+		l = wait_for_mac(a, sk, links, &q);
 	if (!l)
-		return vc_error_set(err, ENOENT, "%s: params.mac: no interface has MAC %s",
-				    r->method, q.mac_text);
+		return vc_error_set(err, ENOENT, "%s: params.mac: no interface has MAC %s%s",
+				    r->method, q.mac_text,
+				    q.wait_ms ? " (waited for it as long as wait_ms says)" : "");
 	int ifindex = rtnl_link_get_ifindex(l);
 	if (q.name && strcmp(q.name, rtnl_link_get_name(l)))
 		rc = rename_link(sk, links, l, q.name, err);

@@ -84,7 +84,22 @@ struct vc_hv_config {
 	 * ACPI hot-plug off on the root ports so pciehp names each port's slot by its
 	 * number (/sys/bus/pci/slots/N in the guest). */
 	bool viommu;
+	/* Added for hot-plug (append only): spare pcie-root-ports, empty at boot, for
+	 * devices added while the VM runs (vc_hv_hotplug_*). They are numbered after
+	 * the VFIO ports: rpN, chassis N, slot N, N from vc_hv_spare_port_first. */
+	unsigned hotplug_ports; /* at most VC_HV_HOTPLUG_PORTS_MAX */
+	/* Room for memory and vCPUs added while the VM runs: -m N,slots=S,maxmem=N+M
+	 * (S = VC_HV_MEM_SLOTS) with hot-added memory onlined movable by the guest
+	 * kernel, so that it can be given back; -smp N,maxcpus=C. 0: none. */
+	unsigned hotplug_mem_mib, max_vcpus;
 };
+
+#define VC_HV_MEM_SLOTS 8
+/* Linux adds memory in blocks of 128 MiB on x86: a DIMM is a multiple of it. */
+#define VC_HV_MEM_BLOCK_MIB 128
+
+/* Spare root ports at most: each one costs the guest's boot a little (hv/README.md). */
+#define VC_HV_HOTPLUG_PORTS_MAX 64
 
 struct vc_hv {
 	pid_t pid;	    /* QEMU */
@@ -94,6 +109,31 @@ struct vc_hv {
 	/* Added after the first version (append only): */
 	char *log_path;	       /* qemu.log: QEMU's stdout and stderr */
 	char **helper_sockets; /* virtiofsd sockets, NULL-terminated, parallel to helper_pids */
+	/* Added for hot-plug (append only): the spare root ports and what was plugged
+	 * into them (vc_hv_hotplug_*; vc_hv_start fills the range). */
+	unsigned spare_first, n_spare;
+	struct vc_hv_plugged *plugged;
+	size_t n_plugged;
+	unsigned hotplug_mem_mib; /* room left for DIMMs */
+	bool shared_mem;	  /* virtio-fs: guest RAM must be shareable memfd */
+	enum vc_hv_accel accel;	  /* which CPU model a hot-added vCPU is */
+};
+
+/* A device added while the VM runs: its QEMU id, the root port it took, and the
+ * backend (a netdev's id) that goes with it. */
+enum vc_hv_plug_kind {
+	VC_HV_PLUG_PCI,	 /* in a spare root port; backend: a netdev or none */
+	VC_HV_PLUG_DIMM, /* pc-dimm; backend: its memory-backend object */
+	VC_HV_PLUG_CPU,
+};
+
+struct vc_hv_plugged {
+	char id[32];
+	unsigned port;
+	char backend[32]; /* "" when none */
+	/* Added after the first version (append only): */
+	enum vc_hv_plug_kind kind;
+	unsigned mib; /* a DIMM's size */
 };
 
 /* The QEMU argv (NULL-terminated, malloc'd strings) for a config: pure, no I/O,
@@ -120,6 +160,50 @@ int vc_hv_qmp_command(const char *qmp_path, const char *command, char **reply,
  * "error" reply fails with EIO and "CLASS: desc" in the message. */
 int vc_hv_qmp_execute(const char *qmp_path, const char *command, const char *args_json,
 		      int timeout_ms, char **reply, struct vc_error *err);
+
+/* ---- hot-plug (hv/hotplug.c) ---------------------------------------------- */
+
+/* The number of the first spare root port of a config: one past its highest VFIO
+ * port (1 without VFIO). */
+unsigned vc_hv_spare_port_first(const struct vc_hv_config *cfg);
+
+/* Spare root ports that hold no device of ours. */
+unsigned vc_hv_spare_ports_free(const struct vc_hv *hv);
+
+/* A virtio-net NIC on an existing tap of the VM's network namespace (QEMU runs
+ * there and opens it by name), in a free spare root port: netdev_add, then
+ * device_add; the netdev is deleted again when device_add fails. id (1..24
+ * characters of [A-Za-z0-9_-]) names the device (its netdev is id + "-net").
+ * ENOSPC naming hotplug_ports when no spare port is left; EIO with QEMU's reason
+ * (naming the device) when QEMU refuses. */
+int vc_hv_hotplug_nic(struct vc_hv *hv, const char *id, const struct vc_hv_nic *nic,
+		      struct vc_error *err);
+/* A host PCI function (bound to vfio-pci) into a free spare root port. */
+int vc_hv_hotplug_vfio(struct vc_hv *hv, const char *id, const char *host, struct vc_error *err);
+/* mib MiB of guest memory as a pc-dimm (a multiple of VC_HV_MEM_BLOCK_MIB, within
+ * the room hotplug_mem_mib left): object-add of its backend, then device_add;
+ * the backend goes again when device_add fails. The guest kernel onlines it
+ * (memhp_default_state=online_movable). */
+int vc_hv_hotplug_memory(struct vc_hv *hv, const char *id, unsigned mib, struct vc_error *err);
+/* One more vCPU (the first free one query-hotpluggable-cpus lists); the guest's
+ * agent onlines it. ENOSPC when every possible vCPU is there. */
+int vc_hv_hotplug_vcpu(struct vc_hv *hv, const char *id, struct vc_error *err);
+/* Removes a device vc_hv_hotplug_* added: device_del, then waits up to timeout_ms
+ * (<= 0: 10 s) for QEMU's DEVICE_DELETED (the guest must let go of it first), then
+ * deletes its backend and frees its port. ENOENT when id was not plugged; ENOTSUP
+ * for a vCPU under TCG (QEMU 7.2 crashes there), which stays plugged. */
+int vc_hv_unplug(struct vc_hv *hv, const char *id, int timeout_ms, struct vc_error *err);
+
+/* The QMP arguments (JSON object text, malloc'd) that vc_hv_hotplug_* sends: pure,
+ * for tests and `vcrun plan`. */
+int vc_hv_qmp_netdev_args(const char *id, const struct vc_hv_nic *nic, char **out,
+			  struct vc_error *err);
+int vc_hv_qmp_nic_args(const char *id, const struct vc_hv_nic *nic, unsigned port, char **out,
+		       struct vc_error *err);
+int vc_hv_qmp_vfio_args(const char *id, const char *host, unsigned port, char **out,
+			struct vc_error *err);
+int vc_hv_qmp_memory_args(const char *id, unsigned mib, bool shared, char **backend, char **device,
+			  struct vc_error *err);
 
 /* Picks the accelerator: KVM only if /dev/kvm opens and a tiny guest actually runs
  * on it under QEMU (a PVM host's /dev/kvm opens but cannot run ordinary guests).

@@ -30,6 +30,13 @@ int hv_vfio_argv(const struct vc_hv_config *cfg, char ***argv);
  * malloc'd, NULL when out of memory. */
 char *hv_qopt(const char *s);
 
+/* vc_hv_qmp_execute, then waits (same deadline) for `event` whose data.device is
+ * `device`, on the same connection: QEMU sends events to the monitors connected
+ * when they happen, so one that comes with or right after the reply is not lost. */
+int hv_qmp_execute_wait(const char *qmp_path, const char *command, const char *args_json,
+			const char *event, const char *device, int timeout_ms,
+			struct vc_error *err);
+
 /* Spawning. The child gets a new session, default signal dispositions and an
  * empty signal mask, stdin from /dev/null, stdout and stderr on out_fd (or
  * /dev/null when out_fd < 0), keep_fd (if >= 0) as fd 3, and no other fd. argv[0]

@@ -68,8 +68,10 @@ static char *kernel_cmdline(const struct vc_hv_config *cfg)
 {
 	char sets[64];
 	module_sets(cfg, sets, sizeof(sets));
-	return vc_strdup_printf(HV_KERNEL_PARAMS " vcrun.channel=%s%s%s%s%s",
+	/* Hot-added memory movable: only such memory can be offlined again. */
+	return vc_strdup_printf(HV_KERNEL_PARAMS " vcrun.channel=%s%s%s%s%s%s",
 				channel_name(cfg->channel), sets,
+				cfg->hotplug_mem_mib ? " memhp_default_state=online_movable" : "",
 				cfg->viommu ? " " HV_VIOMMU_PARAMS : "",
 				cfg->cmdline_extra && *cfg->cmdline_extra ? " " : "",
 				cfg->cmdline_extra ? cfg->cmdline_extra : "");
@@ -91,6 +93,11 @@ int hv_config_validate(const struct vc_hv_config *cfg, struct vc_error *err)
 		return vc_error_set(err, EINVAL, "mem_mib: must be > 0");
 	if (cfg->vcpus == 0)
 		return vc_error_set(err, EINVAL, "vcpus: must be > 0");
+	if (cfg->max_vcpus > 255)
+		return vc_error_set(err, EINVAL, "max_vcpus: %u is more than 255", cfg->max_vcpus);
+	if ((uint64_t)cfg->mem_mib + cfg->hotplug_mem_mib > (1u << 22))
+		return vc_error_set(err, EINVAL, "hotplug_mem_mib: %u MiB above %u MiB is too much",
+				    cfg->hotplug_mem_mib, cfg->mem_mib);
 	if (cfg->accel != VC_ACCEL_KVM && cfg->accel != VC_ACCEL_TCG)
 		return vc_error_set(err, EINVAL,
 				    "accel: must be resolved to kvm or tcg (probe first)");
@@ -341,9 +348,16 @@ int vc_hv_qemu_argv(const struct vc_hv_config *cfg, char ***argv, struct vc_erro
 	add(&v, &r, "-cpu");
 	add(&v, &r, kvm ? "host" : "max");
 	add(&v, &r, "-m");
-	addf(&v, &r, "%uM", cfg->mem_mib);
+	if (cfg->hotplug_mem_mib)
+		addf(&v, &r, "%uM,slots=%d,maxmem=%uM", cfg->mem_mib, VC_HV_MEM_SLOTS,
+		     cfg->mem_mib + cfg->hotplug_mem_mib);
+	else
+		addf(&v, &r, "%uM", cfg->mem_mib);
 	add(&v, &r, "-smp");
-	addf(&v, &r, "%u", cfg->vcpus);
+	if (cfg->max_vcpus > cfg->vcpus)
+		addf(&v, &r, "%u,maxcpus=%u", cfg->vcpus, cfg->max_vcpus);
+	else
+		addf(&v, &r, "%u", cfg->vcpus);
 	/* No default NIC, VGA, serial, parallel, monitor or CD-ROM; no config files
 	 * from the host; a guest reboot ends QEMU like a power-off does. */
 	add(&v, &r, "-nodefaults");

@@ -89,8 +89,20 @@ static int validate_port(const struct vc_hv_config *cfg, size_t i, struct vc_err
 	return 0;
 }
 
+unsigned vc_hv_spare_port_first(const struct vc_hv_config *cfg)
+{
+	unsigned last = 0;
+	for (size_t i = 0; i < cfg->n_vfio_pci; i++)
+		if (cfg->vfio_pci[i].port > last)
+			last = cfg->vfio_pci[i].port;
+	return last + 1;
+}
+
 int hv_vfio_validate(const struct vc_hv_config *cfg, struct vc_error *err)
 {
+	if (cfg->hotplug_ports > VC_HV_HOTPLUG_PORTS_MAX)
+		return vc_error_set(err, EINVAL, "hotplug_ports: %u is more than %d",
+				    cfg->hotplug_ports, VC_HV_HOTPLUG_PORTS_MAX);
 	if (cfg->n_vfio_pci > 0 && !cfg->vfio_pci)
 		return vc_error_set(err, EINVAL, "vfio_pci: NULL with n_vfio_pci %zu",
 				    cfg->n_vfio_pci);
@@ -107,6 +119,14 @@ int hv_vfio_validate(const struct vc_hv_config *cfg, struct vc_error *err)
 		if (r < 0)
 			return r;
 	}
+	/* Checked after the ports themselves, so that the highest one is in range. */
+	if (cfg->hotplug_ports &&
+	    vc_hv_spare_port_first(cfg) + cfg->hotplug_ports - 1 > HV_VFIO_PORT_MAX)
+		return vc_error_set(err, EINVAL,
+				    "hotplug_ports: %u spare ports after VFIO port %u go past "
+				    "port %d",
+				    cfg->hotplug_ports, vc_hv_spare_port_first(cfg) - 1,
+				    HV_VFIO_PORT_MAX);
 	for (size_t i = 0; i < cfg->n_vfio_ap; i++) {
 		const char *p = cfg->vfio_ap[i];
 		if (!p || p[0] != '/')
@@ -186,6 +206,15 @@ int hv_vfio_argv(const struct vc_hv_config *cfg, char ***argv)
 						  d->host, d->port, d->function,
 						  d->multifunction ? ",multifunction=on" : ""));
 	}
+	/* Spare ports for hot-plug, empty. No I/O window: the firmware would reserve
+	 * 4 KiB of the 64 KiB port space for each, which runs out after a dozen
+	 * ports, and virtio devices need none. */
+	unsigned first = vc_hv_spare_port_first(cfg);
+	for (unsigned p = first; p < first + cfg->hotplug_ports && r == 0; p++)
+		r = push(argv, "-device",
+			 vc_strdup_printf("pcie-root-port,id=rp%u,chassis=%u,slot=%u,bus=pcie.0,"
+					  "io-reserve=0",
+					  p, p, p));
 	for (size_t i = 0; i < cfg->n_vfio_ap && r == 0; i++) {
 		_cleanup_free_ char *path = hv_qopt(cfg->vfio_ap[i]);
 		r = push(argv, "-device",

@@ -236,6 +236,11 @@ static int start(const struct vc_hv_config *cfg, struct vc_hv *hv, struct vc_err
 int vc_hv_start(const struct vc_hv_config *cfg, struct vc_hv *hv, struct vc_error *err)
 {
 	memset(hv, 0, sizeof(*hv));
+	hv->spare_first = vc_hv_spare_port_first(cfg);
+	hv->n_spare = cfg->hotplug_ports;
+	hv->hotplug_mem_mib = cfg->hotplug_mem_mib;
+	hv->shared_mem = cfg->fs == VC_FS_VIRTIOFS && cfg->n_shares > 0;
+	hv->accel = cfg->accel;
 	int r = start(cfg, hv, err);
 	if (r < 0) {
 		kill_all(hv);
@@ -292,5 +297,6 @@ void vc_hv_release(struct vc_hv *hv)
 	free(hv->agent_path);
 	free(hv->console_path);
 	free(hv->log_path);
+	free(hv->plugged);
 	memset(hv, 0, sizeof(*hv));
 }

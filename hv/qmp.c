@@ -147,22 +147,40 @@ static int qmp_read_object(struct qmp *q, const char *what, struct vc_json **out
 	return 0;
 }
 
-/* Reads until the reply to the command just sent: events are skipped. */
-static int qmp_read_reply(struct qmp *q, const char *command, char **reply, struct vc_error *err)
+/* The event a command waits for after its reply: DEVICE_DELETED of one device. */
+struct qmp_wait {
+	const char *event, *device;
+	bool seen;
+};
+
+static void qmp_note_event(const struct vc_json *v, struct qmp_wait *w)
 {
-	for (;;) {
+	const char *ev = vc_json_str(vc_json_get(v, "event"));
+	const char *dev = vc_json_str(vc_json_get(vc_json_get(v, "data"), "device"));
+	if (w && ev && !strcmp(ev, w->event) && dev && !strcmp(dev, w->device))
+		w->seen = true;
+}
+
+/* Reads until the reply to the command just sent (and, with w, until its event):
+ * other events are skipped. */
+static int qmp_read_reply(struct qmp *q, const char *command, char **reply, struct qmp_wait *w,
+			  struct vc_error *err)
+{
+	bool answered = false;
+	while (!answered || (w && !w->seen)) {
 		_cleanup_json_ struct vc_json *v = NULL;
-		int r = qmp_read_object(q, "a reply", &v, err);
+		int r = qmp_read_object(q, answered ? w->event : "a reply", &v, err);
 		if (r < 0)
 			return vc_error_wrap(err, "%s", command);
 		struct vc_json *ret = vc_json_get(v, "return");
-		if (ret) {
-			if (reply)
-				return vc_json_serialize(ret, false, reply, NULL, err);
-			return 0;
+		if (ret && !answered) {
+			answered = true;
+			if (reply && (r = vc_json_serialize(ret, false, reply, NULL, err)) < 0)
+				return r;
+			continue;
 		}
 		struct vc_json *e = vc_json_get(v, "error");
-		if (e) {
+		if (e && !answered) {
 			const char *cls = vc_json_str(vc_json_get(e, "class"));
 			const char *desc = vc_json_str(vc_json_get(e, "desc"));
 			return vc_error_set(err, EIO, "QMP `%s`: %s: %s: %s", q->path, command,
@@ -173,7 +191,9 @@ static int qmp_read_reply(struct qmp *q, const char *command, char **reply, stru
 				err, EPROTO,
 				"QMP `%s`: %s: a reply with neither return, error nor event",
 				q->path, command);
+		qmp_note_event(v, w);
 	}
+	return 0;
 }
 
 static int qmp_command_text(const char *command, const char *args_json, char **out,
@@ -206,8 +226,8 @@ static int qmp_command_text(const char *command, const char *args_json, char **o
 	return *out ? 0 : vc_error_set(err, ENOMEM, "out of memory");
 }
 
-int vc_hv_qmp_execute(const char *qmp_path, const char *command, const char *args_json,
-		      int timeout_ms, char **reply, struct vc_error *err)
+static int qmp_run(const char *qmp_path, const char *command, const char *args_json, int timeout_ms,
+		   char **reply, struct qmp_wait *w, struct vc_error *err)
 {
 	if (reply)
 		*reply = NULL;
@@ -233,13 +253,26 @@ int vc_hv_qmp_execute(const char *qmp_path, const char *command, const char *arg
 	if (r == 0)
 		r = qmp_send(&q, "{\"execute\":\"qmp_capabilities\"}\n", err);
 	if (r == 0)
-		r = qmp_read_reply(&q, "qmp_capabilities", NULL, err);
+		r = qmp_read_reply(&q, "qmp_capabilities", NULL, NULL, err);
 	if (r == 0)
 		r = qmp_send(&q, text, err);
 	if (r == 0)
-		r = qmp_read_reply(&q, command, reply, err);
+		r = qmp_read_reply(&q, command, reply, w, err);
 	qmp_close(&q);
 	return r;
+}
+
+int vc_hv_qmp_execute(const char *qmp_path, const char *command, const char *args_json,
+		      int timeout_ms, char **reply, struct vc_error *err)
+{
+	return qmp_run(qmp_path, command, args_json, timeout_ms, reply, NULL, err);
+}
+
+int hv_qmp_execute_wait(const char *qmp_path, const char *command, const char *args_json,
+			const char *event, const char *device, int timeout_ms, struct vc_error *err)
+{
+	struct qmp_wait w = {.event = event, .device = device};
+	return qmp_run(qmp_path, command, args_json, timeout_ms, NULL, &w, err);
 }
 
 int vc_hv_qmp_command(const char *qmp_path, const char *command, char **reply, struct vc_error *err)

@@ -74,6 +74,24 @@ static int apply_file(struct vc_config *cfg, const char *file, struct vc_error *
 	    take_uint(doc, "memory_mib", file, 1 << 20, &cfg->mem_mib, err) < 0 ||
 	    take_uint(doc, "vcpus", file, 256, &cfg->vcpus, err) < 0)
 		return -EINVAL;
+	/* 0 is a valid count here (no spare ports), unlike the sizes above. */
+	const struct vc_json *ports = vc_json_get(doc, "hotplug_root_ports");
+	uint64_t u = 0;
+	if (ports && (vc_json_to_u64(ports, &u) < 0 || u > VC_HV_HOTPLUG_PORTS_MAX))
+		return vc_error_set(err, EINVAL,
+				    "%s: hotplug_root_ports: must be an integer from 0 to %d", file,
+				    VC_HV_HOTPLUG_PORTS_MAX);
+	if (ports)
+		cfg->hotplug_root_ports = (unsigned)u;
+	const struct vc_json *hmem = vc_json_get(doc, "hotplug_memory_mib");
+	if (hmem && (vc_json_to_u64(hmem, &u) < 0 || u > (1u << 20)))
+		return vc_error_set(err, EINVAL,
+				    "%s: hotplug_memory_mib: must be an integer from 0 to %u", file,
+				    1u << 20);
+	if (hmem)
+		cfg->hotplug_memory_mib = (unsigned)u;
+	if (take_uint(doc, "max_vcpus", file, 255, &cfg->max_vcpus, err) < 0)
+		return -EINVAL;
 	const struct vc_json *bind = vc_json_get(doc, "vfio_bind");
 	if (bind && bind->type != VC_JSON_BOOL)
 		return vc_error_set(err, EINVAL, "%s: vfio_bind: must be true or false", file);
@@ -122,6 +140,8 @@ int vc_config_load(struct vc_config *cfg, struct vc_error *err)
 	cfg->accel = VC_ACCEL_AUTO;
 	cfg->fs = VC_FS_9P;
 	cfg->boot_timeout_ms = 120000;
+	cfg->hotplug_root_ports = VC_CONFIG_HOTPLUG_PORTS;
+	cfg->hotplug_memory_mib = VC_CONFIG_HOTPLUG_MEMORY_MIB;
 	if (!cfg->qemu || !cfg->kernel || !cfg->initrd || !cfg->virtiofsd) {
 		vc_config_release(cfg);
 		return vc_error_set(err, ENOMEM, "out of memory");

@@ -17,7 +17,18 @@ struct vc_config {
 	int boot_timeout_ms; /* agent handshake */
 	char *kernel_params; /* extra kernel command line */
 	bool vfio_bind;	     /* bind requested VFIO groups to vfio-pci (off by default) */
+	/* Spare PCIe root ports each VM boots with, for devices added while it runs
+	 * (a late NIC, a joining container's VFIO device); 0: none. */
+	unsigned hotplug_root_ports;
+	/* Room for a joining container's memory limit and CPUs: memory that can be
+	 * added to a running VM (MiB), and the vCPUs it may grow to (0: the host's
+	 * CPU count). */
+	unsigned hotplug_memory_mib, max_vcpus;
 };
+
+/* Default hotplug_root_ports: see hv/README.md for what each port costs at boot. */
+#define VC_CONFIG_HOTPLUG_PORTS	     4
+#define VC_CONFIG_HOTPLUG_MEMORY_MIB 4096
 
 /* Reads the config file if present (a missing file is fine; a bad one is an error
  * naming the file and field) and fills defaults. */

@@ -219,6 +219,9 @@ static int teardown(const char *root, const char *id, const struct vc_state *st,
 	}
 	if (is_owner)
 		return sandbox_give_back(root, id, err);
+	/* The monitor unplugged its VFIO devices in destroy (or moved the record to
+	 * the owner's when the guest would not let go). */
+	vfio_give_back(root, id);
 	netns_give_back(root, id);
 	vc_host_cgroup_remove(root, id);
 	if ((r = vc_rm_rf(dir, err)) < 0)
@@ -310,6 +313,40 @@ static int standin_ns_args(const struct vc_oci_spec *spec, const struct vc_plan 
 	return 0;
 }
 
+/* No other live container may hold one of the groups (lib/sandbox.c names it). */
+static int vfio_groups_free(const char *root, const char *id, const struct vc_vfio_request *v,
+			    struct vc_error *err)
+{
+	_cleanup_free_ unsigned *g = v->n ? calloc(v->n, sizeof(*g)) : NULL;
+	if (v->n && !g)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < v->n; i++)
+		g[i] = v->groups[i].id;
+	return vc_sandbox_vfio_free(root, id, g, v->n, err);
+}
+
+/* A container that joins gets its functions hot-plugged into the running VM's spare
+ * root ports (lib/monitor-hotplug.c), each on a port of its own: the guest kernel's
+ * drivers take them; the vfio mode needs the placement at boot. */
+static int vfio_joinable(const struct vc_plan *plan, const struct vc_sandbox_join *join,
+			 const struct vc_vfio_request *v, struct vc_error *err)
+{
+	if (!join->owner || v->n == 0)
+		return 0;
+	if (plan->vfio_mode == VC_PLAN_VFIO_VFIO)
+		return vc_error_set(err, ENOTSUP,
+				    "linux.devices: VFIO group %u: a container that joins the "
+				    "running sandbox %s gets its devices through the guest kernel "
+				    "only (io.vcrun.vfio-mode=vfio needs them at boot)",
+				    v->groups[0].id, join->owner);
+	if (plan->n_vfio_ap)
+		return vc_error_set(err, ENOTSUP,
+				    "linux.devices: VFIO group %u: AP devices cannot join the "
+				    "running sandbox %s",
+				    v->groups[0].id, join->owner);
+	return 0;
+}
+
 /* Spec to plan, and which sandbox: everything decided before anything starts. */
 static int create_plan(const char *root, const char *id, struct vc_oci_spec *spec,
 		       struct vc_sandbox_join *join, struct vc_vfio_request *vreq,
@@ -327,14 +364,12 @@ static int create_plan(const char *root, const char *id, struct vc_oci_spec *spe
 		r = vc_config_resolve_accel(&cfg, root, &accel, tcg_why, tcg_len, err);
 	if (r == 0)
 		r = vc_devices_vfio_prepare(spec, cfg.vfio_bind, vreq, err);
-	if (r == 0 && join->owner && vreq->n > 0)
-		r = vc_error_set(err, ENOTSUP,
-				 "linux.devices: VFIO group %u: a container that joins the running "
-				 "sandbox %s cannot be given a device yet",
-				 vreq->groups[0].id, join->owner);
+	if (r == 0)
+		r = vfio_groups_free(root, id, vreq, err);
 	struct vc_plan_where w = {root, id, join->owner ? join->owner : id, vreq->dev_root};
 	if (r == 0 && (r = vc_plan_build(&w, spec, &cfg, accel, plan, err)) == 0 &&
 	    ((r = vc_plan_set_vfio(plan, &vreq->place, err)) < 0 ||
+	     (r = vfio_joinable(plan, join, vreq, err)) < 0 ||
 	     (r = vc_sandbox_guest_namespaces(plan->guest_spec, join, err)) < 0))
 		vc_plan_release(plan);
 	vc_config_release(&cfg);

@@ -113,6 +113,7 @@ static int net_prepare(struct monitor *m, struct vc_netns_plan **np, struct vc_h
 	vc_netns_scan_free(scan);
 	if (r < 0)
 		return r;
+	m->next_tap = (unsigned)(*np)->n_ifaces; /* taps of later interfaces follow */
 	if ((*np)->n_ifaces == 0)
 		return 0;
 	char held[IF_NAMESIZE];
@@ -125,6 +126,7 @@ static int net_prepare(struct monitor *m, struct vc_netns_plan **np, struct vc_h
 			"container's VM already (%s: a pod, or --network container:), and two VMs "
 			"cannot share its interfaces; this container gets no network",
 			m->id, m->plan.netns_path, held);
+		m->net_foreign = true;
 		vc_netns_plan_free(*np);
 		*np = NULL;
 		return 0;

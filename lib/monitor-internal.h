@@ -44,6 +44,12 @@ struct mctr {
 	bool adding;	 /* CreateContainer under way */
 	bool removing;	 /* RemoveContainer under way */
 	struct waiter remover;
+	/* What was hot-plugged for its limits when it joined (monitor-hotplug.c). */
+	char mem_dev[24]; /* "" when none */
+	char (*vcpu_devs)[24];
+	size_t n_vcpu_devs;
+	char (*vfio_devs)[24]; /* its VFIO functions, each in a spare root port */
+	size_t n_vfio_devs;
 };
 
 struct stream {
@@ -69,6 +75,7 @@ enum pend_kind {
 	PEND_REMOVE_ONE, /* RemoveContainer of one container; the sandbox goes on */
 	PEND_REMOVE,	 /* RemoveContainer, then DestroySandbox */
 	PEND_DESTROY,
+	PEND_NET, /* a late NIC's configuration: errors are logged */
 };
 
 struct pending {
@@ -81,6 +88,17 @@ struct pending {
 };
 
 struct vc_cgroup;
+
+/* An interface that appeared in the namespace after boot (monitor-hotplug.c). */
+struct late_nic {
+	int ifindex;
+	char name[IF_NAMESIZE];
+	char tap[IF_NAMESIZE];
+	char dev_id[24];	   /* the NIC's QEMU id */
+	bool plugged;		   /* its tap and NIC exist */
+	bool failed;		   /* said why not, once: not tried again */
+	unsigned long long due_ns; /* plug or configure then; 0: nothing to do */
+};
 
 struct monitor {
 	const char *root, *id; /* id: the owner, whose state dir we run in */
@@ -97,6 +115,13 @@ struct monitor {
 	struct vc_netns_watch *net_watch;
 	int *net_known;
 	size_t n_net_known;
+	struct late_nic *late; /* those that came later: hot-plugged (monitor-hotplug.c) */
+	size_t n_late;
+	unsigned next_tap;	/* tap<N>_vc of the next one */
+	bool net_foreign;	/* another VM bridges the namespace: leave it alone */
+	unsigned next_dev;	/* numbers the ids of hot-plugged memory and vCPUs */
+	char (*kept_vcpus)[24]; /* plugged for a container that left, and not unpluggable */
+	size_t n_kept_vcpus;
 	struct conn *conns[MAX_CONNS];
 	size_t n_conns;
 	struct pending *pend;
@@ -142,6 +167,24 @@ int mon_signal_params(const struct stream *s, uint32_t sig, bool all, struct vc_
 void mon_handle_request(struct monitor *m, struct conn *c, const struct vc_frame *f);
 /* The host side of a sandbox whose state dir vanished: share, taps, pins. */
 void mon_orphan_cleanup(struct monitor *m);
+/* The namespace's link watch (monitor-hotplug.c): interfaces that come after boot
+ * get a NIC once the namespace is quiet (mon_net_run when mon_net_timeout_ms says). */
+void mon_net_event(void *ctx, int ifindex, const char *name, enum vc_netns_link_event ev);
+int mon_net_timeout_ms(const struct monitor *m, int timeout);
+void mon_net_run(struct monitor *m);
+/* A joining container's memory limit and CPU quota (its guest spec) grow the VM:
+ * a DIMM of the limit and a vCPU per CPU of the quota; its VFIO functions (the
+ * plan's) go into spare root ports. Room that is not there for memory or vCPUs is a
+ * warning, for a VFIO function an error; a refusal by QEMU fails with err naming
+ * the device, plugging nothing. mon_ctr_unplug gives it back when the container
+ * leaves. */
+int mon_ctr_plug(struct monitor *m, struct mctr *c, const struct vc_plan *plan,
+		 struct vc_error *err);
+void mon_ctr_unplug(struct monitor *m, struct mctr *c);
+/* `update`: the resources it names (memory.limit, cpu.quota/period) resize what was
+ * plugged for c the same way; what it does not name stays. */
+int mon_ctr_resize(struct monitor *m, struct mctr *c, const struct vc_json *res,
+		   struct vc_error *err);
 /* Runs the event loop until the sandbox is destroyed or the VM is gone. */
 int mon_serve(struct monitor *m);
 void mon_release(struct monitor *m);

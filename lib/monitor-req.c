@@ -242,6 +242,13 @@ static void req_add(struct monitor *m, struct conn *c, uint32_t req, const char 
 	}
 	if (plan.netns_owned && plan.netns_path)
 		ctr->netns_pin = strdup(plan.netns_path);
+	if (mon_ctr_plug(m, ctr, &plan, &err) < 0) {
+		mon_respond_error(&c->ch, req, err.code ? err.code : EIO, "add container %s: %s",
+				  id, err.msg);
+		vc_plan_release(&plan);
+		mon_ctr_forget(m, ctr);
+		return;
+	}
 	ctr->adding = true;
 	uint32_t sid = m->next_stream++;
 	struct vc_json *p =
@@ -311,6 +318,14 @@ static bool forward_request(struct monitor *m, struct conn *c, uint32_t req, con
 			why = st == VC_STATUS_STOPPED ? "cannot start a container that has stopped"
 						      : "cannot start an already running container";
 		mon_respond_error(&c->ch, req, EINVAL, "%s", why);
+		return true;
+	}
+	const struct vc_json *res = vc_json_get(params, "resources");
+	/* A member's new limits resize the VM first (the owner's sized it at boot). */
+	struct vc_error err = {0};
+	if (!strcmp(method, "update") && res && ctr != mon_find_ctr(m, m->id) &&
+	    mon_ctr_resize(m, ctr, res, &err) < 0) {
+		mon_respond_error(&c->ch, req, err.code ? err.code : EIO, "update: %s", err.msg);
 		return true;
 	}
 	struct vc_json *p = mon_params_for_container(ctr);

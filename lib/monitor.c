@@ -213,6 +213,8 @@ void mon_ctr_forget(struct monitor *m, struct mctr *c)
 		}
 	vc_state_release(&c->st);
 	free(c->netns_pin);
+	free(c->vcpu_devs);
+	free(c->vfio_devs);
 	free(c);
 }
 
@@ -339,6 +341,7 @@ static void added(struct monitor *m, const struct pending *p, int r, const struc
 		if (p->conn)
 			vc_chan_queue(&p->conn->ch, VC_FRAME_RESPONSE, 0, p->conn_req, f->body,
 				      f->len);
+		mon_ctr_unplug(m, ctr);
 		mon_ctr_forget(m, ctr);
 		return;
 	}
@@ -436,6 +439,7 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 		if (p.ctr) {
 			struct waiter w = p.ctr->remover;
 			vc_debug("container %s left sandbox %s", p.ctr->st.id, m->id);
+			mon_ctr_unplug(m, p.ctr);
 			mon_ctr_forget(m, p.ctr);
 			respond_removed(w.conn, w.req, false);
 		}
@@ -449,6 +453,10 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 		break;
 	case PEND_DESTROY:
 		finish_destroy(m);
+		break;
+	case PEND_NET:
+		if (r < 0)
+			vc_warn("sandbox %s: hot-plug: %s", m->id, rerr.msg);
 		break;
 	}
 }
@@ -605,25 +613,6 @@ static void dns_from_namespace(struct monitor *m)
 			break;
 }
 
-/* An interface the engine added to the namespace after the VM started: the VM
- * has no NIC for it, and says so once. */
-static void late_interface(void *ctx, int ifindex, const char *name)
-{
-	struct monitor *m = ctx;
-	for (size_t i = 0; i < m->n_net_known; i++)
-		if (m->net_known[i] == ifindex)
-			return;
-	int *n = realloc(m->net_known, (m->n_net_known + 1) * sizeof(*n));
-	if (n) {
-		m->net_known = n;
-		m->net_known[m->n_net_known++] = ifindex;
-	}
-	vc_warn("sandbox %s: interface %s was added to its network namespace after the VM "
-		"started; vcrun cannot hot-plug a NIC yet, so the container does not see it "
-		"(create the container again to use it)",
-		m->id, name);
-}
-
 /* signal, listen, agent, DNS relay, link watch; then the connections */
 #define FIXED_FDS 5
 
@@ -674,6 +663,7 @@ int mon_serve(struct monitor *m)
 			}
 			timeout = (int)((m->destroy_deadline - now) / 1000000ULL) + 1;
 		}
+		timeout = mon_net_timeout_ms(m, timeout);
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
 			return -errno;
 		if (pfd[0].revents)
@@ -685,7 +675,8 @@ int mon_serve(struct monitor *m)
 		if (pfd[3].revents & POLLIN)
 			dns_from_namespace(m);
 		if (pfd[4].revents & POLLIN)
-			vc_netns_watch_read(m->net_watch, late_interface, m);
+			vc_netns_watch_read(m->net_watch, mon_net_event, m);
+		mon_net_run(m);
 		if (vc_chan_flush(&m->agent) < 0 && !m->done)
 			vm_gone(m, "write to the guest agent failed");
 		/* conns[] may have grown in accept_conn: only the polled ones have revents. */
@@ -727,6 +718,8 @@ void mon_release(struct monitor *m)
 	for (size_t i = 0; i < m->n_ctrs; i++) {
 		vc_state_release(&m->ctrs[i]->st);
 		free(m->ctrs[i]->netns_pin);
+		free(m->ctrs[i]->vcpu_devs);
+		free(m->ctrs[i]->vfio_devs);
 		free(m->ctrs[i]);
 	}
 	free(m->ctrs);
@@ -746,4 +739,6 @@ void mon_release(struct monitor *m)
 		close(m->dns_fd);
 	vc_netns_watch_close(m->net_watch);
 	free(m->net_known);
+	free(m->late);
+	free(m->kept_vcpus);
 }

@@ -256,6 +256,12 @@ int vc_plan_build(const struct vc_plan_where *w, const struct vc_oci_spec *spec,
 	plan->mem_mib = cfg->mem_mib;
 	plan->vcpus = cfg->vcpus;
 	plan->boot_timeout_ms = cfg->boot_timeout_ms;
+	plan->hotplug_ports = cfg->hotplug_root_ports;
+	plan->hotplug_mem_mib = cfg->hotplug_memory_mib;
+	long host_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	plan->max_vcpus = cfg->max_vcpus		      ? cfg->max_vcpus
+			  : host_cpus > 0 && host_cpus <= 255 ? (unsigned)host_cpus
+							      : 1;
 	plan->guest_spec = vc_json_clone(spec->raw);
 	plan->storages = vc_json_new_array();
 	int r = -ENOMEM;
@@ -519,6 +525,9 @@ int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct 
 	vc_jgen_kv_int(g, "memory_mib", plan->mem_mib);
 	vc_jgen_kv_int(g, "vcpus", plan->vcpus);
 	vc_jgen_kv_int(g, "boot_timeout_ms", plan->boot_timeout_ms);
+	vc_jgen_kv_int(g, "hotplug_root_ports", plan->hotplug_ports);
+	vc_jgen_kv_int(g, "hotplug_memory_mib", plan->hotplug_mem_mib);
+	vc_jgen_kv_int(g, "max_vcpus", plan->max_vcpus);
 	vc_jgen_key(g, "shares");
 	vc_jgen_array_open(g);
 	for (size_t i = 0; i < plan->n_shares; i++) {
@@ -650,6 +659,26 @@ int vc_plan_from_json(const char *text, size_t len, const char *source, struct v
 	plan->mem_mib = (unsigned)mem;
 	plan->vcpus = (unsigned)vcpus;
 	plan->boot_timeout_ms = (int)timeout;
+	/* Absent in a plan written before spare ports existed: none. */
+	int64_t ports = 0;
+	if (vc_json_get(doc, "hotplug_root_ports") &&
+	    (vc_json_to_i64(vc_json_get(doc, "hotplug_root_ports"), &ports) < 0 || ports < 0 ||
+	     ports > VC_HV_HOTPLUG_PORTS_MAX)) {
+		r = vc_error_set(err, EINVAL, "%s: hotplug_root_ports: must be 0 to %d", source,
+				 VC_HV_HOTPLUG_PORTS_MAX);
+		goto fail;
+	}
+	plan->hotplug_ports = (unsigned)ports;
+	int64_t hmem = 0, maxc = 0;
+	vc_json_to_i64(vc_json_get(doc, "hotplug_memory_mib"), &hmem);
+	vc_json_to_i64(vc_json_get(doc, "max_vcpus"), &maxc);
+	if (hmem < 0 || hmem > (1 << 20) || maxc < 0 || maxc > 255) {
+		r = vc_error_set(err, EINVAL, "%s: hotplug_memory_mib, max_vcpus: out of range",
+				 source);
+		goto fail;
+	}
+	plan->hotplug_mem_mib = (unsigned)hmem;
+	plan->max_vcpus = (unsigned)maxc;
 	const struct vc_json *shares = vc_json_get(doc, "shares");
 	if (!shares || shares->type != VC_JSON_ARRAY) {
 		r = vc_error_set(err, EINVAL, "%s: shares: must be an array", source);
@@ -718,6 +747,9 @@ void vc_plan_hv_config(const struct vc_plan *plan, const char *state_dir, struct
 	cfg->vfio_ap = plan->vfio_ap;
 	cfg->n_vfio_ap = plan->n_vfio_ap;
 	cfg->pci_hole64_bytes = plan->pci_hole64_bytes;
+	cfg->hotplug_ports = plan->hotplug_ports;
+	cfg->hotplug_mem_mib = plan->hotplug_mem_mib;
+	cfg->max_vcpus = plan->max_vcpus;
 	cfg->netns_path = plan->netns_path;
 	cfg->viommu = plan->vfio_mode == VC_PLAN_VFIO_VFIO;
 }

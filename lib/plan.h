@@ -41,7 +41,9 @@ struct vc_plan {
 	uint32_t vsock_cid;
 	unsigned mem_mib, vcpus;
 	int boot_timeout_ms;
-	struct vc_hv_share *shares; /* the sandbox share: one */
+	unsigned hotplug_ports;		     /* spare PCIe root ports (config hotplug_root_ports) */
+	unsigned hotplug_mem_mib, max_vcpus; /* room to grow (config); 0: none */
+	struct vc_hv_share *shares;	     /* the sandbox share: one */
 	size_t n_shares;
 	struct vc_plan_bind *binds; /* this container's rootfs and bind mounts */
 	size_t n_binds;

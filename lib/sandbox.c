@@ -113,6 +113,35 @@ static int peers_load(const char *root, const char *self, struct peers *out, str
 	return 0;
 }
 
+int vc_sandbox_vfio_free(const char *root, const char *id, const unsigned *groups, size_t n,
+			 struct vc_error *err)
+{
+	if (n == 0)
+		return 0;
+	struct peers ps __attribute__((cleanup(peers_free))) = {0};
+	int r = peers_load(root, id, &ps, err);
+	for (size_t i = 0; r == 0 && i < ps.n; i++) {
+		const struct peer *p = &ps.v[i];
+		_cleanup_free_ char *path = vc_state_path(root, p->st.id, "plan.json");
+		_cleanup_free_ char *text = NULL;
+		size_t len = 0;
+		struct vc_plan plan;
+		if (!p->sandbox_live || !path ||
+		    vc_read_file(path, 64 << 20, &text, &len, NULL) < 0 ||
+		    vc_plan_from_json(text, len, path, &plan, NULL) < 0)
+			continue;
+		for (size_t j = 0; r == 0 && j < plan.n_vfio_pci; j++)
+			for (size_t k = 0; r == 0 && k < n; k++)
+				if (plan.vfio_pci[j].group == groups[k])
+					r = vc_error_set(err, EBUSY,
+							 "linux.devices: VFIO group %u is held by "
+							 "sandbox %s (container %s)",
+							 groups[k], p->st.sandbox, p->st.id);
+		vc_plan_release(&plan);
+	}
+	return r;
+}
+
 /* A container by id, or the sandbox started under a CRI sandbox id. */
 static const struct peer *find_sandbox(const struct peers *ps, const char *key)
 {

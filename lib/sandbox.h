@@ -46,6 +46,12 @@ void vc_sandbox_join_release(struct vc_sandbox_join *j);
 int vc_sandbox_resolve(const char *root, const char *id, const struct vc_oci_spec *spec,
 		       struct vc_sandbox_join *j, struct vc_error *err);
 
+/* A VFIO group goes to one container: EBUSY naming the group, the sandbox and
+ * the container when a live container of root (other than id) has one of
+ * groups[0..n) in its plan. */
+int vc_sandbox_vfio_free(const char *root, const char *id, const unsigned *groups, size_t n,
+			 struct vc_error *err);
+
 /* The guest spec's namespaces (guest_spec is the plan's JSON copy): a path that
  * names a member's namespace becomes VC_GUEST_NS_CONTAINER_PREFIX + member; any
  * other path is dropped (the container gets a namespace of its own in the guest,

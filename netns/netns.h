@@ -194,9 +194,16 @@ int vc_netns_plan_neighbors_params(const struct vc_netns_plan *p, struct vc_json
 
 /* Link notifications of the namespace, for the monitor's event loop: poll
  * vc_netns_watch_fd for input, then vc_netns_watch_read calls fn for every
- * Ethernet interface (not vcrun's taps) added or changed since. */
+ * Ethernet interface (not vcrun's taps) added or changed (NEW) or removed (GONE)
+ * since, and for every address added or removed (ADDR: name NULL, any interface). */
 struct vc_netns_watch;
-typedef void (*vc_netns_link_fn)(void *ctx, int ifindex, const char *name);
+enum vc_netns_link_event {
+	VC_NETNS_LINK_NEW,
+	VC_NETNS_LINK_GONE,
+	VC_NETNS_LINK_ADDR,
+};
+typedef void (*vc_netns_link_fn)(void *ctx, int ifindex, const char *name,
+				 enum vc_netns_link_event ev);
 int vc_netns_watch_open(const char *path, struct vc_netns_watch **w, struct vc_error *err);
 int vc_netns_watch_fd(const struct vc_netns_watch *w);
 void vc_netns_watch_read(struct vc_netns_watch *w, vc_netns_link_fn fn, void *ctx);
@@ -208,6 +215,14 @@ void vc_netns_watch_close(struct vc_netns_watch *w);
  * on both, and the two redirect filters. Tears down any leftover of an earlier
  * attempt first; on failure removes what it made. */
 int vc_netns_tap_setup(const char *path, const struct vc_netns_plan *plan, struct vc_error *err);
+
+/* One interface's tap and redirect, next to what is there already (an interface
+ * that appeared after boot); pi->tap must be a free name of vcrun's form. On
+ * failure removes what it made. vc_netns_tap_remove undoes it (the interface may
+ * be gone already; so may the namespace). */
+int vc_netns_tap_add(const char *path, const struct vc_netns_plan_iface *pi, struct vc_error *err);
+int vc_netns_tap_remove(const char *path, const char *ifname, int ifindex, const char *tap,
+			struct vc_error *err);
 
 /* 1 when a vcrun tap in the namespace is held by a running QEMU (its name in tap):
  * another container's VM bridges this namespace already (a pod's containers, docker's

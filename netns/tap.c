@@ -192,6 +192,44 @@ int vc_netns_tap_setup(const char *path, const struct vc_netns_plan *plan, struc
 	return r;
 }
 
+/* Forward: the teardown of one interface's redirect (below). */
+static int undo_one(struct nl_sock *sk, const char *path, const char *ifname, int ifindex,
+		    const char *tap, struct vc_error *err);
+
+int vc_netns_tap_add(const char *path, const struct vc_netns_plan_iface *pi, struct vc_error *err)
+{
+	if (!netns_is_tap_name(pi->tap))
+		return vc_error_set(err, EINVAL, "netns %s: `%s` is not a name of vcrun's taps",
+				    path, pi->tap);
+	_cleanup_nlsock_ struct nl_sock *sk = NULL;
+	int r = netns_route_socket(path, &sk, err);
+	if (r == 0)
+		r = setup_one(sk, path, pi, err);
+	if (r < 0 && sk) {
+		struct vc_error undo = {0};
+		if (undo_one(sk, path, pi->name, pi->ifindex, pi->tap, &undo) < 0) {
+			char msg[VC_ERROR_MSG_MAX];
+			snprintf(msg, sizeof(msg), "%s", err->msg);
+			vc_error_set(err, r, "%s (undoing it failed too: %s)", msg, undo.msg);
+		}
+	}
+	return r;
+}
+
+int vc_netns_tap_remove(const char *path, const char *ifname, int ifindex, const char *tap,
+			struct vc_error *err)
+{
+	struct statfs sfs;
+	if (statfs(path, &sfs) < 0 || sfs.f_type != NSFS_MAGIC)
+		return 0;
+	if (!netns_is_tap_name(tap))
+		return vc_error_set(err, EINVAL, "netns %s: `%s` is not a name of vcrun's taps",
+				    path, tap);
+	_cleanup_nlsock_ struct nl_sock *sk = NULL;
+	int r = netns_route_socket(path, &sk, err);
+	return r < 0 ? r : undo_one(sk, path, ifname, ifindex, tap, err);
+}
+
 /* linux/if.h's; <net/if.h>, which the public header needs, stops short of it */
 #ifndef IFF_LOWER_UP
 #define IFF_LOWER_UP 0x10000
@@ -257,6 +295,31 @@ static int drop_filters(struct nl_sock *sk, const char *path, struct rtnl_qdisc 
 	if (r < 0 && r != -NLE_OBJ_NOTFOUND && r != -NLE_INVAL)
 		return vc_nl_error(err, r, "netns %s: delete the ingress qdisc of %s", path, dev);
 	return 0;
+}
+
+/* One interface's part of the teardown: its tap (a tun device of that name only),
+ * and vcrun's filters on the interface (which may be gone: fine). */
+static int undo_one(struct nl_sock *sk, const char *path, const char *ifname, int ifindex,
+		    const char *tap, struct vc_error *err)
+{
+	_cleanup_nlobject_ struct rtnl_link *t = NULL;
+	int r = rtnl_link_get_kernel(sk, 0, tap, &t);
+	const char *type = r == 0 ? rtnl_link_get_type(t) : NULL;
+	if (r == 0 && type && !strcmp(type, "tun")) {
+		r = rtnl_link_delete(sk, t);
+		if (r < 0 && r != -NLE_OBJ_NOTFOUND && r != -NLE_NODEV)
+			return vc_nl_error(err, r, "netns %s: delete tap %s", path, tap);
+	}
+	_cleanup_nlcache_ struct nl_cache *qdiscs = NULL;
+	r = rtnl_qdisc_alloc_cache(sk, &qdiscs);
+	if (r < 0)
+		return vc_nl_error(err, r, "netns %s: list qdiscs", path);
+	struct rtnl_qdisc *q = rtnl_qdisc_get_by_parent(qdiscs, ifindex, TC_H_INGRESS);
+	if (!q)
+		return 0;
+	r = drop_filters(sk, path, q, ifname, err);
+	rtnl_qdisc_put(q);
+	return r;
 }
 
 int vc_netns_teardown(const char *path, struct vc_error *err)

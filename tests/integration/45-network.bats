@@ -84,19 +84,20 @@ join_spec() {
 		"$1/config.json" >/dev/null
 }
 
-# peer_httpd: busybox httpd in the peer namespace serving $T/peerwww/hello.txt on
-# $peer_ip:8080; returns once it answers.
+# peer_httpd [ADDR]: busybox httpd in the peer namespace serving $T/peerwww/hello.txt
+# on ADDR:8080 (default $peer_ip); returns once it answers.
 peer_httpd() {
+	local addr=${1:-$peer_ip}
 	mkdir -p "$T/peerwww"
 	echo "hello from peer $n" >"$T/peerwww/hello.txt"
 	(
 		close_test_fds
-		exec ip netns exec "$peer_ns" /bin/busybox httpd -f -p "$peer_ip:8080" -h "$T/peerwww"
-	) </dev/null >"$T/peer-httpd.log" 2>&1 &
+		exec ip netns exec "$peer_ns" /bin/busybox httpd -f -p "$addr:8080" -h "$T/peerwww"
+	) </dev/null >"$T/peer-httpd-$addr.log" 2>&1 &
 	echo $! >>"$T/bg.pids"
 	wait_for 10 ip netns exec "$peer_ns" wget -q -t 1 -T 2 -O /dev/null \
-		"http://$peer_ip:8080/hello.txt" ||
-		fail "httpd in $peer_ns does not answer: $(cat "$T/peer-httpd.log")"
+		"http://$addr:8080/hello.txt" ||
+		fail "httpd in $peer_ns does not answer: $(cat "$T/peer-httpd-$addr.log")"
 }
 
 # peer_fetch URL: wget from the peer namespace into $T/fetched. GNU wget, for its
@@ -288,24 +289,86 @@ no_pin() {
 	no_pin "$id"
 }
 
-@test "network: an interface added after the VM started is named in vcrun's log as not bridged" {
+# late_veth: a second veth between the namespaces, as `podman network connect` would
+# add after start: vc45m<N> in the container's (10.45.1<N>.2/24), vc45o<N> in the
+# peer's (10.45.1<N>.1/24).
+late_veth() {
+	late_if=vc45m$n
+	late_ip=10.45.1$n.2
+	late_peer=10.45.1$n.1
+	ip -n "$ctr_ns" link add "$late_if" type veth peer name vc45o$n netns "$peer_ns"
+	ip -n "$ctr_ns" addr add "$late_ip/24" dev "$late_if"
+	ip -n "$peer_ns" addr add "$late_peer/24" dev vc45o$n
+	ip -n "$peer_ns" link set vc45o$n up
+	ip -n "$ctr_ns" link set "$late_if" up
+}
+
+@test "network: an interface added after the VM started reaches the guest (hot-plugged NIC), and goes again" {
 	join_netns
 	net_bundle "$T/b" sleep 600
 	join_spec "$T/b"
 	id=$(new_id late)
-	vc_capture --log "$T/vcrun.log" run -d --bundle "$T/b" "$id"
+	vc_capture --debug --log "$T/vcrun.log" run -d --bundle "$T/b" "$id"
 	[ "$status" -eq 0 ] || fail "run -d: $stderr"
-	# podman network connect would do this: a second interface, after start.
+	late_veth
+	peer_httpd "$late_peer"
+	wait_for 30 grep -q "interface $late_if (.*) hot-plugged as NIC" "$T/vcrun.log" ||
+		fail "not hot-plugged: $(cat "$T/vcrun.log")"
+	if is_vm_runtime; then
+		ip -n "$ctr_ns" link show tap1_vc >/dev/null || fail "no tap for $late_if"
+	fi
+	# The agent waits for the NIC, names it and gives it the address.
+	wait_for 30 vcrun exec "$id" ip addr show "$late_if" >"$T/addr" 2>&1 ||
+		fail "no $late_if in the guest: $(cat "$T/addr"; cat "$T/vcrun.log")"
+	wait_for 10 grep -q "inet $late_ip/24" <(vcrun exec "$id" ip addr show "$late_if") ||
+		fail "no address on $late_if: $(vcrun exec "$id" ip addr)"
+	vc_capture exec "$id" ping -c 2 -w 30 "$late_peer"
+	[ "$status" -eq 0 ] || fail "ping across $late_if: $output $stderr"
+	[[ $output == *"64 bytes from $late_peer"* ]] || fail "no ping reply: $output"
+	vc_capture exec "$id" timeout 30 wget -q -O - "http://$late_peer:8080/hello.txt"
+	[ "$status" -eq 0 ] && [ "$output" = "hello from peer $n" ] ||
+		fail "TCP across $late_if: $output $stderr"
+	# The boot's NIC still works.
+	vc_capture exec "$id" ping -c 1 -w 30 "$peer_ip"
+	[ "$status" -eq 0 ] || fail "ping across the boot NIC: $output $stderr"
+	# Said once, not at every later change of the same link.
+	ip -n "$ctr_ns" link set "$late_if" mtu 1400
+	sleep 1
+	[ "$(grep -c "hot-plugged as NIC" "$T/vcrun.log")" -eq 1 ] ||
+		fail "plugged more than once: $(cat "$T/vcrun.log")"
+	# podman network disconnect: the NIC and its tap go.
+	ip -n "$ctr_ns" link del "$late_if"
+	wait_for 30 grep -q "interface $late_if left its network namespace: NIC .* unplugged" \
+		"$T/vcrun.log" || fail "not unplugged: $(cat "$T/vcrun.log")"
+	if is_vm_runtime; then
+		! ip -n "$ctr_ns" link show tap1_vc >/dev/null 2>&1 || fail "tap1_vc left behind"
+	fi
+	vc_capture exec "$id" ls /sys/class/net
+	[ "$(echo $output)" = "lo $ctr_if" ] || fail "guest interfaces after the unplug: '$output'"
+	vcrun kill "$id" KILL
+	wait_status "$id" stopped
+	vcrun delete "$id"
+	! ip -n "$ctr_ns" link show tap0_vc >/dev/null 2>&1 || fail "tap0_vc left after delete"
+}
+
+@test "network: with no spare root port left, a late interface is named in vcrun's log, once" {
+	join_netns
+	net_bundle "$T/b" sleep 600
+	join_spec "$T/b"
+	echo '{"hotplug_root_ports": 0}' >"$T/config.json"
+	id=$(new_id late)
+	VCRUN_CONFIG=$T/config.json vc_capture --log "$T/vcrun.log" run -d --bundle "$T/b" "$id"
+	[ "$status" -eq 0 ] || fail "run -d: $stderr"
 	ip -n "$ctr_ns" link add vc45m$n type veth peer name vc45o$n
 	wait_for 10 grep -q "interface vc45m$n was added" "$T/vcrun.log" ||
 		fail "no warning about vc45m$n: $(cat "$T/vcrun.log")"
-	grep -q "cannot hot-plug a NIC yet" "$T/vcrun.log"
-	# Said once, not at every later change of the same link.
+	grep -q "no spare PCIe root port is left for a NIC (the VM booted with 0: hotplug_root_ports" \
+		"$T/vcrun.log" || fail "the warning does not say why: $(cat "$T/vcrun.log")"
 	ip -n "$ctr_ns" link set vc45m$n up
-	sleep 0.5
+	sleep 1
 	[ "$(grep -c "interface vc45m$n was added" "$T/vcrun.log")" -eq 1 ] ||
 		fail "warned more than once: $(cat "$T/vcrun.log")"
-	# The guest still has only the interface it booted with.
+	! ip -n "$ctr_ns" link show tap1_vc >/dev/null 2>&1 || fail "a tap without a NIC"
 	vc_capture exec "$id" ls /sys/class/net
 	[ "$(echo $output)" = "lo $ctr_if" ] || fail "guest interfaces: '$output'"
 	vcrun kill "$id" KILL

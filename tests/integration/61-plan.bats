@@ -34,14 +34,33 @@ fake_pci() {
 	: >"$DEV/vfio/$group"
 }
 
-# bundle_with_groups N...: a bundle whose linux.devices asks for /dev/vfio/N each.
+# bundle_with_groups N...: a bundle ($BUNDLE, default $T/b) whose linux.devices asks
+# for /dev/vfio/N each.
 bundle_with_groups() {
-	rm -rf "$T/b"
-	make_bundle "$T/b" true
+	local b=${BUNDLE:-$T/b}
+	rm -rf "$b"
+	make_bundle "$b" true
 	local g
 	for g in "$@"; do
-		spec_edit "$T/b" '.linux.devices += [{"path": ("/dev/vfio/" + $g), "type": "c", "major": 240, "minor": ($g | tonumber)}]' --arg g "$g"
+		spec_edit "$b" '.linux.devices += [{"path": ("/dev/vfio/" + $g), "type": "c", "major": 240, "minor": ($g | tonumber)}]' --arg g "$g"
 	done
+}
+
+# e1000e_qemu: vcrun's QEMU becomes a wrapper that puts an emulated e1000e where the
+# fake host's 0000:02:00.0 is cold-plugged, so that a guest with it boots.
+e1000e_qemu() {
+	cat >"$T/qemu" <<'EOT'
+#!/bin/bash
+args=()
+for a in "$@"; do
+	[[ $a == vfio-pci,host=0000:02:00.0,* ]] && a=e1000e,${a#vfio-pci,host=0000:02:00.0,}
+	args+=("$a")
+done
+exec qemu-system-x86_64 "${args[@]}"
+EOT
+	chmod +x "$T/qemu"
+	jq -n --arg q "$T/qemu" '{qemu: $q}' >"$T/vcrun.json"
+	export VCRUN_CONFIG=$T/vcrun.json
 }
 
 @test "plan: a plain bundle: spec, no VFIO, the QEMU argv; nothing is started" {
@@ -70,7 +89,12 @@ bundle_with_groups() {
 	nic_bus=$(jq -r '.hypervisor.argv[]' "$T/out" | grep 'host=0000:02:00.0' | grep -o 'bus=[^,]*')
 	[ -n "$gpu_bus" ] && [ "$gpu_bus" = "$audio_bus" ] || fail "GPU and audio on $gpu_bus / $audio_bus"
 	[ "$nic_bus" != "$gpu_bus" ] || fail "the NIC shares the GPU's port"
-	[ "$(jq -r '.hypervisor.argv[]' "$T/out" | grep -c pcie-root-port)" -eq 2 ] || fail "root ports: $argv"
+	# Two ports for the devices, then the spare ones for hot-plug (hotplug_root_ports,
+	# 4 by default), numbered after them, without an I/O window.
+	[ "$(jq -r '.hypervisor.argv[]' "$T/out" | grep pcie-root-port | grep -vc io-reserve=0)" -eq 2 ] ||
+		fail "root ports: $argv"
+	[ "$(jq -r '.hypervisor.argv[]' "$T/out" | grep -c 'pcie-root-port,id=rp[3-6],chassis=[3-6],slot=[3-6],bus=pcie.0,io-reserve=0')" -eq 4 ] ||
+		fail "spare root ports: $argv"
 }
 
 @test "plan: no IOMMU, a group on a host driver, a missing group: errors that name them" {
@@ -200,18 +224,7 @@ vfio_mode_bundle() {
 	fake_host
 	fake_pci 0000:02:00.0 17 0x020000 vfio-pci
 	bundle_with_groups 17
-	cat >"$T/qemu" <<'EOT'
-#!/bin/bash
-args=()
-for a in "$@"; do
-	[[ $a == vfio-pci,host=0000:02:00.0,* ]] && a=e1000e,${a#vfio-pci,host=0000:02:00.0,}
-	args+=("$a")
-done
-exec qemu-system-x86_64 "${args[@]}"
-EOT
-	chmod +x "$T/qemu"
-	jq -n --arg q "$T/qemu" '{qemu: $q}' >"$T/vcrun.json"
-	export VCRUN_CONFIG=$T/vcrun.json
+	e1000e_qemu
 	spec_edit "$T/b" '.annotations["io.vcrun.vfio-mode"] = "vfio" | .process.args = ["sh", "-c",
 		"ls /dev/vfio; for d in /sys/bus/pci/devices/*; do [ \"$(cat $d/device)\" = 0x10d3 ] && echo $(basename $(readlink $d/driver)) $(basename $(readlink $d/iommu_group)); done; cat /proc/modules | cut -d\" \" -f1 | grep -x vfio_pci"]'
 	id=$(new_id vfe)
@@ -223,6 +236,69 @@ EOT
 	[ "$nodes" = "$(printf '%s\n' "$group" vfio | sort | tr '\n' ' ')" ] ||
 		fail "container nodes '$nodes', want the guest group $group and vfio: '$output'"
 	[ "$(sed -n 4p <<<"$output")" = vfio_pci ] || fail "vfio_pci not loaded: '$output'"
+}
+
+# e1000e_guest_count ID: the emulated e1000e functions the guest of ID sees;
+# e1000e_guest_has ID N: it sees N (a predicate for wait_for).
+e1000e_guest_count() {
+	vcrun exec "$1" sh -c 'grep -l 0x10d3 /sys/bus/pci/devices/*/device | wc -l'
+}
+
+e1000e_guest_has() {
+	[ "$(e1000e_guest_count "$1")" -eq "$2" ]
+}
+
+@test "pods: a VFIO group goes to one container: another sandbox's is refused by name; a member's device is hot-plugged and unplugged, QEMU's refusal is named and leaves nothing" {
+	# The pod's sandbox holds group 17 (0000:02:00.0, cold-plugged: e1000e_qemu puts
+	# an emulated e1000e in its place). Behind it, QMP goes through a proxy that
+	# turns the hot-plug of 0000:03:00.0 (group 18) into an e1000e too, so that
+	# the member's device reaches a real guest; 0000:04:00.0 (group 19) stays fake.
+	fake_host
+	fake_pci 0000:02:00.0 17 0x020000 vfio-pci
+	fake_pci 0000:03:00.0 18 0x020000 vfio-pci
+	fake_pci 0000:04:00.0 19 0x020000 vfio-pci
+	e1000e_qemu
+	sed -i "s|^exec qemu-system-x86_64 |exec $BATS_TEST_DIRNAME/qmp-e1000e.py 0000:03:00.0 |" "$T/qemu"
+	bundle_with_groups 17
+	spec_edit "$T/b" '.process.args = ["sleep", "600"] | .annotations = {"io.kubernetes.cri.container-type": "sandbox", "io.kubernetes.cri.sandbox-id": "vfpod"}'
+	vcrun --log "$T/vcrun.log" create --bundle "$T/b" "$(new_id vfpod)" </dev/null >/dev/null 2>"$T/err" ||
+		fail "pod: $(cat "$T/err")"
+	vcrun start vfpod
+	BUNDLE=$T/m # the others' bundles, apart from the running pod's
+	[ "$(e1000e_guest_count vfpod)" -eq 1 ] || fail "the pod's own device: $(e1000e_guest_count vfpod)"
+	# Another sandbox, and a member of this one, asking for the same group: refused,
+	# naming the group and the sandbox that holds it.
+	bundle_with_groups 17
+	vc_capture create --bundle "$T/m" "$(new_id other)"
+	[ "$status" -ne 0 ] && [[ $stderr == *"VFIO group 17 is held by sandbox vfpod (container vfpod)"* ]] ||
+		fail "another sandbox: $status $stderr"
+	member_of_vfpod() {
+		BUNDLE=$T/$2 bundle_with_groups "$1"
+		spec_edit "$T/$2" '.process.args = ["sleep", "600"] | .annotations = {"io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.sandbox-id": "vfpod"}'
+		vc_capture create --bundle "$T/$2" "$(new_id "$2")"
+	}
+	member_of_vfpod 17 member
+	[ "$status" -ne 0 ] && [[ $stderr == *"VFIO group 17 is held by sandbox vfpod"* ]] ||
+		fail "a member: $status $stderr"
+	# A member whose function QEMU refuses (the device is fake): the create fails
+	# naming the device, and nothing of the member is left.
+	member_of_vfpod 19 member2
+	[ "$status" -ne 0 ] && [[ $stderr == *"hot-plug VFIO device vfio-"*" (0000:04:00.0)"* ]] ||
+		fail "member2: $status $stderr"
+	vc_capture state member2
+	[ "$status" -ne 0 ] || fail "a failed create left member2"
+	[ ! -e "$ROOT/member2" ] || fail "member2's state dir is left"
+	[ "$(vcrun list -q)" = vfpod ] || fail "list: $(vcrun list -q)"
+	# A member whose function QEMU takes: the guest sees it while the member lives.
+	member_of_vfpod 18 member3
+	[ "$status" -eq 0 ] || fail "member3: $stderr"
+	grep -q "container member3: VFIO device 0000:03:00.0 (group 18) hot-plugged as vfio-" \
+		"$T/vcrun.log" || fail "$(cat "$T/vcrun.log")"
+	wait_for 30 e1000e_guest_has vfpod 2 ||
+		fail "the guest does not see member3's device: $(e1000e_guest_count vfpod)"
+	vcrun delete -f member3
+	[ "$(e1000e_guest_count vfpod)" -eq 1 ] || fail "member3's device stayed: $(cat "$T/vcrun.log")"
+	vcrun delete -f vfpod
 }
 
 @test "plan: /dev/vfio/vfio next to the groups (docker --device) is the container node, not a group" {

@@ -300,6 +300,45 @@ static const struct {
 	 "params.neighbors[0].device"},
 };
 
+/* A hot-plugged NIC appears after the request: UpdateInterface with wait_ms finds
+ * it when it comes, and gives up after wait_ms when it does not. */
+VC_TEST(test_update_interface_waits_for_the_nic)
+{
+	START(h);
+	fflush(NULL);
+	pid_t late = fork();
+	if (late == 0) {
+		usleep(300 * 1000);
+		struct nl_sock *sk = nl_socket_alloc();
+		bool ok = sk && nl_connect(sk, NETLINK_ROUTE) == 0 &&
+			  tn_veth(sk, "vct2", "02:00:00:00:aa:03", 1500, "vct3",
+				  "02:00:00:00:aa:04", NULL);
+		_exit(ok ? 0 : 1);
+	}
+	CHECK(late > 0);
+	unsigned long long t0 = vc_now_ns();
+	int r = call(&h, VC_M_UPDATE_INTERFACE,
+		     "{\"mac\":\"02:00:00:00:aa:03\",\"name\":\"late0\",\"wait_ms\":10000}");
+	unsigned long long ms = (vc_now_ns() - t0) / 1000000ULL;
+	CHECK(vc_unit_reap(late) == 0);
+	if (r < 0)
+		fprintf(stderr, "# %s\n", h.last);
+	CHECK(r == 0);
+	CHECK(ms >= 250);
+	CHECK(tn_ifindex(h.sk, "late0") > 0 && is_up(h.sk, "late0"));
+	/* Never comes: ENOENT after about wait_ms, saying it waited. */
+	t0 = vc_now_ns();
+	r = call(&h, VC_M_UPDATE_INTERFACE, "{\"mac\":\"02:00:00:00:aa:09\",\"wait_ms\":300}");
+	ms = (vc_now_ns() - t0) / 1000000ULL;
+	CHECK(r == -ENOENT);
+	CHECK_CONTAINS(h.last, "no interface has MAC 02:00:00:00:aa:09 (waited for it");
+	CHECK(ms >= 250 && ms < 5000);
+	CHECK(call(&h, VC_M_UPDATE_INTERFACE,
+		   "{\"mac\":\"02:00:00:00:aa:09\",\"wait_ms\":40000}") == -EINVAL);
+	CHECK_CONTAINS(h.last, "params.wait_ms: must be an integer from 0 to 30000");
+	CHECK(stop(&h) == 0);
+}
+
 VC_TEST(test_bad_network_requests)
 {
 	START(h);
@@ -448,6 +487,6 @@ VC_TEST(test_dns_relay)
 	CHECK(stop(&h) == 0);
 }
 
-VC_TESTS(VC_T(test_update_interface), VC_T(test_update_routes_and_neighbors),
-	 VC_T(test_bad_network_requests), VC_T(test_garbage_network_params), VC_T(test_lo_up),
-	 VC_T(test_dns_relay))
+VC_TESTS(VC_T(test_update_interface), VC_T(test_update_interface_waits_for_the_nic),
+	 VC_T(test_update_routes_and_neighbors), VC_T(test_bad_network_requests),
+	 VC_T(test_garbage_network_params), VC_T(test_lo_up), VC_T(test_dns_relay))

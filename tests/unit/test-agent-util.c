@@ -1,5 +1,6 @@
 /* The agent's pure helpers: mount option parsing, path joining inside a rootfs,
- * /etc/passwd lookup, executable lookup and the seccomp compiler. */
+ * /etc/passwd lookup, executable lookup, the seccomp compiler, and onlining
+ * hot-plugged vCPUs (against a fake sysfs tree). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -273,8 +274,55 @@ VC_TEST(test_seccomp_build_errors)
 	CHECK(ctx == NULL);
 }
 
+static bool put(const char *dir, const char *rel, const char *text)
+{
+	_cleanup_free_ char *p = vc_strdup_printf("%s/%s", dir, rel);
+	_cleanup_free_ char *d = p ? strdup(p) : NULL;
+	if (!d)
+		return false;
+	*strrchr(d, '/') = '\0';
+	return vc_mkdir_p(d, 0755, NULL) == 0 &&
+	       (!*text || vc_write_file(p, text, strlen(text), NULL) == 0);
+}
+
+static char *get(const char *dir, const char *rel)
+{
+	_cleanup_free_ char *p = vc_strdup_printf("%s/%s", dir, rel);
+	char *s = NULL;
+	if (p && vc_read_file(p, 64, &s, NULL, NULL) < 0)
+		return NULL;
+	return s;
+}
+
+/* cpu0 has no online file (it cannot go offline), cpu1 is offline (hot-plugged),
+ * cpu2 online; "cpufreq" and "cpu1x" are not vCPUs. */
+VC_TEST(test_online_cpus)
+{
+	_cleanup_free_ char *sys = vc_strdup_printf("%s/sys", vc_unit_tmpdir());
+	CHECK(sys && put(sys, "devices/system/cpu/cpu0/topology", "") &&
+	      put(sys, "devices/system/cpu/cpu1/online", "0\n") &&
+	      put(sys, "devices/system/cpu/cpu2/online", "1\n") &&
+	      put(sys, "devices/system/cpu/cpufreq/online", "0\n") &&
+	      put(sys, "devices/system/cpu/cpu1x/online", "0\n"));
+	uint32_t online = 0;
+	struct vc_error err = {0};
+	CHECK(agent_online_cpus(sys, 3, 0, &online, &err) == 0);
+	CHECK(online == 3);
+	_cleanup_free_ char *c1 = get(sys, "devices/system/cpu/cpu1/online");
+	_cleanup_free_ char *other = get(sys, "devices/system/cpu/cpufreq/online");
+	CHECK_STR(c1, "1");
+	CHECK_STR(other, "0\n");
+	/* One more than there is: bounded by wait_ms, and said. */
+	unsigned long long t0 = vc_now_ns();
+	CHECK(agent_online_cpus(sys, 4, 200, &online, &err) == -ETIMEDOUT);
+	CHECK((vc_now_ns() - t0) / 1000000ULL < 3000);
+	CHECK(online == 3);
+	CHECK_CONTAINS(err.msg, "3 vCPUs online after 200 ms, not 4");
+}
+
 VC_TESTS(VC_T(test_mount_opts_flags), VC_T(test_mount_opts_clear_and_bind),
 	 VC_T(test_mount_opts_devpts_and_recursive), VC_T(test_mount_opts_errors),
 	 VC_T(test_propagation_parse), VC_T(test_path_in_root_lexical),
 	 VC_T(test_path_in_root_symlinks), VC_T(test_mkdest), VC_T(test_passwd_home),
-	 VC_T(test_lookup_exe), VC_T(test_seccomp_build), VC_T(test_seccomp_build_errors))
+	 VC_T(test_lookup_exe), VC_T(test_seccomp_build), VC_T(test_seccomp_build_errors),
+	 VC_T(test_online_cpus))

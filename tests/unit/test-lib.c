@@ -117,6 +117,9 @@ static void test_config(struct vc_config *cfg)
 	cfg->mem_mib = 512;
 	cfg->vcpus = 1;
 	cfg->boot_timeout_ms = 1000;
+	cfg->hotplug_root_ports = 3;
+	cfg->hotplug_memory_mib = 1024;
+	cfg->max_vcpus = 4;
 }
 
 VC_TEST(plan_shares_and_guest_spec)
@@ -181,6 +184,8 @@ VC_TEST(plan_shares_and_guest_spec)
 	struct vc_hv_config hc;
 	vc_plan_hv_config(&back, ".", &hc);
 	CHECK(hc.n_shares == 1 && hc.sandbox && hc.channel == VC_CHANNEL_SERIAL);
+	/* The room to grow travels to the VM's config. */
+	CHECK(hc.hotplug_ports == 3 && hc.hotplug_mem_mib == 1024 && hc.max_vcpus == 4);
 	vc_plan_release(&back);
 	/* A bind whose target leaves the container's place in the share is refused. */
 	char *evil = strstr(text, "\"c1/m1-data\"");
@@ -469,6 +474,25 @@ VC_TEST(config_file_errors_name_the_field)
 	vc_write_file(path, wrong, strlen(wrong), NULL);
 	CHECK(vc_config_load(&cfg, &err) < 0);
 	CHECK_CONTAINS(err.msg, "vcpus");
+	/* The hot-plug room: defaults, 0 allowed, too many named. */
+	const char *none = "{\"hotplug_root_ports\":0,\"hotplug_memory_mib\":0}";
+	vc_write_file(path, none, strlen(none), NULL);
+	CHECK(vc_config_load(&cfg, &err) == 0);
+	CHECK(cfg.hotplug_root_ports == 0 && cfg.hotplug_memory_mib == 0 && cfg.max_vcpus == 0);
+	vc_config_release(&cfg);
+	vc_write_file(path, "{}", 2, NULL);
+	CHECK(vc_config_load(&cfg, &err) == 0);
+	CHECK(cfg.hotplug_root_ports == VC_CONFIG_HOTPLUG_PORTS &&
+	      cfg.hotplug_memory_mib == VC_CONFIG_HOTPLUG_MEMORY_MIB);
+	vc_config_release(&cfg);
+	const char *many = "{\"hotplug_root_ports\":65}";
+	vc_write_file(path, many, strlen(many), NULL);
+	CHECK(vc_config_load(&cfg, &err) < 0);
+	CHECK_CONTAINS(err.msg, "hotplug_root_ports: must be an integer from 0 to 64");
+	const char *cpus = "{\"max_vcpus\":300}";
+	vc_write_file(path, cpus, strlen(cpus), NULL);
+	CHECK(vc_config_load(&cfg, &err) < 0);
+	CHECK_CONTAINS(err.msg, "max_vcpus");
 	unsetenv("VCRUN_CONFIG");
 }
 

@@ -683,15 +683,23 @@ VC_TEST(test_setup_rolls_back)
 }
 
 struct seen {
-	bool late, tap;
+	bool late, tap, addr, gone;
+	int late_index;
 };
 
-static void on_link(void *ctx, int ifindex, const char *name)
+static void on_link(void *ctx, int ifindex, const char *name, enum vc_netns_link_event ev)
 {
 	struct seen *s = ctx;
-	(void)ifindex;
-	if (!strcmp(name, "vclate0"))
+	if (ev == VC_NETNS_LINK_ADDR) {
+		s->addr |= !name && s->late_index && ifindex == s->late_index;
+		return;
+	}
+	if (!strcmp(name, "vclate0") && ev == VC_NETNS_LINK_NEW) {
 		s->late = true;
+		s->late_index = ifindex;
+	}
+	if (!strcmp(name, "vclate0") && ev == VC_NETNS_LINK_GONE)
+		s->gone = ifindex == s->late_index;
 	if (netns_is_tap_name(name))
 		s->tap = true;
 }
@@ -720,6 +728,24 @@ VC_TEST(test_watch_bridged_udp)
 	bool added = tn_veth(e.sa, "vclate0", "02:00:00:00:99:31", MTU, "vclate1",
 			     "02:00:00:00:99:32", e.b);
 	for (int i = 0; wr == 0 && i < 40 && !seen.late; i++) {
+		struct pollfd pfd = {.fd = vc_netns_watch_fd(w), .events = POLLIN};
+		if (poll(&pfd, 1, 50) > 0)
+			vc_netns_watch_read(w, on_link, &seen);
+	}
+	/* Its address, then its removal (the peer end goes with it). */
+	bool addr_set = tn_addr_add(e.sa, "vclate0", "10.99.31.2/24");
+	for (int i = 0; wr == 0 && i < 40 && !seen.addr; i++) {
+		struct pollfd pfd = {.fd = vc_netns_watch_fd(w), .events = POLLIN};
+		if (poll(&pfd, 1, 50) > 0)
+			vc_netns_watch_read(w, on_link, &seen);
+	}
+	bool deleted = false;
+	{
+		_cleanup_nlobject_ struct rtnl_link *l = NULL;
+		deleted = rtnl_link_get_kernel(e.sa, 0, "vclate0", &l) == 0 &&
+			  rtnl_link_delete(e.sa, l) == 0;
+	}
+	for (int i = 0; wr == 0 && i < 40 && !seen.gone; i++) {
 		struct pollfd pfd = {.fd = vc_netns_watch_fd(w), .events = POLLIN};
 		if (poll(&pfd, 1, 50) > 0)
 			vc_netns_watch_read(w, on_link, &seen);
@@ -756,12 +782,64 @@ VC_TEST(test_watch_bridged_udp)
 	CHECK(tr == 0 && b1 == 1); /* held: another VM bridges this namespace */
 	CHECK_STR(tap, "tap0_vc");
 	CHECK(added && seen.late);
+	CHECK(addr_set && seen.addr);
+	CHECK(deleted && seen.gone);
 	CHECK(!seen.tap);
 	CHECK(echoed);
 	CHECK(badr == -EINVAL && bad == -1);
 	CHECK_CONTAINS(berr.msg, "not an IPv4 address");
 }
 
+/* A late interface's tap, next to the boot's: added without touching tap0_vc,
+ * removed again with its filters; a failed add leaves nothing. */
+VC_TEST(test_tap_add_remove)
+{
+	ENV(e);
+	struct vc_error err = {0};
+	struct vc_netns_plan *boot = NULL, *late = NULL;
+	int sr = plan_of(e.a, &boot, &err);
+	if (sr == 0)
+		sr = vc_netns_tap_setup(e.a, boot, &err);
+	vc_netns_plan_free(boot);
+	bool added = tn_veth(e.sa, "vclate0", "02:00:00:00:99:41", MTU, "vclate1",
+			     "02:00:00:00:99:42", e.b) &&
+		     tn_up(e.sa, "vclate0");
+	int pr = plan_of(e.a, &late, &err);
+	struct vc_netns_plan_iface *pi = NULL;
+	for (size_t i = 0; pr == 0 && i < late->n_ifaces; i++)
+		if (!strcmp(late->ifaces[i].name, "vclate0"))
+			pi = &late->ifaces[i];
+	int ar = -1, rr = -1, br = -1;
+	bool both = false, one_left = false, filters_gone = false, bad_clean = false;
+	struct vc_error berr = {0};
+	int veth = tn_ifindex(e.sa, "vclate0");
+	if (pi) {
+		snprintf(pi->tap, sizeof(pi->tap), "tap5_vc");
+		ar = vc_netns_tap_add(e.a, pi, &err);
+		bool redirect = false;
+		ingress_filters(e.sa, veth, tn_ifindex(e.sa, "tap5_vc"), &redirect);
+		both = tn_ifindex(e.sa, "tap0_vc") > 0 && tn_ifindex(e.sa, "tap5_vc") > 0 &&
+		       redirect;
+		if (ar < 0)
+			fprintf(stderr, "# %s\n", err.msg);
+		rr = vc_netns_tap_remove(e.a, pi->name, pi->ifindex, pi->tap, &err);
+		one_left = tn_ifindex(e.sa, "tap0_vc") > 0 && tn_ifindex(e.sa, "tap5_vc") < 0;
+		filters_gone = !has_ingress(e.sa, veth);
+		/* The interface is not the one the plan saw: nothing is made. */
+		pi->ifindex = 999999;
+		br = vc_netns_tap_add(e.a, pi, &berr);
+		bad_clean = tn_ifindex(e.sa, "tap5_vc") < 0;
+	}
+	vc_netns_plan_free(late);
+	vc_netns_teardown(e.a, NULL);
+	env_down(&e);
+	CHECK(sr == 0 && added && pi);
+	CHECK(ar == 0 && both);
+	CHECK(rr == 0 && one_left && filters_gone);
+	CHECK(br == -ENODEV && bad_clean);
+	CHECK_CONTAINS(berr.msg, "interface vclate0 (index 999999) is gone");
+}
+
 VC_TESTS(VC_T(test_mode_from_spec), VC_T(test_plan), VC_T(test_tap_names), VC_T(test_create_remove),
 	 VC_T(test_scan), VC_T(test_tap_redirect), VC_T(test_teardown_leaves_foreign),
-	 VC_T(test_setup_rolls_back), VC_T(test_watch_bridged_udp))
+	 VC_T(test_setup_rolls_back), VC_T(test_watch_bridged_udp), VC_T(test_tap_add_remove))
