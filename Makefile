@@ -145,8 +145,17 @@ $(B)/fuzz/fuzz-cdi: $(FUZZ_CDI_SRC) $(wildcard cdi/*.h) config.h
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-I. -include config.h $(YAJL_CFLAGS) $(YAML_CFLAGS) $(FUZZ_CDI_SRC) \
 		$(YAJL_LIBS) $(YAML_LIBS) -o $@
+
+# The same for the monitor protocol's typed messages (agent-proto/monitor-msg.c).
+FUZZ_MONITOR_SRC := tests/fuzz/fuzz-monitor.c agent-proto/monitor-msg.c agent-proto/message.c \
+	agent-proto/frame.c oci/json.c common/error.c common/util.c
+$(B)/fuzz/fuzz-monitor: $(FUZZ_MONITOR_SRC) $(wildcard agent-proto/*.h) config.h
+	@mkdir -p $(@D)
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-I. -include config.h $(YAJL_CFLAGS) $(FUZZ_MONITOR_SRC) $(YAJL_LIBS) -o $@
 ifneq ($(SAN),1)
 ifneq ($(shell command -v clang 2>/dev/null),)
-unit-bin: $(B)/fuzz/fuzz-cdi
+unit-bin: $(B)/fuzz/fuzz-cdi $(B)/fuzz/fuzz-monitor
 endif
 endif

@@ -332,3 +332,25 @@ const char *vc_signal_name(int sig)
 			return signals[i].name;
 	return NULL;
 }
+
+int vc_container_id_check(const char *id, struct vc_error *err)
+{
+	if (!id || !*id)
+		return vc_error_set(err, EINVAL, "container id cannot be empty");
+	if (!strcmp(id, ".") || !strcmp(id, ".."))
+		return vc_error_set(err, EINVAL, "invalid container id `%s`", id);
+	if (strlen(id) > 1024)
+		return vc_error_set(err, EINVAL, "container id is longer than 1024 bytes");
+	for (const char *p = id; *p; p++) {
+		char ch = *p;
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.' ||
+			  ch == '+';
+		if (!ok)
+			return vc_error_set(err, EINVAL,
+					    "invalid container id `%s`: only letters, digits and "
+					    "`_ - . +` are allowed",
+					    id);
+	}
+	return 0;
+}

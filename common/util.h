@@ -48,6 +48,10 @@ void vc_format_rfc3339_nano(char *buf, size_t len, long long sec, long nsec);
 
 /* Signal names: "KILL", "SIGKILL", "9" -> 9; returns -EINVAL if unknown. */
 int vc_signal_parse(const char *s);
+
+/* The container id rule (runc's): 1 to 1024 letters, digits or `_ - . +`, not `.`
+ * or `..`. Here so that the CLI and the monitor protocol's decoder share it. */
+int vc_container_id_check(const char *id, struct vc_error *err);
 const char *vc_signal_name(int sig); /* "SIGKILL" or NULL */
 
 #endif

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent-proto/monitor-msg.h"
 #include "agent-proto/proto.h"
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -35,24 +36,7 @@
 
 int vc_id_validate(const char *id, struct vc_error *err)
 {
-	if (!id || !*id)
-		return vc_error_set(err, EINVAL, "container id cannot be empty");
-	if (!strcmp(id, ".") || !strcmp(id, ".."))
-		return vc_error_set(err, EINVAL, "invalid container id `%s`", id);
-	if (strlen(id) > 1024)
-		return vc_error_set(err, EINVAL, "container id is longer than 1024 bytes");
-	for (const char *p = id; *p; p++) {
-		char ch = *p;
-		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			  (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.' ||
-			  ch == '+';
-		if (!ok)
-			return vc_error_set(err, EINVAL,
-					    "invalid container id `%s`: only letters, digits and "
-					    "`_ - . +` are allowed",
-					    id);
-	}
-	return 0;
+	return vc_container_id_check(id, err);
 }
 
 /* VFIO groups for a new container: with binding on, what is about to change is
@@ -185,14 +169,15 @@ static int teardown(const char *root, const char *id, const struct vc_state *st,
 	if (st && vc_proc_alive(st->monitor_pid, st->monitor_start)) {
 		struct vc_error merr = {0};
 		_cleanup_json_ struct vc_json *res = NULL;
-		const struct vc_json *whole = NULL;
-		if (vc_monitor_call(root, id, "destroy", NULL, &res, &merr) < 0) {
+		struct vc_mon_removed removed;
+		if (vc_monitor_call(root, id, &(struct vc_mon_request){.method = VC_MON_DESTROY},
+				    &res, &merr) < 0) {
 			vc_debug("destroy through the monitor: %s", merr.msg);
 			/* A member the monitor does not know is no reason to stop the VM;
 			 * an owner whose monitor fails is stopped by force. */
 			sandbox_gone = is_owner;
-		} else if ((whole = vc_json_get(res, "sandbox")) && whole->type == VC_JSON_BOOL) {
-			sandbox_gone = whole->u.boolean;
+		} else if (vc_mon_removed_from_json(res, &removed, NULL) == 0) {
+			sandbox_gone = removed.sandbox;
 		}
 		if (sandbox_gone && !vc_wait_exit(st->monitor_pid, false, 10000, NULL)) {
 			vc_warn("container %s: monitor %d did not exit: killing it", id,
@@ -525,7 +510,8 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 
 	if (join.owner) {
 		/* The running VM creates it; its monitor serves it from now on. */
-		r = vc_monitor_call(root, id, "add", NULL, NULL, err);
+		r = vc_monitor_call(root, id, &(struct vc_mon_request){.method = VC_MON_ADD}, NULL,
+				    err);
 		if (r < 0)
 			goto fail_standin;
 	} else {
@@ -632,10 +618,11 @@ int vc_container_start(const struct vc_ctx *ctx, const char *id, struct vc_error
 	r = vc_hooks_run(spec, VC_HOOK_START_CONTAINER, &st, "created", err);
 	if (r < 0) {
 		struct vc_error kerr = {0};
-		_cleanup_json_ struct vc_json *p = vc_json_new_object();
-		if (p && vc_json_object_set(p, "signal", vc_json_new_int(SIGKILL)) == 0)
-			vc_monitor_call(ctx->root, id, "kill", p, NULL, &kerr);
-	} else if ((r = vc_monitor_call(ctx->root, id, "start", NULL, NULL, err)) == 0) {
+		struct vc_mon_request kill = {.method = VC_MON_KILL, .signal = SIGKILL};
+		vc_monitor_call(ctx->root, id, &kill, NULL, &kerr);
+	} else if ((r = vc_monitor_call(ctx->root, id,
+					&(struct vc_mon_request){.method = VC_MON_START}, NULL,
+					err)) == 0) {
 		struct vc_error herr = {0};
 		if (vc_hooks_run(spec, VC_HOOK_POSTSTART, &st, "running", &herr) < 0)
 			vc_warn("%s", herr.msg);
@@ -654,11 +641,8 @@ int vc_container_kill(const struct vc_ctx *ctx, const char *id, int sig, bool al
 	/* runc: --all on a stopped container signals no one, and succeeds */
 	if (s == VC_STATUS_STOPPED)
 		return all ? 0 : vc_error_set(err, ESRCH, "container not running");
-	_cleanup_json_ struct vc_json *p = vc_json_new_object();
-	if (!p || vc_json_object_set(p, "signal", vc_json_new_int(sig)) < 0 ||
-	    vc_json_object_set(p, "all", vc_json_new_bool(all)) < 0)
-		return vc_error_set(err, ENOMEM, "out of memory");
-	r = vc_monitor_call(ctx->root, id, "kill", p, NULL, err);
+	struct vc_mon_request kill = {.method = VC_MON_KILL, .signal = (uint32_t)sig, .all = all};
+	r = vc_monitor_call(ctx->root, id, &kill, NULL, err);
 	return all && r == -ESRCH ? 0 : r;
 }
 

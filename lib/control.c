@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent-proto/monitor-msg.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "lib/hostcgroup.h"
@@ -19,8 +20,8 @@
 #include "oci/json.h"
 #include "oci/spec.h"
 
-static int call(const struct vc_ctx *ctx, const char *id, const char *method,
-		const struct vc_json *params, struct vc_json **result, struct vc_error *err)
+static int call(const struct vc_ctx *ctx, const char *id, const struct vc_mon_request *req,
+		struct vc_json **result, struct vc_error *err)
 {
 	enum vc_status s;
 	int r = vc_state_live(ctx->root, id, &s, err);
@@ -28,22 +29,22 @@ static int call(const struct vc_ctx *ctx, const char *id, const char *method,
 		return r;
 	if (s == VC_STATUS_STOPPED)
 		return vc_error_set(err, ESRCH, "container not running");
-	return vc_monitor_call(ctx->root, id, method, params, result, err);
+	return vc_monitor_call(ctx->root, id, req, result, err);
 }
 
 int vc_container_pause(const struct vc_ctx *ctx, const char *id, struct vc_error *err)
 {
-	return call(ctx, id, "pause", NULL, NULL, err);
+	return call(ctx, id, &(struct vc_mon_request){.method = VC_MON_PAUSE}, NULL, err);
 }
 
 int vc_container_resume(const struct vc_ctx *ctx, const char *id, struct vc_error *err)
 {
-	return call(ctx, id, "resume", NULL, NULL, err);
+	return call(ctx, id, &(struct vc_mon_request){.method = VC_MON_RESUME}, NULL, err);
 }
 
 /* ListProcesses through the monitor. A stopped container has no processes: runc's
  * ps answers with its header (or null), so *res stays NULL and it is no error. */
-static int ps_call(const struct vc_ctx *ctx, const char *id, const struct vc_json *params,
+static int ps_call(const struct vc_ctx *ctx, const char *id, const struct vc_mon_request *req,
 		   struct vc_json **res, struct vc_error *err)
 {
 	enum vc_status s;
@@ -51,7 +52,7 @@ static int ps_call(const struct vc_ctx *ctx, const char *id, const struct vc_jso
 	int r = vc_state_live(ctx->root, id, &s, err);
 	if (r < 0 || s == VC_STATUS_STOPPED)
 		return r;
-	r = vc_monitor_call(ctx->root, id, "ps", params, res, err);
+	r = vc_monitor_call(ctx->root, id, req, res, err);
 	/* The container may have stopped (and its VM gone) since the state said not. */
 	if (r < 0 && vc_state_live(ctx->root, id, &s, NULL) == 0 && s == VC_STATUS_STOPPED) {
 		*err = (struct vc_error){0};
@@ -66,7 +67,7 @@ int vc_container_ps(const struct vc_ctx *ctx, const char *id, pid_t **pids, size
 	_cleanup_json_ struct vc_json *res = NULL;
 	*pids = NULL;
 	*n = 0;
-	int r = ps_call(ctx, id, NULL, &res, err);
+	int r = ps_call(ctx, id, &(struct vc_mon_request){.method = VC_MON_PS}, &res, err);
 	if (r < 0 || !res)
 		return r;
 	const struct vc_json *a = vc_json_get(res, "pids");
@@ -92,12 +93,10 @@ int vc_container_ps_table(const struct vc_ctx *ctx, const char *id, char *const 
 	int r = vc_state_live(ctx->root, id, &s, err);
 	if (r < 0 || (r = vc_ps_format_parse(ps_args, &f, err)) < 0)
 		return r;
-	_cleanup_json_ struct vc_json *p = vc_json_new_object();
-	if (!p || vc_json_object_set(p, "details", vc_json_new_bool(true)) < 0 ||
-	    vc_json_object_set(p, "environ", vc_json_new_bool(vc_ps_format_environ(f))) < 0)
-		return vc_error_set(err, ENOMEM, "out of memory");
+	struct vc_mon_request ps = {
+		.method = VC_MON_PS, .details = true, .environ = vc_ps_format_environ(f)};
 	_cleanup_json_ struct vc_json *res = NULL;
-	if ((r = ps_call(ctx, id, p, &res, err)) < 0)
+	if ((r = ps_call(ctx, id, &ps, &res, err)) < 0)
 		return r;
 	const struct vc_json *procs = vc_json_get(res, "processes");
 	vc_debug("ps %s: %zu processes described by the guest", id,
@@ -115,11 +114,9 @@ int vc_container_update(const struct vc_ctx *ctx, const char *id, const char *re
 	struct vc_oci_resources *model = NULL;
 	if (vc_oci_resources_from_json(doc, "resources", &model, err) < 0)
 		return vc_error_wrap(err, "%s", source);
-	_cleanup_json_ struct vc_json *p = vc_json_new_object();
 	vc_debug("update %s: resources from %s: %s", id, source, resources_json);
-	int r = !p || vc_json_object_set(p, "resources", vc_json_clone(doc)) < 0
-			? vc_error_set(err, ENOMEM, "out of memory")
-			: call(ctx, id, "update", p, NULL, err);
+	struct vc_mon_request update = {.method = VC_MON_UPDATE, .resources = doc};
+	int r = call(ctx, id, &update, NULL, err);
 	/* The guest's cgroup holds the container; the host's holds its VM. */
 	if (r == 0)
 		r = vc_host_cgroup_update(ctx->root, id, model, err);
@@ -141,8 +138,9 @@ static int stats_event(const struct vc_ctx *ctx, const char *id, bool stopped_to
 		       uint64_t *oom_kills, struct vc_error *err)
 {
 	_cleanup_json_ struct vc_json *res = NULL;
-	int r = stopped_too ? vc_monitor_call(ctx->root, id, "stats", NULL, &res, err)
-			    : call(ctx, id, "stats", NULL, &res, err);
+	const struct vc_mon_request stats = {.method = VC_MON_STATS};
+	int r = stopped_too ? vc_monitor_call(ctx->root, id, &stats, &res, err)
+			    : call(ctx, id, &stats, &res, err);
 	if (r < 0)
 		return r;
 	const struct vc_json *cg = vc_json_get(res, "cgroup_stats");

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent-proto/monitor-msg.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "lib/hostcgroup.h"
@@ -234,21 +235,20 @@ int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_
 
 	const struct vc_json *t = vc_json_get(process, "terminal");
 	bool terminal = t && t->type == VC_JSON_BOOL && t->u.boolean;
-	_cleanup_json_ struct vc_json *params = vc_json_new_object();
+	__attribute__((cleanup(vc_mon_request_release))) struct vc_mon_request exec = {
+		.method = VC_MON_EXEC, .process = steal_ptr(process)};
 	_cleanup_json_ struct vc_json *res = NULL;
-	if (!params || vc_json_object_set(params, "process", steal_ptr(process)) < 0)
-		return vc_error_set(err, ENOMEM, "out of memory");
 	vc_debug("exec %s: asking the monitor for a process (terminal %s)", id,
 		 terminal ? "yes" : "no");
-	if ((r = vc_monitor_call(ctx->root, id, "exec", params, &res, err)) < 0)
+	struct vc_mon_stream sid;
+	if ((r = vc_monitor_call(ctx->root, id, &exec, &res, err)) < 0)
 		return r;
-	int64_t sid = 0;
-	if (vc_json_to_i64(vc_json_get(res, "stream_id"), &sid) < 0 || sid <= 0)
+	if (vc_mon_stream_from_json(res, &sid, NULL) < 0)
 		return vc_error_set(err, EPROTO,
 				    "the monitor did not name the new process's stream");
 
 	char stream[16];
-	snprintf(stream, sizeof(stream), "%lld", (long long)sid);
+	snprintf(stream, sizeof(stream), "%u", sid.stream_id);
 	_cleanup_strv_ char **argv =
 		vc_helper_argv(ctx, "__standin", ctx->root, id, "--stream", stream);
 	if (!argv)

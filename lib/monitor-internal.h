@@ -155,6 +155,8 @@ struct stream *mon_stream_add(struct monitor *m, struct mctr *c, uint32_t id, co
 __attribute__((format(printf, 4, 5))) void mon_respond_error(struct vc_chan *ch, uint32_t id,
 							     int code, const char *fmt, ...);
 void mon_respond_exit(struct conn *c, uint32_t req, const struct stream *s);
+/* {stream_id}: the answer to attach, exec and add. */
+void mon_respond_stream(struct vc_chan *ch, uint32_t req, uint32_t stream_id);
 /* The whole sandbox goes: its containers, the VM, then the monitor (ctr NULL: the
  * owner's RemoveContainer first); c/req get {"sandbox": true} at the end. */
 void mon_start_destroy(struct monitor *m, struct mctr *ctr, struct conn *c, uint32_t req);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent-proto/monitor-msg.h"
 #include "agent-proto/proto.h"
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -40,13 +41,9 @@ static void req_destroy(struct monitor *m, struct conn *c, uint32_t req, struct 
 }
 
 /* The stream a request names: stream_id, or the init of container_id. */
-static struct stream *named_stream(struct monitor *m, const char *method,
-				   const struct vc_json *params, struct mctr *ctr,
+static struct stream *named_stream(struct monitor *m, uint32_t sid, struct mctr *ctr,
 				   struct vc_error *err)
 {
-	uint32_t sid = 0;
-	if (vc_proto_get_u32(params, method, "stream_id", false, &sid, err) < 0)
-		return NULL;
 	if (!sid) {
 		if (!ctr || !ctr->init)
 			vc_error_set(err, ENOENT, "container does not exist");
@@ -58,16 +55,16 @@ static struct stream *named_stream(struct monitor *m, const char *method,
 	return s;
 }
 
-static void req_attach_or_wait(struct monitor *m, struct conn *c, uint32_t req, const char *method,
-			       const struct vc_json *params, struct mctr *ctr)
+static void req_attach_or_wait(struct monitor *m, struct conn *c, uint32_t req,
+			       const struct vc_mon_request *rq, struct mctr *ctr)
 {
 	struct vc_error err = {0};
-	struct stream *s = named_stream(m, method, params, ctr, &err);
+	struct stream *s = named_stream(m, rq->stream_id, ctr, &err);
 	if (!s) {
 		mon_respond_error(&c->ch, req, ENOENT, "%s", err.msg);
 		return;
 	}
-	if (!strcmp(method, "wait")) {
+	if (rq->method == VC_MON_WAIT) {
 		if (s->exited)
 			mon_respond_exit(c, req, s);
 		else if (s->n_waiters < MAX_WAITERS)
@@ -85,9 +82,7 @@ static void req_attach_or_wait(struct monitor *m, struct conn *c, uint32_t req, 
 	}
 	/* The answer names the stream first, so that the stand-in knows the output that
 	 * arrived before it did, which follows in order. */
-	_cleanup_json_ struct vc_json *o = vc_json_new_object();
-	if (o && vc_json_object_set(o, "stream_id", vc_json_new_uint(s->id)) == 0)
-		vc_chan_respond(&c->ch, req, o);
+	mon_respond_stream(&c->ch, req, s->id);
 	if (vc_chan_pending(&s->early))
 		vc_chan_queue_raw(&c->ch, s->early.out + s->early.out_off,
 				  vc_chan_pending(&s->early));
@@ -97,30 +92,23 @@ static void req_attach_or_wait(struct monitor *m, struct conn *c, uint32_t req, 
 /* kill {container_id, signal, all}: the container (its init, or all of it); signal
  * {stream_id, signal}: the process of a stand-in that caught a signal. Killing the
  * pod's sandbox container (KILL or TERM) kills every member too. */
-static void req_signal(struct monitor *m, struct conn *c, uint32_t req, const char *method,
-		       const struct vc_json *params, struct mctr *ctr)
+static void req_signal(struct monitor *m, struct conn *c, uint32_t req,
+		       const struct vc_mon_request *rq, struct mctr *ctr)
 {
 	struct vc_error err = {0};
-	uint32_t sig = 0;
-	if (vc_proto_get_u32(params, method, "signal", true, &sig, &err) < 0 || sig >= NSIG) {
-		mon_respond_error(&c->ch, req, EINVAL, "%s",
-				  err.msg[0] ? err.msg : "signal: out of range");
-		return;
-	}
-	struct stream *s = named_stream(m, method, params, ctr, &err);
+	uint32_t sig = rq->signal;
+	struct stream *s = named_stream(m, rq->stream_id, ctr, &err);
 	if (!s || s->exited || s->ctr->init->exited || m->destroying) {
 		mon_respond_error(&c->ch, req, ESRCH, "container not running");
 		return;
 	}
-	const struct vc_json *a = vc_json_get(params, "all");
-	bool all = a && a->type == VC_JSON_BOOL && a->u.boolean;
 	struct vc_json *p = NULL;
-	mon_signal_params(s, sig, all, &p);
+	mon_signal_params(s, sig, rq->all, &p);
 	if (mon_agent_send(m, VC_M_SIGNAL_PROCESS, p, PEND_FORWARD, s->ctr, c, req, 0) < 0) {
 		mon_respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
 		return;
 	}
-	if (!strcmp(method, "kill") && s->ctr->st.pod_sandbox &&
+	if (rq->method == VC_MON_KILL && s->ctr->st.pod_sandbox &&
 	    (sig == SIGKILL || sig == SIGTERM)) {
 		m->cascade = true;
 		for (size_t i = 0; i < m->n_ctrs; i++) {
@@ -138,22 +126,16 @@ static void req_signal(struct monitor *m, struct conn *c, uint32_t req, const ch
 
 /* resize {stream_id, rows, cols}: a stand-in's terminal changed size. */
 static void req_resize(struct monitor *m, struct conn *c, uint32_t req,
-		       const struct vc_json *params)
+		       const struct vc_mon_request *rq)
 {
-	struct vc_error err = {0};
-	uint32_t sid = 0, rows = 0, cols = 0;
-	struct stream *s = NULL;
-	if (vc_proto_get_u32(params, "resize", "stream_id", true, &sid, &err) < 0 ||
-	    vc_proto_get_u32(params, "resize", "rows", true, &rows, &err) < 0 ||
-	    vc_proto_get_u32(params, "resize", "cols", true, &cols, &err) < 0 ||
-	    !(s = mon_find_stream(m, sid))) {
-		mon_respond_error(&c->ch, req, EINVAL, "%s",
-				  err.msg[0] ? err.msg : "no such stream");
+	struct stream *s = mon_find_stream(m, rq->stream_id);
+	if (!s) {
+		mon_respond_error(&c->ch, req, EINVAL, "no such stream");
 		return;
 	}
 	struct vc_json *p = mon_params_for_process(s);
-	if (p && (vc_json_object_set(p, "rows", vc_json_new_uint(rows)) < 0 ||
-		  vc_json_object_set(p, "cols", vc_json_new_uint(cols)) < 0)) {
+	if (p && (vc_json_object_set(p, "rows", vc_json_new_uint(rq->rows)) < 0 ||
+		  vc_json_object_set(p, "cols", vc_json_new_uint(rq->cols)) < 0)) {
 		vc_json_free(p);
 		p = NULL;
 	}
@@ -163,15 +145,9 @@ static void req_resize(struct monitor *m, struct conn *c, uint32_t req,
 
 /* exec {process}: a new process in the running container. The answer carries the
  * stream its stand-in attaches to; output that comes first waits in the stream. */
-static void req_exec(struct monitor *m, struct conn *c, uint32_t req, const struct vc_json *params,
+static void req_exec(struct monitor *m, struct conn *c, uint32_t req, struct vc_mon_request *rq,
 		     struct mctr *ctr)
 {
-	struct vc_error err = {0};
-	const struct vc_json *process = NULL;
-	if (vc_proto_get_object(params, "exec", "process", true, &process, &err) < 0) {
-		mon_respond_error(&c->ch, req, EINVAL, "%s", err.msg);
-		return;
-	}
 	if (!ctr) {
 		mon_respond_error(&c->ch, req, ENOENT, "container does not exist");
 		return;
@@ -192,7 +168,7 @@ static void req_exec(struct monitor *m, struct conn *c, uint32_t req, const stru
 	struct stream *s = mon_stream_add(m, ctr, sid, exec_id);
 	struct vc_json *p = s ? mon_params_for_process(s) : NULL;
 	if (p && (vc_json_object_set(p, "stream_id", vc_json_new_uint(sid)) < 0 ||
-		  vc_json_object_set(p, "process", vc_json_clone(process)) < 0 ||
+		  vc_json_object_set(p, "process", steal_ptr(rq->process)) < 0 ||
 		  vc_json_object_set(p, "stdin", vc_json_new_bool(true)) < 0)) {
 		vc_json_free(p);
 		p = NULL;
@@ -271,39 +247,40 @@ static void req_add(struct monitor *m, struct conn *c, uint32_t req, const char 
 /* Requests that go to the agent as they are, allowed in some states and moving the
  * container to another on success. */
 static const struct forward {
-	const char *method, *agent_method;
+	enum vc_mon_method method;
+	const char *agent_method;
 	unsigned allowed; /* bit per enum vc_status */
 	int new_status;	  /* -1: unchanged */
 	const char *refusal;
 } forwards[] = {
-	{"start", VC_M_START_CONTAINER, 1u << VC_STATUS_CREATED, VC_STATUS_RUNNING,
+	{VC_MON_START, VC_M_START_CONTAINER, 1u << VC_STATUS_CREATED, VC_STATUS_RUNNING,
 	 "cannot start a container that is not in the created state"},
-	{"pause", VC_M_PAUSE_CONTAINER, 1u << VC_STATUS_RUNNING, VC_STATUS_PAUSED,
+	{VC_MON_PAUSE, VC_M_PAUSE_CONTAINER, 1u << VC_STATUS_RUNNING, VC_STATUS_PAUSED,
 	 "container not running"},
-	{"resume", VC_M_RESUME_CONTAINER, 1u << VC_STATUS_PAUSED, VC_STATUS_RUNNING,
+	{VC_MON_RESUME, VC_M_RESUME_CONTAINER, 1u << VC_STATUS_PAUSED, VC_STATUS_RUNNING,
 	 "container not paused"},
-	{"ps", VC_M_LIST_PROCESSES,
+	{VC_MON_PS, VC_M_LIST_PROCESSES,
 	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED) |
 		 (1u << VC_STATUS_STOPPED),
 	 -1, "container not running"},
 	/* stopped too: `events` asks once more for the OOM kills that stopped it (the
 	 * guest's cgroup lives until delete) */
-	{"stats", VC_M_STATS_CONTAINER,
+	{VC_MON_STATS, VC_M_STATS_CONTAINER,
 	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED) |
 		 (1u << VC_STATUS_STOPPED),
 	 -1, "container not running"},
-	{"update", VC_M_UPDATE_CONTAINER,
+	{VC_MON_UPDATE, VC_M_UPDATE_CONTAINER,
 	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
 	 "container not running"},
 };
 
 /* Returns false when method is not one of forwards[]. */
-static bool forward_request(struct monitor *m, struct conn *c, uint32_t req, const char *method,
-			    const struct vc_json *params, struct mctr *ctr)
+static bool forward_request(struct monitor *m, struct conn *c, uint32_t req,
+			    struct vc_mon_request *rq, struct mctr *ctr)
 {
 	const struct forward *fw = NULL;
 	for (size_t i = 0; i < VC_ARRAY_SIZE(forwards) && !fw; i++)
-		if (!strcmp(forwards[i].method, method))
+		if (forwards[i].method == rq->method)
 			fw = &forwards[i];
 	if (!fw)
 		return false;
@@ -314,29 +291,28 @@ static bool forward_request(struct monitor *m, struct conn *c, uint32_t req, con
 	enum vc_status st = ctr->init->exited ? VC_STATUS_STOPPED : ctr->st.status;
 	if (!(fw->allowed & (1u << st)) || m->destroying || ctr->removing || ctr->adding) {
 		const char *why = fw->refusal;
-		if (!strcmp(method, "start"))
+		if (rq->method == VC_MON_START)
 			why = st == VC_STATUS_STOPPED ? "cannot start a container that has stopped"
 						      : "cannot start an already running container";
 		mon_respond_error(&c->ch, req, EINVAL, "%s", why);
 		return true;
 	}
-	const struct vc_json *res = vc_json_get(params, "resources");
 	/* A member's new limits resize the VM first (the owner's sized it at boot). */
 	struct vc_error err = {0};
-	if (!strcmp(method, "update") && res && ctr != mon_find_ctr(m, m->id) &&
-	    mon_ctr_resize(m, ctr, res, &err) < 0) {
+	if (rq->resources && ctr != mon_find_ctr(m, m->id) &&
+	    mon_ctr_resize(m, ctr, rq->resources, &err) < 0) {
 		mon_respond_error(&c->ch, req, err.code ? err.code : EIO, "update: %s", err.msg);
 		return true;
 	}
+	/* the parameters a forwarded request carries on to the agent (as they came:
+	 * a flag at its default, false, is left out) */
 	struct vc_json *p = mon_params_for_container(ctr);
-	/* the parameters a forwarded request may carry on to the agent */
-	static const char *const passed[] = {"resources", "details", "environ"};
-	for (size_t i = 0; p && i < VC_ARRAY_SIZE(passed); i++) {
-		const struct vc_json *v = vc_json_get(params, passed[i]);
-		if (v && vc_json_object_set(p, passed[i], vc_json_clone(v)) < 0) {
-			vc_json_free(p);
-			p = NULL;
-		}
+	if (p &&
+	    ((rq->resources && vc_json_object_set(p, "resources", steal_ptr(rq->resources)) < 0) ||
+	     (rq->details && vc_json_object_set(p, "details", vc_json_new_bool(true)) < 0) ||
+	     (rq->environ && vc_json_object_set(p, "environ", vc_json_new_bool(true)) < 0))) {
+		vc_json_free(p);
+		p = NULL;
 	}
 	if (mon_agent_send(m, fw->agent_method, p, fw->new_status < 0 ? PEND_FORWARD : PEND_STATUS,
 			   ctr, c, req, fw->new_status < 0 ? 0 : (uint32_t)fw->new_status) < 0)
@@ -346,37 +322,40 @@ static bool forward_request(struct monitor *m, struct conn *c, uint32_t req, con
 
 void mon_handle_request(struct monitor *m, struct conn *c, const struct vc_frame *f)
 {
-	_cleanup_free_ char *method = NULL;
-	_cleanup_json_ struct vc_json *params = NULL;
+	__attribute__((cleanup(vc_mon_request_release))) struct vc_mon_request rq = {0};
 	struct vc_error err = {0};
-	if (vc_proto_request_decode(f->body, f->len, &method, &params, &err) < 0) {
-		mon_respond_error(&c->ch, f->id, EINVAL, "%s", err.msg);
+	/* The one gate: every field a handler reads below has been checked. */
+	if (vc_mon_request_decode(f->body, f->len, &rq, &err) < 0) {
+		mon_respond_error(&c->ch, f->id, err.code ? err.code : EINVAL, "%s", err.msg);
 		return;
 	}
 	/* The container a request is about; the owner when it names none. */
-	const struct vc_json *cid = vc_json_get(params, "container_id");
-	if (cid && (!vc_json_str(cid) || vc_id_validate(vc_json_str(cid), NULL) < 0)) {
-		mon_respond_error(&c->ch, f->id, EINVAL, "%s: params.container_id: not an id",
-				  method);
-		return;
-	}
-	const char *id = cid ? vc_json_str(cid) : m->id;
+	const char *id = rq.container_id ? rq.container_id : m->id;
 	struct mctr *ctr = mon_find_ctr(m, id);
-	if (!strcmp(method, "attach") || !strcmp(method, "wait")) {
-		req_attach_or_wait(m, c, f->id, method, params, ctr);
-	} else if (forward_request(m, c, f->id, method, params, ctr)) {
-		/* done */
-	} else if (!strcmp(method, "kill") || !strcmp(method, "signal")) {
-		req_signal(m, c, f->id, method, params, ctr);
-	} else if (!strcmp(method, "resize")) {
-		req_resize(m, c, f->id, params);
-	} else if (!strcmp(method, "exec")) {
-		req_exec(m, c, f->id, params, ctr);
-	} else if (!strcmp(method, "add")) {
+	switch (rq.method) {
+	case VC_MON_ATTACH:
+	case VC_MON_WAIT:
+		req_attach_or_wait(m, c, f->id, &rq, ctr);
+		break;
+	case VC_MON_KILL:
+	case VC_MON_SIGNAL:
+		req_signal(m, c, f->id, &rq, ctr);
+		break;
+	case VC_MON_RESIZE:
+		req_resize(m, c, f->id, &rq);
+		break;
+	case VC_MON_EXEC:
+		req_exec(m, c, f->id, &rq, ctr);
+		break;
+	case VC_MON_ADD:
 		req_add(m, c, f->id, id);
-	} else if (!strcmp(method, "destroy")) {
+		break;
+	case VC_MON_DESTROY:
 		req_destroy(m, c, f->id, ctr);
-	} else {
-		mon_respond_error(&c->ch, f->id, ENOSYS, "unknown monitor request");
+		break;
+	default:
+		/* start, pause, resume, ps, stats, update */
+		forward_request(m, c, f->id, &rq, ctr);
+		break;
 	}
 }

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent-proto/monitor-msg.h"
 #include "agent-proto/proto.h"
 #include "agent-proto/transport.h"
 #include "common/cleanup.h"
@@ -49,22 +50,32 @@ int mon_save_state(struct monitor *m, struct mctr *c)
 	return r;
 }
 
-static struct vc_json *exit_json(const struct stream *s)
+/* Queues an encoded answer; one that could not be encoded (out of memory) is
+ * dropped, as vc_chan_respond drops it. */
+static void respond_body(struct vc_chan *ch, uint32_t req, int r, char *body, size_t len)
 {
-	struct vc_json *o = vc_json_new_object();
-	if (o && (vc_json_object_set(o, "exit_code", vc_json_new_int(s->exit_code)) < 0 ||
-		  vc_json_object_set(o, "signal", vc_json_new_int(s->exit_signal)) < 0)) {
-		vc_json_free(o);
-		return NULL;
-	}
-	return o;
+	if (r == 0)
+		vc_chan_queue(ch, VC_FRAME_RESPONSE, 0, req, body, len);
+	free(body);
+}
+
+void mon_respond_stream(struct vc_chan *ch, uint32_t req, uint32_t stream_id)
+{
+	char *body = NULL;
+	size_t len = 0;
+	int r = vc_mon_stream_encode(&(struct vc_mon_stream){stream_id}, &body, &len, NULL);
+	respond_body(ch, req, r, body, len);
 }
 
 void mon_respond_exit(struct conn *c, uint32_t req, const struct stream *s)
 {
-	_cleanup_json_ struct vc_json *o = exit_json(s);
-	if (c && o)
-		vc_chan_respond(&c->ch, req, o);
+	if (!c)
+		return;
+	char *body = NULL;
+	size_t len = 0;
+	int r = vc_mon_exit_encode(&(struct vc_mon_exit){s->exit_code, s->exit_signal}, &body, &len,
+				   NULL);
+	respond_body(&c->ch, req, r, body, len);
 }
 
 void mon_start_destroy(struct monitor *m, struct mctr *ctr, struct conn *c, uint32_t req);
@@ -276,9 +287,12 @@ int mon_agent_send(struct monitor *m, const char *method, struct vc_json *params
 /* {"sandbox": true} when the whole sandbox went, false when only one container. */
 static void respond_removed(struct conn *c, uint32_t req, bool sandbox)
 {
-	_cleanup_json_ struct vc_json *o = vc_json_new_object();
-	if (c && o && vc_json_object_set(o, "sandbox", vc_json_new_bool(sandbox)) == 0)
-		vc_chan_respond(&c->ch, req, o);
+	if (!c)
+		return;
+	char *body = NULL;
+	size_t len = 0;
+	int r = vc_mon_removed_encode(&(struct vc_mon_removed){sandbox}, &body, &len, NULL);
+	respond_body(&c->ch, req, r, body, len);
 }
 
 static void finish_destroy(struct monitor *m)
@@ -354,10 +368,8 @@ static void added(struct monitor *m, const struct pending *p, int r, const struc
 		return;
 	}
 	mon_save_state(m, ctr);
-	_cleanup_json_ struct vc_json *o = vc_json_new_object();
-	if (p->conn && o &&
-	    vc_json_object_set(o, "stream_id", vc_json_new_uint(ctr->init->id)) == 0)
-		vc_chan_respond(&p->conn->ch, p->conn_req, o);
+	if (p->conn)
+		mon_respond_stream(&p->conn->ch, p->conn_req, ctr->init->id);
 }
 
 static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
@@ -423,11 +435,8 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 						  "the guest agent is gone");
 			break;
 		}
-		if (p.conn) {
-			_cleanup_json_ struct vc_json *o = vc_json_new_object();
-			if (o && vc_json_object_set(o, "stream_id", vc_json_new_uint(s->id)) == 0)
-				vc_chan_respond(&p.conn->ch, p.conn_req, o);
-		}
+		if (p.conn)
+			mon_respond_stream(&p.conn->ch, p.conn_req, s->id);
 		break;
 	}
 	case PEND_ADD:

@@ -16,6 +16,7 @@
 #include "agent-proto/transport.h"
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "agent-proto/monitor-msg.h"
 #include "agent-proto/proto.h"
 #include "lib/console.h"
 #include "lib/log.h"
@@ -213,18 +214,20 @@ int vc_helper_args_parse(int argc, char **argv, const char *log_default, struct 
 }
 
 /* Runs one request against the container's monitor. */
-int vc_monitor_call(const char *root, const char *id, const char *method,
-		    const struct vc_json *params, struct vc_json **result, struct vc_error *err)
+int vc_monitor_call(const char *root, const char *id, const struct vc_mon_request *req,
+		    struct vc_json **result, struct vc_error *err)
 {
 	_cleanup_close_ int fd = vc_monitor_connect(root, id, VC_MONITOR_CALL_TIMEOUT_MS, err);
 	if (fd < 0)
 		return fd;
-	/* Every call names its container: one monitor serves the whole sandbox. */
-	_cleanup_json_ struct vc_json *p = params ? vc_json_clone(params) : vc_json_new_object();
-	if (!p || vc_json_object_set(p, "container_id", vc_json_new_string(id)) < 0)
-		return vc_error_set(err, ENOMEM, "out of memory");
+	struct vc_mon_request named = *req;
+	named.container_id = (char *)id;
+	_cleanup_json_ struct vc_json *p = NULL;
+	int r = vc_mon_request_params(&named, &p, err);
+	if (r < 0)
+		return r;
 	_cleanup_json_ struct vc_json *res = NULL;
-	int r = vc_proto_call(fd, method, p, &res, err);
+	r = vc_proto_call(fd, vc_mon_method_name(req->method), p, &res, err);
 	if (r < 0)
 		return r;
 	if (result)

@@ -47,8 +47,11 @@ int vc_monitor_connect(const char *root, const char *id, int timeout_ms, struct 
 #define VC_MONITOR_CALL_TIMEOUT_MS 10000
 struct vc_json;
 struct vc_ctx;
-int vc_monitor_call(const char *root, const char *id, const char *method,
-		    const struct vc_json *params, struct vc_json **result, struct vc_error *err);
+struct vc_mon_request;
+/* req's container_id is set to id on the way (every call names its container: one
+ * monitor serves the whole sandbox); *result (may be NULL) is the answer's result. */
+int vc_monitor_call(const char *root, const char *id, const struct vc_mon_request *req,
+		    struct vc_json **result, struct vc_error *err);
 
 /* argv for a helper mode: vcrun MODE --root R --id ID --sync-fd 3 [extra] [--log ..]
  * [--debug]; NULL on ENOMEM. */

@@ -20,6 +20,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "agent-proto/monitor-msg.h"
 #include "agent-proto/proto.h"
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -49,16 +50,30 @@ struct standin {
 	int exit_code, exit_signal;
 };
 
+/* Queues a request; one that cannot be encoded (out of memory) is dropped, as a
+ * signal or a size the monitor never got. */
+static int request(struct standin *s, uint32_t id, const struct vc_mon_request *req)
+{
+	_cleanup_free_ char *body = NULL;
+	size_t len = 0;
+	int r = vc_mon_request_encode(req, &body, &len, NULL);
+	return r < 0 ? r : vc_chan_queue(&s->mon, VC_FRAME_REQUEST, 0, id, body, len);
+}
+
+/* The process a request of ours is about: by its stream, or, for the init before
+ * the attach is answered, by its container. */
+static struct vc_mon_request about(const struct standin *s, enum vc_mon_method method)
+{
+	return (struct vc_mon_request){.method = method,
+				       .stream_id = s->stream,
+				       .container_id = s->stream ? NULL : (char *)s->id};
+}
+
 static void send_signal(struct standin *s, int sig)
 {
-	/* Before the attach is answered, init's stream is known by its container. */
-	_cleanup_json_ struct vc_json *p = vc_json_new_object();
-	if (!p ||
-	    (s->stream ? vc_json_object_set(p, "stream_id", vc_json_new_uint(s->stream))
-		       : vc_json_object_set(p, "container_id", vc_json_new_string(s->id))) < 0 ||
-	    vc_json_object_set(p, "signal", vc_json_new_int(sig)) < 0)
-		return;
-	vc_chan_request(&s->mon, REQ_SIGNAL, "signal", p);
+	struct vc_mon_request req = about(s, VC_MON_SIGNAL);
+	req.signal = (uint32_t)sig;
+	request(s, REQ_SIGNAL, &req);
 }
 
 /* The terminal's size goes to the guest's pty (at attach and on every SIGWINCH). */
@@ -67,12 +82,11 @@ static void send_size(struct standin *s)
 	struct winsize ws;
 	if (!s->tty || ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 || !ws.ws_row || !ws.ws_col)
 		return;
-	_cleanup_json_ struct vc_json *p = vc_json_new_object();
-	if (!p || vc_json_object_set(p, "stream_id", vc_json_new_uint(s->stream)) < 0 ||
-	    vc_json_object_set(p, "rows", vc_json_new_uint(ws.ws_row)) < 0 ||
-	    vc_json_object_set(p, "cols", vc_json_new_uint(ws.ws_col)) < 0)
-		return;
-	vc_chan_request(&s->mon, REQ_RESIZE, "resize", p);
+	struct vc_mon_request req = {.method = VC_MON_RESIZE,
+				     .stream_id = s->stream,
+				     .rows = ws.ws_row,
+				     .cols = ws.ws_col};
+	request(s, REQ_RESIZE, &req);
 }
 
 static void write_output(int fd, bool *ok, const struct vc_frame *f)
@@ -85,31 +99,29 @@ static void write_output(int fd, bool *ok, const struct vc_frame *f)
 
 static int handle_response(struct standin *s, const struct vc_frame *f, struct vc_error *err)
 {
-	_cleanup_json_ struct vc_json *res = NULL;
 	struct vc_error rerr = {0};
-	int r = vc_proto_response_decode(f->body, f->len, &res, &rerr);
 	if (f->id == REQ_ATTACH) {
-		uint32_t sid = 0;
+		_cleanup_json_ struct vc_json *res = NULL;
+		struct vc_mon_stream got;
+		int r = vc_proto_response_decode(f->body, f->len, &res, &rerr);
 		if (r < 0)
 			return vc_error_set(err, -r, "attach to the container's stdio: %s",
 					    rerr.msg);
-		if (vc_proto_get_u32(res, "attach", "stream_id", true, &sid, &rerr) < 0 || !sid ||
-		    (s->stream && sid != s->stream))
+		if (vc_mon_stream_from_json(res, &got, NULL) < 0 ||
+		    (s->stream && got.stream_id != s->stream))
 			return vc_error_set(err, EPROTO, "attach: the monitor named no stream");
-		s->stream = sid;
+		s->stream = got.stream_id;
 		send_size(s);
 		vc_sync_write_ok(s->sync_fd);
 		if (s->sync_fd >= 0)
 			close(s->sync_fd);
 		s->sync_fd = -1;
 	} else if (f->id == REQ_WAIT) {
-		int64_t code = EXIT_MONITOR_LOST, sig = 0;
-		if (r == 0) {
-			vc_json_to_i64(vc_json_get(res, "exit_code"), &code);
-			vc_json_to_i64(vc_json_get(res, "signal"), &sig);
-		}
-		s->exit_code = (int)code;
-		s->exit_signal = (int)sig;
+		struct vc_mon_exit e = {EXIT_MONITOR_LOST, 0};
+		if (vc_mon_exit_decode(f->body, f->len, &e, &rerr) < 0)
+			e = (struct vc_mon_exit){EXIT_MONITOR_LOST, 0};
+		s->exit_code = e.exit_code;
+		s->exit_signal = e.signal;
 		s->done = true;
 	}
 	return 0;
@@ -343,13 +355,9 @@ int vc_standin_main(int argc, char **argv)
 		vc_chan_init(&s.mon, fd);
 		/* A container's first process is named by the container (the monitor
 		 * says which stream it is); an exec'd one by the stream exec made. */
-		_cleanup_json_ struct vc_json *p = vc_json_new_object();
-		if (!p ||
-		    (s.stream ? vc_json_object_set(p, "stream_id", vc_json_new_uint(s.stream))
-			      : vc_json_object_set(p, "container_id", vc_json_new_string(id))) < 0)
-			r = vc_error_set(&err, ENOMEM, "out of memory");
-		else if (vc_chan_request(&s.mon, REQ_ATTACH, "attach", p) < 0 ||
-			 vc_chan_request(&s.mon, REQ_WAIT, "wait", p) < 0)
+		struct vc_mon_request attach = about(&s, VC_MON_ATTACH),
+				      wait = about(&s, VC_MON_WAIT);
+		if (request(&s, REQ_ATTACH, &attach) < 0 || request(&s, REQ_WAIT, &wait) < 0)
 			r = vc_error_set(&err, ENOMEM, "out of memory");
 		else
 			r = run(&s, sig_fd, &err);

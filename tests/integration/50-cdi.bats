@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # vcrun cdi list|validate|apply on the spec directories of tests/fixtures/cdi, and
 # 20 s of libFuzzer on the spec parser (build/fuzz/fuzz-cdi, which `make` builds
-# when clang is installed). Nothing here boots a VM.
+# when clang is installed), then a few seconds on the monitor protocol's decoders
+# (build/fuzz/fuzz-monitor, seeds in tests/fuzz/corpus/monitor). Nothing here boots
+# a VM.
 
 bats_require_minimum_version 1.5.0
 
@@ -11,6 +13,7 @@ FIX=$REPO/tests/fixtures/cdi
 ETC=$FIX/registry/etc
 RUN=$FIX/registry/run
 FUZZ_CDI=${FUZZ_CDI:-$REPO/build/fuzz/fuzz-cdi}
+FUZZ_MONITOR=${FUZZ_MONITOR:-$REPO/build/fuzz/fuzz-monitor}
 
 setup() {
 	unset VCRUN_CDI_SPEC_DIRS
@@ -22,6 +25,26 @@ setup() {
 
 vcrun() {
 	"$VCRUN" --root "$BATS_TEST_TMPDIR/root" "$@"
+}
+
+# fuzz FUZZER SECONDS MAX_LEN SEEDS: libFuzzer for SECONDS on a copy of the seed
+# directory (it adds what it finds to its first corpus directory); passes when it
+# ran to the end and left no crash artifact.
+fuzz() {
+	local bin=$1 seconds=$2 max_len=$3 seeds=$4
+	[ -x "$bin" ] || {
+		echo "$bin is not built: install clang and libclang-rt-14-dev (scripts/install-deps.sh), then make"
+		return 1
+	}
+	mkdir -p "$BATS_TEST_TMPDIR/corpus" "$BATS_TEST_TMPDIR/artifacts"
+	cp -r "$seeds"/. "$BATS_TEST_TMPDIR/corpus/"
+	run "$bin" -max_total_time="$seconds" -max_len="$max_len" -timeout=10 \
+		-rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix="$BATS_TEST_TMPDIR/artifacts/" "$BATS_TEST_TMPDIR/corpus"
+	echo "$output" | tail -20
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Done "*" runs in "* ]]
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR/artifacts")" ]
 }
 
 # The stderr lines of the last `run --separate-stderr`.
@@ -214,18 +237,9 @@ vendor.com/nic=eth0" ]
 }
 
 @test "fuzz-cdi: 20 s of libFuzzer on the spec parser finds nothing" {
-	[ -x "$FUZZ_CDI" ] || {
-		echo "$FUZZ_CDI is not built: install clang and libclang-rt-14-dev (scripts/install-deps.sh), then make"
-		return 1
-	}
-	# libFuzzer adds what it finds to the first corpus directory: a copy.
-	mkdir -p "$BATS_TEST_TMPDIR/corpus" "$BATS_TEST_TMPDIR/artifacts"
-	cp -r "$FIX"/. "$BATS_TEST_TMPDIR/corpus/"
-	run "$FUZZ_CDI" -max_total_time="${FUZZ_CDI_SECONDS:-20}" -max_len=8192 -timeout=10 \
-		-rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix="$BATS_TEST_TMPDIR/artifacts/" "$BATS_TEST_TMPDIR/corpus"
-	echo "$output" | tail -20
-	[ "$status" -eq 0 ]
-	[[ "$output" == *"Done "*" runs in "* ]]
-	[ -z "$(ls -A "$BATS_TEST_TMPDIR/artifacts")" ]
+	fuzz "$FUZZ_CDI" "${FUZZ_CDI_SECONDS:-20}" 8192 "$FIX"
+}
+
+@test "fuzz-monitor: 5 s of libFuzzer on the monitor protocol's decoders find nothing" {
+	fuzz "$FUZZ_MONITOR" "${FUZZ_MONITOR_SECONDS:-5}" 4096 "$REPO/tests/fuzz/corpus/monitor"
 }

@@ -828,15 +828,11 @@ VC_TEST(proto_call_against_peer)
 
 /* ---- fuzzing ---- */
 
-static uint64_t rng_state;
+static unsigned long long rng_state;
 
 static uint32_t rnd(void)
 {
-	/* xorshift64*: deterministic, so a failure reproduces. */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (uint32_t)((rng_state * 0x2545F4914F6CDD1DULL) >> 32);
+	return vc_unit_rand(&rng_state);
 }
 
 static const char *const fuzz_bodies[] = {

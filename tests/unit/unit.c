@@ -19,6 +19,14 @@ int vc_unit_reap(int pid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+unsigned vc_unit_rand(unsigned long long *state)
+{
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return (unsigned)((*state * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
 const char *vc_unit_tmpdir(void)
 {
 	if (!tmpdir[0]) {

@@ -64,6 +64,10 @@ int vc_unit_run(const struct vc_unit_test *tests, size_t n, int argc, char **arg
 /* Waits for a child: its exit code, 128 + signal, or -1. */
 int vc_unit_reap(int pid);
 
+/* xorshift64*: deterministic pseudo-random numbers for the fuzz loops, so that a
+ * failure reproduces from the seed in *state. */
+unsigned vc_unit_rand(unsigned long long *state);
+
 /* A fresh temporary directory for the test (removed by the runner at exit). */
 const char *vc_unit_tmpdir(void);
 
