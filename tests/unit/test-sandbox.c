@@ -119,10 +119,10 @@ VC_TEST(annotations_containerd)
 	/* by the sandbox container's id, and by the CRI sandbox id it started */
 	const char *keys[] = {"pause", "pod-1"};
 	for (size_t i = 0; i < 2; i++) {
-		_cleanup_free_ char *a = vc_strdup_printf(
-			"{\"" VC_ANNOT_CRI_TYPE "\":\"container\",\"" VC_ANNOT_CRI_SANDBOX_ID
-			"\":\"%s\"}",
-			keys[i]);
+		_cleanup_free_ char *a =
+			vc_strdup_printf("{\"" VC_ANNOT_CRI_TYPE
+					 "\":\"container\",\"" VC_ANNOT_CRI_SANDBOX_ID "\":\"%s\"}",
+					 keys[i]);
 		_cleanup_spec_ struct vc_oci_spec *c = spec_with(a, "[]");
 		CHECK(vc_sandbox_resolve(root, "app", c, &j, &err) == 0);
 		CHECK_STR(j.owner, "pause");
@@ -131,15 +131,17 @@ VC_TEST(annotations_containerd)
 	}
 
 	/* containerd's pause container always comes first: an unknown id is an error */
-	_cleanup_spec_ struct vc_oci_spec *unknown = spec_with(
-		"{\"" VC_ANNOT_CRI_TYPE "\":\"container\",\"" VC_ANNOT_CRI_SANDBOX_ID "\":\"nope\"}",
-		"[]");
+	_cleanup_spec_ struct vc_oci_spec *unknown =
+		spec_with("{\"" VC_ANNOT_CRI_TYPE "\":\"container\",\"" VC_ANNOT_CRI_SANDBOX_ID
+			  "\":\"nope\"}",
+			  "[]");
 	CHECK(vc_sandbox_resolve(root, "app", unknown, &j, &err) == -ENOENT);
 	CHECK_CONTAINS(err.msg, VC_ANNOT_CRI_SANDBOX_ID);
 	CHECK_CONTAINS(err.msg, "nope");
-	_cleanup_spec_ struct vc_oci_spec *stopped = spec_with(
-		"{\"" VC_ANNOT_CRI_TYPE "\":\"container\",\"" VC_ANNOT_CRI_SANDBOX_ID "\":\"dead\"}",
-		"[]");
+	_cleanup_spec_ struct vc_oci_spec *stopped =
+		spec_with("{\"" VC_ANNOT_CRI_TYPE "\":\"container\",\"" VC_ANNOT_CRI_SANDBOX_ID
+			  "\":\"dead\"}",
+			  "[]");
 	CHECK(vc_sandbox_resolve(root, "app", stopped, &j, &err) == -ESRCH);
 	CHECK_CONTAINS(err.msg, "has stopped");
 	_cleanup_spec_ struct vc_oci_spec *no_id =
@@ -159,9 +161,10 @@ VC_TEST(annotations_crio_without_infra)
 	_cleanup_free_ char *root = root_dir("crio");
 	struct vc_sandbox_join j;
 	struct vc_error err = {0};
-	_cleanup_spec_ struct vc_oci_spec *c = spec_with(
-		"{\"" VC_ANNOT_CRIO_TYPE "\":\"container\",\"" VC_ANNOT_CRIO_SANDBOX_ID "\":\"sbx\"}",
-		"[]");
+	_cleanup_spec_ struct vc_oci_spec *c =
+		spec_with("{\"" VC_ANNOT_CRIO_TYPE "\":\"container\",\"" VC_ANNOT_CRIO_SANDBOX_ID
+			  "\":\"sbx\"}",
+			  "[]");
 	CHECK(vc_sandbox_resolve(root, "m1", c, &j, &err) == 0);
 	CHECK(!j.owner && !j.pod_sandbox);
 	CHECK_STR(j.key, "sbx");
@@ -172,9 +175,10 @@ VC_TEST(annotations_crio_without_infra)
 	vc_sandbox_join_release(&j);
 	/* A member names its sandbox's owner, not itself. */
 	add_container(root, "m2", "m1", "sbx", false, true, 0);
-	_cleanup_spec_ struct vc_oci_spec *by_member = spec_with(
-		"{\"" VC_ANNOT_CRIO_TYPE "\":\"container\",\"" VC_ANNOT_CRIO_SANDBOX_ID "\":\"m2\"}",
-		"[]");
+	_cleanup_spec_ struct vc_oci_spec *by_member =
+		spec_with("{\"" VC_ANNOT_CRIO_TYPE "\":\"container\",\"" VC_ANNOT_CRIO_SANDBOX_ID
+			  "\":\"m2\"}",
+			  "[]");
 	CHECK(vc_sandbox_resolve(root, "m3", by_member, &j, &err) == 0);
 	CHECK_STR(j.owner, "m1");
 	vc_sandbox_join_release(&j);
@@ -213,10 +217,10 @@ VC_TEST(namespaces_by_inode)
 	CHECK(!vc_json_get(gns->u.array.items[2], "path"));
 	vc_sandbox_join_release(&j);
 
-	_cleanup_free_ char *two = vc_strdup_printf(
-		"[{\"type\":\"ipc\",\"path\":\"/proc/%d/ns/ipc\"},"
-		"{\"type\":\"uts\",\"path\":\"/proc/%d/ns/uts\"}]",
-		(int)a, (int)b);
+	_cleanup_free_ char *two =
+		vc_strdup_printf("[{\"type\":\"ipc\",\"path\":\"/proc/%d/ns/ipc\"},"
+				 "{\"type\":\"uts\",\"path\":\"/proc/%d/ns/uts\"}]",
+				 (int)a, (int)b);
 	_cleanup_spec_ struct vc_oci_spec *both = spec_with("{}", two);
 	CHECK(vc_sandbox_resolve(root, "z", both, &j, &err) == -EINVAL);
 	CHECK_CONTAINS(err.msg, "linux.namespaces[1]");
