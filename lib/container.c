@@ -407,21 +407,27 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	    (r = vc_devices_apply_cdi(&spec, err)) < 0)
 		return r;
 
-	/* Without a console socket only a run in the foreground has a terminal to give:
-	 * the caller's own (as with runc). */
-	bool foreground_tty = spec->process->terminal && !opts->console_socket && foreground;
-	if (spec->process->terminal && !opts->console_socket && !foreground)
-		return vc_error_set(err, EINVAL,
-				    "process.terminal: a terminal needs --console-socket (or "
-				    "set terminal to false)");
+	/* runc's rules and words (checkTerminal): without a console socket only a run in
+	 * the foreground has a terminal to give, the caller's own; a console socket is
+	 * for a detached process with a terminal. */
+	bool terminal = spec->process->terminal;
+	bool foreground_tty = terminal && !opts->console_socket && foreground;
+	if (terminal && !opts->console_socket && !foreground)
+		return vc_error_set(
+			err, EINVAL,
+			"cannot allocate tty if vcrun will detach without setting console "
+			"socket (process.terminal is true, and no --console-socket)");
+	if (opts->console_socket && (foreground || !terminal))
+		return vc_error_set(
+			err, EINVAL,
+			"cannot use console socket if vcrun will not detach or allocate "
+			"tty (--console-socket with %s)",
+			terminal ? "run in the foreground" : "process.terminal false");
 	if (opts->preserve_fds > 0)
 		return vc_error_set(err, ENOTSUP,
 				    "--preserve-fds %d: file descriptors cannot be passed into the "
 				    "container's VM",
 				    opts->preserve_fds);
-	if (opts->console_socket && !spec->process->terminal)
-		return vc_error_set(err, EINVAL,
-				    "--console-socket: given, but process.terminal is false");
 
 	_cleanup_free_ char *dir = vc_state_dir(root, id);
 	if (!dir)

@@ -226,3 +226,20 @@ ps_setup() {
 	vc_capture --log "$T/quiet.log" exec "$id" true
 	! grep -q 'level=debug' "$T/quiet.log" || fail "debug lines without --debug: $(cat "$T/quiet.log")"
 }
+
+@test "terminal rules: runc's checks on --console-socket and process.terminal, in its words" {
+	make_bundle "$T/b" true
+	# a console socket for a process without a terminal, or for a run in the foreground
+	vc_capture create --bundle "$T/b" --console-socket "$T/nosock" "$(new_id t1)"
+	[ "$status" -eq 1 ] && [[ $stderr == *"cannot use console socket if "*" will not detach or allocate tty"* ]] ||
+		fail "create, no terminal: $status $stderr"
+	spec_edit "$T/b" '.process.terminal = true'
+	vc_capture run --bundle "$T/b" --console-socket "$T/nosock" t1
+	[ "$status" -eq 1 ] && [[ $stderr == *"cannot use console socket if "*" will not detach or allocate tty"* ]] ||
+		fail "run in the foreground with a console socket: $status $stderr"
+	# a terminal for a detached process without a console socket
+	vc_capture create --bundle "$T/b" t1
+	[ "$status" -eq 1 ] && [[ $stderr == *"cannot allocate tty if "*" will detach without setting console socket"* ]] ||
+		fail "create, terminal without a console socket: $status $stderr"
+	[ ! -e "$ROOT/t1" ] || fail "state dir left"
+}
