@@ -536,12 +536,9 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 			r = vc_error_sys(err, errno, "pipe");
 			goto fail_standin;
 		}
-		/* In the container's cgroup, so that QEMU and virtiofsd start there. */
-		struct vc_cgroup *cg_back = NULL;
-		r = vc_host_cgroup_enter(root, id, &cg_back, err);
-		if (r == 0)
-			r = vc_spawn_self(margv, mstdio, sync[1], true, &mpid, err);
-		vc_host_cgroup_leave(&cg_back);
+		/* It joins the container's cgroup itself before it starts QEMU
+		 * (monitor-boot.c): one move instead of ours there and back. */
+		r = vc_spawn_self(margv, mstdio, sync[1], true, &mpid, err);
 		close(sync[1]);
 		close(mlog);
 		mlog = -1;

@@ -107,40 +107,6 @@ int vc_host_cgroup_setup(const struct vc_ctx *ctx, const char *root, const char 
 	return 0;
 }
 
-int vc_host_cgroup_enter(const char *root, const char *id, struct vc_cgroup **back,
-			 struct vc_error *err)
-{
-	*back = NULL;
-	struct vc_cgroup cg __attribute__((cleanup(vc_cgroup_release))) = {0};
-	_cleanup_free_ struct vc_cgroup *here = calloc(1, sizeof(*here));
-	_cleanup_free_ char *self = proc_text("/proc/self/cgroup");
-	if (!here)
-		return vc_error_set(err, ENOMEM, "out of memory");
-	int r = record_load(root, id, &cg, err);
-	if (r < 0 || (r = vc_cgroup_of_process(&cg, self, here, err)) < 0)
-		return r;
-	if ((r = vc_cgroup_join(&cg, getpid(), err)) < 0) {
-		struct vc_error ignored = {0};
-		vc_cgroup_join(here, getpid(), &ignored);
-		vc_cgroup_release(here);
-		return r;
-	}
-	*back = steal_ptr(here);
-	return 0;
-}
-
-void vc_host_cgroup_leave(struct vc_cgroup **back)
-{
-	if (!*back)
-		return;
-	struct vc_error err = {0};
-	if (vc_cgroup_join(*back, getpid(), &err) < 0)
-		vc_warn("leave the container's cgroup: %s", err.msg);
-	vc_cgroup_release(*back);
-	free(*back);
-	*back = NULL;
-}
-
 int vc_host_cgroup_update(const char *root, const char *id, const struct vc_oci_resources *res,
 			  struct vc_error *err)
 {

@@ -1,5 +1,5 @@
 /* The container's cgroup on the host (cgroup/ does the work): made at create with
- * the stand-in in it, the monitor (and so QEMU and virtiofsd) started in it,
+ * the stand-in in it, joined by the monitor before it starts QEMU and virtiofsd,
  * written by update, joined by exec's stand-ins, removed by delete. The
  * directories are recorded in ROOT/ID/cgroup.json. */
 #ifndef VC_LIB_HOSTCGROUP_H
@@ -22,14 +22,6 @@
 int vc_host_cgroup_setup(const struct vc_ctx *ctx, const char *root, const char *id,
 			 const struct vc_oci_spec *spec, const struct vc_plan *plan, pid_t standin,
 			 struct vc_error *err);
-
-/* Around the monitor's spawn: this process joins the container's cgroup, so the
- * monitor and everything it starts begin there, then goes back where it was.
- * *back is NULL when there is nothing to go back to. */
-struct vc_cgroup;
-int vc_host_cgroup_enter(const char *root, const char *id, struct vc_cgroup **back,
-			 struct vc_error *err);
-void vc_host_cgroup_leave(struct vc_cgroup **back);
 
 /* update: the new linux.resources on the host too. */
 int vc_host_cgroup_update(const char *root, const char *id, const struct vc_oci_resources *res,

@@ -309,6 +309,10 @@ int vc_monitor_main(int argc, char **argv)
 		vc_state_release(&st);
 		m.dir_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		m.cgroup = vc_host_cgroup_hold(m.root, m.id);
+		/* Into the container's host cgroup before QEMU starts, so that it and
+		 * virtiofsd begin there (create made it, with the stand-in in it). */
+		if (r == 0)
+			r = vc_host_cgroup_add_pid(m.root, m.id, NULL, getpid(), &err);
 		if (r == 0)
 			r = boot(&m, &err);
 	}
