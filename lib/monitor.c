@@ -480,10 +480,20 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 	case PEND_DESTROY:
 		finish_destroy(m);
 		break;
-	case PEND_NET:
+	case PEND_NET: {
+		/* Nothing is taken from these answers, but a hostile one is said. */
+		union {
+			struct vc_agent_iface nic;
+			struct vc_agent_cpus cpus;
+		} ans;
+		if (r == 0 && p.stream == 1 + VC_AA_IFACE)
+			r = vc_agent_iface_from_json(result, &ans.nic, &rerr);
+		else if (r == 0 && p.stream == 1 + VC_AA_CPUS)
+			r = vc_agent_cpus_from_json(result, &ans.cpus, &rerr);
 		if (r < 0)
 			vc_warn("sandbox %s: hot-plug: %s", m->id, rerr.msg);
 		break;
+	}
 	}
 }
 
