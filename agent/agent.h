@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agent-proto/agent-msg.h"
 #include "agent-proto/proto.h"
 #include "common/error.h"
 #include "oci/json.h"
@@ -437,7 +438,7 @@ int agent_procinfo(struct vc_jgen *g, const pid_t *pids, size_t n, bool environ,
 void agent_cgroup_chown(const char *path, uid_t uid);
 /* Kills what is left and removes the directory (retrying while it drains). */
 void agent_cgroup_remove(const char *path);
-void agent_cgroup_stats(const char *path, struct vc_jgen *g);
+void agent_cgroup_stats(const char *path, struct vc_agent_stats *st);
 
 /* ---- vfio.c -------------------------------------------------------------- */
 

@@ -294,46 +294,32 @@ static bool stat_field(const char *text, const char *key, uint64_t *out)
 	return false;
 }
 
-static void emit_u64_file(struct vc_jgen *g, const char *dir, const char *file, const char *key)
+/* A knob holding one number; false when absent or "max". */
+static bool u64_file(const char *dir, const char *file, uint64_t *v)
 {
 	_cleanup_free_ char *t = knob_read(dir, file);
-	if (t && t[0] >= '0' && t[0] <= '9') {
-		vc_jgen_key(g, key);
-		vc_jgen_uint(g, strtoull(t, NULL, 10));
-	}
+	if (!t || t[0] < '0' || t[0] > '9')
+		return false;
+	*v = strtoull(t, NULL, 10);
+	return true;
 }
 
-void agent_cgroup_stats(const char *path, struct vc_jgen *g)
+void agent_cgroup_stats(const char *path, struct vc_agent_stats *st)
 {
-	vc_jgen_key(g, "memory");
-	vc_jgen_object_open(g);
-	emit_u64_file(g, path, "memory.current", "usage");
-	emit_u64_file(g, path, "memory.max", "limit");
+	*st = (struct vc_agent_stats){0};
+	st->has |= u64_file(path, "memory.current", &st->mem_usage) ? VC_AS_MEM_USAGE : 0;
+	st->has |= u64_file(path, "memory.max", &st->mem_limit) ? VC_AS_MEM_LIMIT : 0;
 	/* the host turns each increase into one "oom" event */
 	_cleanup_free_ char *events = knob_read(path, "memory.events");
-	uint64_t kills;
-	if (events && stat_field(events, "oom_kill", &kills)) {
-		vc_jgen_key(g, "oom_kill");
-		vc_jgen_uint(g, kills);
-	}
-	vc_jgen_object_close(g);
-
-	vc_jgen_key(g, "cpu");
-	vc_jgen_object_open(g);
+	if (events && stat_field(events, "oom_kill", &st->oom_kill))
+		st->has |= VC_AS_OOM_KILL;
 	_cleanup_free_ char *cpu = knob_read(path, "cpu.stat");
-	static const char *const keys[] = {"usage_usec", "user_usec", "system_usec"};
-	for (size_t i = 0; cpu && i < VC_ARRAY_SIZE(keys); i++) {
-		uint64_t v;
-		if (stat_field(cpu, keys[i], &v)) {
-			vc_jgen_key(g, keys[i]);
-			vc_jgen_uint(g, v);
-		}
-	}
-	vc_jgen_object_close(g);
-
-	vc_jgen_key(g, "pids");
-	vc_jgen_object_open(g);
-	emit_u64_file(g, path, "pids.current", "current");
-	emit_u64_file(g, path, "pids.max", "limit");
-	vc_jgen_object_close(g);
+	if (cpu && stat_field(cpu, "usage_usec", &st->cpu_usage_usec))
+		st->has |= VC_AS_CPU_USAGE;
+	if (cpu && stat_field(cpu, "user_usec", &st->cpu_user_usec))
+		st->has |= VC_AS_CPU_USER;
+	if (cpu && stat_field(cpu, "system_usec", &st->cpu_system_usec))
+		st->has |= VC_AS_CPU_SYSTEM;
+	st->has |= u64_file(path, "pids.current", &st->pids_current) ? VC_AS_PIDS_CURRENT : 0;
+	st->has |= u64_file(path, "pids.max", &st->pids_limit) ? VC_AS_PIDS_LIMIT : 0;
 }

@@ -2,6 +2,7 @@
  * child blocked before execve), StartContainer (release it), RemoveContainer,
  * the cgroup-backed requests, and the sandbox-wide CreateSandbox /
  * DestroySandbox. A failed create leaves nothing behind. */
+#include "agent-proto/agent-msg.h"
 #include "agent/agent.h"
 
 #include <dirent.h>
@@ -257,8 +258,7 @@ int agent_h_create_container(struct agent *a, struct agent_req *r, struct vc_jge
 	c->state = AGENT_CTR_CREATED;
 	container_link(a, c);
 	agent_info("container %s created (pid %d)", c->id, (int)c->init->pid);
-	vc_jgen_kv_int(res, "pid", c->init->pid);
-	return 0;
+	return vc_agent_pid_encode(&(struct vc_agent_pid){.pid = c->init->pid}, res, err);
 }
 
 int agent_h_start_container(struct agent *a, struct agent_req *r, struct vc_jgen *res,
@@ -393,11 +393,9 @@ int agent_h_list_processes(struct agent *a, struct agent_req *r, struct vc_jgen 
 	int rc = agent_container_pids(a, r->ctr, &pids, &n, err);
 	if (rc < 0)
 		return vc_error_wrap(err, "%s", r->method);
-	vc_jgen_key(res, "pids");
-	vc_jgen_array_open(res);
-	for (size_t i = 0; i < n; i++)
-		vc_jgen_int(res, pids[i]);
-	vc_jgen_array_close(res);
+	if ((rc = vc_agent_pids_encode(&(struct vc_agent_pids){.pids = pids, .n = n}, res, err)) <
+	    0)
+		return vc_error_wrap(err, "%s", r->method);
 	const struct vc_json *details = vc_json_get(r->params, "details");
 	const struct vc_json *environ = vc_json_get(r->params, "environ");
 	if (details && details->type == VC_JSON_BOOL && details->u.boolean)
@@ -450,11 +448,9 @@ int agent_h_stats_container(struct agent *a, struct agent_req *r, struct vc_jgen
 	int rc = need_cgroup(r, err);
 	if (rc < 0)
 		return rc;
-	vc_jgen_key(res, "cgroup_stats");
-	vc_jgen_object_open(res);
-	agent_cgroup_stats(r->ctr->cgroup, res);
-	vc_jgen_object_close(res);
-	return 0;
+	struct vc_agent_stats st;
+	agent_cgroup_stats(r->ctr->cgroup, &st);
+	return vc_agent_stats_encode(&st, res, err);
 }
 
 int agent_h_create_sandbox(struct agent *a, struct agent_req *r, struct vc_jgen *res,

@@ -2,6 +2,7 @@
  * come up offline in the guest (no udev here to online them): the agent onlines
  * every present vCPU that is offline, waiting a bounded time for as many as the
  * host says it added to appear. */
+#include "agent-proto/agent-msg.h"
 #include "agent/agent.h"
 
 #include <dirent.h>
@@ -90,6 +91,5 @@ int agent_h_online_cpus(struct agent *a, struct agent_req *r, struct vc_jgen *re
 	if (rc < 0)
 		return rc;
 	agent_info("%u vCPUs online", online);
-	vc_jgen_kv_int(res, "online", online);
-	return 0;
+	return vc_agent_cpus_encode(&(struct vc_agent_cpus){.online = online}, res, err);
 }

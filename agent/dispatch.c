@@ -2,6 +2,7 @@
  * that reads every field a method declares (types, required, ids that exist or
  * must not) before its handler runs, so handlers see only well-formed requests
  * and a bad one gets an error response naming the field, never a crash. */
+#include "agent-proto/agent-msg.h"
 #include "agent/agent.h"
 
 #include <errno.h>
@@ -39,9 +40,9 @@ static int h_check(struct agent *a, struct agent_req *r, struct vc_jgen *res, st
 			err, EPROTONOSUPPORT,
 			"%s: protocol version %u is not supported (the agent speaks %d)", r->method,
 			r->version, VC_PROTO_VERSION);
-	vc_jgen_kv_int(res, "version", VC_PROTO_VERSION);
-	vc_jgen_kv_string(res, "agent_version", VC_VERSION);
-	return 0;
+	struct vc_agent_check ck = {.version = VC_PROTO_VERSION};
+	snprintf(ck.agent_version, sizeof(ck.agent_version), "%s", VC_VERSION);
+	return vc_agent_check_encode(&ck, res, err);
 }
 
 static int h_guest_details(struct agent *a, struct agent_req *r, struct vc_jgen *res,
@@ -50,9 +51,10 @@ static int h_guest_details(struct agent *a, struct agent_req *r, struct vc_jgen 
 	struct utsname u;
 	if (uname(&u) < 0)
 		return vc_error_sys(err, errno, "%s: uname", r->method);
-	vc_jgen_kv_string(res, "kernel_release", u.release);
-	vc_jgen_kv_string(res, "agent_version", VC_VERSION);
-	return 0;
+	struct vc_agent_guest_details d = {0};
+	snprintf(d.kernel_release, sizeof(d.kernel_release), "%s", u.release);
+	snprintf(d.agent_version, sizeof(d.agent_version), "%s", VC_VERSION);
+	return vc_agent_guest_details_encode(&d, res, err);
 }
 
 static const struct {

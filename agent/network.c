@@ -6,6 +6,7 @@
  * gets an error naming the field and leaves the guest as it was. The host's plan
  * (netns/) is the usual sender: one UpdateInterface per NIC (found by its MAC, the
  * one QEMU gave it), then the routes and the neighbours of all of them. */
+#include "agent-proto/agent-msg.h"
 #include "agent/agent.h"
 
 #include <net/if.h> /* before any linux/ header, which would bring linux/if.h */
@@ -541,9 +542,9 @@ int agent_h_update_interface(struct agent *a, struct agent_req *r, struct vc_jge
 	agent_info("interface %s (%s): mtu %u, %zu addresses%s, %s", dev, q.mac_text,
 		   q.mtu ? q.mtu : rtnl_link_get_mtu(l), q.n_addrs, q.set_addrs ? "" : " kept",
 		   q.up ? "up" : "down");
-	vc_jgen_kv_string(res, "name", dev);
-	vc_jgen_kv_int(res, "ifindex", ifindex);
-	return 0;
+	struct vc_agent_iface nic = {.ifindex = ifindex};
+	snprintf(nic.name, sizeof(nic.name), "%s", dev);
+	return vc_agent_iface_encode(&nic, res, err);
 }
 
 static int add_route(struct nl_sock *sk, const char *where, const struct route_req *q,

@@ -1,6 +1,7 @@
 /* Processes as the agent sees them: stdio pipes or a pty, spawning a child into
  * new or existing namespaces, exit status, parked WaitProcess requests, and the
  * process requests (ExecProcess, SignalProcess, WaitProcess, TtyWinResize). */
+#include "agent-proto/agent-msg.h"
 #include "agent/agent.h"
 
 #include <errno.h>
@@ -135,10 +136,15 @@ void agent_process_exited(struct agent *a, struct agent_process *p, int status)
 
 static void queue_wait_result(struct agent *a, uint32_t req_id, const struct agent_process *p)
 {
-	char body[96];
-	int n = snprintf(body, sizeof(body), "{\"result\":{\"exit_code\":%d,\"signal\":%d}}",
-			 p->exit_code, p->exit_signal);
-	agent_queue_frame(a, VC_FRAME_RESPONSE, 0, req_id, body, (size_t)n);
+	_cleanup_free_ char *body = NULL;
+	size_t len = 0;
+	struct vc_error err = {0};
+	const struct vc_agent_exit e = {.exit_code = p->exit_code, .signal = p->exit_signal};
+	/* A waiter must hear back, even when the answer cannot be written. */
+	if (vc_agent_answer_encode(VC_AA_EXIT, &e, &body, &len, &err) < 0 &&
+	    vc_proto_response_encode_error(err.code, err.msg, &body, &len) < 0)
+		return;
+	agent_queue_frame(a, VC_FRAME_RESPONSE, 0, req_id, body, len);
 }
 
 bool agent_process_done(const struct agent_process *p)
@@ -398,8 +404,7 @@ int agent_h_exec_process(struct agent *a, struct agent_req *r, struct vc_jgen *r
 	agent_stdio_close(&s);
 	if (rc < 0)
 		return rc;
-	vc_jgen_kv_int(res, "pid", p->pid);
-	return 0;
+	return vc_agent_pid_encode(&(struct vc_agent_pid){.pid = p->pid}, res, err);
 }
 
 int agent_h_signal_process(struct agent *a, struct agent_req *r, struct vc_jgen *res,

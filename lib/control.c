@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent-proto/agent-msg.h"
 #include "agent-proto/monitor-msg.h"
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -70,17 +71,11 @@ int vc_container_ps(const struct vc_ctx *ctx, const char *id, pid_t **pids, size
 	int r = ps_call(ctx, id, &(struct vc_mon_request){.method = VC_MON_PS}, &res, err);
 	if (r < 0 || !res)
 		return r;
-	const struct vc_json *a = vc_json_get(res, "pids");
-	if (!a || a->type != VC_JSON_ARRAY)
-		return vc_error_set(err, EPROTO, "ListProcesses: the agent's answer has no pids");
-	*pids = calloc(a->u.array.len + 1, sizeof(**pids));
-	if (!*pids)
-		return vc_error_set(err, ENOMEM, "out of memory");
-	for (size_t i = 0; i < a->u.array.len; i++) {
-		int64_t v;
-		if (vc_json_to_i64(a->u.array.items[i], &v) == 0 && v > 0 && v <= INT32_MAX)
-			(*pids)[(*n)++] = (pid_t)v;
-	}
+	struct vc_agent_pids ps;
+	if ((r = vc_agent_pids_from_json(res, &ps, err)) < 0)
+		return r;
+	*pids = ps.pids;
+	*n = ps.n;
 	return 0;
 }
 
@@ -124,13 +119,6 @@ int vc_container_update(const struct vc_ctx *ctx, const char *id, const char *re
 	return r;
 }
 
-static uint64_t u64_at(const struct vc_json *obj, const char *a, const char *b)
-{
-	uint64_t v = 0;
-	vc_json_to_u64(vc_json_get(vc_json_get(obj, a), b), &v);
-	return v;
-}
-
 /* runc's event data: cpu times in nanoseconds, memory and pids as cgroup v2 has them.
  * stopped_too asks a stopped container as well (its cgroup in the guest lives until
  * delete); *oom_kills (may be NULL) gets the cgroup's OOM kill count. */
@@ -143,9 +131,11 @@ static int stats_event(const struct vc_ctx *ctx, const char *id, bool stopped_to
 			    : call(ctx, id, &stats, &res, err);
 	if (r < 0)
 		return r;
-	const struct vc_json *cg = vc_json_get(res, "cgroup_stats");
+	struct vc_agent_stats st;
+	if ((r = vc_agent_stats_from_json(res, &st, err)) < 0)
+		return r;
 	if (oom_kills)
-		*oom_kills = u64_at(cg, "memory", "oom_kill");
+		*oom_kills = st.oom_kill;
 	_cleanup_jgen_ struct vc_jgen *g = vc_jgen_new(false);
 	if (!g)
 		return vc_error_set(err, ENOMEM, "out of memory");
@@ -159,11 +149,11 @@ static int stats_event(const struct vc_ctx *ctx, const char *id, bool stopped_to
 	vc_jgen_key(g, "usage");
 	vc_jgen_object_open(g);
 	vc_jgen_key(g, "total");
-	vc_jgen_uint(g, u64_at(cg, "cpu", "usage_usec") * 1000);
+	vc_jgen_uint(g, st.cpu_usage_usec * 1000);
 	vc_jgen_key(g, "kernel");
-	vc_jgen_uint(g, u64_at(cg, "cpu", "system_usec") * 1000);
+	vc_jgen_uint(g, st.cpu_system_usec * 1000);
 	vc_jgen_key(g, "user");
-	vc_jgen_uint(g, u64_at(cg, "cpu", "user_usec") * 1000);
+	vc_jgen_uint(g, st.cpu_user_usec * 1000);
 	vc_jgen_object_close(g);
 	vc_jgen_object_close(g);
 	vc_jgen_key(g, "memory");
@@ -171,17 +161,17 @@ static int stats_event(const struct vc_ctx *ctx, const char *id, bool stopped_to
 	vc_jgen_key(g, "usage");
 	vc_jgen_object_open(g);
 	vc_jgen_key(g, "usage");
-	vc_jgen_uint(g, u64_at(cg, "memory", "usage"));
+	vc_jgen_uint(g, st.mem_usage);
 	vc_jgen_key(g, "limit");
-	vc_jgen_uint(g, u64_at(cg, "memory", "limit"));
+	vc_jgen_uint(g, st.mem_limit);
 	vc_jgen_object_close(g);
 	vc_jgen_object_close(g);
 	vc_jgen_key(g, "pids");
 	vc_jgen_object_open(g);
 	vc_jgen_key(g, "current");
-	vc_jgen_uint(g, u64_at(cg, "pids", "current"));
+	vc_jgen_uint(g, st.pids_current);
 	vc_jgen_key(g, "limit");
-	vc_jgen_uint(g, u64_at(cg, "pids", "limit"));
+	vc_jgen_uint(g, st.pids_limit);
 	vc_jgen_object_close(g);
 	vc_jgen_object_close(g);
 	vc_jgen_object_close(g);

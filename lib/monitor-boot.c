@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent-proto/agent-msg.h"
 #include "agent-proto/proto.h"
 #include "agent-proto/transport.h"
 #include "common/cleanup.h"
@@ -159,8 +160,11 @@ static int net_configure(struct monitor *m, const struct vc_netns_plan *np, stru
 	for (size_t i = 0; i < np->n_ifaces; i++) {
 		_cleanup_json_ struct vc_json *p = NULL, *res = NULL;
 		int r = vc_netns_plan_iface_params(&np->ifaces[i], &p, err);
+		struct vc_agent_iface nic;
 		if (r == 0)
 			r = agent_call_boot(m, VC_M_UPDATE_INTERFACE, p, 30000, false, &res, err);
+		if (r == 0)
+			r = vc_agent_iface_from_json(res, &nic, err);
 		if (r < 0)
 			return vc_error_wrap(err, "network interface %s", np->ifaces[i].name);
 	}
@@ -229,9 +233,17 @@ static int boot(struct monitor *m, struct vc_error *err)
 	_cleanup_json_ struct vc_json *res = NULL;
 	if (!check || vc_json_object_set(check, "version", vc_json_new_int(VC_PROTO_VERSION)) < 0)
 		return vc_error_set(err, ENOMEM, "out of memory");
+	struct vc_agent_check ck;
 	r = agent_call_boot(m, VC_M_CHECK, check, m->plan.boot_timeout_ms, true, &res, err);
+	if (r == 0)
+		r = vc_agent_check_from_json(res, &ck, err);
 	if (r < 0)
 		return r;
+	if (ck.version != VC_PROTO_VERSION)
+		return vc_error_set(err, EPROTONOSUPPORT,
+				    "Check: the agent speaks protocol version %u, the host %d",
+				    ck.version, VC_PROTO_VERSION);
+	vc_debug("agent %s, protocol version %u", ck.agent_version, ck.version);
 
 	_cleanup_json_ struct vc_json *sb = vc_json_new_object();
 	_cleanup_json_ struct vc_json *sb_res = NULL;
@@ -248,7 +260,10 @@ static int boot(struct monitor *m, struct vc_error *err)
 	    vc_json_object_set(cc, "spec", vc_json_clone(m->plan.guest_spec)) < 0 ||
 	    vc_json_object_set(cc, "stdin", vc_json_new_bool(true)) < 0)
 		return vc_error_set(err, ENOMEM, "out of memory");
+	struct vc_agent_pid init;
 	r = agent_call_boot(m, VC_M_CREATE_CONTAINER, cc, 60000, false, &cc_res, err);
+	if (r == 0)
+		r = vc_agent_pid_from_json(VC_M_CREATE_CONTAINER, cc_res, &init, err);
 	if (r < 0)
 		return r;
 

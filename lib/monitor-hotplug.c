@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent-proto/agent-msg.h"
 #include "agent-proto/proto.h"
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -137,7 +138,7 @@ static void configure(struct monitor *m, struct late_nic *l, struct vc_netns_pla
 		return;
 	}
 	/* In order on the one channel: the routes name the NIC by its new name. */
-	mon_agent_send(m, VC_M_UPDATE_INTERFACE, iface, PEND_NET, NULL, NULL, 0, 0);
+	mon_agent_send(m, VC_M_UPDATE_INTERFACE, iface, PEND_NET, NULL, NULL, 0, 1 + VC_AA_IFACE);
 	mon_agent_send(m, VC_M_UPDATE_ROUTES, routes, PEND_NET, NULL, NULL, 0, 0);
 	mon_agent_send(m, VC_M_ADD_ARP_NEIGHBORS, neighs, PEND_NET, NULL, NULL, 0, 0);
 }
@@ -317,7 +318,7 @@ static void online_vcpus(struct monitor *m)
 	}
 	/* Ahead of what follows on the channel (a joining container's CreateContainer):
 	 * the container starts with its vCPUs online. */
-	mon_agent_send(m, VC_M_ONLINE_CPUS, p, PEND_NET, NULL, NULL, 0, 0);
+	mon_agent_send(m, VC_M_ONLINE_CPUS, p, PEND_NET, NULL, NULL, 0, 1 + VC_AA_CPUS);
 }
 
 /* One of the container's vCPUs leaves it: unplugged, or (under TCG, or when the

@@ -65,7 +65,8 @@ struct stream {
 };
 
 /* PEND_STATUS: forwarded, and on success the container takes the status in
- * pending.stream (start, pause, resume). */
+ * pending.stream (start, pause, resume). PEND_NET: pending.stream is 1 + the
+ * enum vc_agent_answer the answer must decode as (0: nothing to read). */
 enum pend_kind {
 	PEND_FORWARD,
 	PEND_STATUS,

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent-proto/agent-msg.h"
 #include "agent-proto/monitor-msg.h"
 #include "agent-proto/proto.h"
 #include "agent-proto/transport.h"
@@ -344,12 +345,23 @@ static void vm_gone(struct monitor *m, const char *why)
 }
 
 /* The answer to add: the container exists in the guest, its init waits for start. */
-static void added(struct monitor *m, const struct pending *p, int r, const struct vc_frame *f)
+static void added(struct monitor *m, const struct pending *p, int r, const struct vc_json *result,
+		  const struct vc_frame *f)
 {
 	struct mctr *ctr = p->ctr;
+	struct vc_agent_pid pid;
+	struct vc_error err = {0};
 	if (!ctr)
 		return;
 	ctr->adding = false;
+	if (r == 0 && vc_agent_pid_from_json(VC_M_CREATE_CONTAINER, result, &pid, &err) < 0) {
+		vc_warn("container %s: %s", ctr->st.id, err.msg);
+		if (p->conn)
+			mon_respond_error(&p->conn->ch, p->conn_req, EBADMSG, "%s", err.msg);
+		mon_ctr_unplug(m, ctr);
+		mon_ctr_forget(m, ctr);
+		return;
+	}
 	if (r < 0) {
 		/* The agent's message names what was wrong with the container. */
 		if (p->conn)
@@ -400,25 +412,30 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 				      f->len);
 		break;
 	case PEND_WAIT: {
-		int64_t code = 137, sig = 0;
-		if (r == 0) {
-			vc_json_to_i64(vc_json_get(result, "exit_code"), &code);
-			vc_json_to_i64(vc_json_get(result, "signal"), &sig);
-		} else {
-			vc_warn("WaitProcess: %s", rerr.msg);
-		}
-		/* The guest says how a process ended; only a plausible answer is taken. */
-		if (code < 0 || code > 255 || sig < 0 || sig >= NSIG) {
-			code = 137;
-			sig = SIGKILL;
+		/* The guest says how a process ended; only a plausible answer is taken,
+		 * else the process counts as killed. */
+		struct vc_agent_exit e = {.exit_code = 137, .signal = SIGKILL};
+		if (r < 0 || vc_agent_exit_from_json(result, &e, &rerr) < 0) {
+			vc_warn("%s%s", r < 0 ? "WaitProcess: " : "", rerr.msg);
+			e = (struct vc_agent_exit){.exit_code = 137, .signal = SIGKILL};
 		}
 		struct stream *s = mon_find_stream(m, p.stream);
 		if (s)
-			stream_exited(m, s, (int)code, (int)sig);
+			stream_exited(m, s, e.exit_code, e.signal);
 		break;
 	}
 	case PEND_EXEC: {
 		struct stream *s = mon_find_stream(m, p.stream);
+		struct vc_agent_pid pid;
+		if (r == 0 && vc_agent_pid_from_json(VC_M_EXEC_PROCESS, result, &pid, &rerr) < 0) {
+			/* A process the host cannot trust the answer about is not waited on. */
+			vc_warn("sandbox %s: %s", m->id, rerr.msg);
+			if (s)
+				stream_exited(m, s, 255, 0);
+			if (p.conn)
+				mon_respond_error(&p.conn->ch, p.conn_req, EBADMSG, "%s", rerr.msg);
+			break;
+		}
 		if (r < 0) {
 			/* Never started: nothing will ever be written to or waited on it. */
 			if (s)
@@ -440,7 +457,7 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 		break;
 	}
 	case PEND_ADD:
-		added(m, &p, r, f);
+		added(m, &p, r, result, f);
 		break;
 	case PEND_REMOVE_ONE:
 		if (r < 0)
@@ -463,10 +480,20 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 	case PEND_DESTROY:
 		finish_destroy(m);
 		break;
-	case PEND_NET:
+	case PEND_NET: {
+		/* Nothing is taken from these answers, but a hostile one is said. */
+		union {
+			struct vc_agent_iface nic;
+			struct vc_agent_cpus cpus;
+		} ans;
+		if (r == 0 && p.stream == 1 + VC_AA_IFACE)
+			r = vc_agent_iface_from_json(result, &ans.nic, &rerr);
+		else if (r == 0 && p.stream == 1 + VC_AA_CPUS)
+			r = vc_agent_cpus_from_json(result, &ans.cpus, &rerr);
 		if (r < 0)
 			vc_warn("sandbox %s: hot-plug: %s", m->id, rerr.msg);
 		break;
+	}
 	}
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent-proto/agent-msg.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "oci/json.h"
@@ -625,6 +626,11 @@ int vc_ps_format_table(const struct vc_ps_format *f, const struct vc_json *answe
 		.mem_total_kb = num(cj, "mem_total_kb", 0, 0),
 	};
 	size_t n = answer && pl && pl->type == VC_JSON_ARRAY ? pl->u.array.len : 0;
+	/* The guest cannot describe more processes than it may list. */
+	if (n > VC_AGENT_PIDS_MAX)
+		return vc_error_set(err, EBADMSG,
+				    "ListProcesses: result.processes: more than %u processes (%zu)",
+				    VC_AGENT_PIDS_MAX, n);
 	_cleanup_free_ struct proc *procs = calloc(n + 1, sizeof(*procs));
 	if (!procs)
 		return vc_error_set(err, ENOMEM, "out of memory");

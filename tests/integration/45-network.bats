@@ -331,6 +331,8 @@ late_veth() {
 	# The boot's NIC still works.
 	vc_capture exec "$id" ping -c 1 -w 30 "$peer_ip"
 	[ "$status" -eq 0 ] || fail "ping across the boot NIC: $output $stderr"
+	# The agent's answers about the NIC decode (agent-proto/agent-msg.c).
+	! grep -q "hot-plug:" "$T/vcrun.log" || fail "agent's answer refused: $(cat "$T/vcrun.log")"
 	# Said once, not at every later change of the same link.
 	ip -n "$ctr_ns" link set "$late_if" mtu 1400
 	sleep 1

@@ -159,6 +159,8 @@ guest_cpus() {
 	during=$(guest_mem_kib pod)
 	[ $((during - before)) -eq 262144 ] || fail "MemTotal $before kB -> $during kB"
 	[ "$(guest_cpus pod)" = 0-1 ] || fail "vCPUs with the member: $(guest_cpus pod)"
+	# OnlineCPUs' answer decodes (agent-proto/agent-msg.c).
+	! grep -q "hot-plug:" "$T/log" || fail "agent's answer refused: $(cat "$T/log")"
 	vcrun start app
 	# update resizes the same way: a 384 MiB DIMM comes, then the 256 MiB one goes.
 	vcrun update --memory 402653184 app || fail "update --memory"

@@ -2,8 +2,9 @@
 # vcrun cdi list|validate|apply on the spec directories of tests/fixtures/cdi, and
 # 20 s of libFuzzer on the spec parser (build/fuzz/fuzz-cdi, which `make` builds
 # when clang is installed), then a few seconds on the monitor protocol's decoders
-# (build/fuzz/fuzz-monitor, seeds in tests/fuzz/corpus/monitor). Nothing here boots
-# a VM.
+# (build/fuzz/fuzz-monitor, seeds in tests/fuzz/corpus/monitor) and on the guest
+# agent's answers as the host decodes them (build/fuzz/fuzz-agent-msg, seeds in
+# tests/fuzz/corpus/agent-msg). Nothing here boots a VM.
 
 bats_require_minimum_version 1.5.0
 
@@ -14,6 +15,7 @@ ETC=$FIX/registry/etc
 RUN=$FIX/registry/run
 FUZZ_CDI=${FUZZ_CDI:-$REPO/build/fuzz/fuzz-cdi}
 FUZZ_MONITOR=${FUZZ_MONITOR:-$REPO/build/fuzz/fuzz-monitor}
+FUZZ_AGENT_MSG=${FUZZ_AGENT_MSG:-$REPO/build/fuzz/fuzz-agent-msg}
 
 setup() {
 	unset VCRUN_CDI_SPEC_DIRS
@@ -242,4 +244,8 @@ vendor.com/nic=eth0" ]
 
 @test "fuzz-monitor: 5 s of libFuzzer on the monitor protocol's decoders find nothing" {
 	fuzz "$FUZZ_MONITOR" "${FUZZ_MONITOR_SECONDS:-5}" 4096 "$REPO/tests/fuzz/corpus/monitor"
+}
+
+@test "fuzz-agent-msg: 5 s of libFuzzer on the host's decoders of the agent's answers find nothing" {
+	fuzz "$FUZZ_AGENT_MSG" "${FUZZ_AGENT_MSG_SECONDS:-5}" 4096 "$REPO/tests/fuzz/corpus/agent-msg"
 }

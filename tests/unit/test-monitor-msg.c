@@ -453,23 +453,7 @@ static size_t fuzz_input(uint8_t *buf, size_t cap)
 	if (n > cap)
 		n = cap;
 	memcpy(buf, tmpl, n);
-	/* Most inputs: flip, cut or copy a byte or a few; digits become other digits
-	 * often, so the range checks see big and small numbers. */
-	for (uint32_t m = rnd() % 4; m > 0 && n; m--) {
-		uint32_t op = rnd() % 4, at = rnd() % (uint32_t)n;
-		if (op == 0)
-			buf[at] = (uint8_t)rnd();
-		else if (op == 1)
-			n = at;
-		else if (op == 2)
-			buf[at] = buf[rnd() % n];
-		else if (buf[at] >= '0' && buf[at] <= '9' && n + 9 < cap) {
-			memmove(buf + at + 9, buf + at, n - at);
-			memset(buf + at, '9', 9);
-			n += 9;
-		}
-	}
-	return n;
+	return vc_unit_mutate(buf, n, cap, &rng_state);
 }
 
 VC_TEST(fuzz_decoders)

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent-proto/agent-msg.h"
 #include "agent/agent.h"
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -163,6 +164,19 @@ VC_TEST(untrusted_answers)
 	CHECK(table_for(NULL, answers[3], &t, &err) == 0);
 	CHECK_CONTAINS(t, "\n?            3     0  0 ");
 	CHECK_CONTAINS(t, " [?]\n");
+	/* a count past what the guest may list is refused before anything is allocated */
+	size_t n = VC_AGENT_PIDS_MAX + 1;
+	_cleanup_free_ char *many = malloc(32 + 3 * n);
+	CHECK(many);
+	if (!many)
+		return;
+	char *w = many + sprintf(many, "{\"processes\":[{}");
+	for (size_t i = 1; i < n; i++)
+		w = stpcpy(w, ",{}");
+	strcpy(w, "]}");
+	_cleanup_free_ char *none = NULL;
+	CHECK(table_for(NULL, many, &none, &err) == -EBADMSG);
+	CHECK_CONTAINS(err.msg, "ListProcesses: result.processes: more than 131072 processes");
 }
 
 /* Mutated answers (bytes changed, cut short) under every form: no crash, always

@@ -27,6 +27,25 @@ unsigned vc_unit_rand(unsigned long long *state)
 	return (unsigned)((*state * 0x2545F4914F6CDD1DULL) >> 32);
 }
 
+size_t vc_unit_mutate(uint8_t *buf, size_t n, size_t cap, unsigned long long *state)
+{
+	for (uint32_t m = vc_unit_rand(state) % 4; m > 0 && n; m--) {
+		uint32_t op = vc_unit_rand(state) % 4, at = vc_unit_rand(state) % (uint32_t)n;
+		if (op == 0)
+			buf[at] = (uint8_t)vc_unit_rand(state);
+		else if (op == 1)
+			n = at;
+		else if (op == 2)
+			buf[at] = buf[vc_unit_rand(state) % n];
+		else if (buf[at] >= '0' && buf[at] <= '9' && n + 9 < cap) {
+			memmove(buf + at + 9, buf + at, n - at);
+			memset(buf + at, '9', 9);
+			n += 9;
+		}
+	}
+	return n;
+}
+
 const char *vc_unit_tmpdir(void)
 {
 	if (!tmpdir[0]) {

@@ -4,6 +4,7 @@
 #define VC_TESTS_UNIT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -67,6 +68,11 @@ int vc_unit_reap(int pid);
 /* xorshift64*: deterministic pseudo-random numbers for the fuzz loops, so that a
  * failure reproduces from the seed in *state. */
 unsigned vc_unit_rand(unsigned long long *state);
+
+/* The fuzz loops' mutation of a valid body of n bytes in buf (room for cap): a few
+ * bytes flipped, cut or copied, and digits grown by nine 9s so that range checks see
+ * big numbers. Returns the new length. */
+size_t vc_unit_mutate(uint8_t *buf, size_t n, size_t cap, unsigned long long *state);
 
 /* A fresh temporary directory for the test (removed by the runner at exit). */
 const char *vc_unit_tmpdir(void);
