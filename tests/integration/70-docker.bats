@@ -33,6 +33,12 @@ teardown() {
 	wait_for 60 bash -c "docker logs $cid 2>&1 | grep -q started" || fail "no output: $(docker logs "$cid" 2>&1)"
 	drun exec "$cid" sh -c 'echo exec-ok; exit 3'
 	[ "$status" -eq 3 ] && [ "$output" = exec-ok ] || fail "exec: $status '$output' $stderr"
+	# docker stats reads the cgroup of the container's pid, where vcrun put the VM:
+	# QEMU's memory shows there (hundreds of MiB), not zero.
+	drun stats --no-stream --format '{{.MemUsage}}' "$cid"
+	[ "$status" -eq 0 ] || fail "stats: $stderr"
+	[[ $output =~ ^([0-9]+)(\.[0-9]+)?MiB ]] && [ "${BASH_REMATCH[1]}" -ge 100 ] ||
+		fail "docker stats does not show the VM's memory (QEMU's hundreds of MiB): '$output'"
 	drun kill -s USR1 "$cid"
 	[ "$status" -eq 0 ] || fail "kill -s USR1: $stderr"
 	wait_for 30 bash -c "docker logs $cid 2>&1 | grep -q got-usr1" || fail "USR1 not delivered: $(docker logs "$cid" 2>&1)"
