@@ -50,20 +50,18 @@ struct peer {
 	struct vc_state st;
 	bool sandbox_live; /* its sandbox's monitor runs */
 	bool standin_live;
-	char *netns; /* its plan's network namespace path, for owners */
 };
 
 struct peers {
+	const char *root;
 	struct peer *v;
 	size_t n;
 };
 
 static void peers_free(struct peers *p)
 {
-	for (size_t i = 0; i < p->n; i++) {
+	for (size_t i = 0; i < p->n; i++)
 		vc_state_release(&p->v[i].st);
-		free(p->v[i].netns);
-	}
 	free(p->v);
 	p->v = NULL;
 	p->n = 0;
@@ -85,6 +83,7 @@ static char *plan_netns(const char *root, const char *id)
 
 static int peers_load(const char *root, const char *self, struct peers *out, struct vc_error *err)
 {
+	out->root = root;
 	_cleanup_closedir_ DIR *d = opendir(root);
 	if (!d)
 		return errno == ENOENT ? 0 : vc_error_sys(err, errno, "open --root `%s`", root);
@@ -99,12 +98,9 @@ static int peers_load(const char *root, const char *self, struct peers *out, str
 		p.sandbox_live = vc_proc_alive(p.st.monitor_pid, p.st.monitor_start);
 		p.standin_live = vc_state_live_status(&p.st) != VC_STATUS_STOPPED &&
 				 vc_proc_alive(p.st.standin_pid, 0);
-		if (p.sandbox_live && !strcmp(p.st.sandbox, p.st.id))
-			p.netns = plan_netns(root, p.st.id);
 		struct peer *n = realloc(out->v, (out->n + 1) * sizeof(*n));
 		if (!n) {
 			vc_state_release(&p.st);
-			free(p.netns);
 			return vc_error_set(err, ENOMEM, "out of memory");
 		}
 		out->v = n;
@@ -190,10 +186,16 @@ static const struct peer *ns_owner(const struct peers *ps, enum vc_oci_ns_type t
 		if (p->standin_live && same_file(ns, &want))
 			return p;
 	}
-	/* A network namespace bridged into a VM whose own container has gone. */
-	for (size_t i = 0; t == VC_NS_NETWORK && i < ps->n; i++)
-		if (ps->v[i].netns && same_file(ps->v[i].netns, &want))
-			return &ps->v[i];
+	/* A network namespace bridged into a VM whose own container has gone: only
+	 * then are the owners' plans read, not on every create. */
+	for (size_t i = 0; t == VC_NS_NETWORK && i < ps->n; i++) {
+		const struct peer *p = &ps->v[i];
+		if (!p->sandbox_live || strcmp(p->st.sandbox, p->st.id))
+			continue;
+		_cleanup_free_ char *netns = plan_netns(ps->root, p->st.id);
+		if (netns && same_file(netns, &want))
+			return p;
+	}
 	return NULL;
 }
 
