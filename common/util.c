@@ -240,6 +240,19 @@ size_t vc_strv_len(char *const *v)
 	return n;
 }
 
+char *vc_strv_join(char *const *v, const char *sep)
+{
+	size_t len = 1, n = vc_strv_len(v);
+	for (size_t i = 0; i < n; i++)
+		len += strlen(v[i]) + (i ? strlen(sep) : 0);
+	char *out = malloc(len), *p = out;
+	for (size_t i = 0; out && i < n; i++)
+		p = stpcpy(stpcpy(p, i ? sep : ""), v[i]);
+	if (out)
+		*p = '\0';
+	return out;
+}
+
 int vc_strv_push(char ***v, const char *s)
 {
 	size_t n = vc_strv_len(*v);

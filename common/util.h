@@ -39,6 +39,8 @@ char *vc_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)
 /* String vector helpers (NULL-terminated, malloc'd strings). */
 size_t vc_strv_len(char *const *v);
 int vc_strv_push(char ***v, const char *s); /* copies s */
+/* v's strings with sep between them, malloc'd; "" for an empty or NULL v. */
+char *vc_strv_join(char *const *v, const char *sep);
 
 /* Monotonic clock in nanoseconds. */
 unsigned long long vc_now_ns(void);

@@ -19,6 +19,7 @@
 #include "common/util.h"
 #include "hv/hv.h"
 #include "lib/config.h"
+#include "lib/container.h"
 #include "lib/devices.h"
 #include "lib/hooks.h"
 #include "lib/hostcgroup.h"
@@ -390,28 +391,72 @@ static int join_sandbox(const char *root, const struct vc_sandbox_join *join, st
 	return 0;
 }
 
-/* Everything up to a running monitor and attached stand-in; on failure nothing is
- * left behind. *standin gets the stand-in's pid. */
-static int create_container(const struct vc_ctx *ctx, const char *id,
-			    const struct vc_create_opts *opts, bool foreground, pid_t *standin,
-			    struct vc_error *err)
+struct vc_container_config {
+	char *root, *id;
+	struct vc_create_opts opts;
+	bool foreground_tty;
+	struct vc_oci_spec *spec;
+	struct vc_plan plan;
+	bool have_plan;
+	struct vc_vfio_request vreq;
+	struct vc_sandbox_join join;
+	char tcg_why[512];
+};
+
+void vc_container_config_free(struct vc_container_config *cfg)
 {
+	if (!cfg)
+		return;
+	if (cfg->have_plan)
+		vc_plan_release(&cfg->plan);
+	vc_devices_vfio_release(&cfg->vreq);
+	vc_sandbox_join_release(&cfg->join);
+	vc_oci_spec_free(cfg->spec);
+	free(cfg->root);
+	free(cfg->id);
+	free(cfg);
+}
+
+const char *vc_container_config_sandbox(const struct vc_container_config *cfg)
+{
+	return cfg->join.owner;
+}
+
+const char *vc_container_config_id(const struct vc_container_config *cfg)
+{
+	return cfg->id;
+}
+
+static void config_freep(struct vc_container_config **cfg)
+{
+	vc_container_config_free(*cfg);
+}
+
+int vc_container_config_load(const struct vc_ctx *ctx, const char *id,
+			     const struct vc_create_opts *opts, struct vc_container_config **out,
+			     struct vc_error *err)
+{
+	*out = NULL;
 	int r = vc_id_validate(id, err);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *root = abs_root(ctx->root, err);
-	if (!root)
+	__attribute__((cleanup(config_freep))) struct vc_container_config *cfg =
+		calloc(1, sizeof(*cfg));
+	if (!cfg || !(cfg->id = strdup(id)))
+		return vc_error_set(err, ENOMEM, "out of memory");
+	cfg->opts = *opts;
+	if (!(cfg->root = abs_root(ctx->root, err)))
 		return -EIO;
-	_cleanup_spec_ struct vc_oci_spec *spec = NULL;
-	if ((r = vc_oci_spec_load(opts->bundle ? opts->bundle : ".", &spec, err)) < 0 ||
-	    (r = vc_devices_apply_cdi(&spec, err)) < 0)
+	if ((r = vc_oci_spec_load(opts->bundle ? opts->bundle : ".", &cfg->spec, err)) < 0 ||
+	    (r = vc_devices_apply_cdi(&cfg->spec, err)) < 0)
 		return r;
 
 	/* runc's rules and words (checkTerminal): without a console socket only a run in
 	 * the foreground has a terminal to give, the caller's own; a console socket is
 	 * for a detached process with a terminal. */
-	bool terminal = spec->process->terminal;
-	bool foreground_tty = terminal && !opts->console_socket && foreground;
+	bool foreground = opts->run && !opts->detach;
+	bool terminal = cfg->spec->process->terminal;
+	cfg->foreground_tty = terminal && !opts->console_socket && foreground;
 	if (terminal && !opts->console_socket && !foreground)
 		return vc_error_set(
 			err, EINVAL,
@@ -429,22 +474,42 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 				    "container's VM",
 				    opts->preserve_fds);
 
-	_cleanup_free_ char *dir = vc_state_dir(root, id);
+	_cleanup_free_ char *dir = vc_state_dir(cfg->root, id);
 	if (!dir)
 		return vc_error_set(err, ENOMEM, "out of memory");
-	/* Early and cheap; the mkdir below is what settles a race. */
+	/* Early and cheap; the mkdir at create is what settles a race. */
 	if (access(dir, F_OK) == 0)
 		return vc_error_set(err, EEXIST, "container with id exists: %s", id);
-
-	char tcg_why[512];
-	struct vc_plan plan;
-	struct vc_vfio_request vreq __attribute__((cleanup(vc_devices_vfio_release))) = {0};
-	struct vc_sandbox_join join __attribute__((cleanup(vc_sandbox_join_release))) = {0};
-	if ((r = create_plan(root, id, spec, &join, &vreq, &plan, tcg_why, sizeof(tcg_why), err)) <
-	    0)
+	if ((r = create_plan(cfg->root, id, cfg->spec, &cfg->join, &cfg->vreq, &cfg->plan,
+			     cfg->tcg_why, sizeof(cfg->tcg_why), err)) < 0)
 		return r;
-	const char *owner = join.owner ? join.owner : id;
+	cfg->have_plan = true;
+	*out = steal_ptr(cfg);
+	return 0;
+}
 
+/* Everything up to a running monitor and attached stand-in; on failure nothing is
+ * left behind. *standin gets the stand-in's pid. */
+int vc_container_create_cfg(const struct vc_ctx *ctx, struct vc_container_config *cfg,
+			    pid_t *standin, struct vc_error *err)
+{
+	if (!cfg->have_plan)
+		return vc_error_set(err, EINVAL, "container %s: its config was used already",
+				    cfg->id);
+	const char *root = cfg->root, *id = cfg->id;
+	const struct vc_create_opts *opts = &cfg->opts;
+	struct vc_oci_spec *spec = cfg->spec;
+	bool foreground_tty = cfg->foreground_tty;
+	int r;
+	/* The plan is this call's from here on: a config creates one container. */
+	struct vc_plan plan = cfg->plan;
+	cfg->have_plan = false;
+	const char *owner = cfg->join.owner ? cfg->join.owner : id;
+	_cleanup_free_ char *dir = vc_state_dir(root, id);
+	if (!dir) {
+		vc_plan_release(&plan);
+		return vc_error_set(err, ENOMEM, "out of memory");
+	}
 	if (mkdir(dir, 0700) < 0) {
 		vc_plan_release(&plan);
 		if (errno == EEXIST)
@@ -468,13 +533,13 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	_cleanup_close_ int owner_lock = -1;
 	_cleanup_close_ int standin_ctl = -1;
 	int mlog = -1;
-	r = initial_state(id, spec, &join, &st);
+	r = initial_state(id, spec, &cfg->join, &st);
 	if (r < 0 || !plan_path || !log_path || !margv || !sargv || !share || !pin) {
 		r = vc_error_set(err, ENOMEM, "out of memory");
 		goto fail;
 	}
 	if ((lock = vc_state_lock(root, id, err)) < 0 ||
-	    (join.owner && (r = join_sandbox(root, &join, &st, &owner_lock, err)) < 0) ||
+	    (cfg->join.owner && (r = join_sandbox(root, &cfg->join, &st, &owner_lock, err)) < 0) ||
 	    (r = vc_plan_to_json(&plan, &plan_text, &plan_len, err)) < 0 ||
 	    (r = vc_write_file_atomic(plan_path, plan_text, plan_len, 0600, err)) < 0 ||
 	    (r = vc_hooks_save_spec(root, id, spec, err)) < 0 ||
@@ -483,7 +548,7 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 		goto fail;
 	}
 
-	if ((r = vfio_take(root, id, &vreq, vreq.bind != NULL, err)) < 0)
+	if ((r = vfio_take(root, id, &cfg->vreq, cfg->vreq.bind != NULL, err)) < 0)
 		goto fail;
 
 	/* docker asks for a new network namespace and fills it from its prestart
@@ -495,7 +560,7 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 			goto fail;
 	}
 	/* The rootfs and bind mounts reach the guest through the sandbox's share. */
-	if ((!join.owner && (r = vc_share_prepare(share, err)) < 0) ||
+	if ((!cfg->join.owner && (r = vc_share_prepare(share, err)) < 0) ||
 	    (r = vc_share_bind(share, &plan, err)) < 0)
 		goto fail;
 
@@ -514,7 +579,7 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	if (r < 0)
 		goto fail_standin;
 
-	if (join.owner) {
+	if (cfg->join.owner) {
 		/* The running VM creates it; its monitor serves it from now on. */
 		r = vc_monitor_call(root, id, &(struct vc_mon_request){.method = VC_MON_ADD}, NULL,
 				    err);
@@ -564,8 +629,8 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	vc_plan_release(&plan);
 	/* Said only once the container exists, so that a failed call prints exactly
 	 * one line: its error. */
-	if (tcg_why[0])
-		vc_warn("%s: using TCG emulation instead, which is much slower", tcg_why);
+	if (cfg->tcg_why[0])
+		vc_warn("%s: using TCG emulation instead, which is much slower", cfg->tcg_why);
 	return 0;
 
 fail_standin:
@@ -590,13 +655,6 @@ fail:
 	vc_state_release(&st);
 	vc_plan_release(&plan);
 	return r;
-}
-
-int vc_container_create(const struct vc_ctx *ctx, const char *id, const struct vc_create_opts *opts,
-			struct vc_error *err)
-{
-	pid_t standin = 0;
-	return create_container(ctx, id, opts, false, &standin, err);
 }
 
 int vc_container_start(const struct vc_ctx *ctx, const char *id, struct vc_error *err)
@@ -719,29 +777,9 @@ int vc_container_state_json(const struct vc_ctx *ctx, const char *id, char **jso
 	return r;
 }
 
-int vc_container_run(const struct vc_ctx *ctx, const char *id, const struct vc_create_opts *opts,
-		     int *status, struct vc_error *err)
+int vc_container_wait(pid_t pid)
 {
-	pid_t standin = 0;
-	int r = create_container(ctx, id, opts, !opts->detach, &standin, err);
-	if (r < 0)
-		return r;
-	r = vc_container_start(ctx, id, err);
-	if (r < 0) {
-		struct vc_error derr = {0};
-		vc_container_delete(ctx, id, true, &derr);
-		waitpid(standin, NULL, 0);
-		return r;
-	}
-	*status = 0;
-	if (opts->detach)
-		return 0;
-
-	*status = vc_wait_standin(standin);
-	struct vc_error derr = {0};
-	if (!opts->keep && vc_container_delete(ctx, id, true, &derr) < 0)
-		vc_warn("delete %s: %s", id, derr.msg);
-	return 0;
+	return vc_wait_standin(pid);
 }
 
 void vc_container_info_free(struct vc_container_info *list, size_t n)

@@ -17,6 +17,7 @@
 #include "lib/ps.h"
 #include "lib/spawn.h"
 #include "lib/state.h"
+#include "lib/container.h"
 #include "lib/vcrun.h"
 #include "oci/json.h"
 #include "oci/spec.h"

@@ -18,6 +18,7 @@
 #include "lib/log.h"
 #include "lib/spawn.h"
 #include "lib/state.h"
+#include "lib/container.h"
 #include "lib/vcrun.h"
 #include "oci/json.h"
 #include "oci/spec.h"

@@ -19,13 +19,6 @@
 /* config.json is small; this only stops a wrong file from filling memory. */
 #define CONFIG_MAX_BYTES (64u << 20)
 
-struct subcommand {
-	const char *name, *usage, *args_usage, *description;
-	const struct vc_option *options;
-	int min_args, max_args;
-	int (*run)(int nargs, char **args);
-};
-
 static char **spec_dirs;
 static char **devices;
 static const char *config_path;
@@ -63,7 +56,7 @@ static void print_registry_errors(const struct vc_cdi_registry *reg)
 		fprintf(stderr, "%s\n", *e);
 }
 
-static int run_list(int nargs, char **args)
+static int run_list(struct vc_cli *cli, int nargs, char **args)
 {
 	_cleanup_cdi_registry_ struct vc_cdi_registry *reg = NULL;
 	int r = load_registry(&reg);
@@ -76,7 +69,7 @@ static int run_list(int nargs, char **args)
 	return 0;
 }
 
-static int run_validate(int nargs, char **args)
+static int run_validate(struct vc_cli *cli, int nargs, char **args)
 {
 	int status = 0;
 	for (int i = 0; i < nargs; i++) {
@@ -109,7 +102,7 @@ static int read_config(struct vc_json **config)
 	return 0;
 }
 
-static int run_apply(int nargs, char **args)
+static int run_apply(struct vc_cli *cli, int nargs, char **args)
 {
 	_cleanup_cdi_registry_ struct vc_cdi_registry *reg = NULL;
 	_cleanup_json_ struct vc_json *config = NULL;
@@ -128,7 +121,7 @@ static int run_apply(int nargs, char **args)
 	return 0;
 }
 
-static const struct subcommand subcommands[] = {
+static const struct vc_subcommand subcommands[] = {
 	{"list", "list the CDI devices the spec directories resolve", "", NULL, list_options, 0, 0,
 	 run_list},
 	{"validate", "check CDI spec files", "FILE...", NULL, no_options, 1, -1, run_validate},
@@ -140,20 +133,6 @@ static const struct subcommand subcommands[] = {
 	 apply_options, 0, 0, run_apply},
 };
 
-static void print_subcommand_help(const struct vc_cli *cli, const struct subcommand *s)
-{
-	printf("NAME:\n   %s cdi %s - %s\n\n", cli->help_name, s->name, s->usage);
-	printf("USAGE:\n   %s cdi %s%s %s", cli->help_name, s->name,
-	       s->options[0].names ? " [command options]" : "", s->args_usage);
-	if (s->description)
-		printf("\n\nDESCRIPTION:\n   %s", s->description);
-	if (s->options[0].names) {
-		printf("\n\nOPTIONS:\n");
-		vc_opt_print_help(stdout, s->options, "   ");
-	}
-	printf("\n");
-}
-
 static void free_options(void)
 {
 	vc_strv_freep(&spec_dirs);
@@ -163,39 +142,8 @@ static void free_options(void)
 
 static int run_cdi(struct vc_cli *cli, int nargs, char **args)
 {
-	if (nargs == 0 || !strcmp(args[0], "help")) {
-		printf("USAGE:\n   %s cdi command [command options] [arguments...]\n\nCOMMANDS:\n",
-		       cli->help_name);
-		for (size_t i = 0; i < VC_ARRAY_SIZE(subcommands); i++)
-			printf("   %-10s%s\n", subcommands[i].name, subcommands[i].usage);
-		return nargs == 0 ? vc_cli_fail("cdi: a command is required") : 0;
-	}
-	const struct subcommand *s = NULL;
-	for (size_t i = 0; i < VC_ARRAY_SIZE(subcommands) && !s; i++)
-		if (!strcmp(args[0], subcommands[i].name))
-			s = &subcommands[i];
-	if (!s)
-		return vc_cli_fail("cdi: unknown command '%s' (list, validate or apply)", args[0]);
-
-	struct vc_opt_result res __attribute__((cleanup(vc_opt_result_free))) = {0};
-	struct vc_error err = {0};
-	int status;
-	/* No reordering: options come first, so "--config -" keeps its "-". */
-	if (vc_opt_parse(s->options, false, nargs - 1, args + 1, &res, &err) < 0) {
-		printf("Incorrect Usage: %s\n\n", err.msg);
-		print_subcommand_help(cli, s);
-		status = vc_cli_fail("%s", err.msg);
-	} else if (res.help) {
-		print_subcommand_help(cli, s);
-		status = 0;
-	} else if (res.nargs < s->min_args || (s->max_args >= 0 && res.nargs > s->max_args)) {
-		printf("Incorrect Usage.\n\n");
-		print_subcommand_help(cli, s);
-		status = vc_cli_fail("%s: \"cdi %s\" takes %s", cli->argv0, s->name,
-				     s->max_args == 0 ? "no arguments" : "at least one argument");
-	} else {
-		status = s->run(res.nargs, res.args);
-	}
+	int status =
+		vc_cli_subcommand(cli, "cdi", subcommands, VC_ARRAY_SIZE(subcommands), nargs, args);
 	free_options();
 	return status;
 }

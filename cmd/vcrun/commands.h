@@ -32,7 +32,21 @@ struct vc_command {
 extern const struct vc_command vc_cmd_cdi, vc_cmd_check, vc_cmd_checkpoint, vc_cmd_create,
 	vc_cmd_delete, vc_cmd_events, vc_cmd_exec, vc_cmd_features, vc_cmd_kill, vc_cmd_pause,
 	vc_cmd_plan, vc_cmd_ps, vc_cmd_resume, vc_cmd_update, vc_cmd_list, vc_cmd_restore,
-	vc_cmd_run, vc_cmd_spec, vc_cmd_start, vc_cmd_state;
+	vc_cmd_run, vc_cmd_sandbox, vc_cmd_spec, vc_cmd_start, vc_cmd_state;
+
+/* A command made of subcommands (`vcrun cdi list`, `vcrun sandbox rm`): each with
+ * its own options and argument count. */
+struct vc_subcommand {
+	const char *name, *usage, *args_usage, *description;
+	const struct vc_option *options;
+	int min_args, max_args; /* max_args -1: no limit */
+	int (*run)(struct vc_cli *cli, int nargs, char **args);
+};
+/* Picks subs[i] by args[0], parses its options (no reordering: options first, so
+ * "--config -" keeps its "-"), checks the count and runs it; help and usage errors
+ * as urfave's cli prints them. Returns the exit status. */
+int vc_cli_subcommand(struct vc_cli *cli, const char *cmd, const struct vc_subcommand *subs,
+		      size_t n, int nargs, char **args);
 
 /* Reports a failed command as runc does: one error-level log record (to --log, or
  * stderr) and, when the log goes to a file, the bare message on stderr too.
@@ -98,6 +112,10 @@ int vc_cli_create_prepare(struct vc_create_opts *opts, char **pid_file_abs);
 /* --debug: create's and run's options, and where the new container's monitor logs
  * (the VM's boot and its life). */
 void vc_cli_debug_create_opts(const struct vc_create_opts *opts);
+/* create's translation onto the sandbox API: the container boots a sandbox of its
+ * own or joins the one its config names. *pid: its stand-in. */
+int vc_cli_create(const struct vc_cli *cli, const char *id, const struct vc_create_opts *opts,
+		  pid_t *pid, struct vc_error *err);
 void vc_cli_debug_created(const struct vc_cli *cli, const char *id);
 
 #endif

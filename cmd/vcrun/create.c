@@ -40,6 +40,25 @@ void vc_cli_debug_create_opts(const struct vc_create_opts *opts)
 		 opts->detach ? ", detached" : "");
 }
 
+int vc_cli_create(const struct vc_cli *cli, const char *id, const struct vc_create_opts *opts,
+		  pid_t *pid, struct vc_error *err)
+{
+	struct vc_container_config *cfg = NULL;
+	int r = vc_container_config_load(&cli->ctx, id, opts, &cfg, err);
+	if (r < 0)
+		return r;
+	_cleanup_sandbox_ struct vc_sandbox *sb = NULL;
+	const char *joins = vc_container_config_sandbox(cfg);
+	if (!joins)
+		r = vc_sandbox_create(&cli->ctx, cfg, &sb, pid, err);
+	else if ((r = vc_sandbox_open(&cli->ctx, joins, &sb, err)) == 0)
+		r = vc_sandbox_create_container(sb, cfg, pid, err);
+	else
+		r = vc_error_wrap(err, "sandbox %s", joins);
+	vc_container_config_free(cfg);
+	return r;
+}
+
 static struct vc_create_opts opts;
 
 static const struct vc_option create_options[] = {
@@ -72,7 +91,8 @@ static int run_create(struct vc_cli *cli, int nargs, char **args)
 		return vc_cli_fail("vcrun create failed: --pid-file %s: %s", opts.pid_file,
 				   strerror(-r));
 	vc_cli_debug_create_opts(&opts);
-	if (vc_container_create(&cli->ctx, args[0], &opts, &err) < 0)
+	pid_t pid = 0;
+	if (vc_cli_create(cli, args[0], &opts, &pid, &err) < 0)
 		return vc_cli_fail("vcrun create failed: %s", err.msg);
 	vc_cli_debug_created(cli, args[0]);
 	return 0;

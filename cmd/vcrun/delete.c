@@ -15,7 +15,10 @@ static const struct vc_option delete_options[] = {
 static int run_delete(struct vc_cli *cli, int nargs, char **args)
 {
 	struct vc_error err = {0};
-	int r = vc_container_delete(&cli->ctx, args[0], force, &err);
+	_cleanup_sandbox_ struct vc_sandbox *sb = NULL;
+	int r = vc_sandbox_open(&cli->ctx, args[0], &sb, &err);
+	if (r == 0)
+		r = vc_sandbox_delete_container(sb, args[0], force, &err);
 	/* runc: `delete --force` of a container that does not exist succeeds. */
 	if (r < 0 && !(force && r == -ENOENT))
 		return vc_cli_fail("%s", err.msg);

@@ -52,7 +52,9 @@ static int run_exec(struct vc_cli *cli, int nargs, char **args)
 	if (process_label || apparmor)
 		vc_warn("--process-label and --apparmor have no effect in a VM's guest kernel");
 	int status = 0;
-	if (vc_container_exec(&cli->ctx, args[0], &opts, &status, &err) < 0)
+	_cleanup_sandbox_ struct vc_sandbox *sb = NULL;
+	if (vc_sandbox_open(&cli->ctx, args[0], &sb, &err) < 0 ||
+	    vc_sandbox_exec(sb, args[0], &opts, &status, &err) < 0)
 		return exec_fail(err.msg);
 	return status;
 }

@@ -21,7 +21,9 @@ static int run_kill(struct vc_cli *cli, int nargs, char **args)
 	if (sig < 0)
 		return vc_cli_fail("unknown signal \"%s\"", name);
 	struct vc_error err = {0};
-	if (vc_container_kill(&cli->ctx, args[0], sig, all, &err) < 0)
+	_cleanup_sandbox_ struct vc_sandbox *sb = NULL;
+	if (vc_sandbox_open(&cli->ctx, args[0], &sb, &err) < 0 ||
+	    vc_sandbox_kill_container(sb, args[0], sig, all, &err) < 0)
 		return vc_cli_fail("%s", err.msg);
 	return 0;
 }

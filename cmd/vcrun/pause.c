@@ -6,7 +6,9 @@ static const struct vc_option no_options[] = {{NULL}};
 static int run_pause(struct vc_cli *cli, int nargs, char **args)
 {
 	struct vc_error err = {0};
-	if (vc_container_pause(&cli->ctx, args[0], &err) < 0)
+	_cleanup_sandbox_ struct vc_sandbox *sb = NULL;
+	if (vc_sandbox_open(&cli->ctx, args[0], &sb, &err) < 0 ||
+	    vc_sandbox_pause_container(sb, args[0], &err) < 0)
 		return vc_cli_fail("%s", err.msg);
 	return 0;
 }
@@ -14,7 +16,9 @@ static int run_pause(struct vc_cli *cli, int nargs, char **args)
 static int run_resume(struct vc_cli *cli, int nargs, char **args)
 {
 	struct vc_error err = {0};
-	if (vc_container_resume(&cli->ctx, args[0], &err) < 0)
+	_cleanup_sandbox_ struct vc_sandbox *sb = NULL;
+	if (vc_sandbox_open(&cli->ctx, args[0], &sb, &err) < 0 ||
+	    vc_sandbox_resume_container(sb, args[0], &err) < 0)
 		return vc_cli_fail("%s", err.msg);
 	return 0;
 }

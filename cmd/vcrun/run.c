@@ -1,6 +1,7 @@
 /* vcrun run ID: create + start; in the foreground it waits for the process, deletes
  * the container and exits with the process's status. */
 #include <string.h>
+#include <sys/wait.h>
 
 #include "cmd/vcrun/commands.h"
 #include "common/cleanup.h"
@@ -35,8 +36,24 @@ static int run_run(struct vc_cli *cli, int nargs, char **args)
 	 * for a host subreaper to reap either way. */
 	int status = 0;
 	vc_cli_debug_create_opts(&opts);
-	if (vc_container_run(&cli->ctx, args[0], &opts, &status, &err) < 0)
+	opts.run = true;
+	pid_t pid = 0;
+	if (vc_cli_create(cli, args[0], &opts, &pid, &err) < 0)
 		return vc_cli_fail("vcrun run failed: %s", err.msg);
+	_cleanup_sandbox_ struct vc_sandbox *sb = NULL;
+	struct vc_error derr = {0};
+	if (vc_sandbox_open(&cli->ctx, args[0], &sb, &err) < 0 ||
+	    vc_sandbox_start_container(sb, args[0], &err) < 0) {
+		if (sb)
+			vc_sandbox_delete_container(sb, args[0], true, &derr);
+		waitpid(pid, NULL, 0);
+		return vc_cli_fail("vcrun run failed: %s", err.msg);
+	}
+	if (!opts.detach) {
+		status = vc_container_wait(pid);
+		if (!opts.keep && vc_sandbox_delete_container(sb, args[0], true, &derr) < 0)
+			vc_warn("delete %s: %s", args[0], derr.msg);
+	}
 	if (opts.detach || opts.keep)
 		vc_cli_debug_created(cli, args[0]);
 	return status;

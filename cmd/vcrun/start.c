@@ -6,7 +6,9 @@ static const struct vc_option start_options[] = {{NULL}};
 static int run_start(struct vc_cli *cli, int nargs, char **args)
 {
 	struct vc_error err = {0};
-	if (vc_container_start(&cli->ctx, args[0], &err) < 0)
+	_cleanup_sandbox_ struct vc_sandbox *sb = NULL;
+	if (vc_sandbox_open(&cli->ctx, args[0], &sb, &err) < 0 ||
+	    vc_sandbox_start_container(sb, args[0], &err) < 0)
 		return vc_cli_fail("%s", err.msg);
 	return 0;
 }

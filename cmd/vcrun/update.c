@@ -87,7 +87,9 @@ static int run_update(struct vc_cli *cli, int nargs, char **args)
 		if (vc_json_serialize(res, false, &text, NULL, &err) < 0)
 			return vc_cli_fail("%s", err.msg);
 	}
-	if (vc_container_update(&cli->ctx, args[0], text, source, &err) < 0)
+	_cleanup_sandbox_ struct vc_sandbox *sb = NULL;
+	if (vc_sandbox_open(&cli->ctx, args[0], &sb, &err) < 0 ||
+	    vc_sandbox_update_container(sb, args[0], text, source, &err) < 0)
 		return vc_cli_fail("%s", err.msg);
 	return 0;
 }

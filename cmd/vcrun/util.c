@@ -76,3 +76,64 @@ char *vc_cli_abspath(const char *path)
 	clean_abs(abs);
 	return abs;
 }
+
+static void print_subcommand_help(const struct vc_cli *cli, const char *cmd,
+				  const struct vc_subcommand *s)
+{
+	printf("NAME:\n   %s %s %s - %s\n\n", cli->help_name, cmd, s->name, s->usage);
+	printf("USAGE:\n   %s %s %s%s %s", cli->help_name, cmd, s->name,
+	       s->options[0].names ? " [command options]" : "", s->args_usage);
+	if (s->description)
+		printf("\n\nDESCRIPTION:\n   %s", s->description);
+	if (s->options[0].names) {
+		printf("\n\nOPTIONS:\n");
+		vc_opt_print_help(stdout, s->options, "   ");
+	}
+	printf("\n");
+}
+
+int vc_cli_subcommand(struct vc_cli *cli, const char *cmd, const struct vc_subcommand *subs,
+		      size_t n, int nargs, char **args)
+{
+	if (nargs == 0 || !strcmp(args[0], "help")) {
+		printf("USAGE:\n   %s %s command [command options] [arguments...]\n\nCOMMANDS:\n",
+		       cli->help_name, cmd);
+		for (size_t i = 0; i < n; i++)
+			printf("   %-10s%s\n", subs[i].name, subs[i].usage);
+		return nargs == 0 ? vc_cli_fail("%s: a command is required", cmd) : 0;
+	}
+	const struct vc_subcommand *s = NULL;
+	for (size_t i = 0; i < n && !s; i++)
+		if (!strcmp(args[0], subs[i].name))
+			s = &subs[i];
+	if (!s) {
+		char names[256] = "";
+		for (size_t i = 0; i < n; i++)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+				 i == 0	      ? ""
+				 : i + 1 == n ? " or "
+					      : ", ",
+				 subs[i].name);
+		return vc_cli_fail("%s: unknown command '%s' (%s)", cmd, args[0], names);
+	}
+	struct vc_opt_result res __attribute__((cleanup(vc_opt_result_free))) = {0};
+	struct vc_error err = {0};
+	if (vc_opt_parse(s->options, false, nargs - 1, args + 1, &res, &err) < 0) {
+		printf("Incorrect Usage: %s\n\n", err.msg);
+		print_subcommand_help(cli, cmd, s);
+		return vc_cli_fail("%s", err.msg);
+	}
+	if (res.help) {
+		print_subcommand_help(cli, cmd, s);
+		return 0;
+	}
+	if (res.nargs < s->min_args || (s->max_args >= 0 && res.nargs > s->max_args)) {
+		printf("Incorrect Usage.\n\n");
+		print_subcommand_help(cli, cmd, s);
+		return vc_cli_fail("%s: \"%s %s\" takes %s", cli->argv0, cmd, s->name,
+				   s->max_args == 0		? "no arguments"
+				   : s->min_args == s->max_args ? "exactly one argument"
+								: "at least one argument");
+	}
+	return s->run(cli, res.nargs, res.args);
+}

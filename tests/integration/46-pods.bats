@@ -227,6 +227,46 @@ guest_cpus() {
 	vcrun delete pod
 }
 
+@test "pods: sandbox list shows each VM with its containers; sandbox rm refuses running members, --force removes the pod members first" {
+	make_bundle "$T/p" sleep 600
+	annotate "$T/p" "$CRI_TYPE=sandbox" "$CRI_SB=$(new_id pod)"
+	vcrun create --bundle "$T/p" pod </dev/null >/dev/null 2>"$T/err" || fail "pod: $(cat "$T/err")"
+	make_bundle "$T/a" sleep 600
+	annotate "$T/a" "$CRI_TYPE=container" "$CRI_SB=pod"
+	vcrun create --bundle "$T/a" "$(new_id b2)" </dev/null >/dev/null 2>"$T/err" || fail "b2: $(cat "$T/err")"
+	vcrun create --bundle "$T/a" "$(new_id a1)" </dev/null >/dev/null 2>"$T/err" || fail "a1: $(cat "$T/err")"
+	make_bundle "$T/s" sleep 600
+	vcrun create --bundle "$T/s" "$(new_id solo)" </dev/null >/dev/null 2>"$T/err" || fail "solo: $(cat "$T/err")"
+	run vcrun sandbox list --format json
+	[ "$status" -eq 0 ] || fail "sandbox list: $output"
+	# the sandbox's own container first, then its members by id; one entry per VM
+	[ "$(jq -c '[.[] | {id, containers}]' <<<"$output")" = \
+		'[{"id":"pod","containers":["pod","a1","b2"]},{"id":"solo","containers":["solo"]}]' ] ||
+		fail "sandbox list: $output"
+	hv=$(jq '.[0].hypervisor_pid' <<<"$output")
+	qemu_pids | grep -qx "$hv" || fail "hypervisor pid $hv is not a QEMU of this test: $(qemu_pids)"
+	run vcrun sandbox list
+	[ "$status" -eq 0 ] && [[ ${lines[0]} == SANDBOX* ]] && [[ $output == *"pod,a1,b2"* ]] ||
+		fail "table: $output"
+	# a member opens its sandbox too; running members are refused, nothing is deleted
+	vcrun start a1
+	vc_capture sandbox rm b2
+	assert_error "a1"
+	[[ $stderr == *running* ]] || fail "$stderr"
+	[ "$(vcrun list -q | sort | tr '\n' ' ')" = "a1 b2 pod solo " ] || fail "list: $(vcrun list -q)"
+	vc_capture sandbox rm nosuch
+	assert_error "does not exist"
+	vcrun sandbox rm --force pod
+	[ "$(vcrun list -q)" = solo ] || fail "list after rm: $(vcrun list -q)"
+	[ "$(vm_count)" -eq 1 ] || fail "$(vm_count) VMs after rm of the pod"
+	vcrun sandbox rm solo
+	wait_for 10 no_vms || fail "a VM outlived sandbox rm"
+	run vcrun sandbox list --format json
+	[ "$output" = "[]" ] || fail "sandbox list after rm: $output"
+	run vcrun sandbox frob
+	[ "$status" -ne 0 ] && [[ $output == *"unknown command 'frob'"* ]] || fail "$output"
+}
+
 @test "pods: bad sandboxes are refused by name and leave nothing behind" {
 	make_bundle "$T/a" true
 	# containerd's sandbox container always comes first
