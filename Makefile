@@ -89,6 +89,8 @@ $(B)/utests/%: $(B)/tests/unit/%.o $(B)/tests/unit/unit.o $(UNIT_ARCHIVES)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< $(B)/tests/unit/unit.o -Wl,--start-group $(UNIT_ARCHIVES) -Wl,--end-group $(HOST_LIBS)
 
+include mk/libvcrun.mk
+
 GUEST_DIR := share/vcrun
 GUEST_IMAGE := $(GUEST_DIR)/vmlinuz $(GUEST_DIR)/initramfs.img
 
@@ -96,7 +98,7 @@ ifeq ($(SAN),1)
 all: $(BINDIR_OUT)/vcrun unit-bin
 	@ln -sfn ../share $(B)/share
 else
-all: $(BINDIR_OUT)/vcrun $(BINDIR_OUT)/vcrun-agent guest unit-bin
+all: $(BINDIR_OUT)/vcrun $(BINDIR_OUT)/vcrun-agent guest unit-bin libvcrun
 endif
 
 unit-bin: $(UNIT_BIN)

@@ -11,18 +11,15 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "lib/log.h"
+#include "lib/spawn.h"
 #include "lib/vcrun.h"
 #include "oci/json.h"
 
-/* dirname(/proc/self/exe)/../share/vcrun/NAME */
+/* dirname(the vcrun program)/../share/vcrun/NAME */
 static char *beside_exe(const char *name)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		return NULL;
-	exe[n] = '\0';
-	return vc_strdup_printf("%s/../share/vcrun/%s", dirname(exe), name);
+	_cleanup_free_ char *exe = realpath(vc_self_exe(), NULL);
+	return exe ? vc_strdup_printf("%s/../share/vcrun/%s", dirname(exe), name) : NULL;
 }
 
 static int take_string(const struct vc_json *doc, const char *key, const char *file, char **dst,

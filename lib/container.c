@@ -334,9 +334,29 @@ static int vfio_joinable(const struct vc_plan *plan, const struct vc_sandbox_joi
 }
 
 /* Spec to plan, and which sandbox: everything decided before anything starts. */
-static int create_plan(const char *root, const char *id, struct vc_oci_spec *spec,
-		       struct vc_sandbox_join *join, struct vc_vfio_request *vreq,
-		       struct vc_plan *plan, char *tcg_why, size_t tcg_len, struct vc_error *err)
+/* The sandbox a caller names (vc_create_opts.sandbox): the owner of the one that
+ * container lives in, which must run. */
+static int named_sandbox(const char *root, const char *name, struct vc_sandbox_join *join,
+			 struct vc_error *err)
+{
+	struct vc_state st;
+	int r = vc_id_validate(name, err);
+	if (r < 0 || (r = vc_state_read(root, name, &st, err)) < 0)
+		return vc_error_wrap(err, "sandbox %s", name);
+	bool live = vc_proc_alive(st.monitor_pid, st.monitor_start);
+	join->owner = strdup(st.sandbox && *st.sandbox ? st.sandbox : name);
+	vc_state_release(&st);
+	if (!join->owner)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	if (!live)
+		return vc_error_set(err, ESRCH, "sandbox %s has stopped", join->owner);
+	return 0;
+}
+
+static int create_plan(const char *root, const char *id, const char *named,
+		       struct vc_oci_spec *spec, struct vc_sandbox_join *join,
+		       struct vc_vfio_request *vreq, struct vc_plan *plan, char *tcg_why,
+		       size_t tcg_len, struct vc_error *err)
 {
 	struct vc_config cfg;
 	int r = vc_config_load(&cfg, err);
@@ -344,7 +364,8 @@ static int create_plan(const char *root, const char *id, struct vc_oci_spec *spe
 		return r;
 	enum vc_hv_accel accel = VC_ACCEL_TCG;
 	tcg_why[0] = '\0';
-	r = vc_sandbox_resolve(root, id, spec, join, err);
+	r = named ? named_sandbox(root, named, join, err)
+		  : vc_sandbox_resolve(root, id, spec, join, err);
 	/* A VM that runs already has its accelerator. */
 	if (r == 0 && !join->owner)
 		r = vc_config_resolve_accel(&cfg, root, &accel, tcg_why, tcg_len, err);
@@ -480,8 +501,8 @@ int vc_container_config_load(const struct vc_ctx *ctx, const char *id,
 	/* Early and cheap; the mkdir at create is what settles a race. */
 	if (access(dir, F_OK) == 0)
 		return vc_error_set(err, EEXIST, "container with id exists: %s", id);
-	if ((r = create_plan(cfg->root, id, cfg->spec, &cfg->join, &cfg->vreq, &cfg->plan,
-			     cfg->tcg_why, sizeof(cfg->tcg_why), err)) < 0)
+	if ((r = create_plan(cfg->root, id, opts->sandbox, cfg->spec, &cfg->join, &cfg->vreq,
+			     &cfg->plan, cfg->tcg_why, sizeof(cfg->tcg_why), err)) < 0)
 		return r;
 	cfg->have_plan = true;
 	*out = steal_ptr(cfg);
@@ -567,7 +588,7 @@ int vc_container_create_cfg(const struct vc_ctx *ctx, struct vc_container_config
 	/* The stand-in first: its pid is the container's for the hooks, and it sits in
 	 * the container's namespaces, where docker's libnetwork-setkey looks. */
 	r = vc_standin_spawn_held(sargv, opts->console_socket, spec->process, foreground_tty,
-				  standin, &standin_ctl, err);
+				  opts->stdio, standin, &standin_ctl, err);
 	if (r < 0)
 		goto fail;
 	st.standin_pid = *standin;

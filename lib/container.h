@@ -26,6 +26,6 @@ int vc_container_resume(const struct vc_ctx *ctx, const char *id, struct vc_erro
 int vc_container_update(const struct vc_ctx *ctx, const char *id, const char *resources_json,
 			const char *source, struct vc_error *err);
 int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_exec_opts *opts,
-		      int *status, struct vc_error *err);
+		      pid_t *pid, int *status, struct vc_error *err);
 
 #endif

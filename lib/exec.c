@@ -205,7 +205,7 @@ static int build_process(const char *bundle, const struct vc_exec_opts *o, struc
 }
 
 int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_exec_opts *opts,
-		      int *status, struct vc_error *err)
+		      pid_t *pid, int *status, struct vc_error *err)
 {
 	struct vc_state st;
 	int r = vc_id_validate(id, err);
@@ -256,8 +256,8 @@ int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_
 		return vc_error_set(err, ENOMEM, "out of memory");
 	pid_t standin = 0;
 	bool foreground_tty = !opts->console_socket && !opts->detach && terminal;
-	if ((r = vc_spawn_standin(argv, opts->console_socket, NULL, foreground_tty, &standin,
-				  err)) < 0 ||
+	if ((r = vc_spawn_standin(argv, opts->console_socket, NULL, foreground_tty, opts->stdio,
+				  &standin, err)) < 0 ||
 	    (r = vc_host_cgroup_add_pid(ctx->root, id, opts->cgroups, standin, err)) < 0 ||
 	    (opts->pid_file && (r = vc_write_pid_file(opts->pid_file, standin, err)) < 0)) {
 		/* Its stand-in gone, the monitor kills the process. */
@@ -269,6 +269,8 @@ int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_
 	}
 	vc_debug("exec %s: stream %s, stand-in pid %d%s", id, stream, (int)standin,
 		 opts->detach ? ", detached" : "");
+	if (pid)
+		*pid = standin;
 	*status = 0;
 	if (!opts->detach)
 		*status = vc_wait_standin(standin);

@@ -173,10 +173,10 @@ int vc_sandbox_update_container(struct vc_sandbox *sb, const char *id, const cha
 }
 
 int vc_sandbox_exec(struct vc_sandbox *sb, const char *id, const struct vc_exec_opts *opts,
-		    int *status, struct vc_error *err)
+		    pid_t *pid, int *status, struct vc_error *err)
 {
 	int r = member_check(sb, id, err);
-	return r < 0 ? r : vc_container_exec(&sb->ctx, id, opts, status, err);
+	return r < 0 ? r : vc_container_exec(&sb->ctx, id, opts, pid, status, err);
 }
 
 int vc_sandbox_delete_container(struct vc_sandbox *sb, const char *id, bool force,

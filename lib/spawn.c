@@ -44,8 +44,25 @@ static void child_exec(char *const argv[], const int stdio[3], int sync_fd, bool
 	sigset_t all;
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
-	execv("/proc/self/exe", argv);
+	execv(vc_self_exe(), argv);
 	_exit(127);
+}
+
+static char *self_exe;
+
+const char *vc_self_exe(void)
+{
+	return self_exe ? self_exe : "/proc/self/exe";
+}
+
+int vc_self_exe_set(const char *path)
+{
+	char *copy = path ? strdup(path) : NULL;
+	if (path && !copy)
+		return -ENOMEM;
+	free(self_exe);
+	self_exe = copy;
+	return 0;
 }
 
 int vc_spawn_self(char *const argv[], const int stdio[3], int sync_fd, bool new_session, pid_t *pid,
@@ -317,12 +334,14 @@ int vc_wait_standin(pid_t standin)
 }
 
 int vc_standin_spawn_held(char **argv, const char *console_socket,
-			  const struct vc_oci_process *process, bool foreground_tty, pid_t *pid,
-			  int *ctl, struct vc_error *err)
+			  const struct vc_oci_process *process, bool foreground_tty,
+			  const int *given, pid_t *pid, int *ctl, struct vc_error *err)
 {
-	/* stdio: the caller's, or the slave of a pty whose master goes to the console
-	 * socket (held open here until the spawn) */
+	/* stdio: the caller's (or those it gave), or the slave of a pty whose master
+	 * goes to the console socket (held open here until the spawn) */
 	int stdio[3] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
+	if (given)
+		memcpy(stdio, given, sizeof(stdio));
 	_cleanup_close_ int slave = -1;
 	_cleanup_strv_ char **v = NULL;
 	*pid = 0;
@@ -375,11 +394,11 @@ int vc_standin_spawn_held(char **argv, const char *console_socket,
 }
 
 int vc_spawn_standin(char **argv, const char *console_socket, const struct vc_oci_process *process,
-		     bool foreground_tty, pid_t *pid, struct vc_error *err)
+		     bool foreground_tty, const int *stdio, pid_t *pid, struct vc_error *err)
 {
 	int ctl = -1;
-	int r = vc_standin_spawn_held(argv, console_socket, process, foreground_tty, pid, &ctl,
-				      err);
+	int r = vc_standin_spawn_held(argv, console_socket, process, foreground_tty, stdio, pid,
+				      &ctl, err);
 	if (r == 0)
 		r = vc_standin_release(ctl, err);
 	if (ctl >= 0)

@@ -10,6 +10,12 @@
 
 #include "common/error.h"
 
+/* The vcrun program helper processes run: /proc/self/exe in vcrun itself; a
+ * program linked with libvcrun names the installed vcrun (vc_self_exe_set). The
+ * guest image is found beside it (../share/vcrun). */
+const char *vc_self_exe(void);
+int vc_self_exe_set(const char *path);
+
 /* stdio[i] < 0 means /dev/null; sync_fd (if >= 0) becomes fd 3 in the child. */
 int vc_spawn_self(char *const argv[], const int stdio[3], int sync_fd, bool new_session, pid_t *pid,
 		  struct vc_error *err);
@@ -60,7 +66,8 @@ char **vc_helper_argv(const struct vc_ctx *ctx, const char *mode, const char *ro
 /* Starts a helper with the given stdio and waits for its readiness report. */
 int vc_spawn_helper(char **argv, const int stdio[3], bool new_session, const char *who, pid_t *pid,
 		    struct vc_error *err);
-/* Starts a stand-in: with the caller's stdio, or, with a console socket, with the
+/* Starts a stand-in: with the caller's stdio (or stdio[0..2], when not NULL: a
+ * library caller's fds, -1 for /dev/null), or, with a console socket, with the
  * slave of a host pty whose master went to that socket (argv gets --tty). Returns
  * once it is attached (vc_standin_spawn_held, then vc_standin_release); on failure
  * *pid may name a stand-in for the caller to kill and reap. */
@@ -69,15 +76,15 @@ struct vc_oci_process;
  * container's (run and exec -t in the foreground, as runc does): the stand-in puts
  * it in raw mode for the process's life. */
 int vc_spawn_standin(char **argv, const char *console_socket, const struct vc_oci_process *process,
-		     bool foreground_tty, pid_t *pid, struct vc_error *err);
+		     bool foreground_tty, const int *stdio, pid_t *pid, struct vc_error *err);
 /* The same in two steps, as a container's first process needs: the stand-in starts,
  * enters the container's network namespace and reports "ready" (its pid is then
  * what the prestart and createRuntime hooks get), but attaches to the monitor only
  * when vc_standin_release() says so, once the VM runs. *ctl is the control socket
  * (closing it without a release makes the stand-in exit). */
 int vc_standin_spawn_held(char **argv, const char *console_socket,
-			  const struct vc_oci_process *process, bool foreground_tty, pid_t *pid,
-			  int *ctl, struct vc_error *err);
+			  const struct vc_oci_process *process, bool foreground_tty,
+			  const int *stdio, pid_t *pid, int *ctl, struct vc_error *err);
 /* Lets a held stand-in attach; returns once it is attached. Closes nothing. */
 int vc_standin_release(int ctl, struct vc_error *err);
 /* Writes --pid-file: digits only, no newline, atomically. */

@@ -31,6 +31,11 @@ struct vc_create_opts {
 	/* Set by run: without detach the process is the caller's foreground one (it may
 	 * take the caller's terminal). */
 	bool run;
+	/* The container's stdin, stdout and stderr (-1: /dev/null); NULL: the caller's. */
+	const int *stdio;
+	/* Join this running sandbox (its id or a member's), whatever the spec's
+	 * annotations and namespaces say; NULL: they decide. */
+	const char *sandbox;
 };
 
 /* Sandboxes, in the shape of virtcontainers' VCSandbox. A sandbox is one VM (its
@@ -117,11 +122,14 @@ struct vc_exec_opts {
 	bool tty, no_new_privs, detach;
 	const char *pid_file, *console_socket;
 	int preserve_fds;
-	char **cgroups; /* runc's --cgroup: [ctrl[,ctrl]:]path below the container's cgroup */
+	char **cgroups;	  /* runc's --cgroup: [ctrl[,ctrl]:]path below the container's cgroup */
+	const int *stdio; /* stdin, stdout, stderr (-1: /dev/null); NULL: the caller's */
 };
-/* Without detach, waits for the process: *status is its exit code, or 128+signal. */
+/* *pid (may be NULL): the process's stand-in, a child of the caller; signals sent
+ * to it go to the process. Without detach, waits for the process: *status is its
+ * exit code, or 128+signal. */
 int vc_sandbox_exec(struct vc_sandbox *sb, const char *id, const struct vc_exec_opts *opts,
-		    int *status, struct vc_error *err);
+		    pid_t *pid, int *status, struct vc_error *err);
 
 /* Waits for a container's stand-in (pid from create, a child of the caller): what
  * `vcrun run` exits with, its exit code or 128+signal. */

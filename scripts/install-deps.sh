@@ -8,7 +8,8 @@ BUILD="gcc make autoconf automake pkg-config libc6-dev
        libyajl-dev libcap-dev libnl-3-dev libnl-route-3-dev libseccomp-dev libyaml-dev"
 RUN="qemu-system-x86 qemu-system-common cpio busybox-static xz-utils binutils"
 TEST="bats jq runc crun iproute2 procps util-linux bsdutils clang-format python3 clang libclang-rt-14-dev
-      docker.io containerd podman conmon netavark aardvark-dns iptables iperf3 wget catatonit"
+      docker.io containerd podman conmon netavark aardvark-dns iptables iperf3 wget catatonit
+      abigail-tools"
 
 missing=""
 for p in $BUILD $RUN $TEST; do

@@ -54,7 +54,7 @@ static int run_exec(struct vc_cli *cli, int nargs, char **args)
 	int status = 0;
 	_cleanup_sandbox_ struct vc_sandbox *sb = NULL;
 	if (vc_sandbox_open(&cli->ctx, args[0], &sb, &err) < 0 ||
-	    vc_sandbox_exec(sb, args[0], &opts, &status, &err) < 0)
+	    vc_sandbox_exec(sb, args[0], &opts, NULL, &status, &err) < 0)
 		return exec_fail(err.msg);
 	return status;
 }
