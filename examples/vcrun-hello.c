@@ -1,7 +1,8 @@
 /* vcrun-hello: libvcrun from a program of one's own. Creates a container from an
  * OCI bundle (whose process should keep running, e.g. `sleep 600`), starts it,
  * spawns `uname -r` in it with a pipe as its stdout, prints what it read (the
- * guest kernel's release: not the host's), kills the container and destroys it.
+ * guest kernel's release: not the host's), creates a second container in the same
+ * VM, kills the first, and destroys the sandbox with both.
  *
  *   cc vcrun-hello.c $(pkg-config --cflags --libs vcrun) -o vcrun-hello
  *   sudo ./vcrun-hello BUNDLE ID [ROOT]
@@ -60,13 +61,35 @@ int main(int argc, char **argv)
 	printf("host kernel: %s\n", host.release);
 	printf("uname exited %d\n", status);
 
+	/* A second container in the same VM (a pod): no boot, it joins the sandbox. */
+	vcrun_sandbox *sb;
+	vcrun_container *m;
+	char mid[256], **ids;
+	snprintf(mid, sizeof(mid), "%s-2", argv[2]);
+	if ((r = vcrun_sandbox_open(ctx, vcrun_container_id(c), &sb)) < 0)
+		return die(ctx, "open the sandbox", r);
+	if ((r = vcrun_sandbox_create_container(sb, mid, co, &m)) < 0)
+		return die(ctx, "create a second container in the sandbox", r);
+	if ((r = vcrun_container_start(m)) < 0 || (r = vcrun_sandbox_containers(sb, &ids)) < 0)
+		return die(ctx, "start it", r);
+	printf("sandbox %s:", vcrun_sandbox_id(sb));
+	for (char **i = ids; *i; i++)
+		printf(" %s", *i);
+	printf("\n");
+	vcrun_strv_free(ids);
+
 	if ((r = vcrun_container_kill(c, 9)) < 0)
 		return die(ctx, "kill", r);
 	if ((r = vcrun_container_wait(c, &status)) < 0)
 		return die(ctx, "wait", r);
 	printf("container exited %d\n", status);
-	if ((r = vcrun_container_destroy(c)) < 0)
+	/* Every container of the sandbox goes, then its VM. */
+	if ((r = vcrun_sandbox_destroy(sb, 1)) < 0)
 		return die(ctx, "destroy", r);
+	if ((r = vcrun_container_wait(m, &status)) < 0)
+		return die(ctx, "wait for the second container", r);
+	vcrun_container_free(m);
+	vcrun_sandbox_free(sb);
 	vcrun_process_free(p);
 	vcrun_container_free(c);
 	vcrun_spawn_opts_free(so);

@@ -32,6 +32,7 @@ extern "C" {
 #define VCRUN_API_VERSION 1
 
 typedef struct vcrun_ctx vcrun_ctx;
+typedef struct vcrun_sandbox vcrun_sandbox;
 typedef struct vcrun_container vcrun_container;
 typedef struct vcrun_process vcrun_process;
 typedef struct vcrun_create_opts vcrun_create_opts;
@@ -110,9 +111,23 @@ int vcrun_process_kill(vcrun_process *p, int sig);
 int vcrun_process_wait(vcrun_process *p, int *status);
 void vcrun_process_free(vcrun_process *p);
 
-/* Deletes a sandbox (named by its id or a member's) with every container in it;
- * without force a container that still runs is an error and nothing is deleted. */
-int vcrun_sandbox_destroy(vcrun_ctx *ctx, const char *id, int force);
+/* Sandboxes: one VM and the containers in it (a pod). A container created without
+ * one boots its own sandbox, named by its id; others join it. */
+/* The sandbox named by its id, or by the id of any container in it. */
+int vcrun_sandbox_open(vcrun_ctx *ctx, const char *id, vcrun_sandbox **sb);
+void vcrun_sandbox_free(vcrun_sandbox *sb);
+const char *vcrun_sandbox_id(const vcrun_sandbox *sb);
+/* The ids of its containers, its own first, in a NULL-terminated array: free it
+ * with vcrun_strv_free. */
+int vcrun_sandbox_containers(vcrun_sandbox *sb, char ***ids);
+void vcrun_strv_free(char **v);
+/* Creates container id in the running sandbox (as vcrun_container_create with
+ * vcrun_create_opts_set_sandbox). opts may be NULL. */
+int vcrun_sandbox_create_container(vcrun_sandbox *sb, const char *id, const vcrun_create_opts *opts,
+				   vcrun_container **c);
+/* Deletes every container of the sandbox, its own last, and with it the VM; without
+ * force a container that still runs is an error and nothing is deleted. */
+int vcrun_sandbox_destroy(vcrun_sandbox *sb, int force);
 
 #ifdef __cplusplus
 }

@@ -525,12 +525,69 @@ void vcrun_process_free(vcrun_process *p)
 	free(p);
 }
 
-int vcrun_sandbox_destroy(vcrun_ctx *ctx, const char *id, int force)
+struct vcrun_sandbox {
+	vcrun_ctx *ctx;
+	struct vc_sandbox *sb;
+};
+
+int vcrun_sandbox_open(vcrun_ctx *ctx, const char *id, vcrun_sandbox **out)
 {
+	*out = NULL;
 	struct vc_error *err = fresh(ctx);
 	if (!id)
 		return fail(ctx, EINVAL, "sandbox id: NULL");
-	_cleanup_sandbox_ struct vc_sandbox *sb = NULL;
-	int r = vc_sandbox_open(&ctx->ctx, id, &sb, err);
-	return r < 0 ? r : vc_sandbox_destroy(sb, force != 0, err);
+	vcrun_sandbox *s = calloc(1, sizeof(*s));
+	if (!s)
+		return fail(ctx, ENOMEM, "out of memory");
+	int r = vc_sandbox_open(&ctx->ctx, id, &s->sb, err);
+	if (r < 0) {
+		free(s);
+		return r;
+	}
+	s->ctx = ctx;
+	*out = s;
+	return 0;
+}
+
+void vcrun_sandbox_free(vcrun_sandbox *sb)
+{
+	if (!sb)
+		return;
+	vc_sandbox_close(sb->sb);
+	free(sb);
+}
+
+const char *vcrun_sandbox_id(const vcrun_sandbox *sb)
+{
+	return vc_sandbox_id(sb->sb);
+}
+
+int vcrun_sandbox_containers(vcrun_sandbox *sb, char ***ids)
+{
+	size_t n = 0;
+	*ids = NULL;
+	int r = vc_sandbox_members(sb->sb, ids, &n, fresh(sb->ctx));
+	if (r == 0 && !*ids && !(*ids = calloc(1, sizeof(char *))))
+		return fail(sb->ctx, ENOMEM, "out of memory");
+	return r;
+}
+
+void vcrun_strv_free(char **v)
+{
+	vc_strv_freep(&v);
+}
+
+int vcrun_sandbox_create_container(vcrun_sandbox *sb, const char *id, const vcrun_create_opts *opts,
+				   vcrun_container **c)
+{
+	vcrun_create_opts o = {0};
+	if (opts)
+		o = *opts;
+	o.sandbox = (char *)vc_sandbox_id(sb->sb);
+	return vcrun_container_create(sb->ctx, id, &o, c);
+}
+
+int vcrun_sandbox_destroy(vcrun_sandbox *sb, int force)
+{
+	return vc_sandbox_destroy(sb->sb, force != 0, fresh(sb->ctx));
 }

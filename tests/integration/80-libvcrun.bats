@@ -67,11 +67,13 @@ LIB=$REPO/build/so/libvcrun.so.0
 	# the library finds the installed vcrun beside it (../bin), and the guest image
 	# beside that (../share/vcrun)
 	run env -u VCRUN_PROGRAM LD_LIBRARY_PATH="$D/usr/lib" "$T/hello" "$T/b" "$(new_id hello)" "$ROOT"
+	new_id hello-2 >/dev/null
 	[ "$status" -eq 0 ] || fail "vcrun-hello: $output"
 	[[ $output == *"container hello runs in sandbox hello, host pid "[1-9]* ]] || fail "$output"
 	guest=$(sed -n 's/^guest kernel: //p' <<<"$output")
 	[ -n "$guest" ] && [ "$guest" != "$(uname -r)" ] || fail "the guest kernel is the host's: $output"
 	[[ $output == *"uname exited 0"* && $output == *"container exited 137"* ]] || fail "$output"
+	[[ $output == *"sandbox hello: hello hello-2"* ]] || fail "the second container is not in the sandbox: $output"
 	[ -z "$(ls "$ROOT")" ] || fail "left in the root: $(ls "$ROOT")"
 	# a usage error and a bundle that is not there
 	run env LD_LIBRARY_PATH="$D/usr/lib" "$T/hello" "$T/nosuch" x "$ROOT"

@@ -73,8 +73,11 @@ VC_TEST(errors_name_the_cause)
 
 	CHECK(vcrun_container_open(ctx, "nosuch", &c) == -ENOENT && !c);
 	CHECK_CONTAINS(vcrun_ctx_error(ctx), "does not exist");
-	CHECK(vcrun_sandbox_destroy(ctx, "nosuch", 1) == -ENOENT);
-	CHECK(vcrun_sandbox_destroy(ctx, NULL, 1) == -EINVAL);
+	vcrun_sandbox *sb = NULL;
+	CHECK(vcrun_sandbox_open(ctx, "nosuch", &sb) == -ENOENT && !sb);
+	CHECK_CONTAINS(vcrun_ctx_error(ctx), "does not exist");
+	CHECK(vcrun_sandbox_open(ctx, NULL, &sb) == -EINVAL);
+	vcrun_sandbox_free(NULL);
 	vcrun_ctx_free(ctx);
 }
 
@@ -122,6 +125,18 @@ VC_TEST(sandbox_membership)
 	CHECK_CONTAINS(err.msg, "container solo is not in sandbox pod (it runs in solo)");
 	CHECK(vc_sandbox_kill_container(sb, "nosuch", 9, false, &err) < 0);
 	vc_sandbox_close(sb);
+
+	/* the same through the public handles */
+	vcrun_ctx *pctx = NULL;
+	vcrun_sandbox *psb = NULL;
+	CHECK(vcrun_ctx_new(root, &pctx) == 0 && vcrun_sandbox_open(pctx, "app", &psb) == 0);
+	CHECK_STR(vcrun_sandbox_id(psb), "pod");
+	CHECK(vcrun_sandbox_containers(psb, &ids) == 0 && vc_strv_len(ids) == 2);
+	CHECK_STR(ids[1], "app");
+	vcrun_strv_free(ids);
+	ids = NULL;
+	vcrun_sandbox_free(psb);
+	vcrun_ctx_free(pctx);
 
 	struct vc_sandbox_info *list = NULL;
 	CHECK(vc_sandbox_list(&ctx, &list, &n, &err) == 0 && n == 2);
