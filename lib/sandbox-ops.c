@@ -270,13 +270,9 @@ static int scan(const char *root, const char *only, struct sb_entry **out, size_
 		qsort(v[i].members, m, sizeof(char *), cmp_str);
 		for (size_t j = 0; j < m; j++)
 			if (!strcmp(v[i].members[j], v[i].owner)) {
+				char *own = v[i].members[j];
 				memmove(&v[i].members[1], &v[i].members[0], j * sizeof(char *));
-				v[i].members[0] = v[i].owner;
-				v[i].owner = strdup(v[i].owner);
-				if (!v[i].owner) {
-					entries_free(v, len);
-					return vc_error_set(err, ENOMEM, "out of memory");
-				}
+				v[i].members[0] = own;
 				break;
 			}
 	}
