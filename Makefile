@@ -162,8 +162,16 @@ $(B)/fuzz/fuzz-agent-msg: $(FUZZ_AGENT_MSG_SRC) $(wildcard agent-proto/*.h) conf
 	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-I. -include config.h $(YAJL_CFLAGS) $(FUZZ_AGENT_MSG_SRC) $(YAJL_LIBS) -o $@
+# The same for the host's typed requests as the agent decodes them (agent-proto/agent-req.c).
+FUZZ_AGENT_REQ_SRC := tests/fuzz/fuzz-agent-req.c agent-proto/agent-req.c agent-proto/message.c \
+	agent-proto/frame.c oci/json.c common/error.c common/util.c
+$(B)/fuzz/fuzz-agent-req: $(FUZZ_AGENT_REQ_SRC) $(wildcard agent-proto/*.h) config.h
+	@mkdir -p $(@D)
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-I. -include config.h $(YAJL_CFLAGS) $(FUZZ_AGENT_REQ_SRC) $(YAJL_LIBS) -o $@
 ifneq ($(SAN),1)
 ifneq ($(shell command -v clang 2>/dev/null),)
-unit-bin: $(B)/fuzz/fuzz-cdi $(B)/fuzz/fuzz-monitor $(B)/fuzz/fuzz-agent-msg
+unit-bin: $(B)/fuzz/fuzz-cdi $(B)/fuzz/fuzz-monitor $(B)/fuzz/fuzz-agent-msg $(B)/fuzz/fuzz-agent-req
 endif
 endif
