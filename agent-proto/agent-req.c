@@ -306,11 +306,13 @@ static int decode_field(const struct desc *d, const struct field *f, const struc
 			return r;
 		*SLOT(const char *, m, f) = v->u.string.ptr;
 		return 0;
-	case T_U32:
-		if ((r = check_u32(d, f, u, vc_json_to_u64(v, &u) == 0, err)) < 0)
+	case T_U32: {
+		bool ok = vc_json_to_u64(v, &u) == 0;
+		if ((r = check_u32(d, f, u, ok, err)) < 0)
 			return r;
 		*SLOT(uint32_t, m, f) = (uint32_t)u;
 		return 0;
+	}
 	case T_BOOL:
 		if (v->type != VC_JSON_BOOL)
 			return bad(err, d, f, "must be a boolean, not %s",

@@ -1,7 +1,8 @@
-/* Requests: a dispatch table of {method, fields, handler}, and a validation gate
- * that reads every field a method declares (types, required, ids that exist or
- * must not) before its handler runs, so handlers see only well-formed requests
- * and a bad one gets an error response naming the field, never a crash. */
+/* Requests: each body goes through its typed decoder (agent-proto/agent-req.h:
+ * types, ranges, ids, lengths), then a gate that checks what only the agent knows
+ * (ids that must exist or must not, stream ids in use) and parses the documents a
+ * method carries, before its handler runs; so handlers see only well-formed
+ * requests and a bad one gets an error response naming the field, never a crash. */
 #include "agent-proto/agent-msg.h"
 #include "agent/agent.h"
 
@@ -385,6 +386,12 @@ void agent_handle_request(struct agent *a, uint32_t id, const void *body, size_t
 		return;
 	}
 	struct agent_req r = {.id = id, .method = vc_agent_req_name(rq.kind), .rq = &rq};
+	if (!methods[rq.kind].fn) { /* a request the protocol knows, this agent not yet */
+		char msg[256];
+		snprintf(msg, sizeof(msg), "unknown method `%s`", r.method);
+		agent_queue_error(a, id, ENOSYS, msg);
+		return;
+	}
 	agent_dbg("request %u: %s", id, r.method);
 	_cleanup_jgen_ struct vc_jgen *g = vc_jgen_new(false);
 	int rc = g ? gate(a, methods[rq.kind].fields, &r, &err)
