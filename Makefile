@@ -148,24 +148,23 @@ $(B)/fuzz/fuzz-cdi: $(FUZZ_CDI_SRC) $(wildcard cdi/*.h) config.h
 		-I. -include config.h $(YAJL_CFLAGS) $(YAML_CFLAGS) $(FUZZ_CDI_SRC) \
 		$(YAJL_LIBS) $(YAML_LIBS) -o $@
 
-# The same for the monitor protocol's typed messages (agent-proto/monitor-msg.c).
-FUZZ_MONITOR_SRC := tests/fuzz/fuzz-monitor.c agent-proto/monitor-msg.c agent-proto/message.c \
+# The same for the protocols' typed messages: fuzz_proto NAME FILE builds
+# tests/fuzz/NAME.c over agent-proto/FILE: the monitor protocol (monitor-msg.c), the
+# agent's answers (agent-msg.c) and the host's requests (agent-req.c).
+define fuzz_proto
+FUZZ_$(1)_SRC := tests/fuzz/$(1).c agent-proto/$(2) agent-proto/message.c \
 	agent-proto/frame.c oci/json.c common/error.c common/util.c
-$(B)/fuzz/fuzz-monitor: $(FUZZ_MONITOR_SRC) $(wildcard agent-proto/*.h) config.h
-	@mkdir -p $(@D)
+$$(B)/fuzz/$(1): $$(FUZZ_$(1)_SRC) $$(wildcard agent-proto/*.h) config.h
+	@mkdir -p $$(@D)
 	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-I. -include config.h $(YAJL_CFLAGS) $(FUZZ_MONITOR_SRC) $(YAJL_LIBS) -o $@
-# The same for the guest agent's typed answers (agent-proto/agent-msg.c).
-FUZZ_AGENT_MSG_SRC := tests/fuzz/fuzz-agent-msg.c agent-proto/agent-msg.c agent-proto/message.c \
-	agent-proto/frame.c oci/json.c common/error.c common/util.c
-$(B)/fuzz/fuzz-agent-msg: $(FUZZ_AGENT_MSG_SRC) $(wildcard agent-proto/*.h) config.h
-	@mkdir -p $(@D)
-	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-I. -include config.h $(YAJL_CFLAGS) $(FUZZ_AGENT_MSG_SRC) $(YAJL_LIBS) -o $@
+		-I. -include config.h $$(YAJL_CFLAGS) $$(FUZZ_$(1)_SRC) $$(YAJL_LIBS) -o $$@
+endef
+$(eval $(call fuzz_proto,fuzz-monitor,monitor-msg.c))
+$(eval $(call fuzz_proto,fuzz-agent-msg,agent-msg.c))
+$(eval $(call fuzz_proto,fuzz-agent-req,agent-req.c))
 ifneq ($(SAN),1)
 ifneq ($(shell command -v clang 2>/dev/null),)
-unit-bin: $(B)/fuzz/fuzz-cdi $(B)/fuzz/fuzz-monitor $(B)/fuzz/fuzz-agent-msg
+unit-bin: $(B)/fuzz/fuzz-cdi $(B)/fuzz/fuzz-monitor $(B)/fuzz/fuzz-agent-msg $(B)/fuzz/fuzz-agent-req
 endif
 endif

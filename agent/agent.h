@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "agent-proto/agent-msg.h"
+#include "agent-proto/agent-req.h"
 #include "agent-proto/proto.h"
 #include "common/error.h"
 #include "oci/json.h"
@@ -203,16 +204,15 @@ struct agent_storage_req {
 	bool readonly;
 };
 
-/* A validated request: the gate fills what the method's table entry asks for. */
+/* A validated request: the decoder (agent-proto/agent-req.h) typed and checked its
+ * fields; the gate resolved the ids and parsed the documents the method's table
+ * entry asks for. Handlers read their fields from rq->u. */
 struct agent_req {
 	uint32_t id;
 	const char *method;
-	const struct vc_json *params;
-	const char *container_id, *exec_id, *sandbox_id, *hostname;
+	const struct vc_agent_request *rq;
 	struct agent_container *ctr; /* resolved container_id */
 	struct agent_process *proc;  /* resolved (exec_id or init) */
-	uint32_t stream_id, signal, rows, cols, version;
-	bool all, stdin_open;
 	struct agent_storage_req *storages;
 	size_t n_storages;
 	struct vc_oci_spec *spec;	    /* owned until a handler steals it */

@@ -188,7 +188,7 @@ int agent_h_create_container(struct agent *a, struct agent_req *r, struct vc_jge
 	for (int i = 0; i < VC_NS__COUNT; i++)
 		ns_fds[i] = -1;
 	struct agent_container *c = calloc(1, sizeof(*c));
-	if (!c || !(c->id = strdup(r->container_id))) {
+	if (!c || !(c->id = strdup(r->rq->u.create_container.container_id))) {
 		free(c);
 		return vc_error_set(err, ENOMEM, "out of memory");
 	}
@@ -227,7 +227,8 @@ int agent_h_create_container(struct agent *a, struct agent_req *r, struct vc_jge
 				.out_fd = -1,
 				.err_fd = -1};
 	if (rc == 0)
-		rc = agent_stdio_open(&s, r->spec->process->terminal, r->stdin_open, err);
+		rc = agent_stdio_open(&s, r->spec->process->terminal,
+				      r->rq->u.create_container.stdin, err);
 	if (rc == 0) {
 		struct agent_child_cfg cfg = {.is_init = true,
 					      .spec = r->spec,
@@ -242,8 +243,8 @@ int agent_h_create_container(struct agent *a, struct agent_req *r, struct vc_jge
 		/* a pid namespace is entered by the agent for the child (setns never
 		 * moves the caller itself) */
 		cfg.ns_fds[VC_NS_PID] = -1;
-		rc = agent_process_spawn(a, c, &cfg, flags, ns_fds[VC_NS_PID], NULL, r->stream_id,
-					 &c->init, err);
+		rc = agent_process_spawn(a, c, &cfg, flags, ns_fds[VC_NS_PID], NULL,
+					 r->rq->u.create_container.stream_id, &c->init, err);
 	}
 	close_ns_fds(ns_fds);
 	agent_stdio_close(&s);
@@ -396,13 +397,8 @@ int agent_h_list_processes(struct agent *a, struct agent_req *r, struct vc_jgen 
 	if ((rc = vc_agent_pids_encode(&(struct vc_agent_pids){.pids = pids, .n = n}, res, err)) <
 	    0)
 		return vc_error_wrap(err, "%s", r->method);
-	const struct vc_json *details = vc_json_get(r->params, "details");
-	const struct vc_json *environ = vc_json_get(r->params, "environ");
-	if (details && details->type == VC_JSON_BOOL && details->u.boolean)
-		return agent_procinfo(
-			res, pids, n,
-			environ && environ->type == VC_JSON_BOOL && environ->u.boolean, err);
-	return 0;
+	const struct vc_areq_list_processes *q = &r->rq->u.ps;
+	return q->details ? agent_procinfo(res, pids, n, q->environ, err) : 0;
 }
 
 static int need_cgroup(struct agent_req *r, struct vc_error *err)
@@ -459,12 +455,13 @@ int agent_h_create_sandbox(struct agent *a, struct agent_req *r, struct vc_jgen 
 	if (a->sandbox_id)
 		return vc_error_set(err, EEXIST, "%s: sandbox %s already exists", r->method,
 				    a->sandbox_id);
-	if (r->hostname && sethostname(r->hostname, strlen(r->hostname)) < 0)
-		return vc_error_sys(err, errno, "%s: sethostname %s", r->method, r->hostname);
+	const struct vc_areq_create_sandbox *q = &r->rq->u.create_sandbox;
+	if (q->hostname && sethostname(q->hostname, strlen(q->hostname)) < 0)
+		return vc_error_sys(err, errno, "%s: sethostname %s", r->method, q->hostname);
 	int rc = agent_storages_acquire(a, r->storages, r->n_storages, &a->sandbox_storages, err);
 	if (rc < 0)
 		return vc_error_wrap(err, "%s", r->method);
-	if (!(a->sandbox_id = strdup(r->sandbox_id)))
+	if (!(a->sandbox_id = strdup(q->sandbox_id)))
 		return vc_error_set(err, ENOMEM, "out of memory");
 	return 0;
 }

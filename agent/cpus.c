@@ -17,7 +17,6 @@
 #include "common/util.h"
 
 #define MAX_CPUS     255
-#define MAX_WAIT_MS  30000
 #define WAIT_STEP_MS 50
 
 /* cpuN with N all digits, below MAX_CPUS. */
@@ -77,17 +76,12 @@ int agent_online_cpus(const char *sysfs, uint32_t want, uint32_t wait_ms, uint32
 int agent_h_online_cpus(struct agent *a, struct agent_req *r, struct vc_jgen *res,
 			struct vc_error *err)
 {
-	uint32_t want = 0, wait_ms = 0, online = 0;
-	int rc = vc_proto_get_u32(r->params, r->method, "count", true, &want, err);
-	if (rc == 0)
-		rc = vc_proto_get_u32(r->params, r->method, "wait_ms", false, &wait_ms, err);
-	if (rc < 0)
-		return rc;
-	if (want > MAX_CPUS || wait_ms > MAX_WAIT_MS)
-		return vc_error_set(err, EINVAL,
-				    "%s: params.count must be at most %d, wait_ms at most %d",
-				    r->method, MAX_CPUS, MAX_WAIT_MS);
-	rc = agent_online_cpus("/sys", want, wait_ms, &online, err);
+	uint32_t want = r->rq->u.cpus.count, online = 0;
+	/* the decoder's bound is the protocol's; this agent scans cpu0..cpu254 */
+	if (want > MAX_CPUS)
+		return vc_error_set(err, EINVAL, "%s: params.count: must be at most %d", r->method,
+				    MAX_CPUS);
+	int rc = agent_online_cpus("/sys", want, r->rq->u.cpus.wait_ms, &online, err);
 	if (rc < 0)
 		return rc;
 	agent_info("%u vCPUs online", online);

@@ -1,7 +1,8 @@
-/* Requests: a dispatch table of {method, fields, handler}, and a validation gate
- * that reads every field a method declares (types, required, ids that exist or
- * must not) before its handler runs, so handlers see only well-formed requests
- * and a bad one gets an error response naming the field, never a crash. */
+/* Requests: each body goes through its typed decoder (agent-proto/agent-req.h:
+ * types, ranges, ids, lengths), then a gate that checks what only the agent knows
+ * (ids that must exist or must not, stream ids in use) and parses the documents a
+ * method carries, before its handler runs; so handlers see only well-formed
+ * requests and a bad one gets an error response naming the field, never a crash. */
 #include "agent-proto/agent-msg.h"
 #include "agent/agent.h"
 
@@ -15,31 +16,28 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 
+/* What the gate checks against the agent's state, and the documents it parses, on
+ * top of what the request's decoder (agent-proto/agent-req.c) checked already. */
 enum {
 	F_CONTAINER = 1 << 0,	  /* container_id of an existing container */
 	F_NEW_CONTAINER = 1 << 1, /* container_id not in use */
 	F_EXEC_OPT = 1 << 2,	  /* exec_id (absent: init) of an existing process */
 	F_NEW_EXEC = 1 << 3,	  /* exec_id not in use in the container */
-	F_STREAM = 1 << 4,	  /* stream_id: non-zero, unused */
-	F_STORAGES = 1 << 5,	  /* storages: required array */
-	F_STORAGES_OPT = 1 << 6,
-	F_SPEC = 1 << 7,
-	F_PROCESS = 1 << 8,
-	F_SIGNAL = 1 << 9, /* signal, all? */
-	F_STDIN = 1 << 10,
-	F_WINSIZE = 1 << 11,
-	F_RESOURCES = 1 << 12,
-	F_VERSION = 1 << 13,
-	F_SANDBOX = 1 << 14, /* sandbox_id, hostname? */
+	F_STREAM = 1 << 4,	  /* stream_id unused */
+	F_STORAGES = 1 << 5,	  /* storages, each one read */
+	F_SPEC = 1 << 6,
+	F_PROCESS = 1 << 7,
+	F_RESOURCES = 1 << 8,
 };
 
 static int h_check(struct agent *a, struct agent_req *r, struct vc_jgen *res, struct vc_error *err)
 {
-	if (r->version != VC_PROTO_VERSION)
+	uint32_t version = r->rq->u.check.version;
+	if (version != VC_PROTO_VERSION)
 		return vc_error_set(
 			err, EPROTONOSUPPORT,
 			"%s: protocol version %u is not supported (the agent speaks %d)", r->method,
-			r->version, VC_PROTO_VERSION);
+			version, VC_PROTO_VERSION);
 	struct vc_agent_check ck = {.version = VC_PROTO_VERSION};
 	snprintf(ck.agent_version, sizeof(ck.agent_version), "%s", VC_VERSION);
 	return vc_agent_check_encode(&ck, res, err);
@@ -57,35 +55,35 @@ static int h_guest_details(struct agent *a, struct agent_req *r, struct vc_jgen 
 	return vc_agent_guest_details_encode(&d, res, err);
 }
 
+/* Indexed by the request's kind. */
 static const struct {
-	const char *method;
 	unsigned fields;
 	agent_handler_fn fn;
-} methods[] = {
-	{VC_M_CHECK, F_VERSION, h_check},
-	{VC_M_GET_GUEST_DETAILS, 0, h_guest_details},
-	{VC_M_CREATE_SANDBOX, F_SANDBOX | F_STORAGES_OPT, agent_h_create_sandbox},
-	{VC_M_DESTROY_SANDBOX, 0, agent_h_destroy_sandbox},
-	{VC_M_CREATE_CONTAINER, F_NEW_CONTAINER | F_STREAM | F_STORAGES | F_SPEC | F_STDIN,
-	 agent_h_create_container},
-	{VC_M_START_CONTAINER, F_CONTAINER, agent_h_start_container},
-	{VC_M_REMOVE_CONTAINER, F_CONTAINER, agent_h_remove_container},
-	{VC_M_EXEC_PROCESS, F_CONTAINER | F_NEW_EXEC | F_STREAM | F_PROCESS | F_STDIN,
-	 agent_h_exec_process},
-	{VC_M_SIGNAL_PROCESS, F_CONTAINER | F_EXEC_OPT | F_SIGNAL, agent_h_signal_process},
-	{VC_M_WAIT_PROCESS, F_CONTAINER | F_EXEC_OPT, agent_h_wait_process},
-	{VC_M_TTY_WIN_RESIZE, F_CONTAINER | F_EXEC_OPT | F_WINSIZE, agent_h_tty_win_resize},
-	{VC_M_LIST_PROCESSES, F_CONTAINER, agent_h_list_processes},
-	{VC_M_PAUSE_CONTAINER, F_CONTAINER, agent_h_pause_container},
-	{VC_M_RESUME_CONTAINER, F_CONTAINER, agent_h_resume_container},
-	{VC_M_UPDATE_CONTAINER, F_CONTAINER | F_RESOURCES, agent_h_update_container},
-	{VC_M_STATS_CONTAINER, F_CONTAINER, agent_h_stats_container},
-	/* network.c validates these itself (arrays of objects) */
-	{VC_M_UPDATE_INTERFACE, 0, agent_h_update_interface},
-	{VC_M_UPDATE_ROUTES, 0, agent_h_update_routes},
-	{VC_M_ADD_ARP_NEIGHBORS, 0, agent_h_add_arp_neighbors},
-	{VC_M_START_DNS_RELAY, 0, agent_h_start_dns_relay},
-	{VC_M_ONLINE_CPUS, 0, agent_h_online_cpus},
+} methods[VC_AR_N] = {
+	[VC_AR_CHECK] = {0, h_check},
+	[VC_AR_GET_GUEST_DETAILS] = {0, h_guest_details},
+	[VC_AR_CREATE_SANDBOX] = {F_STORAGES, agent_h_create_sandbox},
+	[VC_AR_DESTROY_SANDBOX] = {0, agent_h_destroy_sandbox},
+	[VC_AR_CREATE_CONTAINER] = {F_NEW_CONTAINER | F_STREAM | F_STORAGES | F_SPEC,
+				    agent_h_create_container},
+	[VC_AR_START_CONTAINER] = {F_CONTAINER, agent_h_start_container},
+	[VC_AR_REMOVE_CONTAINER] = {F_CONTAINER, agent_h_remove_container},
+	[VC_AR_EXEC_PROCESS] = {F_CONTAINER | F_NEW_EXEC | F_STREAM | F_PROCESS,
+				agent_h_exec_process},
+	[VC_AR_SIGNAL_PROCESS] = {F_CONTAINER | F_EXEC_OPT, agent_h_signal_process},
+	[VC_AR_WAIT_PROCESS] = {F_CONTAINER | F_EXEC_OPT, agent_h_wait_process},
+	[VC_AR_TTY_WIN_RESIZE] = {F_CONTAINER | F_EXEC_OPT, agent_h_tty_win_resize},
+	[VC_AR_LIST_PROCESSES] = {F_CONTAINER, agent_h_list_processes},
+	[VC_AR_PAUSE_CONTAINER] = {F_CONTAINER, agent_h_pause_container},
+	[VC_AR_RESUME_CONTAINER] = {F_CONTAINER, agent_h_resume_container},
+	[VC_AR_UPDATE_CONTAINER] = {F_CONTAINER | F_RESOURCES, agent_h_update_container},
+	[VC_AR_STATS_CONTAINER] = {F_CONTAINER, agent_h_stats_container},
+	/* network.c parses the nested network descriptions itself */
+	[VC_AR_UPDATE_INTERFACE] = {0, agent_h_update_interface},
+	[VC_AR_UPDATE_ROUTES] = {0, agent_h_update_routes},
+	[VC_AR_ADD_ARP_NEIGHBORS] = {0, agent_h_add_arp_neighbors},
+	[VC_AR_START_DNS_RELAY] = {0, agent_h_start_dns_relay},
+	[VC_AR_ONLINE_CPUS] = {0, agent_h_online_cpus},
 };
 
 static int get_bool(const struct vc_json *obj, const char *where, const char *key, bool *out,
@@ -126,19 +124,6 @@ int agent_get_bool(const struct vc_json *obj, const char *where, const char *key
 		   struct vc_error *err)
 {
 	return get_bool(obj, where, key, out, err);
-}
-
-static bool valid_id(const char *id)
-{
-	size_t n = strlen(id);
-	if (n == 0 || n > 1024 || !strcmp(id, ".") || !strcmp(id, ".."))
-		return false;
-	for (const char *c = id; *c; c++) {
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		      (*c >= '0' && *c <= '9') || strchr("_+-.", *c)))
-			return false;
-	}
-	return true;
 }
 
 static bool clean_abs_path(const char *p)
@@ -200,12 +185,15 @@ static int read_storage(const struct vc_json *v, const char *where, struct agent
 	return 0;
 }
 
-static int read_storages(struct agent_req *r, bool required, struct vc_error *err)
+/* The storages of CreateSandbox or CreateContainer: the decoder checked that they
+ * are an array of objects. */
+static int read_storages(struct agent_req *r, struct vc_error *err)
 {
-	const struct vc_json *arr;
-	int rc = vc_proto_get_array(r->params, r->method, "storages", required, &arr, err);
-	if (rc < 0 || !arr || arr->u.array.len == 0)
-		return rc;
+	const struct vc_json *arr = r->rq->kind == VC_AR_CREATE_SANDBOX
+					    ? r->rq->u.create_sandbox.storages
+					    : r->rq->u.create_container.storages;
+	if (!arr || arr->u.array.len == 0)
+		return 0;
 	r->storages = calloc(arr->u.array.len, sizeof(*r->storages));
 	if (!r->storages)
 		return vc_error_set(err, ENOMEM, "out of memory");
@@ -213,7 +201,7 @@ static int read_storages(struct agent_req *r, bool required, struct vc_error *er
 	for (size_t i = 0; i < arr->u.array.len; i++) {
 		char where[96];
 		snprintf(where, sizeof(where), "%s: params.storages[%zu]", r->method, i);
-		rc = read_storage(arr->u.array.items[i], where, &r->storages[i], err);
+		int rc = read_storage(arr->u.array.items[i], where, &r->storages[i], err);
 		if (rc < 0)
 			return rc;
 	}
@@ -230,14 +218,10 @@ static int wrap_path(struct vc_error *err, const char *method, const char *path)
 
 static int read_spec(struct agent_req *r, struct vc_error *err)
 {
-	const struct vc_json *v;
-	int rc = vc_proto_get_object(r->params, r->method, "spec", true, &v, err);
-	if (rc < 0)
-		return rc;
-	struct vc_json *doc = vc_json_clone(v);
+	struct vc_json *doc = vc_json_clone(r->rq->u.create_container.spec);
 	if (!doc)
 		return vc_error_set(err, ENOMEM, "out of memory");
-	rc = vc_oci_spec_from_json(doc, &r->spec, err);
+	int rc = vc_oci_spec_from_json(doc, &r->spec, err);
 	if (rc < 0)
 		vc_json_free(doc);
 	else
@@ -251,10 +235,8 @@ static int read_spec(struct agent_req *r, struct vc_error *err)
  * document, so UpdateContainer reads it exactly as CreateContainer does. */
 static int read_resources(struct agent_req *r, struct vc_error *err)
 {
-	const struct vc_json *v;
-	int rc = vc_proto_get_object(r->params, r->method, "resources", true, &v, err);
-	if (rc < 0)
-		return rc;
+	const struct vc_json *v = r->rq->u.update.resources;
+	int rc;
 	_cleanup_json_ struct vc_json *doc = vc_json_new_object();
 	struct vc_json *linux_obj = vc_json_new_object();
 	struct vc_json *res = vc_json_clone(v);
@@ -287,110 +269,96 @@ static int read_resources(struct agent_req *r, struct vc_error *err)
 
 static int read_process(struct agent_req *r, struct vc_error *err)
 {
-	const struct vc_json *v;
-	int rc = vc_proto_get_object(r->params, r->method, "process", true, &v, err);
-	if (rc < 0)
-		return rc;
-	rc = vc_oci_process_from_json(v, "process", &r->process, err);
+	int rc = vc_oci_process_from_json(r->rq->u.exec.process, "process", &r->process, err);
 	if (rc < 0)
 		return wrap_path(err, r->method, "params");
 	return 0;
 }
 
-static int read_ids(struct agent *a, struct agent_req *r, unsigned f, struct vc_error *err)
+/* The ids a request names, wherever its kind keeps them. */
+static void ids_of(const struct vc_agent_request *rq, const char **cid, const char **eid,
+		   uint32_t *sid)
 {
-	int rc = 0;
-	if (f & (F_CONTAINER | F_NEW_CONTAINER)) {
-		rc = vc_proto_get_string(r->params, r->method, "container_id", true,
-					 &r->container_id, err);
-		if (rc < 0)
-			return rc;
-		r->ctr = agent_container_find(a, r->container_id);
-		if ((f & F_CONTAINER) && !r->ctr)
-			return vc_error_set(err, ENOENT, "%s: container %s not found", r->method,
-					    r->container_id);
-		if ((f & F_NEW_CONTAINER) && r->ctr)
-			return vc_error_set(err, EEXIST, "%s: container %s already exists",
-					    r->method, r->container_id);
-		if ((f & F_NEW_CONTAINER) && !valid_id(r->container_id))
-			return vc_error_set(err, EINVAL,
-					    "%s: params.container_id: `%s` is not a valid id",
-					    r->method, r->container_id);
+	*cid = *eid = NULL;
+	*sid = 0;
+	switch (rq->kind) {
+	case VC_AR_CREATE_CONTAINER:
+		*cid = rq->u.create_container.container_id;
+		*sid = rq->u.create_container.stream_id;
+		break;
+	case VC_AR_EXEC_PROCESS:
+		*cid = rq->u.exec.container_id;
+		*eid = rq->u.exec.exec_id;
+		*sid = rq->u.exec.stream_id;
+		break;
+	case VC_AR_SIGNAL_PROCESS:
+		*cid = rq->u.signal.container_id;
+		*eid = rq->u.signal.exec_id;
+		break;
+	case VC_AR_WAIT_PROCESS:
+		*cid = rq->u.process.container_id;
+		*eid = rq->u.process.exec_id;
+		break;
+	case VC_AR_TTY_WIN_RESIZE:
+		*cid = rq->u.resize.container_id;
+		*eid = rq->u.resize.exec_id;
+		break;
+	case VC_AR_LIST_PROCESSES:
+		*cid = rq->u.ps.container_id;
+		break;
+	case VC_AR_UPDATE_CONTAINER:
+		*cid = rq->u.update.container_id;
+		break;
+	case VC_AR_START_CONTAINER:
+	case VC_AR_REMOVE_CONTAINER:
+	case VC_AR_PAUSE_CONTAINER:
+	case VC_AR_RESUME_CONTAINER:
+	case VC_AR_STATS_CONTAINER:
+		*cid = rq->u.container.container_id;
+		break;
+	default:
+		break;
 	}
-	if (f & (F_EXEC_OPT | F_NEW_EXEC)) {
-		rc = vc_proto_get_string(r->params, r->method, "exec_id", f & F_NEW_EXEC,
-					 &r->exec_id, err);
-		if (rc < 0)
-			return rc;
-		struct agent_process *p = agent_process_find(a, r->ctr, r->exec_id);
-		if ((f & F_EXEC_OPT) && !p)
-			return vc_error_set(err, ENOENT, "%s: process %s not found in container %s",
-					    r->method, r->exec_id, r->container_id);
-		/* a finished exec process gives its id up to a new one */
-		if ((f & F_NEW_EXEC) && ((p && !agent_process_done(p)) || !r->exec_id[0]))
-			return vc_error_set(err, p ? EEXIST : EINVAL,
-					    "%s: params.exec_id: `%s` is %s", r->method, r->exec_id,
-					    p ? "already in use" : "empty");
-		r->proc = p;
-	}
-	if (f & F_STREAM) {
-		rc = vc_proto_get_u32(r->params, r->method, "stream_id", true, &r->stream_id, err);
-		if (rc < 0)
-			return rc;
-		if (r->stream_id == 0)
-			return vc_error_set(err, EINVAL, "%s: params.stream_id: must not be 0",
-					    r->method);
-		if (agent_process_by_stream(a, r->stream_id))
-			return vc_error_set(err, EEXIST, "%s: params.stream_id: %u is in use",
-					    r->method, r->stream_id);
-	}
-	return 0;
 }
 
-static int read_scalars(struct agent_req *r, unsigned f, struct vc_error *err)
+/* What the decoder cannot know: whether the ids name what exists (or not yet). */
+static int read_ids(struct agent *a, struct agent_req *r, unsigned f, struct vc_error *err)
 {
-	int rc = 0;
-	char where[64];
-	snprintf(where, sizeof(where), "%s: params", r->method);
-	if (f & F_SIGNAL) {
-		rc = vc_proto_get_u32(r->params, r->method, "signal", true, &r->signal, err);
-		if (rc == 0 && (r->signal < 1 || r->signal > 64))
-			rc = vc_error_set(err, EINVAL, "%s.signal: %u is not a signal number",
-					  where, r->signal);
-		if (rc == 0)
-			rc = get_bool(r->params, where, "all", &r->all, err);
+	const char *cid, *eid;
+	uint32_t sid;
+	ids_of(r->rq, &cid, &eid, &sid);
+	if (f & (F_CONTAINER | F_NEW_CONTAINER)) {
+		r->ctr = agent_container_find(a, cid);
+		if ((f & F_CONTAINER) && !r->ctr)
+			return vc_error_set(err, ENOENT, "%s: container %s not found", r->method,
+					    cid);
+		if ((f & F_NEW_CONTAINER) && r->ctr)
+			return vc_error_set(err, EEXIST, "%s: container %s already exists",
+					    r->method, cid);
 	}
-	if (rc == 0 && (f & F_STDIN))
-		rc = get_bool(r->params, where, "stdin", &r->stdin_open, err);
-	if (rc == 0 && (f & F_WINSIZE)) {
-		rc = vc_proto_get_u32(r->params, r->method, "rows", true, &r->rows, err);
-		if (rc == 0)
-			rc = vc_proto_get_u32(r->params, r->method, "cols", true, &r->cols, err);
-		if (rc == 0 && (r->rows > 65535 || r->cols > 65535))
-			rc = vc_error_set(err, EINVAL, "%s: rows and cols must be below 65536",
-					  where);
+	if (f & (F_EXEC_OPT | F_NEW_EXEC)) {
+		struct agent_process *p = agent_process_find(a, r->ctr, eid);
+		if ((f & F_EXEC_OPT) && !p)
+			return vc_error_set(err, ENOENT, "%s: process %s not found in container %s",
+					    r->method, eid, cid);
+		/* a finished exec process gives its id up to a new one */
+		if ((f & F_NEW_EXEC) && p && !agent_process_done(p))
+			return vc_error_set(err, EEXIST,
+					    "%s: params.exec_id: `%s` is already in use", r->method,
+					    eid);
+		r->proc = p;
 	}
-	if (rc == 0 && (f & F_VERSION))
-		rc = vc_proto_get_u32(r->params, r->method, "version", true, &r->version, err);
-	if (rc == 0 && (f & F_SANDBOX)) {
-		rc = vc_proto_get_string(r->params, r->method, "sandbox_id", true, &r->sandbox_id,
-					 err);
-		if (rc == 0 && !r->sandbox_id[0])
-			rc = vc_error_set(err, EINVAL, "%s.sandbox_id: must not be empty", where);
-		if (rc == 0)
-			rc = vc_proto_get_string(r->params, r->method, "hostname", false,
-						 &r->hostname, err);
-	}
-	return rc;
+	if ((f & F_STREAM) && agent_process_by_stream(a, sid))
+		return vc_error_set(err, EEXIST, "%s: params.stream_id: %u is in use", r->method,
+				    sid);
+	return 0;
 }
 
 static int gate(struct agent *a, unsigned f, struct agent_req *r, struct vc_error *err)
 {
 	int rc = read_ids(a, r, f, err);
-	if (rc == 0)
-		rc = read_scalars(r, f, err);
-	if (rc == 0 && (f & (F_STORAGES | F_STORAGES_OPT)))
-		rc = read_storages(r, f & F_STORAGES, err);
+	if (rc == 0 && (f & F_STORAGES))
+		rc = read_storages(r, err);
 	if (rc == 0 && (f & F_SPEC))
 		rc = read_spec(r, err);
 	if (rc == 0 && (f & F_PROCESS))
@@ -410,43 +378,29 @@ static void req_free(struct agent_req *r)
 
 void agent_handle_request(struct agent *a, uint32_t id, const void *body, size_t len)
 {
-	_cleanup_free_ char *method = NULL;
-	_cleanup_json_ struct vc_json *params = NULL;
+	__attribute__((cleanup(vc_agent_request_release))) struct vc_agent_request rq = {0};
 	struct vc_error err = {0};
-	if (vc_proto_request_decode(body, len, &method, &params, &err) < 0) {
-		agent_queue_error(a, id, EINVAL, err.msg);
+	/* The one gate of the wire: every field a handler reads has been checked. */
+	if (vc_agent_request_decode(body, len, &rq, &err) < 0) {
+		agent_queue_error(a, id, err.code ? err.code : EINVAL, err.msg);
 		return;
 	}
-	size_t i = 0;
-	while (i < VC_ARRAY_SIZE(methods) && strcmp(methods[i].method, method))
-		i++;
-	if (i == VC_ARRAY_SIZE(methods)) {
+	struct agent_req r = {.id = id, .method = vc_agent_req_name(rq.kind), .rq = &rq};
+	if (!methods[rq.kind].fn) { /* a request the protocol knows, this agent not yet */
 		char msg[256];
-		snprintf(msg, sizeof(msg), "unknown method `%.200s`", method);
+		snprintf(msg, sizeof(msg), "unknown method `%s`", r.method);
 		agent_queue_error(a, id, ENOSYS, msg);
 		return;
 	}
-	_cleanup_json_ struct vc_json *empty = NULL;
-	if (!params || params->type == VC_JSON_NULL) {
-		params = NULL;
-		empty = vc_json_new_object();
-	} else if (params->type != VC_JSON_OBJECT) {
-		char msg[256];
-		snprintf(msg, sizeof(msg), "%s: params: must be an object", methods[i].method);
-		agent_queue_error(a, id, EINVAL, msg);
-		return;
-	}
-	struct agent_req r = {
-		.id = id, .method = methods[i].method, .params = params ? params : empty};
 	agent_dbg("request %u: %s", id, r.method);
 	_cleanup_jgen_ struct vc_jgen *g = vc_jgen_new(false);
-	int rc = g ? gate(a, methods[i].fields, &r, &err)
+	int rc = g ? gate(a, methods[rq.kind].fields, &r, &err)
 		   : vc_error_set(&err, ENOMEM, "out of memory");
 	if (rc == 0) {
 		vc_jgen_object_open(g);
 		vc_jgen_key(g, "result");
 		vc_jgen_object_open(g);
-		rc = methods[i].fn(a, &r, g, &err);
+		rc = methods[rq.kind].fn(a, &r, g, &err);
 	}
 	if (rc == 0) {
 		vc_jgen_object_close(g);

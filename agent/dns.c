@@ -36,12 +36,10 @@ struct agent_dns_slot {
 int agent_h_start_dns_relay(struct agent *a, struct agent_req *r, struct vc_jgen *res,
 			    struct vc_error *err)
 {
-	const char *addr = NULL;
-	int rc = agent_get_str(r->params, r->method, "address", true, &addr, err);
-	if (rc < 0)
-		return rc;
+	const char *addr = r->rq->u.dns.address;
+	int rc;
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
-	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) /* the decoder checked it */
 		return vc_error_set(err, EINVAL, "%s: params.address: `%s` is not an IPv4 address",
 				    r->method, addr);
 	if (a->dns_fd >= 0)

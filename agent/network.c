@@ -29,13 +29,7 @@
 #include "common/cleanup.h"
 #include "common/nl.h"
 
-#define MAX_ADDRS     256
-#define MAX_ROUTES    1024
-#define MAX_NEIGHBORS 1024
-#define MIN_MTU	      68 /* IPv4's minimum */
-#define MAX_MTU	      65535
-#define MAX_WAIT_MS   30000 /* UpdateInterface's wait_ms at most */
-#define WAIT_STEP_MS  50
+#define WAIT_STEP_MS 50
 
 struct ip_pfx {
 	int family; /* AF_INET, AF_INET6; 0 for "default" until a gateway decides */
@@ -115,33 +109,6 @@ static bool parse_dest(const char *s, struct ip_pfx *out)
 	return true;
 }
 
-static bool parse_mac(const char *s, unsigned char mac[6])
-{
-	unsigned v[6];
-	char tail;
-	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3],
-				      &v[4], &v[5], &tail) != 6)
-		return false;
-	for (int i = 0; i < 6; i++) {
-		if (s[i * 3 + 2] != (i == 5 ? '\0' : ':'))
-			return false;
-		mac[i] = (unsigned char)v[i];
-	}
-	return true;
-}
-
-static bool valid_ifname(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n >= IFNAMSIZ || !strcmp(s, ".") || !strcmp(s, ".."))
-		return false;
-	for (const char *c = s; *c; c++) {
-		if (*c == '/' || *c == ':' || *c <= ' ' || *c == 0x7f)
-			return false;
-	}
-	return true;
-}
-
 /* JSON null counts as absent, as everywhere in the protocol. */
 static bool present(const struct vc_json *obj, const char *key)
 {
@@ -183,7 +150,7 @@ static int get_mac(const struct vc_json *obj, const char *where, const char *key
 		   unsigned char mac[6], const char **text, struct vc_error *err)
 {
 	int r = agent_get_str(obj, where, key, true, text, err);
-	if (r == 0 && !parse_mac(*text, mac))
+	if (r == 0 && !vc_agent_mac_parse(*text, mac))
 		r = vc_error_set(err, EINVAL,
 				 "%s.%s: `%.64s` is not a MAC address (xx:xx:xx:xx:xx:xx)", where,
 				 key, *text);
@@ -197,52 +164,28 @@ static int get_device(const struct vc_json *obj, const char *where, const char *
 	if (!required && !present(obj, key))
 		return 0;
 	int r = agent_get_str(obj, where, key, required, out, err);
-	if (r == 0 && *out && !valid_ifname(*out))
+	if (r == 0 && *out && !vc_agent_ifname_ok(*out))
 		r = vc_error_set(err, EINVAL, "%s.%s: `%.64s` is not an interface name", where, key,
 				 *out);
 	return r;
 }
 
-/* An array of objects under key, at most max long; NULL *arr when absent. */
-static int get_items(const struct agent_req *r, const char *key, bool required, size_t max,
-		     const struct vc_json **arr, struct vc_error *err)
-{
-	int rc = vc_proto_get_array(r->params, r->method, key, required, arr, err);
-	if (rc < 0 || !*arr)
-		return rc;
-	if ((*arr)->u.array.len > max)
-		return vc_error_set(err, E2BIG, "%s: params.%s: more than %zu entries", r->method,
-				    key, max);
-	for (size_t i = 0; i < (*arr)->u.array.len; i++) {
-		if ((*arr)->u.array.items[i]->type != VC_JSON_OBJECT)
-			return vc_error_set(err, EINVAL, "%s: params.%s[%zu]: must be an object",
-					    r->method, key, i);
-	}
-	return 0;
-}
-
+/* The decoder checked the outer fields (agent-proto/agent-req.c): mac's form, the
+ * name, the ranges, and that addresses is an array of at most VC_AREQ_ADDRS_MAX
+ * objects; what is inside each address is checked here. */
 static int parse_if_req(const struct agent_req *r, struct if_req *q, struct vc_error *err)
 {
-	char where[64];
-	snprintf(where, sizeof(where), "%s: params", r->method);
-	int rc = get_mac(r->params, where, "mac", q->mac, &q->mac_text, err);
-	if (rc == 0)
-		rc = get_device(r->params, where, "name", false, &q->name, err);
-	if (rc == 0)
-		rc = get_u32(r->params, where, "mtu", false, MAX_MTU, &q->mtu, err);
-	if (rc == 0 && present(r->params, "mtu") && q->mtu < MIN_MTU)
-		rc = vc_error_set(err, EINVAL, "%s.mtu: must be from %d to %d", where, MIN_MTU,
-				  MAX_MTU);
-	if (rc == 0)
-		rc = get_u32(r->params, where, "wait_ms", false, MAX_WAIT_MS, &q->wait_ms, err);
-	q->up = true;
-	if (rc == 0 && present(r->params, "up"))
-		rc = agent_get_bool(r->params, where, "up", &q->up, err);
-	const struct vc_json *arr = NULL;
-	if (rc == 0)
-		rc = get_items(r, "addresses", false, MAX_ADDRS, &arr, err);
-	if (rc < 0 || !arr)
-		return rc;
+	const struct vc_areq_update_interface *in = &r->rq->u.iface;
+	if (!vc_agent_mac_parse(in->mac, q->mac))
+		return vc_error_set(err, EINVAL, "%s: params.mac: not a MAC address", r->method);
+	q->mac_text = in->mac;
+	q->name = in->name;
+	q->mtu = in->mtu;
+	q->wait_ms = in->wait_ms;
+	q->up = in->up;
+	const struct vc_json *arr = in->addresses;
+	if (!arr)
+		return 0;
 	q->set_addrs = true;
 	q->addrs = calloc(arr->u.array.len + 1, sizeof(*q->addrs));
 	if (!q->addrs)
@@ -253,7 +196,7 @@ static int parse_if_req(const struct agent_req *r, struct if_req *q, struct vc_e
 		char w[96];
 		snprintf(w, sizeof(w), "%s: params.addresses[%zu]", r->method, i);
 		uint32_t prefix = 0;
-		rc = get_ip(it, w, "address", true, a, err);
+		int rc = get_ip(it, w, "address", true, a, err);
 		if (rc == 0)
 			rc = get_u32(it, w, "prefix", true, 128, &prefix, err);
 		if (rc < 0)
@@ -584,10 +527,9 @@ static int add_route(struct nl_sock *sk, const char *where, const struct route_r
 int agent_h_update_routes(struct agent *a, struct agent_req *r, struct vc_jgen *res,
 			  struct vc_error *err)
 {
-	const struct vc_json *arr = NULL;
-	int rc = get_items(r, "routes", true, MAX_ROUTES, &arr, err);
-	if (rc < 0)
-		return rc;
+	/* an array of objects, bounded: the decoder's */
+	const struct vc_json *arr = r->rq->u.routes.routes;
+	int rc;
 	size_t n = arr->u.array.len;
 	_cleanup_free_ struct route_req *q = calloc(n + 1, sizeof(*q));
 	if (!q)
@@ -628,10 +570,8 @@ int agent_h_update_routes(struct agent *a, struct agent_req *r, struct vc_jgen *
 int agent_h_add_arp_neighbors(struct agent *a, struct agent_req *r, struct vc_jgen *res,
 			      struct vc_error *err)
 {
-	const struct vc_json *arr = NULL;
-	int rc = get_items(r, "neighbors", true, MAX_NEIGHBORS, &arr, err);
-	if (rc < 0)
-		return rc;
+	const struct vc_json *arr = r->rq->u.neighbors.neighbors;
+	int rc;
 	size_t n = arr->u.array.len;
 	_cleanup_free_ struct neigh_req *q = calloc(n + 1, sizeof(*q));
 	if (!q)

@@ -384,7 +384,7 @@ int agent_h_exec_process(struct agent *a, struct agent_req *r, struct vc_jgen *r
 	}
 	struct agent_stdio s;
 	if (rc == 0)
-		rc = agent_stdio_open(&s, r->process->terminal, r->stdin_open, err);
+		rc = agent_stdio_open(&s, r->process->terminal, r->rq->u.exec.stdin, err);
 	if (rc < 0) {
 		close_ns_fds(cfg.ns_fds);
 		return vc_error_wrap(err, "%s", r->method);
@@ -395,7 +395,8 @@ int agent_h_exec_process(struct agent *a, struct agent_req *r, struct vc_jgen *r
 	int pidns = cfg.ns_fds[VC_NS_PID];
 	cfg.ns_fds[VC_NS_PID] = -1;
 	struct agent_process *p;
-	rc = agent_process_spawn(a, c, &cfg, 0, pidns, r->exec_id, r->stream_id, &p, err);
+	rc = agent_process_spawn(a, c, &cfg, 0, pidns, r->rq->u.exec.exec_id,
+				 r->rq->u.exec.stream_id, &p, err);
 	/* a finished process of the same id is replaced (its status is gone) */
 	if (rc == 0 && r->proc)
 		agent_process_free(a, r->proc);
@@ -410,8 +411,8 @@ int agent_h_exec_process(struct agent *a, struct agent_req *r, struct vc_jgen *r
 int agent_h_signal_process(struct agent *a, struct agent_req *r, struct vc_jgen *res,
 			   struct vc_error *err)
 {
-	int sig = (int)r->signal;
-	if (r->all) {
+	int sig = (int)r->rq->u.signal.signal;
+	if (r->rq->u.signal.all) {
 		_cleanup_free_ pid_t *pids = NULL;
 		size_t n = 0;
 		int rc = agent_container_pids(a, r->ctr, &pids, &n, err);
@@ -456,7 +457,8 @@ int agent_h_tty_win_resize(struct agent *a, struct agent_req *r, struct vc_jgen 
 	int fd = p->out_fd >= 0 ? p->out_fd : p->in_fd;
 	if (fd < 0 || p->exited)
 		return vc_error_set(err, ESRCH, "%s: the process has exited", r->method);
-	struct winsize ws = {.ws_row = (unsigned short)r->rows, .ws_col = (unsigned short)r->cols};
+	struct winsize ws = {.ws_row = (unsigned short)r->rq->u.resize.rows,
+			     .ws_col = (unsigned short)r->rq->u.resize.cols};
 	if (ioctl(fd, TIOCSWINSZ, &ws) < 0)
 		return vc_error_sys(err, errno, "%s: TIOCSWINSZ", r->method);
 	return 0;

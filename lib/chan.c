@@ -77,15 +77,16 @@ int vc_chan_queue_raw(struct vc_chan *c, const void *frames, size_t len)
 	return 0;
 }
 
-int vc_chan_request(struct vc_chan *c, uint32_t id, const char *method,
-		    const struct vc_json *params)
+int vc_chan_request(struct vc_chan *c, uint32_t id, enum vc_agent_req k, const void *m,
+		    struct vc_error *err)
 {
 	_cleanup_free_ char *body = NULL;
 	size_t len = 0;
-	int r = vc_proto_request_encode(method, params, &body, &len, NULL);
+	int r = vc_agent_req_encode(k, m, &body, &len, err);
 	if (r < 0)
 		return r;
-	return vc_chan_queue(c, VC_FRAME_REQUEST, 0, id, body, len);
+	r = vc_chan_queue(c, VC_FRAME_REQUEST, 0, id, body, len);
+	return r < 0 ? vc_error_sys(err, -r, "queue %s", vc_agent_req_name(k)) : 0;
 }
 
 int vc_chan_respond(struct vc_chan *c, uint32_t id, const struct vc_json *result)

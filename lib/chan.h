@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent-proto/agent-req.h"
 #include "agent-proto/proto.h"
 #include "common/error.h"
 
@@ -27,9 +28,11 @@ int vc_chan_queue(struct vc_chan *c, uint16_t type, uint16_t flags, uint32_t id,
 /* Queues bytes that are already whole frames (a buffer handed from one channel
  * to another). */
 int vc_chan_queue_raw(struct vc_chan *c, const void *frames, size_t len);
-/* Queues a request / response built from JSON. */
-int vc_chan_request(struct vc_chan *c, uint32_t id, const char *method,
-		    const struct vc_json *params);
+/* Queues the agent request of kind k (m: its struct, agent-proto/agent-req.h); an
+ * encoder's refusal is EINVAL with err naming the field. */
+int vc_chan_request(struct vc_chan *c, uint32_t id, enum vc_agent_req k, const void *m,
+		    struct vc_error *err);
+/* Queues a response built from JSON. */
 int vc_chan_respond(struct vc_chan *c, uint32_t id, const struct vc_json *result);
 int vc_chan_respond_error(struct vc_chan *c, uint32_t id, int code, const char *msg);
 size_t vc_chan_pending(const struct vc_chan *c);

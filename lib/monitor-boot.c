@@ -29,10 +29,11 @@
 /* A request answered before the event loop runs (boot phase: nothing else is on
  * the channel yet). Check is re-sent every second until the agent answers, since
  * bytes written before the guest opened its port may be dropped. */
-static int agent_call_boot(struct monitor *m, const char *method, struct vc_json *params,
+static int agent_call_boot(struct monitor *m, enum vc_agent_req req, const void *params,
 			   int timeout_ms, bool resend, struct vc_json **result,
 			   struct vc_error *err)
 {
+	const char *method = vc_agent_req_name(req);
 	unsigned long long start = vc_now_ns();
 	unsigned long long deadline = start + (unsigned long long)timeout_ms * 1000000ULL;
 	unsigned long long next_send = 0;
@@ -40,9 +41,9 @@ static int agent_call_boot(struct monitor *m, const char *method, struct vc_json
 	for (;;) {
 		unsigned long long now = vc_now_ns();
 		if (now >= next_send) {
-			int r = vc_chan_request(&m->agent, m->next_id++, method, params);
+			int r = vc_chan_request(&m->agent, m->next_id++, req, params, err);
 			if (r < 0)
-				return vc_error_sys(err, -r, "send %s to the guest agent", method);
+				return vc_error_wrap(err, "send %s to the guest agent", method);
 			next_send = resend ? now + 1000000000ULL : ~0ULL;
 		}
 		if (vc_chan_flush(&m->agent) < 0 || m->agent.eof)
@@ -158,38 +159,40 @@ static int net_configure(struct monitor *m, const struct vc_netns_plan *np, stru
 	if (!np || np->n_ifaces == 0)
 		return 0;
 	for (size_t i = 0; i < np->n_ifaces; i++) {
-		_cleanup_json_ struct vc_json *p = NULL, *res = NULL;
-		int r = vc_netns_plan_iface_params(&np->ifaces[i], &p, err);
+		_cleanup_json_ struct vc_json *addrs = NULL, *res = NULL;
+		struct vc_areq_update_interface p;
+		int r = mon_iface_request(&np->ifaces[i], 0, &p, &addrs, err);
 		struct vc_agent_iface nic;
 		if (r == 0)
-			r = agent_call_boot(m, VC_M_UPDATE_INTERFACE, p, 30000, false, &res, err);
+			r = agent_call_boot(m, VC_AR_UPDATE_INTERFACE, &p, 30000, false, &res, err);
 		if (r == 0)
 			r = vc_agent_iface_from_json(res, &nic, err);
 		if (r < 0)
 			return vc_error_wrap(err, "network interface %s", np->ifaces[i].name);
 	}
 	_cleanup_json_ struct vc_json *routes = NULL, *neighs = NULL, *rres = NULL, *nres = NULL;
-	int r = vc_netns_plan_routes_params(np, &routes, err);
+	int r = vc_netns_plan_routes(np, &routes, err);
 	if (r == 0)
-		r = agent_call_boot(m, VC_M_UPDATE_ROUTES, routes, 30000, false, &rres, err);
+		r = agent_call_boot(m, VC_AR_UPDATE_ROUTES, &(struct vc_areq_update_routes){routes},
+				    30000, false, &rres, err);
 	if (r == 0)
-		r = vc_netns_plan_neighbors_params(np, &neighs, err);
+		r = vc_netns_plan_neighbors(np, &neighs, err);
 	if (r == 0)
-		r = agent_call_boot(m, VC_M_ADD_ARP_NEIGHBORS, neighs, 30000, false, &nres, err);
+		r = agent_call_boot(m, VC_AR_ADD_ARP_NEIGHBORS,
+				    &(struct vc_areq_add_arp_neighbors){neighs}, 30000, false,
+				    &nres, err);
 	_cleanup_free_ char *relay = NULL;
 	if (r < 0 || vc_plan_dns_relay(&m->plan, &relay) < 0 || !relay)
 		return r;
 	/* The resolver the container's resolv.conf names is on the namespace's
 	 * loopback (docker's embedded DNS): the agent answers there in the guest and
 	 * we carry the queries (agent/dns.c). */
-	_cleanup_json_ struct vc_json *dns = vc_json_new_object();
 	_cleanup_json_ struct vc_json *dres = NULL;
-	if (!dns || vc_json_object_set(dns, "address", vc_json_new_string(relay)) < 0)
-		return vc_error_set(err, ENOMEM, "out of memory");
 	if ((r = vc_netns_udp_connect(m->plan.netns_path, relay, 53, &m->dns_fd, err)) < 0)
 		return vc_error_wrap(err, "DNS relay");
 	vc_debug("DNS relay to %s:53 in %s", relay, m->plan.netns_path);
-	return agent_call_boot(m, VC_M_START_DNS_RELAY, dns, 30000, false, &dres, err);
+	return agent_call_boot(m, VC_AR_START_DNS_RELAY, &(struct vc_areq_start_dns_relay){relay},
+			       30000, false, &dres, err);
 }
 
 static int boot(struct monitor *m, struct vc_error *err)
@@ -229,12 +232,10 @@ static int boot(struct monitor *m, struct vc_error *err)
 		return fd;
 	vc_chan_init(&m->agent, fd);
 
-	_cleanup_json_ struct vc_json *check = vc_json_new_object();
 	_cleanup_json_ struct vc_json *res = NULL;
-	if (!check || vc_json_object_set(check, "version", vc_json_new_int(VC_PROTO_VERSION)) < 0)
-		return vc_error_set(err, ENOMEM, "out of memory");
 	struct vc_agent_check ck;
-	r = agent_call_boot(m, VC_M_CHECK, check, m->plan.boot_timeout_ms, true, &res, err);
+	r = agent_call_boot(m, VC_AR_CHECK, &(struct vc_areq_check){VC_PROTO_VERSION},
+			    m->plan.boot_timeout_ms, true, &res, err);
 	if (r == 0)
 		r = vc_agent_check_from_json(res, &ck, err);
 	if (r < 0)
@@ -245,23 +246,18 @@ static int boot(struct monitor *m, struct vc_error *err)
 				    ck.version, VC_PROTO_VERSION);
 	vc_debug("agent %s, protocol version %u", ck.agent_version, ck.version);
 
-	_cleanup_json_ struct vc_json *sb = vc_json_new_object();
 	_cleanup_json_ struct vc_json *sb_res = NULL;
-	if (!sb || vc_json_object_set(sb, "sandbox_id", vc_json_new_string(m->id)) < 0)
-		return vc_error_set(err, ENOMEM, "out of memory");
-	r = agent_call_boot(m, VC_M_CREATE_SANDBOX, sb, 30000, false, &sb_res, err);
+	r = agent_call_boot(m, VC_AR_CREATE_SANDBOX,
+			    &(struct vc_areq_create_sandbox){.sandbox_id = m->id}, 30000, false,
+			    &sb_res, err);
 	if (r < 0 || (r = net_configure(m, np, err)) < 0)
 		return r;
 
-	_cleanup_json_ struct vc_json *cc = mon_params_for_container(owner);
 	_cleanup_json_ struct vc_json *cc_res = NULL;
-	if (!cc || vc_json_object_set(cc, "stream_id", vc_json_new_int(INIT_STREAM)) < 0 ||
-	    vc_json_object_set(cc, "storages", vc_json_clone(m->plan.storages)) < 0 ||
-	    vc_json_object_set(cc, "spec", vc_json_clone(m->plan.guest_spec)) < 0 ||
-	    vc_json_object_set(cc, "stdin", vc_json_new_bool(true)) < 0)
-		return vc_error_set(err, ENOMEM, "out of memory");
+	struct vc_areq_create_container cc = {owner->st.id, INIT_STREAM, true, m->plan.storages,
+					      m->plan.guest_spec};
 	struct vc_agent_pid init;
-	r = agent_call_boot(m, VC_M_CREATE_CONTAINER, cc, 60000, false, &cc_res, err);
+	r = agent_call_boot(m, VC_AR_CREATE_CONTAINER, &cc, 60000, false, &cc_res, err);
 	if (r == 0)
 		r = vc_agent_pid_from_json(VC_M_CREATE_CONTAINER, cc_res, &init, err);
 	if (r < 0)
@@ -269,8 +265,9 @@ static int boot(struct monitor *m, struct vc_error *err)
 
 	if (!mon_stream_add(m, owner, INIT_STREAM, NULL))
 		return vc_error_set(err, ENOMEM, "out of memory");
-	r = mon_agent_send(m, VC_M_WAIT_PROCESS, mon_params_for_container(owner), PEND_WAIT, owner,
-			   NULL, 0, INIT_STREAM);
+	r = mon_agent_send(m, VC_AR_WAIT_PROCESS,
+			   &(struct vc_areq_process){.container_id = owner->st.id}, PEND_WAIT,
+			   owner, NULL, 0, INIT_STREAM);
 	if (r < 0)
 		return vc_error_sys(err, -r, "send WaitProcess");
 

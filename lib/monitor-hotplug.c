@@ -119,28 +119,41 @@ static void give_up(struct monitor *m, struct late_nic *l, const char *why)
 		m->id, l->name, why);
 }
 
+int mon_iface_request(const struct vc_netns_plan_iface *pi, uint32_t wait_ms,
+		      struct vc_areq_update_interface *u, struct vc_json **addrs,
+		      struct vc_error *err)
+{
+	int r = vc_netns_plan_addresses(pi, addrs, err);
+	*u = (struct vc_areq_update_interface){.mac = pi->mac,
+					       .name = pi->name,
+					       .mtu = pi->mtu,
+					       .wait_ms = wait_ms,
+					       .up = pi->up,
+					       .addresses = *addrs};
+	return r;
+}
+
 /* The agent's part: the NIC's name, MTU and addresses (once it is there), then its
  * routes and neighbours. */
 static void configure(struct monitor *m, struct late_nic *l, struct vc_netns_plan_iface *pi)
 {
 	struct vc_netns_plan one = {.ifaces = pi, .n_ifaces = 1};
-	struct vc_json *iface = NULL, *routes = NULL, *neighs = NULL;
+	_cleanup_json_ struct vc_json *addrs = NULL, *routes = NULL, *neighs = NULL;
+	struct vc_areq_update_interface iface;
 	struct vc_error err = {0};
-	if (vc_netns_plan_iface_params(pi, &iface, &err) < 0 ||
-	    vc_json_object_set(iface, "wait_ms", vc_json_new_uint(LATE_NIC_WAIT_MS)) < 0 ||
-	    vc_netns_plan_routes_params(&one, &routes, &err) < 0 ||
-	    vc_netns_plan_neighbors_params(&one, &neighs, &err) < 0) {
+	if (mon_iface_request(pi, LATE_NIC_WAIT_MS, &iface, &addrs, &err) < 0 ||
+	    vc_netns_plan_routes(&one, &routes, &err) < 0 ||
+	    vc_netns_plan_neighbors(&one, &neighs, &err) < 0) {
 		vc_warn("sandbox %s: interface %s: %s", m->id, l->name,
 			err.msg[0] ? err.msg : "out of memory");
-		vc_json_free(iface);
-		vc_json_free(routes);
-		vc_json_free(neighs);
 		return;
 	}
 	/* In order on the one channel: the routes name the NIC by its new name. */
-	mon_agent_send(m, VC_M_UPDATE_INTERFACE, iface, PEND_NET, NULL, NULL, 0, 1 + VC_AA_IFACE);
-	mon_agent_send(m, VC_M_UPDATE_ROUTES, routes, PEND_NET, NULL, NULL, 0, 0);
-	mon_agent_send(m, VC_M_ADD_ARP_NEIGHBORS, neighs, PEND_NET, NULL, NULL, 0, 0);
+	mon_agent_send(m, VC_AR_UPDATE_INTERFACE, &iface, PEND_NET, NULL, NULL, 0, 1 + VC_AA_IFACE);
+	mon_agent_send(m, VC_AR_UPDATE_ROUTES, &(struct vc_areq_update_routes){routes}, PEND_NET,
+		       NULL, NULL, 0, 0);
+	mon_agent_send(m, VC_AR_ADD_ARP_NEIGHBORS, &(struct vc_areq_add_arp_neighbors){neighs},
+		       PEND_NET, NULL, NULL, 0, 0);
 }
 
 static int plug(struct monitor *m, struct late_nic *l, const struct vc_netns_plan_iface *pi,
@@ -310,15 +323,10 @@ static void online_vcpus(struct monitor *m)
 	size_t total = 0;
 	for (size_t i = 0; i < m->hv.n_plugged; i++)
 		total += m->hv.plugged[i].kind == VC_HV_PLUG_CPU;
-	struct vc_json *p = vc_json_new_object();
-	if (p && (vc_json_object_set(p, "count", vc_json_new_uint(m->plan.vcpus + total)) < 0 ||
-		  vc_json_object_set(p, "wait_ms", vc_json_new_uint(VCPU_ONLINE_WAIT_MS)) < 0)) {
-		vc_json_free(p);
-		p = NULL;
-	}
+	struct vc_areq_online_cpus p = {(uint32_t)(m->plan.vcpus + total), VCPU_ONLINE_WAIT_MS};
 	/* Ahead of what follows on the channel (a joining container's CreateContainer):
 	 * the container starts with its vCPUs online. */
-	mon_agent_send(m, VC_M_ONLINE_CPUS, p, PEND_NET, NULL, NULL, 0, 1 + VC_AA_CPUS);
+	mon_agent_send(m, VC_AR_ONLINE_CPUS, &p, PEND_NET, NULL, NULL, 0, 1 + VC_AA_CPUS);
 }
 
 /* One of the container's vCPUs leaves it: unplugged, or (under TCG, or when the

@@ -145,9 +145,9 @@ struct monitor {
 int mon_save_state(struct monitor *m, struct mctr *c);
 /* A container joins the monitor's list (state copied); NULL on ENOMEM. */
 struct mctr *mon_ctr_add(struct monitor *m, const struct vc_state *st);
-struct vc_json *mon_params_for_container(const struct mctr *c);
-/* Sends a request to the agent and remembers who gets the answer. Takes params. */
-int mon_agent_send(struct monitor *m, const char *method, struct vc_json *params,
+/* Sends the agent request of kind req (params: its struct, agent-proto/agent-req.h)
+ * and remembers who gets the answer. An encoder's refusal (a bug) is logged. */
+int mon_agent_send(struct monitor *m, enum vc_agent_req req, const void *params,
 		   enum pend_kind kind, struct mctr *ctr, struct conn *conn, uint32_t conn_req,
 		   uint32_t stream);
 /* A new stream for a process of c (exec_id NULL: init); NULL on ENOMEM. */
@@ -165,8 +165,9 @@ struct stream *mon_find_stream(struct monitor *m, uint32_t id);
 struct mctr *mon_find_ctr(struct monitor *m, const char *id);
 /* A container leaves the monitor: its streams (reported killed), pending answers, record. */
 void mon_ctr_forget(struct monitor *m, struct mctr *c);
-struct vc_json *mon_params_for_process(const struct stream *s);
-int mon_signal_params(const struct stream *s, uint32_t sig, bool all, struct vc_json **out);
+/* SignalProcess to the process of s (all: every process of its container). */
+int mon_signal(struct monitor *m, const struct stream *s, uint32_t sig, bool all, struct conn *conn,
+	       uint32_t conn_req);
 void mon_handle_request(struct monitor *m, struct conn *c, const struct vc_frame *f);
 /* The host side of a sandbox whose state dir vanished: share, taps, pins. */
 void mon_orphan_cleanup(struct monitor *m);
@@ -175,6 +176,11 @@ void mon_orphan_cleanup(struct monitor *m);
 void mon_net_event(void *ctx, int ifindex, const char *name, enum vc_netns_link_event ev);
 int mon_net_timeout_ms(const struct monitor *m, int timeout);
 void mon_net_run(struct monitor *m);
+/* The UpdateInterface of a planned NIC; it points into pi and into *addrs (the
+ * caller's to free), its addresses. */
+int mon_iface_request(const struct vc_netns_plan_iface *pi, uint32_t wait_ms,
+		      struct vc_areq_update_interface *u, struct vc_json **addrs,
+		      struct vc_error *err);
 /* A joining container's memory limit and CPU quota (its guest spec) grow the VM:
  * a DIMM of the limit and a vCPU per CPU of the quota; its VFIO functions (the
  * plan's) go into spare root ports. Room that is not there for memory or vCPUs is a

@@ -35,8 +35,8 @@ static void req_destroy(struct monitor *m, struct conn *c, uint32_t req, struct 
 	}
 	ctr->removing = true;
 	ctr->remover = (struct waiter){c, req};
-	if (mon_agent_send(m, VC_M_REMOVE_CONTAINER, mon_params_for_container(ctr), PEND_REMOVE_ONE,
-			   ctr, NULL, 0, 0) < 0)
+	if (mon_agent_send(m, VC_AR_REMOVE_CONTAINER, &(struct vc_areq_container){ctr->st.id},
+			   PEND_REMOVE_ONE, ctr, NULL, 0, 0) < 0)
 		mon_respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
 }
 
@@ -102,9 +102,7 @@ static void req_signal(struct monitor *m, struct conn *c, uint32_t req,
 		mon_respond_error(&c->ch, req, ESRCH, "container not running");
 		return;
 	}
-	struct vc_json *p = NULL;
-	mon_signal_params(s, sig, rq->all, &p);
-	if (mon_agent_send(m, VC_M_SIGNAL_PROCESS, p, PEND_FORWARD, s->ctr, c, req, 0) < 0) {
+	if (mon_signal(m, s, sig, rq->all, c, req) < 0) {
 		mon_respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
 		return;
 	}
@@ -117,9 +115,7 @@ static void req_signal(struct monitor *m, struct conn *c, uint32_t req,
 				continue;
 			vc_debug("container %s: killed with its pod's sandbox %s", o->st.id,
 				 s->ctr->st.id);
-			if (mon_signal_params(o->init, SIGKILL, true, &p) == 0)
-				mon_agent_send(m, VC_M_SIGNAL_PROCESS, p, PEND_FORWARD, o, NULL, 0,
-					       0);
+			mon_signal(m, o->init, SIGKILL, true, NULL, 0);
 		}
 	}
 }
@@ -133,13 +129,8 @@ static void req_resize(struct monitor *m, struct conn *c, uint32_t req,
 		mon_respond_error(&c->ch, req, EINVAL, "no such stream");
 		return;
 	}
-	struct vc_json *p = mon_params_for_process(s);
-	if (p && (vc_json_object_set(p, "rows", vc_json_new_uint(rq->rows)) < 0 ||
-		  vc_json_object_set(p, "cols", vc_json_new_uint(rq->cols)) < 0)) {
-		vc_json_free(p);
-		p = NULL;
-	}
-	if (mon_agent_send(m, VC_M_TTY_WIN_RESIZE, p, PEND_FORWARD, s->ctr, c, req, 0) < 0)
+	struct vc_areq_tty_win_resize rs = {s->ctr->st.id, s->exec_id, rq->rows, rq->cols};
+	if (mon_agent_send(m, VC_AR_TTY_WIN_RESIZE, &rs, PEND_FORWARD, s->ctr, c, req, 0) < 0)
 		mon_respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
 }
 
@@ -166,14 +157,10 @@ static void req_exec(struct monitor *m, struct conn *c, uint32_t req, struct vc_
 	char exec_id[32];
 	snprintf(exec_id, sizeof(exec_id), "exec-%u", sid);
 	struct stream *s = mon_stream_add(m, ctr, sid, exec_id);
-	struct vc_json *p = s ? mon_params_for_process(s) : NULL;
-	if (p && (vc_json_object_set(p, "stream_id", vc_json_new_uint(sid)) < 0 ||
-		  vc_json_object_set(p, "process", steal_ptr(rq->process)) < 0 ||
-		  vc_json_object_set(p, "stdin", vc_json_new_bool(true)) < 0)) {
-		vc_json_free(p);
-		p = NULL;
-	}
-	if (mon_agent_send(m, VC_M_EXEC_PROCESS, p, PEND_EXEC, ctr, c, req, sid) < 0)
+	struct vc_areq_exec_process ex = {ctr->st.id, exec_id, sid, true, rq->process};
+	if (!s)
+		mon_respond_error(&c->ch, req, ENOMEM, "out of memory");
+	else if (mon_agent_send(m, VC_AR_EXEC_PROCESS, &ex, PEND_EXEC, ctr, c, req, sid) < 0)
 		mon_respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
 }
 
@@ -227,17 +214,12 @@ static void req_add(struct monitor *m, struct conn *c, uint32_t req, const char 
 	}
 	ctr->adding = true;
 	uint32_t sid = m->next_stream++;
-	struct vc_json *p =
-		mon_stream_add(m, ctr, sid, NULL) ? mon_params_for_container(ctr) : NULL;
-	if (p && (vc_json_object_set(p, "stream_id", vc_json_new_uint(sid)) < 0 ||
-		  vc_json_object_set(p, "storages", steal_ptr(plan.storages)) < 0 ||
-		  vc_json_object_set(p, "spec", steal_ptr(plan.guest_spec)) < 0 ||
-		  vc_json_object_set(p, "stdin", vc_json_new_bool(true)) < 0)) {
-		vc_json_free(p);
-		p = NULL;
-	}
+	struct vc_areq_create_container cc = {ctr->st.id, sid, true, plan.storages,
+					      plan.guest_spec};
+	if (mon_stream_add(m, ctr, sid, NULL))
+		r = mon_agent_send(m, VC_AR_CREATE_CONTAINER, &cc, PEND_ADD, ctr, c, req, sid);
 	vc_plan_release(&plan);
-	if (p && (r = mon_agent_send(m, VC_M_CREATE_CONTAINER, p, PEND_ADD, ctr, c, req, sid)) == 0)
+	if (r == 0)
 		return;
 	mon_respond_error(&c->ch, req, -r, "add container %s: %s", id,
 			  r == -ENOMEM ? "out of memory" : "the guest agent is gone");
@@ -248,28 +230,28 @@ static void req_add(struct monitor *m, struct conn *c, uint32_t req, const char 
  * container to another on success. */
 static const struct forward {
 	enum vc_mon_method method;
-	const char *agent_method;
+	enum vc_agent_req agent_req;
 	unsigned allowed; /* bit per enum vc_status */
 	int new_status;	  /* -1: unchanged */
 	const char *refusal;
 } forwards[] = {
-	{VC_MON_START, VC_M_START_CONTAINER, 1u << VC_STATUS_CREATED, VC_STATUS_RUNNING,
+	{VC_MON_START, VC_AR_START_CONTAINER, 1u << VC_STATUS_CREATED, VC_STATUS_RUNNING,
 	 "cannot start a container that is not in the created state"},
-	{VC_MON_PAUSE, VC_M_PAUSE_CONTAINER, 1u << VC_STATUS_RUNNING, VC_STATUS_PAUSED,
+	{VC_MON_PAUSE, VC_AR_PAUSE_CONTAINER, 1u << VC_STATUS_RUNNING, VC_STATUS_PAUSED,
 	 "container not running"},
-	{VC_MON_RESUME, VC_M_RESUME_CONTAINER, 1u << VC_STATUS_PAUSED, VC_STATUS_RUNNING,
+	{VC_MON_RESUME, VC_AR_RESUME_CONTAINER, 1u << VC_STATUS_PAUSED, VC_STATUS_RUNNING,
 	 "container not paused"},
-	{VC_MON_PS, VC_M_LIST_PROCESSES,
+	{VC_MON_PS, VC_AR_LIST_PROCESSES,
 	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED) |
 		 (1u << VC_STATUS_STOPPED),
 	 -1, "container not running"},
 	/* stopped too: `events` asks once more for the OOM kills that stopped it (the
 	 * guest's cgroup lives until delete) */
-	{VC_MON_STATS, VC_M_STATS_CONTAINER,
+	{VC_MON_STATS, VC_AR_STATS_CONTAINER,
 	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED) |
 		 (1u << VC_STATUS_STOPPED),
 	 -1, "container not running"},
-	{VC_MON_UPDATE, VC_M_UPDATE_CONTAINER,
+	{VC_MON_UPDATE, VC_AR_UPDATE_CONTAINER,
 	 (1u << VC_STATUS_CREATED) | (1u << VC_STATUS_RUNNING) | (1u << VC_STATUS_PAUSED), -1,
 	 "container not running"},
 };
@@ -304,18 +286,25 @@ static bool forward_request(struct monitor *m, struct conn *c, uint32_t req,
 		mon_respond_error(&c->ch, req, err.code ? err.code : EIO, "update: %s", err.msg);
 		return true;
 	}
-	/* the parameters a forwarded request carries on to the agent (as they came:
-	 * a flag at its default, false, is left out) */
-	struct vc_json *p = mon_params_for_container(ctr);
-	if (p &&
-	    ((rq->resources && vc_json_object_set(p, "resources", steal_ptr(rq->resources)) < 0) ||
-	     (rq->details && vc_json_object_set(p, "details", vc_json_new_bool(true)) < 0) ||
-	     (rq->environ && vc_json_object_set(p, "environ", vc_json_new_bool(true)) < 0))) {
-		vc_json_free(p);
-		p = NULL;
-	}
-	if (mon_agent_send(m, fw->agent_method, p, fw->new_status < 0 ? PEND_FORWARD : PEND_STATUS,
-			   ctr, c, req, fw->new_status < 0 ? 0 : (uint32_t)fw->new_status) < 0)
+	/* the parameters a forwarded request carries on to the agent */
+	union {
+		struct vc_areq_container ctr;
+		struct vc_areq_list_processes ps;
+		struct vc_areq_update_container update;
+	} p;
+	if (fw->agent_req == VC_AR_LIST_PROCESSES)
+		p.ps = (struct vc_areq_list_processes){ctr->st.id, rq->details, rq->environ};
+	else if (fw->agent_req == VC_AR_UPDATE_CONTAINER)
+		p.update = (struct vc_areq_update_container){ctr->st.id, rq->resources};
+	else
+		p.ctr = (struct vc_areq_container){ctr->st.id};
+	/* what the agent would answer to an update without resources, said here */
+	if (fw->agent_req == VC_AR_UPDATE_CONTAINER && !rq->resources)
+		mon_respond_error(&c->ch, req, EINVAL, "%s: params.resources is required",
+				  vc_agent_req_name(fw->agent_req));
+	else if (mon_agent_send(m, fw->agent_req, &p,
+				fw->new_status < 0 ? PEND_FORWARD : PEND_STATUS, ctr, c, req,
+				fw->new_status < 0 ? 0 : (uint32_t)fw->new_status) < 0)
 		mon_respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
 	return true;
 }

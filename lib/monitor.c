@@ -238,35 +238,10 @@ static void all_exited(struct monitor *m)
 		stream_exited(m, m->streams[i], 137, SIGKILL);
 }
 
-/* Params naming one process of its container (init has no exec_id). */
-struct vc_json *mon_params_for_process(const struct stream *s)
-{
-	struct vc_json *p = mon_params_for_container(s->ctr);
-	if (p && s->exec_id &&
-	    vc_json_object_set(p, "exec_id", vc_json_new_string(s->exec_id)) < 0) {
-		vc_json_free(p);
-		return NULL;
-	}
-	return p;
-}
-
-struct vc_json *mon_params_for_container(const struct mctr *c)
-{
-	struct vc_json *p = vc_json_new_object();
-	if (p && vc_json_object_set(p, "container_id", vc_json_new_string(c->st.id)) < 0) {
-		vc_json_free(p);
-		return NULL;
-	}
-	return p;
-}
-
-int mon_agent_send(struct monitor *m, const char *method, struct vc_json *params,
+int mon_agent_send(struct monitor *m, enum vc_agent_req req, const void *params,
 		   enum pend_kind kind, struct mctr *ctr, struct conn *conn, uint32_t conn_req,
 		   uint32_t stream)
 {
-	_cleanup_json_ struct vc_json *p = params;
-	if (!p)
-		return -ENOMEM;
 	if (m->agent.eof)
 		return -EPIPE;
 	if (m->n_pend == m->cap_pend) {
@@ -278,9 +253,12 @@ int mon_agent_send(struct monitor *m, const char *method, struct vc_json *params
 		m->cap_pend = cap;
 	}
 	uint32_t id = m->next_id++;
-	int r = vc_chan_request(&m->agent, id, method, p);
-	if (r < 0)
+	struct vc_error err = {0};
+	int r = vc_chan_request(&m->agent, id, req, params, &err);
+	if (r < 0) {
+		vc_warn("%s", err.msg);
 		return r;
+	}
 	m->pend[m->n_pend++] = (struct pending){id, kind, ctr, conn, conn_req, stream};
 	return 0;
 }
@@ -322,8 +300,9 @@ void mon_start_destroy(struct monitor *m, struct mctr *ctr, struct conn *c, uint
 	m->destroy_deadline = vc_now_ns() + DESTROY_TIMEOUT_MS * 1000000ULL;
 	if (!ctr && m->n_ctrs)
 		ctr = m->ctrs[0];
-	if (!ctr || mon_agent_send(m, VC_M_REMOVE_CONTAINER, mon_params_for_container(ctr),
-				   PEND_REMOVE, ctr, NULL, 0, 0) < 0)
+	if (!ctr ||
+	    mon_agent_send(m, VC_AR_REMOVE_CONTAINER, &(struct vc_areq_container){ctr->st.id},
+			   PEND_REMOVE, ctr, NULL, 0, 0) < 0)
 		finish_destroy(m);
 }
 
@@ -371,7 +350,8 @@ static void added(struct monitor *m, const struct pending *p, int r, const struc
 		mon_ctr_forget(m, ctr);
 		return;
 	}
-	if (mon_agent_send(m, VC_M_WAIT_PROCESS, mon_params_for_container(ctr), PEND_WAIT, ctr,
+	if (mon_agent_send(m, VC_AR_WAIT_PROCESS,
+			   &(struct vc_areq_process){.container_id = ctr->st.id}, PEND_WAIT, ctr,
 			   NULL, 0, ctr->init->id) < 0) {
 		if (p->conn)
 			mon_respond_error(&p->conn->ch, p->conn_req, EPIPE,
@@ -445,8 +425,9 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 					      f->body, f->len);
 			break;
 		}
-		if (!s || mon_agent_send(m, VC_M_WAIT_PROCESS, mon_params_for_process(s), PEND_WAIT,
-					 s->ctr, NULL, 0, s->id) < 0) {
+		if (!s || mon_agent_send(m, VC_AR_WAIT_PROCESS,
+					 &(struct vc_areq_process){s->ctr->st.id, s->exec_id},
+					 PEND_WAIT, s->ctr, NULL, 0, s->id) < 0) {
 			if (p.conn)
 				mon_respond_error(&p.conn->ch, p.conn_req, EPIPE,
 						  "the guest agent is gone");
@@ -473,8 +454,8 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 	case PEND_REMOVE:
 		if (r < 0)
 			vc_warn("RemoveContainer: %s", rerr.msg);
-		if (mon_agent_send(m, VC_M_DESTROY_SANDBOX, vc_json_new_object(), PEND_DESTROY,
-				   NULL, NULL, 0, 0) < 0)
+		if (mon_agent_send(m, VC_AR_DESTROY_SANDBOX, NULL, PEND_DESTROY, NULL, NULL, 0, 0) <
+		    0)
 			finish_destroy(m);
 		break;
 	case PEND_DESTROY:
@@ -536,16 +517,12 @@ static void handle_agent(struct monitor *m)
 		vm_gone(m, "the guest agent closed its channel");
 }
 
-int mon_signal_params(const struct stream *s, uint32_t sig, bool all, struct vc_json **out)
+int mon_signal(struct monitor *m, const struct stream *s, uint32_t sig, bool all, struct conn *conn,
+	       uint32_t conn_req)
 {
-	struct vc_json *p = mon_params_for_process(s);
-	if (p && (vc_json_object_set(p, "signal", vc_json_new_uint(sig)) < 0 ||
-		  vc_json_object_set(p, "all", vc_json_new_bool(all)) < 0)) {
-		vc_json_free(p);
-		p = NULL;
-	}
-	*out = p;
-	return p ? 0 : -ENOMEM;
+	struct vc_areq_signal_process sp = {s->ctr->st.id, s->exec_id, sig, all};
+	return mon_agent_send(m, VC_AR_SIGNAL_PROCESS, &sp, PEND_FORWARD, s->ctr, conn, conn_req,
+			      0);
 }
 
 static void handle_conn(struct monitor *m, struct conn *c)
@@ -577,9 +554,7 @@ static void conn_gone(struct monitor *m, struct conn *c)
 		s->conn = NULL;
 		/* A stand-in that dies (SIGKILL) takes its guest process with it. */
 		if (!s->exited && !m->destroying) {
-			struct vc_json *p = NULL;
-			mon_signal_params(s, SIGKILL, false, &p);
-			mon_agent_send(m, VC_M_SIGNAL_PROCESS, p, PEND_FORWARD, s->ctr, NULL, 0, 0);
+			mon_signal(m, s, SIGKILL, false, NULL, 0);
 		}
 	}
 	for (size_t k = 0; k < m->n_streams; k++) {

@@ -180,15 +180,16 @@ int vc_netns_plan_build(const struct vc_netns_scan *scan, struct vc_netns_plan *
 void vc_netns_plan_free(struct vc_netns_plan *p);
 void vc_netns_plan_freep(struct vc_netns_plan **p); /* for __attribute__((cleanup)) */
 
-/* The params of the agent requests (docs/agent-protocol.md), as JSON objects:
- * UpdateInterface for one NIC, UpdateRoutes and AddARPNeighbors for all of them
- * (send them after every UpdateInterface, since routes name the guest NICs). */
-int vc_netns_plan_iface_params(const struct vc_netns_plan_iface *pi, struct vc_json **out,
-			       struct vc_error *err);
-int vc_netns_plan_routes_params(const struct vc_netns_plan *p, struct vc_json **out,
-				struct vc_error *err);
-int vc_netns_plan_neighbors_params(const struct vc_netns_plan *p, struct vc_json **out,
-				   struct vc_error *err);
+/* The network descriptions the agent requests carry (docs/agent-protocol.md), as
+ * JSON arrays: UpdateInterface's addresses of one NIC, UpdateRoutes' routes and
+ * AddARPNeighbors' neighbors of all of them (send those after every
+ * UpdateInterface, since routes name the guest NICs). lib/ puts them into the
+ * typed requests (agent-proto/agent-req.h). */
+int vc_netns_plan_addresses(const struct vc_netns_plan_iface *pi, struct vc_json **out,
+			    struct vc_error *err);
+int vc_netns_plan_routes(const struct vc_netns_plan *p, struct vc_json **out, struct vc_error *err);
+int vc_netns_plan_neighbors(const struct vc_netns_plan *p, struct vc_json **out,
+			    struct vc_error *err);
 
 /* ---- interfaces added later (netns/watch.c) -------------------------------- */
 

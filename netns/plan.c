@@ -99,7 +99,7 @@ int vc_netns_plan_build(const struct vc_netns_scan *scan, struct vc_netns_plan *
 	return 0;
 }
 
-/* ---- agent request params ------------------------------------------------- */
+/* ---- the network descriptions of the agent requests ------------------------ */
 
 static int finish(struct vc_jgen *g, struct vc_json **out, struct vc_error *err)
 {
@@ -111,17 +111,12 @@ static int finish(struct vc_jgen *g, struct vc_json **out, struct vc_error *err)
 	return r;
 }
 
-int vc_netns_plan_iface_params(const struct vc_netns_plan_iface *pi, struct vc_json **out,
-			       struct vc_error *err)
+int vc_netns_plan_addresses(const struct vc_netns_plan_iface *pi, struct vc_json **out,
+			    struct vc_error *err)
 {
 	_cleanup_jgen_ struct vc_jgen *g = vc_jgen_new(false);
 	if (!g)
 		return vc_error_set(err, ENOMEM, "out of memory");
-	vc_jgen_object_open(g);
-	vc_jgen_kv_string(g, "name", pi->name);
-	vc_jgen_kv_string(g, "mac", pi->mac);
-	vc_jgen_kv_int(g, "mtu", pi->mtu);
-	vc_jgen_key(g, "addresses");
 	vc_jgen_array_open(g);
 	for (size_t i = 0; i < pi->n_addrs; i++) {
 		vc_jgen_object_open(g);
@@ -130,19 +125,14 @@ int vc_netns_plan_iface_params(const struct vc_netns_plan_iface *pi, struct vc_j
 		vc_jgen_object_close(g);
 	}
 	vc_jgen_array_close(g);
-	vc_jgen_kv_bool(g, "up", pi->up);
-	vc_jgen_object_close(g);
 	return finish(g, out, err);
 }
 
-int vc_netns_plan_routes_params(const struct vc_netns_plan *p, struct vc_json **out,
-				struct vc_error *err)
+int vc_netns_plan_routes(const struct vc_netns_plan *p, struct vc_json **out, struct vc_error *err)
 {
 	_cleanup_jgen_ struct vc_jgen *g = vc_jgen_new(false);
 	if (!g)
 		return vc_error_set(err, ENOMEM, "out of memory");
-	vc_jgen_object_open(g);
-	vc_jgen_key(g, "routes");
 	vc_jgen_array_open(g);
 	/* every interface's link routes before any gateway route, since a gateway
 	 * may sit behind another interface's link route */
@@ -166,18 +156,15 @@ int vc_netns_plan_routes_params(const struct vc_netns_plan *p, struct vc_json **
 		}
 	}
 	vc_jgen_array_close(g);
-	vc_jgen_object_close(g);
 	return finish(g, out, err);
 }
 
-int vc_netns_plan_neighbors_params(const struct vc_netns_plan *p, struct vc_json **out,
-				   struct vc_error *err)
+int vc_netns_plan_neighbors(const struct vc_netns_plan *p, struct vc_json **out,
+			    struct vc_error *err)
 {
 	_cleanup_jgen_ struct vc_jgen *g = vc_jgen_new(false);
 	if (!g)
 		return vc_error_set(err, ENOMEM, "out of memory");
-	vc_jgen_object_open(g);
-	vc_jgen_key(g, "neighbors");
 	vc_jgen_array_open(g);
 	for (size_t i = 0; i < p->n_ifaces; i++) {
 		const struct vc_netns_plan_iface *pi = &p->ifaces[i];
@@ -190,6 +177,5 @@ int vc_netns_plan_neighbors_params(const struct vc_netns_plan *p, struct vc_json
 		}
 	}
 	vc_jgen_array_close(g);
-	vc_jgen_object_close(g);
 	return finish(g, out, err);
 }

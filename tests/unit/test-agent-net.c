@@ -244,7 +244,7 @@ static const struct {
 	int code;
 	const char *names;
 } bad[] = {
-	{VC_M_UPDATE_INTERFACE, "{}", EINVAL, "UpdateInterface: params.mac: required"},
+	{VC_M_UPDATE_INTERFACE, "{}", EINVAL, "UpdateInterface: params.mac is required"},
 	{VC_M_UPDATE_INTERFACE, "{\"mac\":5}", EINVAL, "params.mac"},
 	{VC_M_UPDATE_INTERFACE, "{\"mac\":\"02:00:00:00:aa\"}", EINVAL, "params.mac"},
 	{VC_M_UPDATE_INTERFACE, "{\"mac\":\"02:00:00:00:aa:0g\"}", EINVAL, "params.mac"},
