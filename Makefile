@@ -141,18 +141,12 @@ demo: deps
 # /etc whatever the prefix.
 ETCDIR := /etc
 COMPLETIONSDIR := $(datadir)/bash-completion/completions
-# The library's files (issue 13, libvcrun): each list goes to its directory, and
-# uninstall removes the same names.
-INSTALL_LIBS :=
-INSTALL_HEADERS :=
-INSTALL_PKGCONFIG :=
+# The library (issue 13, libvcrun) adds its own files with `install: install-lib`
+# and `uninstall: uninstall-lib` (mk/libvcrun.mk on main).
 # Every file install writes, but config.json, as DESTDIR-less paths: uninstall's list.
 INSTALLED := $(bindir)/vcrun $(addprefix $(datadir)/vcrun/,$(notdir $(GUEST_IMAGE))) \
 	$(foreach p,$(MAN_PAGES),$(mandir)/man$(subst .,,$(suffix $(p)))/$(notdir $(p))) \
-	$(COMPLETIONSDIR)/vcrun $(ETCDIR)/containers/containers.conf.d/vcrun.conf \
-	$(addprefix $(libdir)/,$(notdir $(INSTALL_LIBS))) \
-	$(addprefix $(includedir)/,$(notdir $(INSTALL_HEADERS))) \
-	$(addprefix $(libdir)/pkgconfig/,$(notdir $(INSTALL_PKGCONFIG)))
+	$(COMPLETIONSDIR)/vcrun $(ETCDIR)/containers/containers.conf.d/vcrun.conf
 
 # Not `all`: installing needs neither the unit tests nor, with GUEST_PREBUILT=1, the agent.
 install: bin/vcrun guest man
@@ -172,9 +166,6 @@ install: bin/vcrun guest man
 	else \
 		install -m 0644 contrib/config.json $(DESTDIR)$(ETCDIR)/vcrun/config.json; \
 	fi
-	$(if $(INSTALL_LIBS),install -d $(DESTDIR)$(libdir) && cp -P $(INSTALL_LIBS) $(DESTDIR)$(libdir)/)
-	$(if $(INSTALL_HEADERS),install -d $(DESTDIR)$(includedir) && install -m 0644 $(INSTALL_HEADERS) $(DESTDIR)$(includedir)/)
-	$(if $(INSTALL_PKGCONFIG),install -d $(DESTDIR)$(libdir)/pkgconfig && install -m 0644 $(INSTALL_PKGCONFIG) $(DESTDIR)$(libdir)/pkgconfig/)
 
 # Leaves shared directories (bin, man8, ...) and a config.json the admin changed.
 uninstall:
@@ -193,7 +184,8 @@ deb: bin/vcrun guest
 	git ls-files -z --cached --others --exclude-standard | \
 		xargs -0 cp --parents -P -t $(DEB_DIR)/vcrun-$(VERSION)
 	cp $(GUEST_IMAGE) $(DEB_DIR)/vcrun-$(VERSION)/share/vcrun/
-	cd $(DEB_DIR)/vcrun-$(VERSION) && GIT_COMMIT=$(GIT_COMMIT) dpkg-buildpackage -us -uc -b
+	cd $(DEB_DIR)/vcrun-$(VERSION) && GIT_COMMIT=$(GIT_COMMIT) dpkg-buildpackage -us -uc -b \
+		$(if $(wildcard include/vcrun.h),,-Ppkg.vcrun.nolib)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

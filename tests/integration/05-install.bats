@@ -128,6 +128,14 @@ page_options() {
 			m=$(basename "$m" .md)
 			echo "$p/share/man/man${m##*.}/$m"
 		done
+		# libvcrun, where the tree has it (mk/libvcrun.mk: install-lib).
+		if [ -f "$REPO/include/vcrun.h" ]; then
+			echo "$p/include/vcrun.h"
+			echo "$p/lib/pkgconfig/vcrun.pc"
+			for m in "$REPO"/build/so/libvcrun.so*; do
+				echo "$p/lib/${m##*/}"
+			done
+		fi
 	} | sort >"$T/want"
 	(cd "$d" && find . ! -type d | sed 's/^\.//' | sort) >"$T/got"
 	diff "$T/want" "$T/got" >"$T/diff" || fail "installed files differ: $(cat "$T/diff")"
@@ -269,6 +277,19 @@ complete_line() {
 		[ ! -e "$T/control/$f" ] || fail "the package has a $f"
 	done
 	grep -qx /etc/vcrun/config.json "$T/control/conffiles" || fail "config.json is not a conffile"
+
+	# The library's packages, where the tree has it (else make deb builds with the
+	# profile pkg.vcrun.nolib).
+	if [ -f "$REPO/include/vcrun.h" ]; then
+		dpkg-deb -c "$T/deb/libvcrun0_${VERSION}_amd64.deb" | grep -q '/libvcrun\.so\.0 ' ||
+			fail "libvcrun0 has no libvcrun.so.0"
+		dpkg-deb -c "$T/deb/libvcrun-dev_${VERSION}_amd64.deb" | awk '{print $6}' >"$T/dev-files"
+		grep -qx ./usr/include/vcrun.h "$T/dev-files" && grep -q '/pkgconfig/vcrun\.pc$' "$T/dev-files" ||
+			fail "libvcrun-dev: $(cat "$T/dev-files")"
+		! grep -q 'libvcrun\|include' "$T/files" || fail "library files in the vcrun package"
+	else
+		[ ! -e "$T/deb/libvcrun0_${VERSION}_amd64.deb" ] || fail "a libvcrun0 package without a library"
+	fi
 
 	run lintian "$T/deb/vcrun_${VERSION}_amd64.changes"
 	echo "$output" | grep -v 'running with root privileges' >"$T/lintian.txt" || true
