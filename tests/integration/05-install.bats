@@ -146,6 +146,12 @@ page_options() {
 	run -0 python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["engine"]["runtimes"]["vcrun"])' \
 		"$d/etc/containers/containers.conf.d/vcrun.conf"
 	[ "$output" = "['$p/bin/vcrun']" ] || fail "engine.runtimes.vcrun: $output"
+	# podman reads it so (pointed at the DESTDIR binary; CONTAINERS_CONF: that file
+	# only; storage of its own, vfs: overlay would leave a mount).
+	sed "s|\"$p/bin/vcrun\"|\"$d$p/bin/vcrun\"|" "$d/etc/containers/containers.conf.d/vcrun.conf" >"$T/podman.conf"
+	CONTAINERS_CONF=$T/podman.conf run -0 --separate-stderr podman --root "$T/podman/root" \
+		--runroot "$T/podman/run" --storage-driver vfs --runtime vcrun info --format '{{.Host.OCIRuntime.Path}}'
+	[ "$output" = "$d$p/bin/vcrun" ] || fail "podman's runtime vcrun: $output"
 	# man finds the pages in the installed tree.
 	run -0 man -M "$d$p/share/man" -w vcrun-run
 	[ "$output" = "$d$p/share/man/man8/vcrun-run.8" ]
