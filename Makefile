@@ -2,7 +2,10 @@
 #   make            bin/vcrun, bin/vcrun-agent, the guest image in share/vcrun/
 #   make check      every test (unit, ASan/UBSan unit, integration); ends "N passed, N failed"
 #   make demo       install missing packages, build, run a busybox container in a VM
-#   make install    vcrun to $(prefix)/bin, guest image to $(prefix)/share/vcrun
+#   make install    vcrun, guest image, man pages, completion, configs (DESTDIR, prefix)
+#   make uninstall  removes what install put there (a changed /etc/vcrun/config.json stays)
+#   make man        the man pages, build/man/*.[58] from man/*.md (go-md2man)
+#   make deb        the Debian package, build/deb/vcrun_VERSION_ARCH.deb (debian/README.md)
 #   make SAN=1      the ASan/UBSan build, in build-asan/
 
 .DEFAULT_GOAL := all
@@ -59,7 +62,8 @@ $(B)/%.o: %.c config.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# `make deb` hands its commit to the package build, which runs in a copy of the tree.
+GIT_COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 $(B)/cmd/vcrun/main.o: ALL_CFLAGS += -DVC_GIT_COMMIT='"$(GIT_COMMIT)"'
 
 VCRUN_OBJ := $(patsubst %.c,$(B)/%.o,$(call room_src,cmd/vcrun))
@@ -74,7 +78,7 @@ VCRUN_LINK := -static $(HOST_STATIC_LIBS)
 endif
 $(BINDIR_OUT)/vcrun: $(VCRUN_OBJ) $(HOST_ARCHIVES) config.mk
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $(VCRUN_OBJ) -Wl,--start-group $(HOST_ARCHIVES) -Wl,--end-group $(VCRUN_LINK)
+	$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $(VCRUN_OBJ) -Wl,--start-group $(HOST_ARCHIVES) -Wl,--end-group $(VCRUN_LINK)
 
 # The agent is /init in the guest: static, no sanitizers.
 $(BINDIR_OUT)/vcrun-agent: $(AGENT_MAIN_OBJ) $(AGENT_ARCHIVES) config.mk
@@ -104,8 +108,24 @@ endif
 unit-bin: $(UNIT_BIN)
 
 guest: $(GUEST_IMAGE)
+# GUEST_PREBUILT=1 (the package build, debian/rules): the image is the one `make deb`
+# copied in, never rebuilt: building it downloads Debian's kernel package, which a
+# package build must not do.
+ifeq ($(GUEST_PREBUILT),1)
+$(GUEST_IMAGE):
+	@test -f $@ || { echo "$@ is missing: GUEST_PREBUILT=1 installs an image built before (make guest)" >&2; exit 1; }
+else
 $(GUEST_IMAGE) &: $(BINDIR_OUT)/vcrun-agent guest/build-image.sh guest/modules.list
 	guest/build-image.sh --agent $(BINDIR_OUT)/vcrun-agent --out $(GUEST_DIR)
+endif
+
+# Man pages: Markdown in man/, roff in build/man/ (man/README.md says why).
+MAN_SRC := $(sort $(wildcard man/*.[158].md))
+MAN_PAGES := $(patsubst man/%.md,build/man/%,$(MAN_SRC))
+man: $(MAN_PAGES)
+build/man/%: man/%.md
+	@mkdir -p $(@D)
+	go-md2man -in $< -out $@
 
 deps:
 	scripts/install-deps.sh
@@ -119,11 +139,55 @@ demo: deps
 	$(MAKE) all
 	scripts/demo.sh
 
-install: all
-	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(datadir)/vcrun $(DESTDIR)/etc/containers/containers.conf.d
+# vcrun reads /etc/vcrun/config.json and podman /etc/containers: these two live in
+# /etc whatever the prefix.
+ETCDIR := /etc
+COMPLETIONSDIR := $(datadir)/bash-completion/completions
+# The library (issue 13, libvcrun) adds its own files with `install: install-lib`
+# and `uninstall: uninstall-lib` (mk/libvcrun.mk on main).
+# Every file install writes, but config.json, as DESTDIR-less paths: uninstall's list.
+INSTALLED := $(bindir)/vcrun $(addprefix $(datadir)/vcrun/,$(notdir $(GUEST_IMAGE))) \
+	$(foreach p,$(MAN_PAGES),$(mandir)/man$(subst .,,$(suffix $(p)))/$(notdir $(p))) \
+	$(COMPLETIONSDIR)/vcrun $(ETCDIR)/containers/containers.conf.d/vcrun.conf
+
+# Not `all`: installing needs neither the unit tests nor, with GUEST_PREBUILT=1, the agent.
+install: bin/vcrun guest man
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(datadir)/vcrun $(DESTDIR)$(COMPLETIONSDIR) \
+		$(DESTDIR)$(ETCDIR)/vcrun $(DESTDIR)$(ETCDIR)/containers/containers.conf.d \
+		$(sort $(foreach p,$(MAN_PAGES),$(DESTDIR)$(mandir)/man$(subst .,,$(suffix $(p)))))
 	install -m 0755 bin/vcrun $(DESTDIR)$(bindir)/vcrun
 	install -m 0644 $(GUEST_IMAGE) $(DESTDIR)$(datadir)/vcrun/
-	install -m 0644 contrib/containers.conf.d/vcrun.conf $(DESTDIR)/etc/containers/containers.conf.d/vcrun.conf
+	for p in $(MAN_PAGES); do install -m 0644 $$p $(DESTDIR)$(mandir)/man$${p##*.}/ || exit 1; done
+	install -m 0644 contrib/bash-completion/vcrun $(DESTDIR)$(COMPLETIONSDIR)/vcrun
+	sed 's|"/usr/local/bin/vcrun"|"$(bindir)/vcrun"|' contrib/containers.conf.d/vcrun.conf \
+		>$(DESTDIR)$(ETCDIR)/containers/containers.conf.d/vcrun.conf
+	chmod 0644 $(DESTDIR)$(ETCDIR)/containers/containers.conf.d/vcrun.conf
+	@# The example config holds only ignored "#key" entries; a config already there is the admin's.
+	@if [ -e $(DESTDIR)$(ETCDIR)/vcrun/config.json ]; then \
+		echo "install: keeping $(DESTDIR)$(ETCDIR)/vcrun/config.json"; \
+	else \
+		install -m 0644 contrib/config.json $(DESTDIR)$(ETCDIR)/vcrun/config.json; \
+	fi
+
+# Leaves shared directories (bin, man8, ...) and a config.json the admin changed.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	@if [ -f $(DESTDIR)$(ETCDIR)/vcrun/config.json ] && \
+		cmp -s contrib/config.json $(DESTDIR)$(ETCDIR)/vcrun/config.json; then \
+		rm -f $(DESTDIR)$(ETCDIR)/vcrun/config.json; \
+	fi
+	-rmdir $(DESTDIR)$(datadir)/vcrun $(DESTDIR)$(ETCDIR)/vcrun 2>/dev/null
+
+# The package is built in a copy of the tree (build/deb/vcrun-VERSION), with the guest
+# image built here copied in: debian/README.md.
+DEB_DIR ?= build/deb
+deb: bin/vcrun guest
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/vcrun-$(VERSION)/share/vcrun
+	git ls-files -z --cached --others --exclude-standard | \
+		xargs -0 cp --parents -P -t $(DEB_DIR)/vcrun-$(VERSION)
+	cp $(GUEST_IMAGE) $(DEB_DIR)/vcrun-$(VERSION)/share/vcrun/
+	cd $(DEB_DIR)/vcrun-$(VERSION) && GIT_COMMIT=$(GIT_COMMIT) dpkg-buildpackage -us -uc -b \
+		$(if $(wildcard include/vcrun.h),,-Ppkg.vcrun.nolib)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
@@ -134,9 +198,10 @@ clean:
 distclean: clean
 	rm -rf config.mk config.h config.log config.status configure autom4te.cache aclocal.m4 config.h.in config.h.in~
 
-.PHONY: all unit-bin guest deps check demo install format clean distclean
+.PHONY: all unit-bin guest man deps check demo install uninstall deb format clean distclean
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# Not the package build's copy of the tree (build/deb), nor directories named *.d in it.
+-include $(shell find $(B) -path build/deb -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 # libFuzzer target for the CDI spec parser: clang only, so it is built with `make`
 # (not SAN=1) when clang is installed; tests/integration/50-cdi.bats runs it.

@@ -4,11 +4,18 @@
 # needs no network at all.
 set -eu
 
-BUILD="gcc make autoconf automake pkg-config libc6-dev
-       libyajl-dev libcap-dev libnl-3-dev libnl-route-3-dev libseccomp-dev libyaml-dev"
-RUN="qemu-system-x86 qemu-system-common cpio busybox-static xz-utils binutils"
+# go-md2man: the man pages (man/README.md); debhelper, dpkg-dev: `make deb`.
+BUILD="gcc make autoconf automake pkg-config libc6-dev git
+       libyajl-dev libcap-dev libnl-3-dev libnl-route-3-dev libseccomp-dev libyaml-dev
+       go-md2man debhelper dpkg-dev"
+# qemu-system-common has virtiofsd (shared_fs "virtio-fs"); bash-completion loads the
+# installed completion; catatonit is the init of podman's pods' infra containers.
+RUN="qemu-system-x86 qemu-system-common cpio busybox-static xz-utils binutils man-db
+     bash-completion catatonit"
+# lintian: tests/integration/05-install.bats checks the package with it; abigail-tools:
+# the ABI check of libvcrun (80-libvcrun.bats, make abi-check).
 TEST="bats jq runc crun iproute2 procps util-linux bsdutils clang-format python3 clang libclang-rt-14-dev
-      docker.io containerd podman conmon netavark aardvark-dns iptables iperf3 wget catatonit
+      docker.io containerd podman conmon netavark aardvark-dns iptables iperf3 wget lintian
       abigail-tools"
 
 missing=""
