@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent-proto/agent-msg.h"
+#include "agent-proto/clone-msg.h"
 #include "agent-proto/proto.h"
 #include "agent-proto/transport.h"
 #include "common/cleanup.h"
@@ -25,6 +26,9 @@
 #include "lib/vcrun.h"
 #include "lib/sandbox.h"
 #include "netns/netns.h"
+
+/* A clone's hot-plugged NIC: the guest's hot-plug and driver load under TCG. */
+#define CLONE_NIC_WAIT_MS 15000
 
 /* A request answered before the event loop runs (boot phase: nothing else is on
  * the channel yet). Check is re-sent every second until the agent answers, since
@@ -161,6 +165,10 @@ static int net_configure(struct monitor *m, const struct vc_netns_plan *np, stru
 		_cleanup_json_ struct vc_json *p = NULL, *res = NULL;
 		int r = vc_netns_plan_iface_params(&np->ifaces[i], &p, err);
 		struct vc_agent_iface nic;
+		/* A clone's NICs were hot-plugged just now: the guest may not see them yet. */
+		if (r == 0 && m->cloned &&
+		    vc_json_object_set(p, "wait_ms", vc_json_new_uint(CLONE_NIC_WAIT_MS)) < 0)
+			r = vc_error_set(err, ENOMEM, "out of memory");
 		if (r == 0)
 			r = agent_call_boot(m, VC_M_UPDATE_INTERFACE, p, 30000, false, &res, err);
 		if (r == 0)
@@ -192,6 +200,24 @@ static int net_configure(struct monitor *m, const struct vc_netns_plan *np, stru
 	return agent_call_boot(m, VC_M_START_DNS_RELAY, dns, 30000, false, &dres, err);
 }
 
+/* The restore path's part after the agent's Check: the clone becomes its own
+ * machine (CloneSetup: entropy, clock, hostname) before anything of the container
+ * runs, then gets the NICs the template could not have, in spare root ports. */
+static int clone_setup(struct monitor *m, const struct vc_hv_nic *nics, size_t n_nics,
+		       struct vc_error *err)
+{
+	_cleanup_json_ struct vc_json *params = NULL, *res = NULL;
+	int r = mon_clone_params(m, &params, err);
+	if (r == 0)
+		r = agent_call_boot(m, VC_M_CLONE_SETUP, params, 10000, false, &res, err);
+	for (size_t i = 0; r == 0 && i < n_nics; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "bnic-%zu", i);
+		r = vc_hv_hotplug_nic(&m->hv, id, &nics[i], err);
+	}
+	return r;
+}
+
 static int boot(struct monitor *m, struct vc_error *err)
 {
 	_cleanup_free_ char *text = NULL;
@@ -209,7 +235,8 @@ static int boot(struct monitor *m, struct vc_error *err)
 	vc_plan_hv_config(&m->plan, ".", &cfg);
 	cfg.nics = nics;
 	cfg.n_nics = nics ? np->n_ifaces : 0;
-	if ((r = vc_hv_start(&cfg, &m->hv, err)) < 0)
+	bool cloned = m->plan.template && mon_clone_start(m, &cfg, cfg.n_nics);
+	if (!cloned && (r = vc_hv_start(&cfg, &m->hv, err)) < 0)
 		return r;
 	m->hv_running = true;
 	struct mctr *owner = m->ctrs[0];
@@ -244,6 +271,8 @@ static int boot(struct monitor *m, struct vc_error *err)
 				    "Check: the agent speaks protocol version %u, the host %d",
 				    ck.version, VC_PROTO_VERSION);
 	vc_debug("agent %s, protocol version %u", ck.agent_version, ck.version);
+	if (cloned && (r = clone_setup(m, nics, cfg.n_nics, err)) < 0)
+		return r;
 
 	_cleanup_json_ struct vc_json *sb = vc_json_new_object();
 	_cleanup_json_ struct vc_json *sb_res = NULL;
