@@ -182,7 +182,7 @@ int vc_hv_snapshot(const char *qmp_path, const char *state_file, int timeout_ms,
 /* The clone's side: a VM started with cfg->incoming loads state_file (as an fd)
  * with x-ignore-shared, and runs (cont). A truncated or foreign file makes QEMU
  * fail the load (QEMU 7.2 then exits): an error, within timeout_ms (<= 0: 10 s). */
-int vc_hv_restore(const char *qmp_path, const char *state_file, int timeout_ms,
+int vc_hv_restore(const struct vc_hv *hv, const char *state_file, int timeout_ms,
 		  struct vc_error *err);
 
 /* ---- hot-plug (hv/hotplug.c) ---------------------------------------------- */

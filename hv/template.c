@@ -79,9 +79,10 @@ int vc_hv_snapshot(const char *qmp_path, const char *state_file, int timeout_ms,
 	return r;
 }
 
-int vc_hv_restore(const char *qmp_path, const char *state_file, int timeout_ms,
+int vc_hv_restore(const struct vc_hv *hv, const char *state_file, int timeout_ms,
 		  struct vc_error *err)
 {
+	const char *qmp_path = hv->qmp_path;
 	_cleanup_close_ int fd = open(state_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return vc_error_sys(err, errno, "template state `%s`", state_file);
@@ -101,5 +102,12 @@ int vc_hv_restore(const char *qmp_path, const char *state_file, int timeout_ms,
 	if (r == 0)
 		r = hv_qmp_call(&q, "cont", NULL, NULL, err);
 	hv_qmp_close(&q);
+	if (r < 0 && hv->log_path) {
+		/* QEMU exits when a load fails, saying why in its log. */
+		usleep(20000);
+		_cleanup_free_ char *tail = hv_file_tail(hv->log_path, 1);
+		if (tail && *tail)
+			vc_error_wrap(err, "%s", tail);
+	}
 	return r;
 }

@@ -43,9 +43,18 @@ static void fresh_guid(char out[37])
 		 b[13], b[14], b[15]);
 }
 
-static void clone_failed(struct monitor *m, const char *key, const struct vc_error *err)
+/* The template's files did not give a clone: it is marked not ready, so that the
+ * next create rebuilds it (clones that run keep their private mapping of the old
+ * memory file, which a rebuild replaces rather than rewrites). */
+static void clone_failed(struct monitor *m, const char *key, const char *dir,
+			 const struct vc_error *err)
 {
-	vc_warn("container %s: template %s: %s; booting it cold", m->id, key, err->msg);
+	vc_warn("container %s: template %s: %s; booting it cold (the next create rebuilds the "
+		"template)",
+		m->id, key, err->msg);
+	_cleanup_free_ char *ready = vc_strdup_printf("%s/" VC_TEMPLATE_READY_FILE, dir);
+	if (ready)
+		unlink(ready);
 	if (m->hv.pid > 0) {
 		struct vc_error ignored = {0};
 		vc_hv_stop(&m->hv, 2000, &ignored);
@@ -75,13 +84,13 @@ bool mon_clone_start(struct monitor *m, const struct vc_hv_config *cold, size_t 
 		vc_warn("container %s: %s; booting it cold", m->id, err.msg);
 		return false;
 	}
-	_cleanup_free_ char *mem = vc_strdup_printf("%s/memory", dir);
-	_cleanup_free_ char *state = vc_strdup_printf("%s/state", dir);
+	_cleanup_free_ char *mem = vc_strdup_printf("%s/" VC_TEMPLATE_MEM_FILE, dir);
+	_cleanup_free_ char *state = vc_strdup_printf("%s/" VC_TEMPLATE_STATE_FILE, dir);
 	if (!mem || !state)
 		return false;
 	if (access(state, R_OK) < 0) {
 		vc_error_sys(&err, errno, "state file `%s`", state);
-		clone_failed(m, key, &err);
+		clone_failed(m, key, dir, &err);
 		return false;
 	}
 	char guid[37];
@@ -95,11 +104,11 @@ bool mon_clone_start(struct monitor *m, const struct vc_hv_config *cold, size_t 
 	cfg.incoming = true;
 	unsigned long long t0 = vc_now_ns();
 	if (vc_hv_start(&cfg, &m->hv, &err) < 0) {
-		clone_failed(m, key, &err);
+		clone_failed(m, key, dir, &err);
 		return false;
 	}
-	if (vc_hv_restore(m->hv.qmp_path, state, RESTORE_TIMEOUT_MS, &err) < 0) {
-		clone_failed(m, key, &err);
+	if (vc_hv_restore(&m->hv, state, RESTORE_TIMEOUT_MS, &err) < 0) {
+		clone_failed(m, key, dir, &err);
 		return false;
 	}
 	vc_debug("container %s: clone of template %s%s, running after %llu ms", m->id, key,

@@ -24,9 +24,9 @@
 #include "lib/log.h"
 
 #define META_FILE  "meta.json"
-#define READY_FILE "ready"
-#define STATE_FILE "state"
-#define MEM_FILE   "memory"
+#define READY_FILE VC_TEMPLATE_READY_FILE
+#define STATE_FILE VC_TEMPLATE_STATE_FILE
+#define MEM_FILE   VC_TEMPLATE_MEM_FILE
 #define SHARE_DIR  "share"
 /* The builder's agent must answer within the plan's boot timeout; the save and the
  * stop are bounded on their own. */

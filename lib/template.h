@@ -20,6 +20,10 @@
 
 #define VC_TEMPLATE_DIR	       "templates"
 #define VC_TEMPLATE_CLONE_FILE "template.clone"
+/* In ROOT/templates/KEY/. */
+#define VC_TEMPLATE_MEM_FILE   "memory"
+#define VC_TEMPLATE_STATE_FILE "state"
+#define VC_TEMPLATE_READY_FILE "ready"
 /* Bumped whenever what a template holds changes meaning: old ones get new keys. */
 #define VC_TEMPLATE_FORMAT  1
 #define VC_TEMPLATE_KEY_LEN 32 /* hex digits */
