@@ -162,8 +162,17 @@ $(B)/fuzz/fuzz-agent-msg: $(FUZZ_AGENT_MSG_SRC) $(wildcard agent-proto/*.h) conf
 	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-I. -include config.h $(YAJL_CFLAGS) $(FUZZ_AGENT_MSG_SRC) $(YAJL_LIBS) -o $@
+# The same for CloneSetup's params as the agent decodes them (agent-proto/clone-msg.c).
+FUZZ_CLONE_MSG_SRC := tests/fuzz/fuzz-clone-msg.c agent-proto/clone-msg.c oci/json.c \
+	common/error.c common/util.c
+$(B)/fuzz/fuzz-clone-msg: $(FUZZ_CLONE_MSG_SRC) $(wildcard agent-proto/*.h) config.h
+	@mkdir -p $(@D)
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-I. -include config.h $(YAJL_CFLAGS) $(FUZZ_CLONE_MSG_SRC) $(YAJL_LIBS) -o $@
 ifneq ($(SAN),1)
 ifneq ($(shell command -v clang 2>/dev/null),)
+unit-bin: $(B)/fuzz/fuzz-clone-msg
 unit-bin: $(B)/fuzz/fuzz-cdi $(B)/fuzz/fuzz-monitor $(B)/fuzz/fuzz-agent-msg
 endif
 endif
