@@ -343,7 +343,18 @@ int vc_template_ensure(const char *root, const struct vc_plan *plan, const char 
 	int r = lock_key(root, key, timeout_ms, &lock, err);
 	if (r < 0)
 		return r;
-	if (!file_there(d, READY_FILE) || !file_there(d, STATE_FILE) || !file_there(d, MEM_FILE)) {
+	bool ready = file_there(d, READY_FILE);
+	const char *lost = !file_there(d, STATE_FILE) ? STATE_FILE
+			   : !file_there(d, MEM_FILE) ? MEM_FILE
+						      : NULL;
+	if (ready && lost) {
+		/* Damaged after it was built: this create boots cold, the next rebuilds. */
+		_cleanup_free_ char *rp = vc_strdup_printf("%s/" READY_FILE, d);
+		if (rp)
+			unlink(rp);
+		return vc_error_set(err, ENOENT, "template %s: its %s file is missing", key, lost);
+	}
+	if (!ready) {
 		vc_debug("template %s: building it", key);
 		unsigned long long t0 = vc_now_ns();
 		if ((r = build(d, plan, key, inputs, err)) < 0) {
