@@ -278,15 +278,6 @@ else
 	echo "stand-in + monitor < 4 MiB: NO ($sum_rss KiB)"
 	missed=1
 fi
-# target NAME OK-EXPR VALUE: prints the yes/NO line; a miss counts.
-target() {
-	if awk "BEGIN { exit !($2) }"; then
-		echo "$1: yes ($3)"
-	else
-		echo "$1: NO ($3)"
-		missed=1
-	fi
-}
 target "template run <= 0.30 s" "$m_tmpl <= 0.30" "${m_tmpl} s"
 target "template run <= 0.15 x cold" "$t_ratio <= 0.15" "$t_ratio"
 target "PSS per idle clone <= 48 MiB" "$pss_clone <= 49152" "$pss_clone KiB"

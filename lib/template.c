@@ -339,6 +339,12 @@ int vc_template_ensure(const char *root, const struct vc_plan *plan, const char 
 	_cleanup_free_ char *d = vc_strdup_printf("%s/" VC_TEMPLATE_DIR "/%s", root, key);
 	if (!d)
 		return vc_error_set(err, ENOMEM, "out of memory");
+	/* The common case needs no lock: "ready" is written last, and a template
+	 * removed from under a clone's restore only costs that clone a cold boot. */
+	if (file_there(d, READY_FILE) && file_there(d, STATE_FILE) && file_there(d, MEM_FILE)) {
+		*dir = steal_ptr(d);
+		return 0;
+	}
 	_cleanup_close_ int lock = -1;
 	int r = lock_key(root, key, timeout_ms, &lock, err);
 	if (r < 0)
