@@ -11,6 +11,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "hv/hv.h"
 #include "lib/template.h"
 
 static char *tmp_file(const char *name, const char *text)
@@ -159,4 +160,64 @@ VC_TEST(list_and_remove)
 	CHECK(vc_template_remove(root, key, true, &err) == -ENOENT);
 }
 
-VC_TESTS(VC_T(key_follows_its_inputs), VC_T(unfit_plans), VC_T(list_and_remove))
+/* argv[i..] equals the words, in order, somewhere. */
+static bool has_seq(char **argv, const char *a, const char *b)
+{
+	for (size_t i = 0; argv[i] && argv[i + 1]; i++)
+		if (!strcmp(argv[i], a) && !strcmp(argv[i + 1], b))
+			return true;
+	return false;
+}
+
+VC_TEST(argv_of_template_and_clone)
+{
+	struct vc_hv_config c = {
+		.qemu_path = "qemu-system-x86_64",
+		.kernel = "/s/vmlinuz",
+		.initrd = "/s/initramfs.img",
+		.mem_mib = 512,
+		.vcpus = 1,
+		.state_dir = "/run/vc/x",
+		.accel = VC_ACCEL_TCG,
+		.channel = VC_CHANNEL_SERIAL,
+		.fs = VC_FS_9P,
+		.mem_path = "/r/templates/k,1/memory",
+		.vmgenid = "auto",
+	};
+	struct vc_error err = {0};
+	_cleanup_strv_ char **t = NULL;
+	CHECK(vc_hv_qemu_argv(&c, &t, &err) == 0);
+	CHECK(has_seq(t, "-M", "q35,accel=tcg,memory-backend=mem"));
+	CHECK(has_seq(t, "-object",
+		      "memory-backend-file,id=mem,size=512M,"
+		      "mem-path=/r/templates/k,,1/memory,share=on"));
+	CHECK(has_seq(t, "-device", "vmgenid,guid=auto"));
+	for (size_t i = 0; t[i]; i++)
+		CHECK(strcmp(t[i], "-incoming"));
+	/* The clone: the same but for the mapping, the id, and -incoming defer. */
+	c.mem_private = true;
+	c.vmgenid = "0f8fad5b-d9cb-469f-a165-70867728950e";
+	c.incoming = true;
+	_cleanup_strv_ char **k = NULL;
+	CHECK(vc_hv_qemu_argv(&c, &k, &err) == 0);
+	CHECK(has_seq(k, "-object",
+		      "memory-backend-file,id=mem,size=512M,"
+		      "mem-path=/r/templates/k,,1/memory,share=off"));
+	CHECK(has_seq(k, "-device", "vmgenid,guid=0f8fad5b-d9cb-469f-a165-70867728950e"));
+	CHECK(has_seq(k, "-incoming", "defer"));
+	/* A guid with anything else in it, and a memory file with virtio-fs. */
+	c.vmgenid = "x,id=evil";
+	CHECK(vc_hv_qemu_argv(&c, &k, &err) == -EINVAL);
+	CHECK_CONTAINS(err.msg, "vmgenid");
+	c.vmgenid = NULL;
+	struct vc_hv_share sh = {.tag = "sandbox", .host_path = "/x"};
+	c.fs = VC_FS_VIRTIOFS;
+	c.virtiofsd_path = "virtiofsd";
+	c.shares = &sh;
+	c.n_shares = 1;
+	CHECK(vc_hv_qemu_argv(&c, &k, &err) == -EINVAL);
+	CHECK_CONTAINS(err.msg, "mem_path");
+}
+
+VC_TESTS(VC_T(key_follows_its_inputs), VC_T(unfit_plans), VC_T(list_and_remove),
+	 VC_T(argv_of_template_and_clone))
