@@ -88,6 +88,24 @@ clone_ns() {
 	ip -n "vc47p-$n-$1" link set "vc47q$n$1" up
 }
 
+@test "templates: more interfaces than spare root ports means a cold boot, and the debug log says why" {
+	echo '{"template": true, "hotplug_root_ports": 0}' >"$T/config.json"
+	clone_ns a
+	make_bundle "$T/b" cat /sys/class/net/eth0/address
+	spec_edit "$T/b" '.linux.namespaces |= map(if .type == "network" then .path = $p else . end)' \
+		--arg p "/run/netns/vc47c-$n-a"
+	id=$(new_id tpnic)
+	vc_capture --log "$T/log" --debug run --bundle "$T/b" "$id"
+	[ "$status" -eq 0 ] || fail "run: $status: $stderr"
+	[ "$output" = "$(ip -n "vc47c-$n-a" -br link show eth0 | awk '{print $3}')" ] ||
+		fail "eth0: $output"
+	grep -q "container $id: cold boot, no template fits: .*hotplug_root_ports" "$T/log" ||
+		fail "no reason in the log: $(cat "$T/log")"
+	! is_clone "$id" || fail "cloned"
+	[ -z "$(templates)" ] || fail "a template was built: $(templates)"
+	! grep -q level=warning "$T/log" || fail "warned: $(cat "$T/log")"
+}
+
 @test "templates: two clones differ in boot_id, urandom and MAC; their clocks are the host's" {
 	make_bundle "$T/b0" true
 	first=$(new_id tpfirst)
