@@ -102,6 +102,9 @@ struct vc_hv_config {
 	 * the guest kernel reseed its CRNG when it resumes. NULL: no device. */
 	const char *vmgenid;
 	bool incoming; /* -incoming defer: the machine waits for vc_hv_restore */
+	/* QEMU dies with the process that started it (a template's builder: a monitor
+	 * killed half-way must not leave its template VM running). */
+	bool bound;
 };
 
 #define VC_HV_MEM_SLOTS 8

@@ -65,6 +65,10 @@ int hv_spawn(char *const argv[], int out_fd, int keep_fd, pid_t *pid, struct vc_
 int hv_spawn_in(char *const argv[], int out_fd, int keep_fd, int netns_fd, pid_t *pid,
 		struct vc_error *err);
 
+/* hv_spawn_in without keep_fd, for a child that must not outlive the caller: it
+ * gets SIGKILL when the caller's thread ends (PR_SET_PDEATHSIG). */
+int hv_spawn_bound(char *const argv[], int out_fd, int netns_fd, pid_t *pid, struct vc_error *err);
+
 /* PATH lookup for a name without '/'; a name with '/' is returned as is. malloc'd. */
 int hv_find_program(const char *name, char **path, struct vc_error *err);
 

@@ -207,18 +207,31 @@ clone_ns() {
 	done
 }
 
-@test "templates: a half-built template (its builder died) is rebuilt" {
+@test "templates: a half-built template (its builder was killed) is rebuilt, its VM gone" {
 	make_bundle "$T/b" true
 	id=$(new_id tphalf1)
-	vc_capture run --bundle "$T/b" "$id"
-	key=$(templates | awk '{print $1}')
-	rm "$ROOT/templates/$key/ready"
+	(
+		close_test_fds
+		exec "$RUNTIME" --root "$ROOT" create --bundle "$T/b" "$id"
+	) </dev/null >"$T/c.out" 2>&1 &
+	pc=$!
+	# Kill the monitor while its template VM boots.
+	wait_for 30 eval 'compgen -G "$ROOT/templates/*/qemu.log" >/dev/null' ||
+		fail "no template VM started"
+	mon=$(pgrep -f "__monitor --root $ROOT --id $id")
+	[ -n "$mon" ] || fail "no monitor"
+	kill -KILL "$mon"
+	wait $pc && fail "create succeeded although its monitor was killed"
+	vcrun delete --force "$id"
+	wait_for 5 eval '[ -z "$(pgrep -f "$ROOT/templates/")" ]' ||
+		fail "the template VM outlived its builder: $(pgrep -af "$ROOT/templates/")"
 	[[ $(templates) == *incomplete ]] || fail "list: $(templates)"
 	id=$(new_id tphalf2)
 	vc_capture --log "$T/log" --debug run --bundle "$T/b" "$id"
 	[ "$status" -eq 0 ] || fail "run: $status: $stderr"
-	grep -q "template $key: building it" "$T/log" || fail "not rebuilt"
+	grep -q "building it" "$T/log" || fail "not rebuilt"
 	is_clone "$id" || fail "not a clone"
+	[[ $(templates) == *" ok" ]] || fail "list: $(templates)"
 	! grep -q level=warning "$T/log" || fail "warned: $(cat "$T/log")"
 }
 
