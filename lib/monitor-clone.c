@@ -88,8 +88,7 @@ bool mon_clone_start(struct monitor *m, const struct vc_hv_config *cold, size_t 
 	_cleanup_free_ char *state = vc_strdup_printf("%s/" VC_TEMPLATE_STATE_FILE, dir);
 	if (!mem || !state)
 		return false;
-	if (access(state, R_OK) < 0) {
-		vc_error_sys(&err, errno, "state file `%s`", state);
+	if (vc_template_verify(dir, &err) < 0) {
 		clone_failed(m, key, dir, &err);
 		return false;
 	}

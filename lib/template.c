@@ -252,18 +252,73 @@ static int wait_agent(int fd, int timeout_ms, struct vc_error *err)
 	return r;
 }
 
+/* The template's two files as the builder left them: the state file's size and
+ * FNV-1a (it is small), the memory file's inode, size and mtime. A clone checks
+ * them before it loads anything: a state file from elsewhere could load and resume
+ * a machine whose RAM does not match it, which no timeout short of the boot's
+ * would notice. */
+static int files_identity(const char *dir, char **out, struct vc_error *err)
+{
+	*out = NULL;
+	_cleanup_free_ char *sp = vc_strdup_printf("%s/" STATE_FILE, dir);
+	_cleanup_free_ char *mp = vc_strdup_printf("%s/" MEM_FILE, dir);
+	if (!sp || !mp)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	_cleanup_free_ char *state = NULL;
+	size_t len = 0;
+	int r = vc_read_file(sp, 64u << 20, &state, &len, err);
+	if (r < 0)
+		return r;
+	struct stat st;
+	if (stat(mp, &st) < 0)
+		return vc_error_sys(err, errno, "`%s`", mp);
+	*out = vc_strdup_printf("state %zu %016llx memory %llu %lld %lld.%09ld", len,
+				(unsigned long long)fnv1a(state, len, 0xcbf29ce484222325ULL),
+				(unsigned long long)st.st_ino, (long long)st.st_size,
+				(long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	return *out ? 0 : vc_error_set(err, ENOMEM, "out of memory");
+}
+
+int vc_template_verify(const char *dir, struct vc_error *err)
+{
+	_cleanup_free_ char *path = vc_strdup_printf("%s/" META_FILE, dir);
+	_cleanup_free_ char *text = NULL, *now = NULL;
+	size_t len = 0;
+	_cleanup_json_ struct vc_json *meta = NULL;
+	if (!path)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	int r = vc_read_file(path, 1 << 20, &text, &len, err);
+	if (r == 0)
+		r = vc_json_parse(text, len, path, &meta, err);
+	if (r == 0)
+		r = files_identity(dir, &now, err);
+	if (r < 0)
+		return r;
+	const char *saved = vc_json_str(vc_json_get(meta, "files"));
+	if (!saved || strcmp(saved, now))
+		return vc_error_set(err, EBADMSG,
+				    "its state or memory file is not the one it saved (saved: %s; "
+				    "now: %s)",
+				    saved ? saved : "nothing", now);
+	return 0;
+}
+
 static int write_meta(const char *dir, const char *key, const struct vc_json *inputs,
 		      struct vc_error *err)
 {
+	_cleanup_free_ char *files = NULL;
+	int r = files_identity(dir, &files, err);
+	if (r < 0)
+		return r;
 	_cleanup_json_ struct vc_json *meta = vc_json_new_object();
 	if (!meta || vc_json_object_set(meta, "key", vc_json_new_string(key)) < 0 ||
 	    vc_json_object_set(meta, "created", vc_json_new_int((int64_t)time(NULL))) < 0 ||
-	    vc_json_object_set(meta, "inputs", vc_json_clone(inputs)) < 0)
+	    vc_json_object_set(meta, "inputs", vc_json_clone(inputs)) < 0 ||
+	    vc_json_object_set(meta, "files", vc_json_new_string(files)) < 0)
 		return vc_error_set(err, ENOMEM, "out of memory");
 	_cleanup_free_ char *text = NULL, *path = vc_strdup_printf("%s/" META_FILE, dir);
 	size_t len = 0;
-	int r = vc_json_serialize(meta, true, &text, &len, err);
-	if (r < 0)
+	if ((r = vc_json_serialize(meta, true, &text, &len, err)) < 0)
 		return r;
 	if (!path)
 		return vc_error_set(err, ENOMEM, "out of memory");

@@ -50,6 +50,12 @@ int vc_template_ensure(const char *root, const struct vc_plan *plan, const char 
 		       const struct vc_json *inputs, int timeout_ms, char **dir, bool *built,
 		       struct vc_error *err);
 
+/* Before a clone loads them: the template's state and memory files are the ones
+ * its builder saved (meta.json's "files": the state file's size and checksum, the
+ * memory file's inode, size and mtime). EBADMSG when not (the caller names the
+ * template). */
+int vc_template_verify(const char *dir, struct vc_error *err);
+
 struct vc_template_info {
 	char key[VC_TEMPLATE_KEY_LEN + 1];
 	time_t created;	 /* 0: unknown (half built) */

@@ -205,6 +205,23 @@ clone_ns() {
 		vc_capture --log "$T/log" --debug run --bundle "$T/b" "$id"
 		[ "$status" -eq 0 ] && is_clone "$id" || fail "$fault: no clone after: $(cat "$T/log")"
 	done
+	# Another template's state file, which QEMU could load: the saved checksum
+	# tells them apart (a clone would otherwise resume on the wrong memory).
+	echo '{"template": true, "memory_mib": 256}' >"$T/config.json"
+	id=$(new_id tptr-small)
+	vc_capture run --bundle "$T/b" "$id"
+	[ "$status" -eq 0 ] || fail "run: $status: $stderr"
+	other=$(templates | awk -v k="$key" '$1 != k { print $1 }')
+	[ -n "$other" ] || fail "no second template: $(templates)"
+	cp "$ROOT/templates/$other/state" "$ROOT/templates/$key/state"
+	echo '{"template": true}' >"$T/config.json"
+	: >"$T/log"
+	id=$(new_id tptr-other)
+	vc_capture --log "$T/log" run --bundle "$T/b" "$id"
+	[ "$status" -eq 0 ] && [ "$output" = works ] || fail "other: $status '$output': $stderr"
+	[ "$(grep -c 'level=warning' "$T/log")" -eq 1 ] || fail "other: $(cat "$T/log")"
+	grep -q "template $key: its state or memory file is not the one it saved" "$T/log" ||
+		fail "other: $(cat "$T/log")"
 }
 
 @test "templates: a half-built template (its builder was killed) is rebuilt, its VM gone" {

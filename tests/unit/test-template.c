@@ -143,6 +143,8 @@ VC_TEST(list_and_remove)
 	CHECK(vc_template_list(root, &t, &n, &err) == 0 && n == 1);
 	CHECK_STR(t[0].key, key);
 	CHECK(t[0].ready && !t[0].stale && t[0].clones == 1 && t[0].created == 1796449182);
+	/* meta.json without the files' identity: a clone would not trust them. */
+	CHECK(vc_template_verify(dir, &err) < 0);
 	free(t);
 	t = NULL;
 	/* A touched kernel makes it stale. */
