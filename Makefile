@@ -215,7 +215,8 @@ $(B)/fuzz/fuzz-cdi: $(FUZZ_CDI_SRC) $(wildcard cdi/*.h) config.h
 
 # The same for the protocols' typed messages: fuzz_proto NAME FILE builds
 # tests/fuzz/NAME.c over agent-proto/FILE: the monitor protocol (monitor-msg.c), the
-# agent's answers (agent-msg.c) and the host's requests (agent-req.c).
+# agent's answers (agent-msg.c), the host's requests (agent-req.c, with clone-msg.c for
+# CloneSetup) and CloneSetup alone (clone-msg.c).
 define fuzz_proto
 FUZZ_$(1)_SRC := tests/fuzz/$(1).c agent-proto/$(2) agent-proto/message.c \
 	agent-proto/frame.c oci/json.c common/error.c common/util.c
@@ -227,9 +228,11 @@ $$(B)/fuzz/$(1): $$(FUZZ_$(1)_SRC) $$(wildcard agent-proto/*.h) config.h
 endef
 $(eval $(call fuzz_proto,fuzz-monitor,monitor-msg.c))
 $(eval $(call fuzz_proto,fuzz-agent-msg,agent-msg.c))
-$(eval $(call fuzz_proto,fuzz-agent-req,agent-req.c))
+$(eval $(call fuzz_proto,fuzz-agent-req,agent-req.c agent-proto/clone-msg.c))
+$(eval $(call fuzz_proto,fuzz-clone-msg,clone-msg.c))
 ifneq ($(SAN),1)
 ifneq ($(shell command -v clang 2>/dev/null),)
-unit-bin: $(B)/fuzz/fuzz-cdi $(B)/fuzz/fuzz-monitor $(B)/fuzz/fuzz-agent-msg $(B)/fuzz/fuzz-agent-req
+unit-bin: $(B)/fuzz/fuzz-cdi $(B)/fuzz/fuzz-monitor $(B)/fuzz/fuzz-agent-msg $(B)/fuzz/fuzz-agent-req \
+	$(B)/fuzz/fuzz-clone-msg
 endif
 endif

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent-proto/clone-msg.h"
 #include "common/error.h"
 #include "oci/json.h"
 
@@ -62,6 +63,7 @@ enum vc_agent_req {
 	VC_AR_ADD_ARP_NEIGHBORS, /* vc_areq_add_arp_neighbors */
 	VC_AR_START_DNS_RELAY,	 /* vc_areq_start_dns_relay */
 	VC_AR_ONLINE_CPUS,	 /* vc_areq_online_cpus */
+	VC_AR_CLONE_SETUP, /* vc_clone_setup (agent-proto/clone-msg.h): copied, not borrowed */
 	VC_AR_N,
 };
 
@@ -151,6 +153,7 @@ struct vc_agent_request {
 		struct vc_areq_add_arp_neighbors neighbors;
 		struct vc_areq_start_dns_relay dns;
 		struct vc_areq_online_cpus cpus;
+		struct vc_clone_setup clone;
 	} u;
 	struct vc_json *params; /* owned by whole-body decode: what u points into */
 };

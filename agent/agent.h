@@ -277,6 +277,12 @@ int agent_h_online_cpus(struct agent *a, struct agent_req *r, struct vc_jgen *re
 			struct vc_error *err);
 int agent_online_cpus(const char *sysfs, uint32_t want, uint32_t wait_ms, uint32_t *online,
 		      struct vc_error *err);
+/* clone.c: CloneSetup (agent-proto/clone-msg.h) in a VM restored from a template.
+ * agent_clone_reseed credits entropy to random_dev and reseeds the CRNG. */
+int agent_h_clone_setup(struct agent *a, struct agent_req *r, struct vc_jgen *res,
+			struct vc_error *err);
+int agent_clone_reseed(const char *random_dev, const uint8_t *entropy, size_t n,
+		       struct vc_error *err);
 /* Sets lo up (PID 1 at boot; a container's localhost lives in the VM's namespace). */
 int agent_net_lo_up(struct vc_error *err);
 

@@ -4,6 +4,7 @@
  * method carries, before its handler runs; so handlers see only well-formed
  * requests and a bad one gets an error response naming the field, never a crash. */
 #include "agent-proto/agent-msg.h"
+#include "agent-proto/clone-msg.h"
 #include "agent/agent.h"
 
 #include <errno.h>
@@ -84,6 +85,7 @@ static const struct {
 	[VC_AR_ADD_ARP_NEIGHBORS] = {0, agent_h_add_arp_neighbors},
 	[VC_AR_START_DNS_RELAY] = {0, agent_h_start_dns_relay},
 	[VC_AR_ONLINE_CPUS] = {0, agent_h_online_cpus},
+	[VC_AR_CLONE_SETUP] = {0, agent_h_clone_setup},
 };
 
 static int get_bool(const struct vc_json *obj, const char *where, const char *key, bool *out,

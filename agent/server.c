@@ -410,7 +410,9 @@ static void serve_loop(struct agent *a)
 			agent_err("out of memory building the poll set");
 			break;
 		}
-		int n = poll(ps.fds, ps.n, a->chan_down ? 20 : -1);
+		/* No event says the host is back (the port only stops hanging up): look
+		 * often, since a template clone's monitor waits on it. */
+		int n = poll(ps.fds, ps.n, a->chan_down ? 5 : -1);
 		if (n < 0 && errno != EINTR) {
 			agent_err("poll: %s", strerror(errno));
 			break;

@@ -226,15 +226,6 @@ done
 echo
 
 missed=0
-# target NAME YES-WHEN-AWK-EXPR DETAIL
-target() {
-	if awk "BEGIN { exit !($2) }"; then
-		echo "$1: yes ($3)"
-	else
-		echo "$1: NO ($3)"
-		missed=1
-	fi
-}
 # vcrun's state and list are held to crun's, the fastest runc-compatible runtime here;
 # when crun cannot run, to runc's.
 ref=crun

@@ -81,3 +81,15 @@ bench_reap() {
 		kill -KILL "$p" 2>/dev/null || true
 	done
 }
+
+# target NAME YES-WHEN-AWK-EXPR DETAIL: one yes/NO line under a table; a miss sets
+# the caller's missed=1.
+# shellcheck disable=SC2034 # missed is the caller's
+target() {
+	if awk "BEGIN { exit !($2) }"; then
+		echo "$1: yes ($3)"
+	else
+		echo "$1: NO ($3)"
+		missed=1
+	fi
+}

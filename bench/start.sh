@@ -6,8 +6,11 @@
 #   (b) a bare QEMU boot of the same kernel and initramfs with vcrun's machine flags,
 #       to /init and power-off (vcrun.poweroff=1): the floor vcrun cannot beat,
 #   (c) `runc run` of the same bundle,
+#   (d) `vcrun run` of `true` as a clone of a VM template ("template": true),
 # then the vcrun/floor ratio and the host RSS of the stand-in and the monitor while a
-# container runs `sleep`. See bench/README.md. --strict: exit 1 when a target is missed.
+# container runs `sleep`; with templates, the PSS per idle container (cold and clone)
+# and 20 creates in parallel against one. See bench/README.md. --strict: exit 1 when a
+# target is missed.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -40,6 +43,9 @@ cleanup() {
 	for id in $("$vcrun" --root "$vroot" list -q 2>/dev/null); do
 		"$vcrun" --root "$vroot" delete --force "$id" >/dev/null 2>&1 || true
 	done
+	for id in $(tvcrun list -q 2>/dev/null); do
+		tvcrun delete --force "$id" >/dev/null 2>&1 || true
+	done
 	for id in $("$runc" --root "$rroot" list -q 2>/dev/null); do
 		"$runc" --root "$rroot" delete --force "$id" >/dev/null 2>&1 || true
 	done
@@ -51,6 +57,20 @@ trap 'exit 130' INT TERM
 
 RUNTIME=$vcrun "$repo/scripts/mkbundle.sh" "$work/true" true
 RUNTIME=$vcrun "$repo/scripts/mkbundle.sh" "$work/sleep" sleep 600
+
+# The same configuration with templates on (lib/template.h), and its own root, so
+# that the cold runs stay cold.
+troot=$work/troot
+mkdir -p "$troot"
+base_config=${VCRUN_CONFIG:-/etc/vcrun/config.json}
+if [ -f "$base_config" ]; then
+	jq '. + {template: true}' "$base_config" >"$work/template.json"
+else
+	echo '{"template": true}' >"$work/template.json"
+fi
+tvcrun() {
+	VCRUN_CONFIG=$work/template.json "$vcrun" --root "$troot" "$@"
+}
 
 now_ns() {
 	date +%s%N
@@ -114,8 +134,16 @@ floor_cmd=("$qemu" -M "$machine" -cpu "$cpu" -m "$mem" -smp "$smp" -nodefaults -
 	-kernel "$share/vmlinuz" -initrd "$share/initramfs.img"
 	-append "$append vcrun.poweroff=1")
 
-# --- Timings, interleaved so that drift in the host's load hits all three alike. ---
-declare -a t_vcrun t_floor t_runc
+# The template is built by the first templated create: not part of the timings.
+echo "bench: building the VM template" >&2
+t0=$(now_ns)
+tvcrun run --bundle "$work/true" warm </dev/null >/dev/null 2>"$work/t.err" ||
+	die "vcrun run with templates failed: $(cat "$work/t.err")"
+t_build=$(($(now_ns) - t0))
+[ -n "$(tvcrun template list | tail -n +2)" ] || die "no template was built"
+
+# --- Timings, interleaved so that drift in the host's load hits all alike. ---
+declare -a t_vcrun t_floor t_runc t_tmpl
 for ((i = 1; i <= n; i++)); do
 	echo "bench: round $i of $n" >&2
 	t0=$(now_ns)
@@ -138,6 +166,11 @@ for ((i = 1; i <= n; i++)); do
 	"$runc" --root "$rroot" run --bundle "$work/true" "c$i" </dev/null >/dev/null \
 		2>"$work/c.err" || die "runc run failed: $(cat "$work/c.err")"
 	t_runc+=($(($(now_ns) - t0)))
+
+	t0=$(now_ns)
+	tvcrun run --bundle "$work/true" "t$i" </dev/null >/dev/null 2>"$work/t.err" ||
+		die "vcrun run (template clone) failed: $(cat "$work/t.err")"
+	t_tmpl+=($(($(now_ns) - t0)))
 done
 
 # median NS...: in seconds, 3 decimals.
@@ -149,7 +182,65 @@ median() {
 m_vcrun=$(median "${t_vcrun[@]}")
 m_floor=$(median "${t_floor[@]}")
 m_runc=$(median "${t_runc[@]}")
+m_tmpl=$(median "${t_tmpl[@]}")
 ratio=$(awk -v a="$m_vcrun" -v b="$m_floor" 'BEGIN { printf "%.3f", a / b }')
+t_ratio=$(awk -v a="$m_tmpl" -v b="$m_vcrun" 'BEGIN { printf "%.3f", a / b }')
+t_floor_ratio=$(awk -v a="$m_tmpl" -v b="$m_floor" 'BEGIN { printf "%.3f", a / b }')
+
+# --- PSS per idle container: QEMU + stand-in + monitor, from smaps_rollup. ---
+# K containers of each kind run `sleep` at once: clones share the template's page
+# cache, and PSS divides shared pages among the processes that map them.
+pss_kib() {
+	awk '/^Pss:/ { print $2; exit }' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0
+}
+# pss_of ROOTDIR IDS...: mean PSS (KiB) of the containers' QEMU, stand-in and monitor.
+pss_of() {
+	local dir=$1 total=0 p
+	shift
+	for p in $(procs_under "$dir"); do
+		total=$((total + $(pss_kib "$p")))
+	done
+	echo $((total / $#))
+}
+k=${BENCH_PSS_N:-4}
+echo "bench: PSS of $k idle containers, cold and clones" >&2
+cold_ids=() clone_ids=()
+for ((i = 1; i <= k; i++)); do
+	"$vcrun" --root "$vroot" run -d --bundle "$work/sleep" "p$i" </dev/null >/dev/null \
+		2>"$work/p.err" || die "vcrun run -d failed: $(cat "$work/p.err")"
+	cold_ids+=("p$i")
+	tvcrun run -d --bundle "$work/sleep" "q$i" </dev/null >/dev/null 2>"$work/p.err" ||
+		die "vcrun run -d (clone) failed: $(cat "$work/p.err")"
+	clone_ids+=("q$i")
+done
+sleep 2 # idle: the guests have settled
+pss_cold=$(pss_of "$vroot" "${cold_ids[@]}")
+pss_clone=$(pss_of "$troot" "${clone_ids[@]}")
+for id in "${cold_ids[@]}"; do "$vcrun" --root "$vroot" delete --force "$id" >/dev/null 2>&1; done
+for id in "${clone_ids[@]}"; do tvcrun delete --force "$id" >/dev/null 2>&1; done
+
+# --- 20 creates at once against one, with templates. ---
+echo "bench: 20 creates in parallel (template clones)" >&2
+t0=$(now_ns)
+tvcrun create --bundle "$work/sleep" one </dev/null >/dev/null 2>"$work/c1.err" ||
+	die "create failed: $(cat "$work/c1.err")"
+t_one=$(($(now_ns) - t0))
+tvcrun delete --force one >/dev/null 2>&1
+pids=()
+t0=$(now_ns)
+for ((i = 1; i <= 20; i++)); do
+	tvcrun create --bundle "$work/sleep" "par$i" </dev/null >/dev/null 2>"$work/par$i.err" &
+	pids+=($!)
+done
+for ((i = 0; i < 20; i++)); do
+	wait "${pids[i]}" || die "create par$((i + 1)) failed: $(cat "$work/par$((i + 1)).err")"
+done
+t_par=$(($(now_ns) - t0))
+for ((i = 1; i <= 20; i++)); do tvcrun delete --force "par$i" >/dev/null 2>&1; done
+s_one=$(awk -v a="$t_one" 'BEGIN { printf "%.3f", a / 1e9 }')
+s_par=$(awk -v a="$t_par" 'BEGIN { printf "%.3f", a / 1e9 }')
+s_build=$(awk -v a="$t_build" 'BEGIN { printf "%.3f", a / 1e9 }')
+par_ratio=$(awk -v a="$t_par" -v b="$t_one" 'BEGIN { printf "%.2f", a / b }')
 sum_rss=$((standin_rss + monitor_rss))
 
 echo
@@ -158,7 +249,16 @@ printf '%-34s %12s\n' "what" "median"
 printf '%-34s %11ss\n' "vcrun run true" "$m_vcrun"
 printf '%-34s %11ss\n' "bare QEMU boot to /init (floor)" "$m_floor"
 printf '%-34s %11ss\n' "runc run true" "$m_runc"
+printf '%-34s %11ss\n' "vcrun run true, template clone" "$m_tmpl"
 printf '%-34s %12s\n' "vcrun / floor" "$ratio"
+printf '%-34s %12s\n' "clone / cold vcrun" "$t_ratio"
+printf '%-34s %12s\n' "clone / floor" "$t_floor_ratio"
+printf '%-34s %11ss\n' "template build (first create)" "$s_build"
+printf '%-34s %8s KiB\n' "PSS per idle container, cold" "$pss_cold"
+printf '%-34s %8s KiB\n' "PSS per idle container, clone" "$pss_clone"
+printf '%-34s %11ss\n' "one create (clone)" "$s_one"
+printf '%-34s %11ss\n' "20 creates in parallel (clones)" "$s_par"
+printf '%-34s %12s\n' "20 parallel / one" "$par_ratio"
 printf '%-34s %8s KiB\n' "stand-in RSS (pid $standin)" "$standin_rss"
 printf '%-34s %8s KiB\n' "monitor RSS (pid $monitor)" "$monitor_rss"
 printf '%-34s %8s KiB\n' "stand-in + monitor" "$sum_rss"
@@ -178,4 +278,8 @@ else
 	echo "stand-in + monitor < 4 MiB: NO ($sum_rss KiB)"
 	missed=1
 fi
+target "template run <= 0.30 s" "$m_tmpl <= 0.30" "${m_tmpl} s"
+target "template run <= 0.15 x cold" "$t_ratio <= 0.15" "$t_ratio"
+target "PSS per idle clone <= 48 MiB" "$pss_clone <= 49152" "$pss_clone KiB"
+target "20 parallel creates <= 3 x one" "$par_ratio <= 3" "$par_ratio"
 ! $strict || [ "$missed" -eq 0 ]

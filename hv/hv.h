@@ -92,6 +92,19 @@ struct vc_hv_config {
 	 * (S = VC_HV_MEM_SLOTS) with hot-added memory onlined movable by the guest
 	 * kernel, so that it can be given back; -smp N,maxcpus=C. 0: none. */
 	unsigned hotplug_mem_mib, max_vcpus;
+	/* Added for VM templates (append only; hv/template.c). Guest RAM in the file
+	 * mem_path (memory-backend-file): a template maps it shared, so its memory
+	 * lands in the file; a clone maps it private (mem_private), a copy-on-write
+	 * view whose untouched pages stay the page cache's, shared by every clone. */
+	const char *mem_path;
+	bool mem_private;
+	/* -device vmgenid,guid=G ("auto": QEMU picks one): a clone's new id makes
+	 * the guest kernel reseed its CRNG when it resumes. NULL: no device. */
+	const char *vmgenid;
+	bool incoming; /* -incoming defer: the machine waits for vc_hv_restore */
+	/* QEMU dies with the process that started it (a template's builder: a monitor
+	 * killed half-way must not leave its template VM running). */
+	bool bound;
 };
 
 #define VC_HV_MEM_SLOTS 8
@@ -160,6 +173,20 @@ int vc_hv_qmp_command(const char *qmp_path, const char *command, char **reply,
  * "error" reply fails with EIO and "CLASS: desc" in the message. */
 int vc_hv_qmp_execute(const char *qmp_path, const char *command, const char *args_json,
 		      int timeout_ms, char **reply, struct vc_error *err);
+
+/* ---- templates (hv/template.c) ---------------------------------------------- */
+
+/* Pauses the VM and saves its device state into state_file (created 0600,
+ * replaced) with x-ignore-shared: RAM in a shared file (cfg->mem_path) is not
+ * copied. The file goes to QEMU as an fd (QMP getfd): no shell, no exec. Bounded
+ * by timeout_ms (<= 0: 30 s); the VM stays paused. */
+int vc_hv_snapshot(const char *qmp_path, const char *state_file, int timeout_ms,
+		   struct vc_error *err);
+/* The clone's side: a VM started with cfg->incoming loads state_file (as an fd)
+ * with x-ignore-shared, and runs (cont). A truncated or foreign file makes QEMU
+ * fail the load (QEMU 7.2 then exits): an error, within timeout_ms (<= 0: 10 s). */
+int vc_hv_restore(const struct vc_hv *hv, const char *state_file, int timeout_ms,
+		  struct vc_error *err);
 
 /* ---- hot-plug (hv/hotplug.c) ---------------------------------------------- */
 

@@ -37,6 +37,24 @@ int hv_qmp_execute_wait(const char *qmp_path, const char *command, const char *a
 			const char *event, const char *device, int timeout_ms,
 			struct vc_error *err);
 
+/* A QMP connection kept for several commands (capabilities negotiated): the
+ * migration steps need one, since a getfd'd fd belongs to its connection. The
+ * deadline covers the whole session. */
+struct hv_qmp {
+	const char *path;
+	int fd;
+	long long deadline;
+	char *buf;
+	size_t len, cap;
+};
+int hv_qmp_open(struct hv_qmp *q, const char *path, int timeout_ms, struct vc_error *err);
+/* One command; *reply (may be NULL) gets the "return" value as JSON text. */
+int hv_qmp_call(struct hv_qmp *q, const char *command, const char *args_json, char **reply,
+		struct vc_error *err);
+/* getfd: hands fd to QEMU under fdname (SCM_RIGHTS); the caller keeps its copy. */
+int hv_qmp_getfd(struct hv_qmp *q, const char *fdname, int fd, struct vc_error *err);
+void hv_qmp_close(struct hv_qmp *q);
+
 /* Spawning. The child gets a new session, default signal dispositions and an
  * empty signal mask, stdin from /dev/null, stdout and stderr on out_fd (or
  * /dev/null when out_fd < 0), keep_fd (if >= 0) as fd 3, and no other fd. argv[0]
@@ -46,6 +64,10 @@ int hv_spawn(char *const argv[], int out_fd, int keep_fd, pid_t *pid, struct vc_
 /* The same, with the child moved into the network namespace netns_fd (-1: stays). */
 int hv_spawn_in(char *const argv[], int out_fd, int keep_fd, int netns_fd, pid_t *pid,
 		struct vc_error *err);
+
+/* hv_spawn_in without keep_fd, for a child that must not outlive the caller: it
+ * gets SIGKILL when the caller's thread ends (PR_SET_PDEATHSIG). */
+int hv_spawn_bound(char *const argv[], int out_fd, int netns_fd, pid_t *pid, struct vc_error *err);
 
 /* PATH lookup for a name without '/'; a name with '/' is returned as is. malloc'd. */
 int hv_find_program(const char *name, char **path, struct vc_error *err);

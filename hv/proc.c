@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -88,8 +89,13 @@ static void __attribute__((noreturn)) child_fail(int errpipe, int e)
 }
 
 static void __attribute__((noreturn))
-child_exec(char *const argv[], int out_fd, int keep_fd, int netns_fd, int errpipe)
+child_exec(char *const argv[], int out_fd, int keep_fd, int netns_fd, pid_t bound_to, int errpipe)
 {
+	/* Bound: killed when the spawner goes, even by SIGKILL (a template's builder). */
+	if (bound_to && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		child_fail(errpipe, errno);
+	if (bound_to && getppid() != bound_to) /* it went before the prctl */
+		child_fail(errpipe, ESRCH);
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	for (int sig = 1; sig < NSIG; sig++)
 		sigaction(sig, &dfl, NULL); /* fails harmlessly for SIGKILL, SIGSTOP */
@@ -135,9 +141,10 @@ int hv_spawn(char *const argv[], int out_fd, int keep_fd, pid_t *pid, struct vc_
 	return hv_spawn_in(argv, out_fd, keep_fd, -1, pid, err);
 }
 
-int hv_spawn_in(char *const argv[], int out_fd, int keep_fd, int netns_fd, pid_t *pid,
-		struct vc_error *err)
+static int spawn(char *const argv[], int out_fd, int keep_fd, int netns_fd, bool bound, pid_t *pid,
+		 struct vc_error *err)
 {
+	pid_t self = getpid();
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return vc_error_sys(err, errno, "pipe2");
@@ -148,7 +155,7 @@ int hv_spawn_in(char *const argv[], int out_fd, int keep_fd, int netns_fd, pid_t
 	if (child < 0)
 		return vc_error_sys(err, errno, "fork for `%s`", argv[0]);
 	if (child == 0)
-		child_exec(argv, out_fd, keep_fd, netns_fd, wr);
+		child_exec(argv, out_fd, keep_fd, netns_fd, bound ? self : 0, wr);
 
 	vc_closep(&wr);
 	wr = -1;
@@ -164,6 +171,17 @@ int hv_spawn_in(char *const argv[], int out_fd, int keep_fd, int netns_fd, pid_t
 	if (n != (ssize_t)sizeof(e) || e <= 0)
 		e = EIO;
 	return vc_error_sys(err, e, "exec `%s`", argv[0]);
+}
+
+int hv_spawn_in(char *const argv[], int out_fd, int keep_fd, int netns_fd, pid_t *pid,
+		struct vc_error *err)
+{
+	return spawn(argv, out_fd, keep_fd, netns_fd, false, pid, err);
+}
+
+int hv_spawn_bound(char *const argv[], int out_fd, int netns_fd, pid_t *pid, struct vc_error *err)
+{
+	return spawn(argv, out_fd, -1, netns_fd, true, pid, err);
 }
 
 bool hv_wait_gone(pid_t pid, int timeout_ms, int *status)

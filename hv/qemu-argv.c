@@ -162,6 +162,17 @@ int hv_config_validate(const struct vc_hv_config *cfg, struct vc_error *err)
 					    n->mtu);
 	}
 
+	if (cfg->mem_path && (!*cfg->mem_path || (cfg->fs == VC_FS_VIRTIOFS && cfg->n_shares)))
+		return vc_error_set(err, EINVAL,
+				    "mem_path: must be a file, and not with virtio-fs shares "
+				    "(their RAM is a memfd)");
+	if (cfg->vmgenid) {
+		for (const char *p = cfg->vmgenid; *p; p++)
+			if (!strchr("0123456789abcdefABCDEF-", *p) && strcmp(cfg->vmgenid, "auto"))
+				return vc_error_set(err, EINVAL,
+						    "vmgenid: `%s` is not a GUID or \"auto\"",
+						    cfg->vmgenid);
+	}
 	int r = hv_vfio_validate(cfg, err);
 	if (r == 0)
 		r = check_socket_path(cfg->state_dir, HV_QMP_SOCK, err);
@@ -300,6 +311,22 @@ static void add_shares(const struct vc_hv_config *cfg, char ***v, int *r)
 	}
 }
 
+/* A template's or a clone's RAM: the same file, shared (the template writes its
+ * memory there) or private (a clone's copy-on-write view of it). */
+static void add_mem_file(const struct vc_hv_config *cfg, char ***v, int *r)
+{
+	if (!cfg->mem_path)
+		return;
+	_cleanup_free_ char *path = hv_qopt(cfg->mem_path);
+	if (!path) {
+		*r = -ENOMEM;
+		return;
+	}
+	add(v, r, "-object");
+	addf(v, r, "memory-backend-file,id=mem,size=%uM,mem-path=%s,share=%s", cfg->mem_mib, path,
+	     cfg->mem_private ? "off" : "on");
+}
+
 /* The tap exists already (persistent, made by netns/): QEMU attaches by name in its
  * own network namespace and runs no scripts. No vhost (no /dev/vhost-net in most
  * sandboxes; QEMU falls back by itself only when asked with vhostforce=off), no
@@ -342,9 +369,11 @@ int vc_hv_qemu_argv(const struct vc_hv_config *cfg, char ***argv, struct vc_erro
 	add(&v, &r, "-M");
 	/* intel-iommu's interrupt remapping needs the I/O APIC emulated in QEMU under
 	 * KVM (QEMU refuses intremap=on with the in-kernel one); TCG has only that. */
-	add(&v, &r,
-	    kvm ? (cfg->viommu ? "q35,accel=kvm,kernel-irqchip=split" : "q35,accel=kvm")
-		: "q35,accel=tcg");
+	addf(&v, &r, "%s%s",
+	     kvm ? (cfg->viommu ? "q35,accel=kvm,kernel-irqchip=split" : "q35,accel=kvm")
+		 : "q35,accel=tcg",
+	     cfg->mem_path ? ",memory-backend=mem" : "");
+	add_mem_file(cfg, &v, &r);
 	add(&v, &r, "-cpu");
 	add(&v, &r, kvm ? "host" : "max");
 	add(&v, &r, "-m");
@@ -389,6 +418,14 @@ int vc_hv_qemu_argv(const struct vc_hv_config *cfg, char ***argv, struct vc_erro
 	add_channel(cfg, &v, &r);
 	add_shares(cfg, &v, &r);
 	add_nics(cfg, &v, &r);
+	if (cfg->vmgenid) {
+		add(&v, &r, "-device");
+		addf(&v, &r, "vmgenid,guid=%s", cfg->vmgenid);
+	}
+	if (cfg->incoming) {
+		add(&v, &r, "-incoming");
+		add(&v, &r, "defer");
+	}
 	if (r == 0)
 		r = hv_vfio_argv(cfg, &v);
 	if (r < 0)

@@ -228,7 +228,9 @@ static int start(const struct vc_hv_config *cfg, struct vc_hv *hv, struct vc_err
 	_cleanup_close_ int netns = -1;
 	if (cfg->netns_path && (netns = open(cfg->netns_path, O_RDONLY | O_CLOEXEC)) < 0)
 		return vc_error_sys(err, errno, "network namespace `%s`", cfg->netns_path);
-	if ((r = hv_spawn_in(argv, logfd, -1, netns, &hv->pid, err)) < 0)
+	r = cfg->bound ? hv_spawn_bound(argv, logfd, netns, &hv->pid, err)
+		       : hv_spawn_in(argv, logfd, -1, netns, &hv->pid, err);
+	if (r < 0)
 		return vc_error_wrap(err, "qemu");
 	return wait_ready(hv->qmp_path, &hv->pid, hv->log_path, err);
 }

@@ -17,21 +17,15 @@
 #define QMP_LINE_MAX	       (1u << 20)
 #define QMP_DEFAULT_TIMEOUT_MS 5000
 
-struct qmp {
-	const char *path;
-	int fd;
-	long long deadline;
-	char *buf;
-	size_t len, cap;
-};
-
-static void qmp_close(struct qmp *q)
+static void qmp_close(struct hv_qmp *q)
 {
 	vc_closep(&q->fd);
 	free(q->buf);
+	q->buf = NULL;
+	q->len = q->cap = 0;
 }
 
-static int qmp_poll(struct qmp *q, short events, const char *what, struct vc_error *err)
+static int qmp_poll(struct hv_qmp *q, short events, const char *what, struct vc_error *err)
 {
 	for (;;) {
 		struct pollfd p = {.fd = q->fd, .events = events};
@@ -47,7 +41,7 @@ static int qmp_poll(struct qmp *q, short events, const char *what, struct vc_err
 	}
 }
 
-static int qmp_connect(struct qmp *q, struct vc_error *err)
+static int qmp_connect(struct hv_qmp *q, struct vc_error *err)
 {
 	for (;;) {
 		int fd = hv_unix_connect(q->path);
@@ -64,7 +58,7 @@ static int qmp_connect(struct qmp *q, struct vc_error *err)
 	}
 }
 
-static int qmp_send(struct qmp *q, const char *text, struct vc_error *err)
+static int qmp_send(struct hv_qmp *q, const char *text, struct vc_error *err)
 {
 	size_t len = strlen(text), off = 0;
 	while (off < len) {
@@ -87,7 +81,7 @@ static int qmp_send(struct qmp *q, const char *text, struct vc_error *err)
 }
 
 /* One line without its newline, malloc'd. */
-static int qmp_read_line(struct qmp *q, const char *what, char **line, struct vc_error *err)
+static int qmp_read_line(struct hv_qmp *q, const char *what, char **line, struct vc_error *err)
 {
 	for (;;) {
 		char *nl = q->buf ? memchr(q->buf, '\n', q->len) : NULL;
@@ -129,7 +123,7 @@ static int qmp_read_line(struct qmp *q, const char *what, char **line, struct vc
 	}
 }
 
-static int qmp_read_object(struct qmp *q, const char *what, struct vc_json **out,
+static int qmp_read_object(struct hv_qmp *q, const char *what, struct vc_json **out,
 			   struct vc_error *err)
 {
 	_cleanup_free_ char *line = NULL;
@@ -163,7 +157,7 @@ static void qmp_note_event(const struct vc_json *v, struct qmp_wait *w)
 
 /* Reads until the reply to the command just sent (and, with w, until its event):
  * other events are skipped. */
-static int qmp_read_reply(struct qmp *q, const char *command, char **reply, struct qmp_wait *w,
+static int qmp_read_reply(struct hv_qmp *q, const char *command, char **reply, struct qmp_wait *w,
 			  struct vc_error *err)
 {
 	bool answered = false;
@@ -226,6 +220,83 @@ static int qmp_command_text(const char *command, const char *args_json, char **o
 	return *out ? 0 : vc_error_set(err, ENOMEM, "out of memory");
 }
 
+int hv_qmp_open(struct hv_qmp *q, const char *path, int timeout_ms, struct vc_error *err)
+{
+	*q = (struct hv_qmp){
+		.path = path,
+		.fd = -1,
+		.deadline = hv_now_ms() + (timeout_ms > 0 ? timeout_ms : QMP_DEFAULT_TIMEOUT_MS),
+	};
+	_cleanup_json_ struct vc_json *greeting = NULL;
+	int r = qmp_connect(q, err);
+	if (r == 0)
+		r = qmp_read_object(q, "the greeting", &greeting, err);
+	if (r == 0 && !vc_json_get(greeting, "QMP"))
+		r = vc_error_set(err, EPROTO, "QMP `%s`: the greeting has no \"QMP\" member", path);
+	if (r == 0)
+		r = qmp_send(q, "{\"execute\":\"qmp_capabilities\"}\n", err);
+	if (r == 0)
+		r = qmp_read_reply(q, "qmp_capabilities", NULL, NULL, err);
+	if (r < 0)
+		qmp_close(q);
+	return r;
+}
+
+int hv_qmp_call(struct hv_qmp *q, const char *command, const char *args_json, char **reply,
+		struct vc_error *err)
+{
+	if (reply)
+		*reply = NULL;
+	_cleanup_free_ char *text = NULL;
+	int r = qmp_command_text(command, args_json, &text, err);
+	if (r == 0)
+		r = qmp_send(q, text, err);
+	if (r == 0)
+		r = qmp_read_reply(q, command, reply, NULL, err);
+	return r;
+}
+
+int hv_qmp_getfd(struct hv_qmp *q, const char *fdname, int fd, struct vc_error *err)
+{
+	_cleanup_free_ char *text = vc_strdup_printf(
+		"{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"%s\"}}\n", fdname);
+	if (!text)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	int r = qmp_poll(q, POLLOUT, "the socket to accept getfd", err);
+	if (r < 0)
+		return r;
+	/* QEMU takes the fd from the message that carries the command's first byte. */
+	struct iovec iov = {.iov_base = text, .iov_len = strlen(text)};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	ssize_t w;
+	do
+		w = sendmsg(q->fd, &msg, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return vc_error_sys(err, errno, "QMP `%s`: getfd", q->path);
+	if ((size_t)w < iov.iov_len && (r = qmp_send(q, text + w, err)) < 0)
+		return r;
+	return qmp_read_reply(q, "getfd", NULL, NULL, err);
+}
+
+void hv_qmp_close(struct hv_qmp *q)
+{
+	qmp_close(q);
+}
+
 static int qmp_run(const char *qmp_path, const char *command, const char *args_json, int timeout_ms,
 		   char **reply, struct qmp_wait *w, struct vc_error *err)
 {
@@ -238,24 +309,11 @@ static int qmp_run(const char *qmp_path, const char *command, const char *args_j
 	if (r < 0)
 		return r;
 
-	struct qmp q = {
-		.path = qmp_path,
-		.fd = -1,
-		.deadline = hv_now_ms() + (timeout_ms > 0 ? timeout_ms : QMP_DEFAULT_TIMEOUT_MS),
-	};
-	_cleanup_json_ struct vc_json *greeting = NULL;
-	r = qmp_connect(&q, err);
-	if (r == 0)
-		r = qmp_read_object(&q, "the greeting", &greeting, err);
-	if (r == 0 && !vc_json_get(greeting, "QMP"))
-		r = vc_error_set(err, EPROTO, "QMP `%s`: the greeting has no \"QMP\" member",
-				 qmp_path);
-	if (r == 0)
-		r = qmp_send(&q, "{\"execute\":\"qmp_capabilities\"}\n", err);
-	if (r == 0)
-		r = qmp_read_reply(&q, "qmp_capabilities", NULL, NULL, err);
-	if (r == 0)
-		r = qmp_send(&q, text, err);
+	struct hv_qmp q;
+	r = hv_qmp_open(&q, qmp_path, timeout_ms, err);
+	if (r < 0)
+		return r;
+	r = qmp_send(&q, text, err);
 	if (r == 0)
 		r = qmp_read_reply(&q, command, reply, w, err);
 	qmp_close(&q);

@@ -94,6 +94,11 @@ static int apply_file(struct vc_config *cfg, const char *file, struct vc_error *
 		return vc_error_set(err, EINVAL, "%s: vfio_bind: must be true or false", file);
 	if (bind)
 		cfg->vfio_bind = bind->u.boolean;
+	const struct vc_json *tmpl = vc_json_get(doc, "template");
+	if (tmpl && tmpl->type != VC_JSON_BOOL)
+		return vc_error_set(err, EINVAL, "%s: template: must be true or false", file);
+	if (tmpl)
+		cfg->template = tmpl->u.boolean;
 	unsigned timeout_s = 0;
 	if (take_uint(doc, "boot_timeout_seconds", file, 3600, &timeout_s, err) < 0)
 		return -EINVAL;

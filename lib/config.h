@@ -24,6 +24,9 @@ struct vc_config {
 	 * added to a running VM (MiB), and the vCPUs it may grow to (0: the host's
 	 * CPU count). */
 	unsigned hotplug_memory_mib, max_vcpus;
+	/* Start VMs as clones of a saved template VM (lib/template.h); the annotation
+	 * io.vcrun.template overrides it per container. */
+	bool template;
 };
 
 /* Default hotplug_root_ports: see hv/README.md for what each port costs at boot. */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent-proto/agent-msg.h"
+#include "agent-proto/clone-msg.h"
 #include "agent-proto/proto.h"
 #include "agent-proto/transport.h"
 #include "common/cleanup.h"
@@ -25,6 +26,9 @@
 #include "lib/vcrun.h"
 #include "lib/sandbox.h"
 #include "netns/netns.h"
+
+/* A clone's hot-plugged NIC: the guest's hot-plug and driver load under TCG. */
+#define CLONE_NIC_WAIT_MS 15000
 
 /* A request answered before the event loop runs (boot phase: nothing else is on
  * the channel yet). Check is re-sent every second until the agent answers, since
@@ -163,6 +167,9 @@ static int net_configure(struct monitor *m, const struct vc_netns_plan *np, stru
 		struct vc_areq_update_interface p;
 		int r = mon_iface_request(&np->ifaces[i], 0, &p, &addrs, err);
 		struct vc_agent_iface nic;
+		/* A clone's NICs were hot-plugged just now: the guest may not see them yet. */
+		if (m->cloned)
+			p.wait_ms = CLONE_NIC_WAIT_MS;
 		if (r == 0)
 			r = agent_call_boot(m, VC_AR_UPDATE_INTERFACE, &p, 30000, false, &res, err);
 		if (r == 0)
@@ -195,6 +202,26 @@ static int net_configure(struct monitor *m, const struct vc_netns_plan *np, stru
 			       30000, false, &dres, err);
 }
 
+/* The restore path's part after the agent's Check: the clone becomes its own
+ * machine (CloneSetup: entropy, clock, hostname) before anything of the container
+ * runs, then gets the NICs the template could not have, in spare root ports. */
+static int clone_setup(struct monitor *m, const struct vc_hv_nic *nics, size_t n_nics,
+		       struct vc_error *err)
+{
+	_cleanup_json_ struct vc_json *res = NULL;
+	struct vc_clone_setup cs;
+	int r = mon_clone_setup(m, &cs, err);
+	if (r == 0)
+		r = agent_call_boot(m, VC_AR_CLONE_SETUP, &cs, 10000, false, &res, err);
+	explicit_bzero(cs.entropy, sizeof(cs.entropy));
+	for (size_t i = 0; r == 0 && i < n_nics; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "bnic-%zu", i);
+		r = vc_hv_hotplug_nic(&m->hv, id, &nics[i], err);
+	}
+	return r;
+}
+
 static int boot(struct monitor *m, struct vc_error *err)
 {
 	_cleanup_free_ char *text = NULL;
@@ -212,7 +239,8 @@ static int boot(struct monitor *m, struct vc_error *err)
 	vc_plan_hv_config(&m->plan, ".", &cfg);
 	cfg.nics = nics;
 	cfg.n_nics = nics ? np->n_ifaces : 0;
-	if ((r = vc_hv_start(&cfg, &m->hv, err)) < 0)
+	bool cloned = m->plan.template && mon_clone_start(m, &cfg, cfg.n_nics);
+	if (!cloned && (r = vc_hv_start(&cfg, &m->hv, err)) < 0)
 		return r;
 	m->hv_running = true;
 	struct mctr *owner = m->ctrs[0];
@@ -245,6 +273,8 @@ static int boot(struct monitor *m, struct vc_error *err)
 				    "Check: the agent speaks protocol version %u, the host %d",
 				    ck.version, VC_PROTO_VERSION);
 	vc_debug("agent %s, protocol version %u", ck.agent_version, ck.version);
+	if (cloned && (r = clone_setup(m, nics, cfg.n_nics, err)) < 0)
+		return r;
 
 	_cleanup_json_ struct vc_json *sb_res = NULL;
 	r = agent_call_boot(m, VC_AR_CREATE_SANDBOX,

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "hv/hv.h"
+#include "agent-proto/clone-msg.h"
 #include "lib/chan.h"
 #include "lib/monitor.h"
 #include "lib/plan.h"
@@ -140,9 +141,16 @@ struct monitor {
 	bool destroying, done;
 	unsigned long long destroy_deadline;
 	struct waiter destroyer;
+	bool cloned; /* the VM was restored from a template (monitor-clone.c) */
 };
 
 int mon_save_state(struct monitor *m, struct mctr *c);
+/* monitor-clone.c: starts m->hv as a clone of the plan's template (cold: the plan
+ * as it would boot; n_nics: its NICs, hot-plugged later). false: boot cold, the
+ * reason logged (debug when no template fits, one warning on a fault). */
+bool mon_clone_start(struct monitor *m, const struct vc_hv_config *cold, size_t n_nics);
+/* CloneSetup's params: fresh entropy, the clock, a hostname, the CID. */
+int mon_clone_setup(const struct monitor *m, struct vc_clone_setup *cs, struct vc_error *err);
 /* A container joins the monitor's list (state copied); NULL on ENOMEM. */
 struct mctr *mon_ctr_add(struct monitor *m, const struct vc_state *st);
 /* Sends the agent request of kind req (params: its struct, agent-proto/agent-req.h)

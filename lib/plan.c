@@ -262,6 +262,17 @@ int vc_plan_build(const struct vc_plan_where *w, const struct vc_oci_spec *spec,
 	plan->max_vcpus = cfg->max_vcpus		      ? cfg->max_vcpus
 			  : host_cpus > 0 && host_cpus <= 255 ? (unsigned)host_cpus
 							      : 1;
+	plan->template = cfg->template;
+	const char *tmpl = vc_oci_spec_annotation(spec, VC_ANNOT_TEMPLATE);
+	if (tmpl && strcmp(tmpl, "true") && strcmp(tmpl, "false")) {
+		vc_plan_release(plan);
+		return vc_error_set(err, EINVAL,
+				    "annotations: " VC_ANNOT_TEMPLATE
+				    ": `%s` is neither \"true\" nor \"false\"",
+				    tmpl);
+	}
+	if (tmpl)
+		plan->template = !strcmp(tmpl, "true");
 	plan->guest_spec = vc_json_clone(spec->raw);
 	plan->storages = vc_json_new_array();
 	int r = -ENOMEM;
@@ -528,6 +539,7 @@ int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct 
 	vc_jgen_kv_int(g, "hotplug_root_ports", plan->hotplug_ports);
 	vc_jgen_kv_int(g, "hotplug_memory_mib", plan->hotplug_mem_mib);
 	vc_jgen_kv_int(g, "max_vcpus", plan->max_vcpus);
+	vc_jgen_kv_bool(g, "template", plan->template);
 	vc_jgen_key(g, "shares");
 	vc_jgen_array_open(g);
 	for (size_t i = 0; i < plan->n_shares; i++) {
@@ -679,6 +691,8 @@ int vc_plan_from_json(const char *text, size_t len, const char *source, struct v
 	}
 	plan->hotplug_mem_mib = (unsigned)hmem;
 	plan->max_vcpus = (unsigned)maxc;
+	const struct vc_json *tmpl = vc_json_get(doc, "template");
+	plan->template = tmpl && tmpl->type == VC_JSON_BOOL && tmpl->u.boolean;
 	const struct vc_json *shares = vc_json_get(doc, "shares");
 	if (!shares || shares->type != VC_JSON_ARRAY) {
 		r = vc_error_set(err, EINVAL, "%s: shares: must be an array", source);

@@ -11,6 +11,10 @@
 #include "oci/json.h"
 #include "oci/spec.h"
 
+/* "true" or "false": this container's VM is a template clone or not, whatever
+ * vcrun's config says. */
+#define VC_ANNOT_TEMPLATE "io.vcrun.template"
+
 #define VC_GUEST_STORAGE_DIR "/run/vcrun/storage"
 /* In the state dir: this container's VM bridged its network namespace (the taps
  * there are its own, for teardown to remove). */
@@ -61,6 +65,9 @@ struct vc_plan {
 	 * monitor scans it after the prestart hooks and bridges what it finds. */
 	char *netns_path;
 	bool netns_owned;
+	/* Start as a clone of a template VM when one fits (lib/template.h): config
+	 * "template", or the annotation io.vcrun.template. */
+	bool template;
 	struct vc_json *storages;   /* array of Storage (docs/agent-protocol.md) */
 	struct vc_json *guest_spec; /* config.json rewritten for the guest */
 };

@@ -32,7 +32,7 @@ struct vc_command {
 extern const struct vc_command vc_cmd_cdi, vc_cmd_check, vc_cmd_checkpoint, vc_cmd_create,
 	vc_cmd_delete, vc_cmd_events, vc_cmd_exec, vc_cmd_features, vc_cmd_kill, vc_cmd_pause,
 	vc_cmd_plan, vc_cmd_ps, vc_cmd_resume, vc_cmd_update, vc_cmd_list, vc_cmd_restore,
-	vc_cmd_run, vc_cmd_sandbox, vc_cmd_spec, vc_cmd_start, vc_cmd_state;
+	vc_cmd_run, vc_cmd_sandbox, vc_cmd_spec, vc_cmd_start, vc_cmd_state, vc_cmd_template;
 
 /* A command made of subcommands (`vcrun cdi list`, `vcrun sandbox rm`): each with
  * its own options and argument count. */

@@ -39,11 +39,11 @@ static const char app_usage[] =
 	"on this host. The bundle directory defaults to the current directory.";
 
 static const struct vc_command *const commands[] = {
-	&vc_cmd_cdi,	&vc_cmd_check,	 &vc_cmd_checkpoint, &vc_cmd_create,  &vc_cmd_delete,
-	&vc_cmd_events, &vc_cmd_exec,	 &vc_cmd_features,   &vc_cmd_kill,    &vc_cmd_list,
-	&vc_cmd_pause,	&vc_cmd_plan,	 &vc_cmd_ps,	     &vc_cmd_restore, &vc_cmd_resume,
-	&vc_cmd_run,	&vc_cmd_sandbox, &vc_cmd_spec,	     &vc_cmd_start,   &vc_cmd_state,
-	&vc_cmd_update,
+	&vc_cmd_cdi,	  &vc_cmd_check,   &vc_cmd_checkpoint, &vc_cmd_create,	&vc_cmd_delete,
+	&vc_cmd_events,	  &vc_cmd_exec,	   &vc_cmd_features,   &vc_cmd_kill,	&vc_cmd_list,
+	&vc_cmd_pause,	  &vc_cmd_plan,	   &vc_cmd_ps,	       &vc_cmd_restore, &vc_cmd_resume,
+	&vc_cmd_run,	  &vc_cmd_sandbox, &vc_cmd_spec,       &vc_cmd_start,	&vc_cmd_state,
+	&vc_cmd_template, &vc_cmd_update,
 };
 
 static const char help_usage[] = "Shows a list of commands or help for one command";

@@ -4,8 +4,9 @@
 # when clang is installed), then a few seconds on the monitor protocol's decoders
 # (build/fuzz/fuzz-monitor, seeds in tests/fuzz/corpus/monitor) and on the guest
 # agent's answers as the host decodes them (build/fuzz/fuzz-agent-msg, seeds in
-# tests/fuzz/corpus/agent-msg) and on the host's requests as the agent decodes them
-# (build/fuzz/fuzz-agent-req, seeds in tests/fuzz/corpus/agent-req). Nothing here
+# tests/fuzz/corpus/agent-msg), on the host's requests as the agent decodes them
+# (build/fuzz/fuzz-agent-req, seeds in tests/fuzz/corpus/agent-req), and on CloneSetup's
+# params (build/fuzz/fuzz-clone-msg, seeds in tests/fuzz/corpus/clone-msg). Nothing here
 # boots a VM.
 
 bats_require_minimum_version 1.5.0
@@ -19,6 +20,7 @@ FUZZ_CDI=${FUZZ_CDI:-$REPO/build/fuzz/fuzz-cdi}
 FUZZ_MONITOR=${FUZZ_MONITOR:-$REPO/build/fuzz/fuzz-monitor}
 FUZZ_AGENT_MSG=${FUZZ_AGENT_MSG:-$REPO/build/fuzz/fuzz-agent-msg}
 FUZZ_AGENT_REQ=${FUZZ_AGENT_REQ:-$REPO/build/fuzz/fuzz-agent-req}
+FUZZ_CLONE_MSG=${FUZZ_CLONE_MSG:-$REPO/build/fuzz/fuzz-clone-msg}
 
 setup() {
 	unset VCRUN_CDI_SPEC_DIRS
@@ -255,4 +257,8 @@ vendor.com/nic=eth0" ]
 
 @test "fuzz-agent-req: 5 s of libFuzzer on the agent's decoders of the host's requests find nothing" {
 	fuzz "$FUZZ_AGENT_REQ" "${FUZZ_AGENT_REQ_SECONDS:-5}" 4096 "$REPO/tests/fuzz/corpus/agent-req"
+}
+
+@test "fuzz-clone-msg: 5 s of libFuzzer on the agent's decoder of CloneSetup find nothing" {
+	fuzz "$FUZZ_CLONE_MSG" "${FUZZ_CLONE_MSG_SECONDS:-5}" 4096 "$REPO/tests/fuzz/corpus/clone-msg"
 }
