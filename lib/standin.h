@@ -1,0 +1,23 @@
+/* The stand-in's host namespaces (lib/standin-ns.c) and its end (lib/standin.c). */
+#ifndef VC_LIB_STANDIN_H
+#define VC_LIB_STANDIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/error.h"
+#include "lib/spawn.h"
+
+/* Enters the namespaces of --ns (and maps a new user namespace from --uid-map and
+ * --gid-map): early (late false) every one but the cgroup namespace, late only
+ * that one. With a pid namespace, early forks the stand-in proper into it: 1 in the
+ * parent, which has sent "pid N" on the sync fd and must exit 0; 0 in the stand-in
+ * (and when there is no pid namespace); a negative errno with err on failure. */
+int vc_standin_enter_namespaces(const struct vc_helper_args *a, bool late, struct vc_error *err);
+
+/* "C:H:S[,C:H:S...]" (an OCI id mapping list as --uid-map carries it) -> the
+ * kernel's "C H S\n..." in out; -EINVAL for a malformed list, -E2BIG when it does
+ * not fit. */
+int vc_standin_id_map_text(const char *arg, char *out, size_t size);
+
+#endif
