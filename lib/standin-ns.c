@@ -71,7 +71,8 @@ int vc_standin_id_map_text(const char *arg, char *out, size_t size)
 		unsigned long c, h, s;
 		int end = 0;
 		if (sscanf(arg, "%lu:%lu:%lu%n", &c, &h, &s, &end) != 3 || c > UINT32_MAX ||
-		    h > UINT32_MAX || s == 0 || s > UINT32_MAX || (arg[end] && arg[end] != ','))
+		    h > UINT32_MAX || s == 0 || s > UINT32_MAX ||
+		    (arg[end] && (arg[end] != ',' || !arg[end + 1])))
 			return -EINVAL;
 		int n = snprintf(out + used, size - used, "%lu %lu %lu\n", c, h, s);
 		if (n < 0 || (size_t)n >= size - used)

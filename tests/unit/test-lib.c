@@ -11,6 +11,7 @@
 #include "lib/config.h"
 #include "lib/plan.h"
 #include "lib/sandbox.h"
+#include "lib/standin.h"
 #include "lib/state.h"
 #include "lib/vcrun.h"
 #include "oci/spec.h"
@@ -496,7 +497,22 @@ VC_TEST(config_file_errors_name_the_field)
 	unsetenv("VCRUN_CONFIG");
 }
 
+/* --uid-map / --gid-map as the stand-in writes them to uid_map / gid_map. */
+VC_TEST(standin_id_maps)
+{
+	char out[64];
+	CHECK(vc_standin_id_map_text("0:100000:65536", out, sizeof(out)) == 0);
+	CHECK_STR(out, "0 100000 65536\n");
+	CHECK(vc_standin_id_map_text("0:1000:1,1:100000:65535", out, sizeof(out)) == 0);
+	CHECK_STR(out, "0 1000 1\n1 100000 65535\n");
+	static const char *const bad[] = {"",	    "0:1",    "0:1:0",	       "a:b:c",
+					  "0:1:2;", "0:1:2,", "0:4294967296:1"};
+	for (size_t i = 0; i < VC_ARRAY_SIZE(bad); i++)
+		CHECK(vc_standin_id_map_text(bad[i], out, sizeof(out)) == -EINVAL);
+	CHECK(vc_standin_id_map_text("0:100000:65536,65536:200000:65536", out, 20) == -E2BIG);
+}
+
 VC_TESTS(VC_T(id_rules), VC_T(state_round_trip), VC_T(plan_shares_and_guest_spec),
 	 VC_T(plan_picks_vsock_when_the_host_has_it), VC_T(plan_network_namespace_and_dns_relay),
 	 VC_T(plan_vfio_mode), VC_T(plan_rejects_bad_mounts),
-	 VC_T(config_file_errors_name_the_field))
+	 VC_T(config_file_errors_name_the_field), VC_T(standin_id_maps))
