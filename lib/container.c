@@ -303,12 +303,16 @@ static int standin_ns_args(const struct vc_oci_spec *spec, const struct vc_plan 
 			 ns->type != VC_NS_MOUNT && ns->type != VC_NS_CGROUP &&
 			 ns->type != VC_NS_PID && ns->type != VC_NS_USER)
 			continue;
+		/* The guest refuses a user namespace path, and one without both
+		 * mappings in runc's words (agent/userns.c): the stand-in lets it. */
+		if (ns->type == VC_NS_USER && (path || !l->n_uid_mappings || !l->n_gid_mappings))
+			continue;
 		_cleanup_free_ char *arg =
 			path ? vc_strdup_printf("%s:%s", vc_oci_ns_name(ns->type), path)
 			     : strdup(vc_oci_ns_name(ns->type));
 		if (!arg || vc_strv_push(argv, "--ns") < 0 || vc_strv_push(argv, arg) < 0)
 			return -ENOMEM;
-		if (ns->type != VC_NS_USER || path)
+		if (ns->type != VC_NS_USER)
 			continue;
 		_cleanup_free_ char *uids = id_map_arg(l->uid_mappings, l->n_uid_mappings);
 		_cleanup_free_ char *gids = id_map_arg(l->gid_mappings, l->n_gid_mappings);

@@ -1,0 +1,162 @@
+#!/usr/bin/env bats
+# The --pid-file pid's host namespaces are what runc's would be: the spec's pid and
+# user namespaces (new, or joined by path) besides the others, so /proc/PID/ns/* and
+# `nsenter -t PID` see what they would see with runc. As PID 1 of a new pid
+# namespace it still ends as the container's process did, exit code or SIGKILL
+# (what its parent reads, through reap.py, a child subreaper). The same file runs
+# against runc (VCRUN=/usr/sbin/runc); only the sandbox and the error wording are
+# vcrun's own.
+
+load helpers
+
+MAP='[{"containerID":0,"hostID":100000,"size":65536}]'
+
+ns_of() { readlink "/proc/$1/ns/$2"; }
+
+# innermost_pid PID: the pid in its own (innermost) pid namespace.
+innermost_pid() {
+	awk '/^NSpid:/ {print $NF}' "/proc/$1/status"
+}
+
+# owner_ino NSFILE: the inode of the user namespace that owns a namespace.
+owner_ino() {
+	python3 -c 'import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+print(os.fstat(fcntl.ioctl(fd, 0xb701)).st_ino)' "$1"
+}
+
+# reaped OUT SCRIPT: runs SCRIPT (sh, with $RT the runtime and --root, $PF a pid
+# file for create) under reap.py, which waits for the pid in $PF as its parent and
+# writes "exit N" or "signal N" to OUT.
+reaped() {
+	(
+		close_test_fds
+		export RT="$RUNTIME --root $ROOT" PF="$T/reap.pid"
+		exec timeout "$VC_TIMEOUT" "$REPO/tests/integration/reap.py" "$PF" sh -c "$2"
+	) </dev/null >"$1" 2>"$T/reap.err" || fail "reap.py: $(cat "$T/reap.err")"
+}
+
+@test "hostns: the pid is PID 1 of a new pid namespace for a spec with one, in the caller's without; the user namespace stays the caller's" {
+	make_bundle "$T/b" sleep 600
+	vcrun create --bundle "$T/b" --pid-file "$T/a.pid" "$(new_id a)" </dev/null >/dev/null 2>"$T/err" ||
+		fail "a: $(cat "$T/err")"
+	pid=$(cat "$T/a.pid")
+	[ "$(ns_of "$pid" pid)" != "$(ns_of self pid)" ] || fail "the pid is in the caller's pid namespace"
+	[ "$(innermost_pid "$pid")" = 1 ] || fail "NSpid: $(grep NSpid "/proc/$pid/status")"
+	[ "$(ns_of "$pid" user)" = "$(ns_of self user)" ] || fail "a user namespace without one in the spec"
+	nsenter -t "$pid" -p -m true || fail "nsenter -t $pid -p -m"
+
+	spec_edit "$T/b" '.linux.namespaces |= map(select(.type != "pid"))'
+	vcrun create --bundle "$T/b" --pid-file "$T/b.pid" "$(new_id b)" </dev/null >/dev/null 2>"$T/err" ||
+		fail "b: $(cat "$T/err")"
+	pid=$(cat "$T/b.pid")
+	[ "$(ns_of "$pid" pid)" = "$(ns_of self pid)" ] || fail "a pid namespace without one in the spec"
+	vcrun delete --force b
+	vcrun delete --force a
+}
+
+@test "hostns: a user namespace with the spec's mappings, owning the namespaces made with it" {
+	make_bundle "$T/u" sleep 600
+	chown -R 100000:100000 "$T/u/rootfs"
+	chmod 0711 "$T"
+	spec_edit "$T/u" '.linux.namespaces += [{"type":"user"}]
+		| .linux.uidMappings = $map | .linux.gidMappings = $map' --argjson map "$MAP"
+	vcrun create --bundle "$T/u" --pid-file "$T/u.pid" "$(new_id u)" </dev/null >/dev/null 2>"$T/err" ||
+		fail "u: $(cat "$T/err")"
+	pid=$(cat "$T/u.pid")
+	[ "$(ns_of "$pid" user)" != "$(ns_of self user)" ] || fail "no user namespace"
+	for f in uid_map gid_map; do
+		[ "$(tr -s ' ' <"/proc/$pid/$f")" = " 0 100000 65536" ] ||
+			fail "$f: $(cat "/proc/$pid/$f")"
+	done
+	# The namespaces made with it belong to it (NS_GET_USERNS), as runc's would.
+	for ns in ipc uts mnt pid; do
+		[ "$(owner_ino "/proc/$pid/ns/$ns")" = "$(stat -L -c %i "/proc/$pid/ns/user")" ] ||
+			fail "its $ns namespace belongs to another user namespace"
+	done
+	nsenter -t "$pid" -U -i -p true || fail "nsenter -t $pid -U -i -p"
+	vcrun start u
+	[ "$(vcrun exec u id -u)" = 0 ] || fail "exec: not root inside"
+	vcrun delete --force u
+}
+
+@test "hostns: a pid namespace path shares that namespace (and its sandbox); exec's pid is in it too" {
+	make_bundle "$T/x" sleep 600
+	vcrun create --bundle "$T/x" --pid-file "$T/x.pid" "$(new_id x)" </dev/null >/dev/null 2>"$T/err" ||
+		fail "x: $(cat "$T/err")"
+	vcrun start x
+	xpid=$(cat "$T/x.pid")
+	make_bundle "$T/y" sleep 600
+	# the path spelt otherwise than /proc/PID/ns/pid: the same namespace all the same
+	spec_edit "$T/y" '.linux.namespaces |= map(if .type == "pid" then
+		.path = "/proc/\($p)/task/\($p)/ns/pid" else . end)' --arg p "$xpid"
+	vcrun create --bundle "$T/y" --pid-file "$T/y.pid" "$(new_id y)" </dev/null >/dev/null 2>"$T/err" ||
+		fail "y: $(cat "$T/err")"
+	ypid=$(cat "$T/y.pid")
+	[ "$(ns_of "$ypid" pid)" = "$(ns_of "$xpid" pid)" ] || fail "y is not in x's pid namespace"
+	[ "$(innermost_pid "$ypid")" != 1 ] || fail "y's pid is PID 1 of x's namespace"
+	if is_vm_runtime; then
+		[ "$(vcrun state y | jq -r '.annotations["io.vcrun.sandbox"]')" = x ] ||
+			fail "y did not join x's sandbox"
+	fi
+	vcrun exec -d --pid-file "$T/e.pid" x sleep 600
+	[ "$(ns_of "$(cat "$T/e.pid")" pid)" = "$(ns_of "$xpid" pid)" ] ||
+		fail "exec's pid is not in the container's pid namespace"
+	vcrun delete --force y
+	vcrun delete --force x
+}
+
+@test "hostns: run's exit status and the pid's wait status are runc's (exit 3, kill -9 \$\$ as PID 1, kill KILL, a trapped TERM)" {
+	make_bundle "$T/b" sh -c 'echo out; exit 3'
+	vc_capture run --bundle "$T/b" "$(new_id r1)"
+	[ "$status" -eq 3 ] && [ "$output" = out ] || fail "exit 3: status $status, output '$output'"
+
+	# PID 1 of its namespace: its own SIGKILL does nothing.
+	spec_edit "$T/b" '.process.args = ["sh", "-c", "kill -9 $$; echo after"]'
+	vc_capture run --bundle "$T/b" "$(new_id r2)"
+	[ "$status" -eq 0 ] && [ "$output" = after ] || fail "kill -9 \$\$: status $status, output '$output'"
+
+	spec_edit "$T/b" '.process.args = ["sh", "-c", "echo up; sleep 600"]'
+	bg_run r3 "$(new_id r3)" "$T/b"
+	wait_for "$VC_TIMEOUT" file_has "$T/r3.out" up || fail "r3 did not start: $(cat "$T/r3.err")"
+	vcrun kill r3 KILL
+	bg_wait "$VC_PID_r3"
+	[ "$BG_STATUS" -eq 137 ] || fail "run after kill KILL: $BG_STATUS"
+
+	new_id k1 >/dev/null
+	reaped "$T/k1" "\$RT create --bundle $T/b --pid-file \$PF k1 >/dev/null 2>&1 &&
+		\$RT start k1 && \$RT kill k1 KILL"
+	[ "$(cat "$T/k1")" = "signal 9" ] || fail "kill KILL: the pid ended with '$(cat "$T/k1")'"
+	vcrun delete k1
+
+	make_bundle "$T/t" sh -c 'trap "exit 143" TERM; echo up; while :; do sleep 1; done'
+	new_id k2 >/dev/null
+	reaped "$T/k2" "\$RT create --bundle $T/t --pid-file \$PF k2 >$T/k2.out 2>&1 &&
+		\$RT start k2 && { i=0; until grep -q up $T/k2.out || [ \$i -gt 900 ]; do
+		sleep 0.1; i=\$((i+1)); done; \$RT kill k2 TERM; }"
+	[ "$(cat "$T/k2")" = "exit 143" ] || fail "kill TERM: the pid ended with '$(cat "$T/k2")'"
+	vcrun delete k2
+}
+
+@test "hostns: a bad pid namespace path or user mapping fails naming the field and leaves nothing behind" {
+	make_bundle "$T/b" true
+	spec_edit "$T/b" '.linux.namespaces |= map(if .type == "pid" then .path = "/nonexistent" else . end)'
+	vc_capture run --bundle "$T/b" "$(new_id p1)"
+	[ "$status" -eq 1 ] || fail "status $status"
+	if is_vm_runtime; then
+		assert_error "linux.namespaces"
+		[[ $stderr == */nonexistent* ]] || fail "$stderr"
+	fi
+	[ ! -e "$ROOT/p1" ] || fail "state dir left"
+
+	# overlapping ranges: the kernel refuses the map
+	spec_edit "$T/b" '.linux.namespaces |= map(del(.path)) | .linux.namespaces += [{"type":"user"}]
+		| .linux.uidMappings = ($map + [{"containerID":1,"hostID":300000,"size":10}])
+		| .linux.gidMappings = $map' --argjson map "$MAP"
+	vc_capture run --bundle "$T/b" "$(new_id p2)"
+	[ "$status" -eq 1 ] || fail "status $status"
+	if is_vm_runtime; then
+		assert_error "linux.uidMappings"
+	fi
+	[ ! -e "$ROOT/p2" ] || fail "state dir left"
+}
