@@ -15,7 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -100,6 +105,14 @@ static int write_map(pid_t pid, const char *file, const char *field, const char 
 	return r < 0 ? vc_error_wrap(err, "linux.%s", field) : 0;
 }
 
+/* Where the kernel allows: a host that forbids new user or pid namespaces (a
+ * nested runtime, user.max_user_namespaces 0, the depth limit) leaves the stand-in
+ * in the caller's, as before it held them; the guest makes the container's anyway. */
+static bool kernel_refuses(int e)
+{
+	return e == EPERM || e == EINVAL || e == ENOSPC || e == EUSERS;
+}
+
 /* The maps are written from outside: only a process of the parent namespace may
  * write a map other than its own id. A child forked before the unshare waits for
  * it, writes both maps for us and reports on a pipe. */
@@ -139,7 +152,10 @@ static int new_user_ns(const struct vc_helper_args *a, struct vc_error *err)
 	if (writer < 0)
 		r = vc_error_sys(err, errno, "fork");
 	else if (unshare(CLONE_NEWUSER) < 0)
-		r = vc_error_sys(err, errno, "linux.namespaces: unshare a user namespace");
+		r = kernel_refuses(errno)
+			    ? 0
+			    : vc_error_sys(err, errno,
+					   "linux.namespaces: unshare a user namespace");
 	else if (vc_write_all(gate[1], "g", 1) < 0)
 		r = vc_error_sys(err, errno, "write");
 	close(gate[1]);
@@ -241,7 +257,11 @@ int vc_standin_enter_namespaces(const struct vc_helper_args *a, bool late, struc
 		int f = ns[i].flag;
 		if (ns[i].path || f == CLONE_NEWUSER || f == CLONE_NEWCGROUP)
 			continue;
-		if (unshare(f) < 0)
+		if (unshare(f) == 0)
+			continue;
+		if (f == CLONE_NEWPID && kernel_refuses(errno))
+			pid = false;
+		else
 			return vc_error_sys(err, errno,
 					    "linux.namespaces: unshare a %.*s namespace", ns[i].len,
 					    ns[i].arg);
@@ -251,4 +271,54 @@ int vc_standin_enter_namespaces(const struct vc_helper_args *a, bool late, struc
 	if (mnt && mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		return vc_error_sys(err, errno, "make the stand-in's mounts slaves");
 	return pid ? fork_into_pid_ns(a->sync_fd, err) : 0;
+}
+
+void vc_standin_fault(int sig)
+{
+	switch (sig) {
+	case SIGSEGV: {
+		volatile int *volatile nowhere = NULL;
+		*nowhere = 0;
+		break;
+	}
+	case SIGBUS: {
+		int fd = memfd_create("standin-sigbus", MFD_CLOEXEC);
+		volatile char *p =
+			fd < 0 ? MAP_FAILED : mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+		if (p != MAP_FAILED)
+			(void)*p; /* past the end of an empty file */
+		break;
+	}
+	case SIGSYS: {
+		/* seccomp's SECCOMP_RET_TRAP on the next system call */
+		struct sock_filter trap = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
+		struct sock_fprog prog = {.len = 1, .filter = &trap};
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0)
+			syscall(SYS_getpid);
+		break;
+	}
+#if defined(__x86_64__) || defined(__i386__)
+	case SIGILL:
+		__asm__ volatile("ud2");
+		break;
+	case SIGTRAP:
+		__asm__ volatile("int3");
+		break;
+	case SIGFPE: {
+		volatile int zero = 0, one = 1;
+		one /= zero;
+		break;
+	}
+#elif defined(__aarch64__)
+	case SIGILL:
+		__asm__ volatile("udf #0");
+		break;
+	case SIGTRAP:
+		__asm__ volatile("brk #0");
+		break;
+#endif
+	default:
+		break;
+	}
 }

@@ -11,15 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stdint.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
-#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -227,60 +222,6 @@ static void leave_raw(struct standin *s)
 	s->raw = false;
 }
 
-/* A synchronous fault is the one signal besides SIGKILL that ends the init of a
- * pid namespace (the kernel clears its immunity for a fault nobody handles), so as
- * PID 1 we fault for real; false where no instruction makes that signal here. */
-static bool fault(int sig)
-{
-	switch (sig) {
-	case SIGSEGV: {
-		volatile int *volatile nowhere = NULL;
-		*nowhere = 0;
-		break;
-	}
-	case SIGBUS: {
-		int fd = memfd_create("standin-sigbus", MFD_CLOEXEC);
-		volatile char *p =
-			fd < 0 ? MAP_FAILED : mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
-		if (p != MAP_FAILED)
-			(void)*p; /* past the end of an empty file */
-		break;
-	}
-	case SIGSYS: {
-		/* seccomp's SECCOMP_RET_TRAP on the next system call */
-		struct sock_filter trap = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
-		struct sock_fprog prog = {.len = 1, .filter = &trap};
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
-		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0)
-			syscall(SYS_getpid);
-		break;
-	}
-#if defined(__x86_64__) || defined(__i386__)
-	case SIGILL:
-		__asm__ volatile("ud2");
-		break;
-	case SIGTRAP:
-		__asm__ volatile("int3");
-		break;
-	case SIGFPE: {
-		volatile int zero = 0, one = 1;
-		one /= zero;
-		break;
-	}
-#elif defined(__aarch64__)
-	case SIGILL:
-		__asm__ volatile("udf #0");
-		break;
-	case SIGTRAP:
-		__asm__ volatile("brk #0");
-		break;
-#endif
-	default:
-		break;
-	}
-	return false;
-}
-
 /* Mirrors the guest process's end: the same signal (without a core dump of our
  * own), or its exit code. As PID 1 of our pid namespace only a fault can still do
  * that here (SIGKILL came from the monitor, see die_by_monitor); any other signal
@@ -300,7 +241,7 @@ static int finish(struct standin *s)
 		sigaddset(&m, s->exit_signal);
 		sigprocmask(SIG_UNBLOCK, &m, NULL);
 		if (getpid() == 1)
-			fault(s->exit_signal);
+			vc_standin_fault(s->exit_signal);
 		else
 			raise(s->exit_signal);
 		return 128 + s->exit_signal;

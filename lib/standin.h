@@ -1,4 +1,5 @@
-/* The stand-in's host namespaces (lib/standin-ns.c) and its end (lib/standin.c). */
+/* The stand-in's host namespaces, and what being PID 1 of one takes
+ * (lib/standin-ns.c). */
 #ifndef VC_LIB_STANDIN_H
 #define VC_LIB_STANDIN_H
 
@@ -19,5 +20,12 @@ int vc_standin_enter_namespaces(const struct vc_helper_args *a, bool late, struc
  * kernel's "C H S\n..." in out; -EINVAL for a malformed list, -E2BIG when it does
  * not fit. */
 int vc_standin_id_map_text(const char *arg, char *out, size_t size);
+
+/* A synchronous fault is the one signal besides SIGKILL that ends the init of a
+ * pid namespace (the kernel clears its immunity for a fault nobody handles), so
+ * PID 1 that must die of SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP or SIGSYS makes
+ * the fault for real (the signal's action must be SIG_DFL). Returns where no
+ * instruction makes that signal here (SIGFPE on arm64, any other signal). */
+void vc_standin_fault(int sig);
 
 #endif

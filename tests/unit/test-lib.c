@@ -1,9 +1,16 @@
 /* lib/: ids, the state store, the sandbox plan. */
 #include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -512,7 +519,52 @@ VC_TEST(standin_id_maps)
 	CHECK(vc_standin_id_map_text("0:100000:65536,65536:200000:65536", out, 20) == -E2BIG);
 }
 
+/* PID 1 of a new pid namespace (the stand-in of a spec with one) ends of the fault
+ * signals for real; a raised SIGTERM does nothing to it, which is why. */
+static int end_as_pid1(int sig, bool by_fault)
+{
+	long pid = syscall(SYS_clone, (unsigned long)(CLONE_NEWPID | SIGCHLD), 0UL, 0UL, 0UL, 0UL);
+	if (pid == 0) {
+		struct rlimit none = {0, 0};
+		setrlimit(RLIMIT_CORE, &none);
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+		signal(sig, SIG_DFL);
+		if (by_fault)
+			vc_standin_fault(sig);
+		else
+			raise(sig);
+		_exit(99);
+	}
+	int st = 0;
+	if (pid < 0 || waitpid((pid_t)pid, &st, 0) < 0)
+		return -1;
+	return WIFSIGNALED(st) ? WTERMSIG(st) : 1000 + WEXITSTATUS(st);
+}
+
+VC_TEST(standin_faults_as_pid1)
+{
+	static const int sigs[] = {
+		SIGSEGV,
+		SIGBUS,
+		SIGILL,
+		SIGTRAP,
+		SIGSYS,
+#if defined(__x86_64__) || defined(__i386__)
+		SIGFPE
+#endif
+	};
+	for (size_t i = 0; i < VC_ARRAY_SIZE(sigs); i++) {
+		int got = end_as_pid1(sigs[i], true);
+		if (got != sigs[i])
+			fprintf(stderr, "# signal %d: ended with %d\n", sigs[i], got);
+		CHECK(got == sigs[i]);
+	}
+	CHECK(end_as_pid1(SIGTERM, false) == 1099);
+	CHECK(end_as_pid1(SIGTERM, true) == 1099);
+}
+
 VC_TESTS(VC_T(id_rules), VC_T(state_round_trip), VC_T(plan_shares_and_guest_spec),
 	 VC_T(plan_picks_vsock_when_the_host_has_it), VC_T(plan_network_namespace_and_dns_relay),
 	 VC_T(plan_vfio_mode), VC_T(plan_rejects_bad_mounts),
-	 VC_T(config_file_errors_name_the_field), VC_T(standin_id_maps))
+	 VC_T(config_file_errors_name_the_field), VC_T(standin_id_maps),
+	 VC_T(standin_faults_as_pid1))
