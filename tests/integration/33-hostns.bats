@@ -25,6 +25,19 @@ fd = os.open(sys.argv[1], os.O_RDONLY)
 print(os.fstat(fcntl.ioctl(fd, 0xb701)).st_ino)' "$1"
 }
 
+# mapped_bundle DIR ARGS...: a bundle with a user namespace mapping 0 to 100000
+# (65536 ids), its rootfs chowned to match.
+mapped_bundle() {
+	local dir=$1
+	shift
+	make_bundle "$dir" "$@"
+	chown -R 100000:100000 "$dir/rootfs"
+	# runc's init runs as 100000 on this host and walks down to its rootfs
+	chmod 0711 "$T"
+	spec_edit "$dir" '.linux.namespaces += [{"type":"user"}]
+		| .linux.uidMappings = $map | .linux.gidMappings = $map' --argjson map "$MAP"
+}
+
 # reaped OUT SCRIPT: runs SCRIPT (sh, with $RT the runtime and --root, $PF a pid
 # file for create) under reap.py, which waits for the pid in $PF as its parent and
 # writes "exit N" or "signal N" to OUT.
@@ -56,11 +69,7 @@ reaped() {
 }
 
 @test "hostns: a user namespace with the spec's mappings, owning the namespaces made with it" {
-	make_bundle "$T/u" sleep 600
-	chown -R 100000:100000 "$T/u/rootfs"
-	chmod 0711 "$T"
-	spec_edit "$T/u" '.linux.namespaces += [{"type":"user"}]
-		| .linux.uidMappings = $map | .linux.gidMappings = $map' --argjson map "$MAP"
+	mapped_bundle "$T/u" sleep 600
 	vcrun create --bundle "$T/u" --pid-file "$T/u.pid" "$(new_id u)" </dev/null >/dev/null 2>"$T/err" ||
 		fail "u: $(cat "$T/err")"
 	pid=$(cat "$T/u.pid")
@@ -78,6 +87,25 @@ reaped() {
 	vcrun start u
 	[ "$(vcrun exec u id -u)" = 0 ] || fail "exec: not root inside"
 	vcrun delete --force u
+}
+
+@test "hostns: in a user namespace, the console socket's pty is the pid's controlling terminal and carries the process's output" {
+	mapped_bundle "$T/t" sh -c 'id -u; ls -ln "$(tty)"; echo done; sleep 600'
+	spec_edit "$T/t" '.process.terminal = true'
+	recv_console "$T/c.sock" "$T/c.out"
+	vcrun create --console-socket "$T/c.sock" --bundle "$T/t" --pid-file "$T/t.pid" "$(new_id t)" \
+		</dev/null >/dev/null 2>"$T/err" || fail "create: $(cat "$T/err")"
+	pid=$(cat "$T/t.pid")
+	[ "$(ns_of "$pid" user)" != "$(ns_of self user)" ] || fail "no user namespace"
+	# field 7 of stat: the controlling terminal (0: none)
+	[ "$(awk '{print $7}' "/proc/$pid/stat")" != 0 ] || fail "the pid has no controlling terminal"
+	vcrun start t
+	wait_for 60 grep -q '^done' "$T/c.out" || fail "terminal output: $(cat -A "$T/c.out")"
+	grep -aq '^0.$' "$T/c.out" || fail "not root inside: $(cat -A "$T/c.out")"
+	read -r _ _ owner group _ < <(grep -a '/dev/pts/' "$T/c.out") ||
+		fail "no ls line for the pty: $(cat -A "$T/c.out")"
+	[ "$owner:$group" = 0:5 ] || fail "pty owned by $owner:$group: $(cat -A "$T/c.out")"
+	vcrun delete --force t
 }
 
 @test "hostns: a pid namespace path shares that namespace (and its sandbox); exec's pid is in it too" {
