@@ -25,6 +25,16 @@ fd = os.open(sys.argv[1], os.O_RDONLY)
 print(os.fstat(fcntl.ioctl(fd, 0xb701)).st_ino)' "$1"
 }
 
+# create_pid BUNDLE ID [OPTIONS...]: creates ID (with OPTIONS) and a pid file;
+# $pid is its pid.
+create_pid() {
+	local bundle=$1 id=$2
+	shift 2
+	vcrun create "$@" --bundle "$bundle" --pid-file "$T/$id.pid" "$(new_id "$id")" \
+		</dev/null >/dev/null 2>"$T/err" || fail "$id: $(cat "$T/err")"
+	pid=$(cat "$T/$id.pid")
+}
+
 # mapped_bundle DIR ARGS...: a bundle with a user namespace mapping 0 to 100000
 # (65536 ids), its rootfs chowned to match.
 mapped_bundle() {
@@ -51,18 +61,14 @@ reaped() {
 
 @test "hostns: the pid is PID 1 of a new pid namespace for a spec with one, in the caller's without; the user namespace stays the caller's" {
 	make_bundle "$T/b" sleep 600
-	vcrun create --bundle "$T/b" --pid-file "$T/a.pid" "$(new_id a)" </dev/null >/dev/null 2>"$T/err" ||
-		fail "a: $(cat "$T/err")"
-	pid=$(cat "$T/a.pid")
+	create_pid "$T/b" a
 	[ "$(ns_of "$pid" pid)" != "$(ns_of self pid)" ] || fail "the pid is in the caller's pid namespace"
 	[ "$(innermost_pid "$pid")" = 1 ] || fail "NSpid: $(grep NSpid "/proc/$pid/status")"
 	[ "$(ns_of "$pid" user)" = "$(ns_of self user)" ] || fail "a user namespace without one in the spec"
 	nsenter -t "$pid" -p -m true || fail "nsenter -t $pid -p -m"
 
 	spec_edit "$T/b" '.linux.namespaces |= map(select(.type != "pid"))'
-	vcrun create --bundle "$T/b" --pid-file "$T/b.pid" "$(new_id b)" </dev/null >/dev/null 2>"$T/err" ||
-		fail "b: $(cat "$T/err")"
-	pid=$(cat "$T/b.pid")
+	create_pid "$T/b" b
 	[ "$(ns_of "$pid" pid)" = "$(ns_of self pid)" ] || fail "a pid namespace without one in the spec"
 	vcrun delete --force b
 	vcrun delete --force a
@@ -70,9 +76,7 @@ reaped() {
 
 @test "hostns: a user namespace with the spec's mappings, owning the namespaces made with it" {
 	mapped_bundle "$T/u" sleep 600
-	vcrun create --bundle "$T/u" --pid-file "$T/u.pid" "$(new_id u)" </dev/null >/dev/null 2>"$T/err" ||
-		fail "u: $(cat "$T/err")"
-	pid=$(cat "$T/u.pid")
+	create_pid "$T/u" u
 	[ "$(ns_of "$pid" user)" != "$(ns_of self user)" ] || fail "no user namespace"
 	for f in uid_map gid_map; do
 		[ "$(tr -s ' ' <"/proc/$pid/$f")" = " 0 100000 65536" ] ||
@@ -93,9 +97,7 @@ reaped() {
 	mapped_bundle "$T/t" sh -c 'id -u; ls -ln "$(tty)"; echo done; sleep 600'
 	spec_edit "$T/t" '.process.terminal = true'
 	recv_console "$T/c.sock" "$T/c.out"
-	vcrun create --console-socket "$T/c.sock" --bundle "$T/t" --pid-file "$T/t.pid" "$(new_id t)" \
-		</dev/null >/dev/null 2>"$T/err" || fail "create: $(cat "$T/err")"
-	pid=$(cat "$T/t.pid")
+	create_pid "$T/t" t --console-socket "$T/c.sock"
 	[ "$(ns_of "$pid" user)" != "$(ns_of self user)" ] || fail "no user namespace"
 	# field 7 of stat: the controlling terminal (0: none)
 	[ "$(awk '{print $7}' "/proc/$pid/stat")" != 0 ] || fail "the pid has no controlling terminal"
@@ -110,17 +112,15 @@ reaped() {
 
 @test "hostns: a pid namespace path shares that namespace (and its sandbox); exec's pid is in it too" {
 	make_bundle "$T/x" sleep 600
-	vcrun create --bundle "$T/x" --pid-file "$T/x.pid" "$(new_id x)" </dev/null >/dev/null 2>"$T/err" ||
-		fail "x: $(cat "$T/err")"
+	create_pid "$T/x" x
+	xpid=$pid
 	vcrun start x
-	xpid=$(cat "$T/x.pid")
 	make_bundle "$T/y" sleep 600
 	# the path spelt otherwise than /proc/PID/ns/pid: the same namespace all the same
 	spec_edit "$T/y" '.linux.namespaces |= map(if .type == "pid" then
 		.path = "/proc/\($p)/task/\($p)/ns/pid" else . end)' --arg p "$xpid"
-	vcrun create --bundle "$T/y" --pid-file "$T/y.pid" "$(new_id y)" </dev/null >/dev/null 2>"$T/err" ||
-		fail "y: $(cat "$T/err")"
-	ypid=$(cat "$T/y.pid")
+	create_pid "$T/y" y
+	ypid=$pid
 	[ "$(ns_of "$ypid" pid)" = "$(ns_of "$xpid" pid)" ] || fail "y is not in x's pid namespace"
 	[ "$(innermost_pid "$ypid")" != 1 ] || fail "y's pid is PID 1 of x's namespace"
 	if is_vm_runtime; then
