@@ -59,6 +59,15 @@ reaped() {
 	) </dev/null >"$1" 2>"$T/reap.err" || fail "reap.py: $(cat "$T/reap.err")"
 }
 
+# reap_after_up BUNDLE ID ACTION: creates and starts ID under reaped, waits for
+# "up" in its output, runs ACTION (sh: $RT, $PF); how the pid ended is in $T/ID.end.
+reap_after_up() {
+	new_id "$2" >/dev/null
+	reaped "$T/$2.end" "\$RT create --bundle $1 --pid-file \$PF $2 >$T/$2.out 2>&1 &&
+		\$RT start $2 && { i=0; until grep -q up $T/$2.out || [ \$i -gt 900 ]; do
+		sleep 0.1; i=\$((i+1)); done; $3; }"
+}
+
 @test "hostns: the pid is PID 1 of a new pid namespace for a spec with one, in the caller's without; the user namespace stays the caller's" {
 	make_bundle "$T/b" sleep 600
 	create_pid "$T/b" a
@@ -134,7 +143,7 @@ reaped() {
 	vcrun delete --force x
 }
 
-@test "hostns: run's exit status and the pid's wait status are runc's (exit 3, kill -9 \$\$ as PID 1, kill KILL, a trapped TERM)" {
+@test "hostns: run's exit status and the pid's wait status are runc's (exit 3, kill -9 \$\$ as PID 1, kill KILL, a trapped TERM, TERM to the pid)" {
 	make_bundle "$T/b" sh -c 'echo out; exit 3'
 	vc_capture run --bundle "$T/b" "$(new_id r1)"
 	[ "$status" -eq 3 ] && [ "$output" = out ] || fail "exit 3: status $status, output '$output'"
@@ -151,19 +160,20 @@ reaped() {
 	bg_wait "$VC_PID_r3"
 	[ "$BG_STATUS" -eq 137 ] || fail "run after kill KILL: $BG_STATUS"
 
-	new_id k1 >/dev/null
-	reaped "$T/k1" "\$RT create --bundle $T/b --pid-file \$PF k1 >/dev/null 2>&1 &&
-		\$RT start k1 && \$RT kill k1 KILL"
-	[ "$(cat "$T/k1")" = "signal 9" ] || fail "kill KILL: the pid ended with '$(cat "$T/k1")'"
+	reap_after_up "$T/b" k1 '$RT kill k1 KILL'
+	[ "$(cat "$T/k1.end")" = "signal 9" ] || fail "kill KILL: the pid ended with '$(cat "$T/k1.end")'"
 	vcrun delete k1
 
 	make_bundle "$T/t" sh -c 'trap "exit 143" TERM; echo up; while :; do sleep 1; done'
-	new_id k2 >/dev/null
-	reaped "$T/k2" "\$RT create --bundle $T/t --pid-file \$PF k2 >$T/k2.out 2>&1 &&
-		\$RT start k2 && { i=0; until grep -q up $T/k2.out || [ \$i -gt 900 ]; do
-		sleep 0.1; i=\$((i+1)); done; \$RT kill k2 TERM; }"
-	[ "$(cat "$T/k2")" = "exit 143" ] || fail "kill TERM: the pid ended with '$(cat "$T/k2")'"
+	reap_after_up "$T/t" k2 '$RT kill k2 TERM'
+	[ "$(cat "$T/k2.end")" = "exit 143" ] || fail "kill TERM: the pid ended with '$(cat "$T/k2.end")'"
 	vcrun delete k2
+
+	# TERM sent to the pid itself (containerd's way for exec'd processes): PID 1 of
+	# its namespace takes it, as runc's init with a handler does, and passes it on.
+	reap_after_up "$T/t" k3 'kill -TERM $(cat $PF)'
+	[ "$(cat "$T/k3.end")" = "exit 143" ] || fail "kill -TERM PID: the pid ended with '$(cat "$T/k3.end")'"
+	vcrun delete k3
 }
 
 @test "hostns: a bad pid namespace path or user mapping fails naming the field and leaves nothing behind" {
