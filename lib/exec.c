@@ -245,6 +245,15 @@ static char *exec_pid_ns_arg(pid_t standin)
 	return vc_strdup_printf("pid:/proc/%d/ns/pid", (int)standin);
 }
 
+/* The namespace joined by path was the container stand-in's: still there (not a
+ * pid reused since), and what ours holds. */
+static int exec_pid_ns_check(pid_t standin, pid_t ctr_standin, const char *id, struct vc_error *err)
+{
+	if (!same_ns(standin, ctr_standin) || !is_standin_of(ctr_standin, id))
+		return vc_error_set(err, ESRCH, "container not running");
+	return 0;
+}
+
 int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_exec_opts *opts,
 		      int *status, struct vc_error *err)
 {
@@ -302,11 +311,8 @@ int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_
 	bool foreground_tty = !opts->console_socket && !opts->detach && terminal;
 	if ((r = vc_spawn_standin(argv, opts->console_socket, NULL, foreground_tty, &standin,
 				  err)) < 0 ||
-	    /* The namespace joined by path was the container stand-in's: still
-	     * there, and what ours holds. */
-	    (pid_ns && (!same_ns(standin, ctr_standin) || !is_standin_of(ctr_standin, id)) &&
-	     (r = vc_error_set(err, ESRCH, "container not running")) < 0) ||
 	    (r = vc_host_cgroup_add_pid(ctx->root, id, opts->cgroups, standin, err)) < 0 ||
+	    (pid_ns && (r = exec_pid_ns_check(standin, ctr_standin, id, err)) < 0) ||
 	    (opts->pid_file && (r = vc_write_pid_file(opts->pid_file, standin, err)) < 0)) {
 		/* Its stand-in gone, the monitor kills the process. */
 		if (standin > 0) {

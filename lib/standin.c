@@ -240,10 +240,13 @@ static int finish(struct standin *s)
 		sigemptyset(&m);
 		sigaddset(&m, s->exit_signal);
 		sigprocmask(SIG_UNBLOCK, &m, NULL);
+		/* kill, not raise: the stand-in proper of a pid namespace was made by a
+		 * raw clone, behind glibc's back (raise trusts only the kernel's tid
+		 * since glibc 2.34, kill always does). */
 		if (getpid() == 1)
 			vc_standin_fault(s->exit_signal);
 		else
-			raise(s->exit_signal);
+			kill(getpid(), s->exit_signal);
 		return 128 + s->exit_signal;
 	}
 	return s->exit_code;

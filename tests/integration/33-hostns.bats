@@ -139,6 +139,9 @@ reap_after_up() {
 	vcrun exec -d --pid-file "$T/e.pid" x sleep 600
 	[ "$(ns_of "$(cat "$T/e.pid")" pid)" = "$(ns_of "$xpid" pid)" ] ||
 		fail "exec's pid is not in the container's pid namespace"
+	# not PID 1 there: an exec'd process's SIGKILL is its pid's end too
+	reaped "$T/e.end" "\$RT exec -d --pid-file \$PF x sh -c 'sleep 1; kill -9 \$\$'"
+	[ "$(cat "$T/e.end")" = "signal 9" ] || fail "exec's pid ended with '$(cat "$T/e.end")'"
 	vcrun delete --force y
 	vcrun delete --force x
 }
