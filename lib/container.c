@@ -27,6 +27,7 @@
 #include "lib/plan.h"
 #include "lib/sandbox.h"
 #include "lib/spawn.h"
+#include "lib/standin.h"
 #include "lib/state.h"
 #include "lib/vcrun.h"
 #include "netns/netns.h"
@@ -275,55 +276,6 @@ static int initial_state(const char *id, const struct vc_oci_spec *spec,
 	return a->key && a->value ? 0 : -ENOMEM;
 }
 
-/* "C:H:S,..." for --uid-map / --gid-map; NULL on ENOMEM. */
-static char *id_map_arg(const struct vc_oci_id_mapping *m, size_t n)
-{
-	char *out = strdup("");
-	for (size_t i = 0; out && i < n; i++) {
-		char *next = vc_strdup_printf("%s%s%u:%u:%u", out, i ? "," : "", m[i].container_id,
-					      m[i].host_id, m[i].size);
-		free(out);
-		out = next;
-	}
-	return out;
-}
-
-/* The stand-in's host namespaces (lib/standin-ns.c): the spec's paths joined, the
- * others made, as runc's process would have them, a new user namespace with the
- * spec's mappings. Only time stays the host's (runc 1.1 has none). */
-static int standin_ns_args(const struct vc_oci_spec *spec, const struct vc_plan *plan, char ***argv)
-{
-	const struct vc_oci_linux *l = spec->linux;
-	for (size_t i = 0; l && i < l->n_namespaces; i++) {
-		const struct vc_oci_namespace *ns = &l->namespaces[i];
-		const char *path = ns->path;
-		if (ns->type == VC_NS_NETWORK)
-			path = plan->netns_path;
-		else if (ns->type != VC_NS_IPC && ns->type != VC_NS_UTS &&
-			 ns->type != VC_NS_MOUNT && ns->type != VC_NS_CGROUP &&
-			 ns->type != VC_NS_PID && ns->type != VC_NS_USER)
-			continue;
-		/* The guest refuses a user namespace path, and one without both
-		 * mappings in runc's words (agent/userns.c): the stand-in lets it. */
-		if (ns->type == VC_NS_USER && (path || !l->n_uid_mappings || !l->n_gid_mappings))
-			continue;
-		_cleanup_free_ char *arg =
-			path ? vc_strdup_printf("%s:%s", vc_oci_ns_name(ns->type), path)
-			     : strdup(vc_oci_ns_name(ns->type));
-		if (!arg || vc_strv_push(argv, "--ns") < 0 || vc_strv_push(argv, arg) < 0)
-			return -ENOMEM;
-		if (ns->type != VC_NS_USER)
-			continue;
-		_cleanup_free_ char *uids = id_map_arg(l->uid_mappings, l->n_uid_mappings);
-		_cleanup_free_ char *gids = id_map_arg(l->gid_mappings, l->n_gid_mappings);
-		if (!uids || !gids || vc_strv_push(argv, "--uid-map") < 0 ||
-		    vc_strv_push(argv, uids) < 0 || vc_strv_push(argv, "--gid-map") < 0 ||
-		    vc_strv_push(argv, gids) < 0)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
 /* No other live container may hold one of the groups (lib/sandbox.c names it). */
 static int vfio_groups_free(const char *root, const char *id, const struct vc_vfio_request *v,
 			    struct vc_error *err)
@@ -487,7 +439,7 @@ static int create_container(const struct vc_ctx *ctx, const char *id,
 	_cleanup_free_ char *pin = vc_sandbox_host_name(root, id);
 	_cleanup_strv_ char **margv = vc_helper_argv(ctx, "__monitor", root, id, NULL, NULL);
 	_cleanup_strv_ char **sargv = vc_helper_argv(ctx, "__standin", root, id, NULL, NULL);
-	if (sargv && standin_ns_args(spec, &plan, &sargv) < 0)
+	if (sargv && vc_standin_ns_args(spec, plan.netns_path, &sargv) < 0)
 		vc_strv_freep(&sargv);
 	size_t plan_len = 0;
 	_cleanup_close_ int lock = -1;

@@ -28,6 +28,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "lib/spawn.h"
+#include "oci/spec.h"
 
 static const struct {
 	const char *name;
@@ -271,6 +272,52 @@ int vc_standin_enter_namespaces(const struct vc_helper_args *a, bool late, struc
 	if (mnt && mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		return vc_error_sys(err, errno, "make the stand-in's mounts slaves");
 	return pid ? fork_into_pid_ns(a->sync_fd, err) : 0;
+}
+
+/* "C:H:S,..." for --uid-map / --gid-map; NULL on ENOMEM. */
+static char *id_map_arg(const struct vc_oci_id_mapping *m, size_t n)
+{
+	char *out = strdup("");
+	for (size_t i = 0; out && i < n; i++) {
+		char *next = vc_strdup_printf("%s%s%u:%u:%u", out, i ? "," : "", m[i].container_id,
+					      m[i].host_id, m[i].size);
+		free(out);
+		out = next;
+	}
+	return out;
+}
+
+int vc_standin_ns_args(const struct vc_oci_spec *spec, const char *netns_path, char ***argv)
+{
+	const struct vc_oci_linux *l = spec->linux;
+	for (size_t i = 0; l && i < l->n_namespaces; i++) {
+		const struct vc_oci_namespace *ns = &l->namespaces[i];
+		const char *path = ns->path;
+		if (ns->type == VC_NS_NETWORK)
+			path = netns_path;
+		else if (ns->type != VC_NS_IPC && ns->type != VC_NS_UTS &&
+			 ns->type != VC_NS_MOUNT && ns->type != VC_NS_CGROUP &&
+			 ns->type != VC_NS_PID && ns->type != VC_NS_USER)
+			continue;
+		/* The guest refuses a user namespace path, and one without both
+		 * mappings in runc's words (agent/userns.c): the stand-in lets it. */
+		if (ns->type == VC_NS_USER && (path || !l->n_uid_mappings || !l->n_gid_mappings))
+			continue;
+		_cleanup_free_ char *arg =
+			path ? vc_strdup_printf("%s:%s", vc_oci_ns_name(ns->type), path)
+			     : strdup(vc_oci_ns_name(ns->type));
+		if (!arg || vc_strv_push(argv, "--ns") < 0 || vc_strv_push(argv, arg) < 0)
+			return -ENOMEM;
+		if (ns->type != VC_NS_USER)
+			continue;
+		_cleanup_free_ char *uids = id_map_arg(l->uid_mappings, l->n_uid_mappings);
+		_cleanup_free_ char *gids = id_map_arg(l->gid_mappings, l->n_gid_mappings);
+		if (!uids || !gids || vc_strv_push(argv, "--uid-map") < 0 ||
+		    vc_strv_push(argv, uids) < 0 || vc_strv_push(argv, "--gid-map") < 0 ||
+		    vc_strv_push(argv, gids) < 0)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 void vc_standin_fault(int sig)

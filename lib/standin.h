@@ -16,6 +16,14 @@
  * (and when there is no pid namespace); a negative errno with err on failure. */
 int vc_standin_enter_namespaces(const struct vc_helper_args *a, bool late, struct vc_error *err);
 
+/* The stand-in's --ns, --uid-map and --gid-map for a spec, appended to argv (the
+ * network namespace is netns_path, the one create pinned or the spec's): the spec's
+ * paths joined, the others made, as runc's process would have them, a new user
+ * namespace with the spec's mappings. Only time stays the host's (runc 1.1 has
+ * none). -ENOMEM on failure. */
+struct vc_oci_spec;
+int vc_standin_ns_args(const struct vc_oci_spec *spec, const char *netns_path, char ***argv);
+
 /* "C:H:S[,C:H:S...]" (an OCI id mapping list as --uid-map carries it) -> the
  * kernel's "C H S\n..." in out; -EINVAL for a malformed list, -E2BIG when it does
  * not fit. */

@@ -519,6 +519,76 @@ VC_TEST(standin_id_maps)
 	CHECK(vc_standin_id_map_text("0:100000:65536,65536:200000:65536", out, 20) == -E2BIG);
 }
 
+/* A spec whose linux object is linux_json (in a bundle named name). */
+static struct vc_oci_spec *spec_with_linux(const char *name, const char *linux_json)
+{
+	_cleanup_free_ char *bundle = vc_strdup_printf("%s/%s", vc_unit_tmpdir(), name);
+	_cleanup_free_ char *rootfs = vc_strdup_printf("%s/rootfs", bundle);
+	_cleanup_free_ char *cfg = vc_strdup_printf("%s/config.json", bundle);
+	vc_mkdir_p(rootfs, 0755, NULL);
+	_cleanup_free_ char *text = vc_strdup_printf(
+		"{\"ociVersion\":\"1.2.0\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},"
+		"\"root\":{\"path\":\"rootfs\"},\"linux\":%s}",
+		linux_json);
+	vc_write_file(cfg, text, strlen(text), NULL);
+	struct vc_oci_spec *spec = NULL;
+	struct vc_error err = {0};
+	if (vc_oci_spec_load(bundle, &spec, &err) < 0)
+		fprintf(stderr, "# spec: %s\n", err.msg);
+	return spec;
+}
+
+/* argv from `vcrun __standin ... --ns ...` joined by spaces. */
+static char *ns_args_text(const struct vc_oci_spec *spec, const char *netns)
+{
+	_cleanup_strv_ char **v = NULL;
+	if (vc_strv_push(&v, "x") < 0 || vc_standin_ns_args(spec, netns, &v) < 0)
+		return NULL;
+	char *out = strdup("");
+	for (size_t i = 1; out && v[i]; i++) {
+		char *next = vc_strdup_printf("%s%s%s", out, i > 1 ? " " : "", v[i]);
+		free(out);
+		out = next;
+	}
+	return out;
+}
+
+/* The stand-in's namespaces: the spec's, in its order, paths kept, the network's
+ * the pinned one; a user namespace with its mappings, or left to the guest's
+ * refusal (a path, a missing list); time never. */
+VC_TEST(standin_ns_args)
+{
+	_cleanup_spec_ struct vc_oci_spec *s = spec_with_linux(
+		"nsargs1",
+		"{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\"},"
+		"{\"type\":\"ipc\",\"path\":\"/proc/1/ns/ipc\"},{\"type\":\"time\"},"
+		"{\"type\":\"user\"},{\"type\":\"cgroup\"}],"
+		"\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536},"
+		"{\"containerID\":65536,\"hostID\":300000,\"size\":1}],"
+		"\"gidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}]}");
+	CHECK(s != NULL);
+	_cleanup_free_ char *got = ns_args_text(s, "/run/vcrun/netns/h-c");
+	CHECK_STR(got, "--ns pid --ns network:/run/vcrun/netns/h-c --ns ipc:/proc/1/ns/ipc "
+		       "--ns user --uid-map 0:100000:65536,65536:300000:1 --gid-map "
+		       "0:100000:65536 --ns cgroup");
+
+	_cleanup_spec_ struct vc_oci_spec *path = spec_with_linux(
+		"nsargs2", "{\"namespaces\":[{\"type\":\"user\",\"path\":\"/proc/1/ns/user\"},"
+			   "{\"type\":\"pid\",\"path\":\"/proc/7/ns/pid\"}],"
+			   "\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}],"
+			   "\"gidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]}");
+	CHECK(path != NULL);
+	_cleanup_free_ char *got2 = ns_args_text(path, NULL);
+	CHECK_STR(got2, "--ns pid:/proc/7/ns/pid");
+
+	_cleanup_spec_ struct vc_oci_spec *nogid = spec_with_linux(
+		"nsargs3", "{\"namespaces\":[{\"type\":\"user\"}],"
+			   "\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]}");
+	CHECK(nogid != NULL);
+	_cleanup_free_ char *got3 = ns_args_text(nogid, NULL);
+	CHECK_STR(got3, "");
+}
+
 /* PID 1 of a new pid namespace (the stand-in of a spec with one) ends of the fault
  * signals for real; a raised SIGTERM does nothing to it, which is why. */
 static int end_as_pid1(int sig, bool by_fault)
@@ -567,4 +637,4 @@ VC_TESTS(VC_T(id_rules), VC_T(state_round_trip), VC_T(plan_shares_and_guest_spec
 	 VC_T(plan_picks_vsock_when_the_host_has_it), VC_T(plan_network_namespace_and_dns_relay),
 	 VC_T(plan_vfio_mode), VC_T(plan_rejects_bad_mounts),
 	 VC_T(config_file_errors_name_the_field), VC_T(standin_id_maps),
-	 VC_T(standin_faults_as_pid1))
+	 VC_T(standin_faults_as_pid1), VC_T(standin_ns_args))
