@@ -519,23 +519,11 @@ VC_TEST(standin_id_maps)
 	CHECK(vc_standin_id_map_text("0:100000:65536,65536:200000:65536", out, 20) == -E2BIG);
 }
 
-/* A spec whose linux object is linux_json (in a bundle named name). */
-static struct vc_oci_spec *spec_with_linux(const char *name, const char *linux_json)
+/* A spec whose linux object is linux_json. */
+static struct vc_oci_spec *spec_with_linux(const char *linux_json)
 {
-	_cleanup_free_ char *bundle = vc_strdup_printf("%s/%s", vc_unit_tmpdir(), name);
-	_cleanup_free_ char *rootfs = vc_strdup_printf("%s/rootfs", bundle);
-	_cleanup_free_ char *cfg = vc_strdup_printf("%s/config.json", bundle);
-	vc_mkdir_p(rootfs, 0755, NULL);
-	_cleanup_free_ char *text = vc_strdup_printf(
-		"{\"ociVersion\":\"1.2.0\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},"
-		"\"root\":{\"path\":\"rootfs\"},\"linux\":%s}",
-		linux_json);
-	vc_write_file(cfg, text, strlen(text), NULL);
-	struct vc_oci_spec *spec = NULL;
-	struct vc_error err = {0};
-	if (vc_oci_spec_load(bundle, &spec, &err) < 0)
-		fprintf(stderr, "# spec: %s\n", err.msg);
-	return spec;
+	_cleanup_free_ char *more = vc_strdup_printf("\"linux\":%s", linux_json);
+	return vc_unit_spec(more);
 }
 
 /* argv from `vcrun __standin ... --ns ...` joined by spaces. */
@@ -559,7 +547,6 @@ static char *ns_args_text(const struct vc_oci_spec *spec, const char *netns)
 VC_TEST(standin_ns_args)
 {
 	_cleanup_spec_ struct vc_oci_spec *s = spec_with_linux(
-		"nsargs1",
 		"{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\"},"
 		"{\"type\":\"ipc\",\"path\":\"/proc/1/ns/ipc\"},{\"type\":\"time\"},"
 		"{\"type\":\"user\"},{\"type\":\"cgroup\"}],"
@@ -572,18 +559,18 @@ VC_TEST(standin_ns_args)
 		       "--ns user --uid-map 0:100000:65536,65536:300000:1 --gid-map "
 		       "0:100000:65536 --ns cgroup");
 
-	_cleanup_spec_ struct vc_oci_spec *path = spec_with_linux(
-		"nsargs2", "{\"namespaces\":[{\"type\":\"user\",\"path\":\"/proc/1/ns/user\"},"
-			   "{\"type\":\"pid\",\"path\":\"/proc/7/ns/pid\"}],"
-			   "\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}],"
-			   "\"gidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]}");
+	_cleanup_spec_ struct vc_oci_spec *path =
+		spec_with_linux("{\"namespaces\":[{\"type\":\"user\",\"path\":\"/proc/1/ns/user\"},"
+				"{\"type\":\"pid\",\"path\":\"/proc/7/ns/pid\"}],"
+				"\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}],"
+				"\"gidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]}");
 	CHECK(path != NULL);
 	_cleanup_free_ char *got2 = ns_args_text(path, NULL);
 	CHECK_STR(got2, "--ns pid:/proc/7/ns/pid");
 
-	_cleanup_spec_ struct vc_oci_spec *nogid = spec_with_linux(
-		"nsargs3", "{\"namespaces\":[{\"type\":\"user\"}],"
-			   "\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]}");
+	_cleanup_spec_ struct vc_oci_spec *nogid =
+		spec_with_linux("{\"namespaces\":[{\"type\":\"user\"}],"
+				"\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]}");
 	CHECK(nogid != NULL);
 	_cleanup_free_ char *got3 = ns_args_text(nogid, NULL);
 	CHECK_STR(got3, "");

@@ -52,21 +52,9 @@ static void add_container(const char *root, const char *id, const char *sandbox,
 /* A spec with annotations (JSON object text) and namespaces (JSON array text). */
 static struct vc_oci_spec *spec_with(const char *annotations, const char *namespaces)
 {
-	static int n;
-	_cleanup_free_ char *bundle = vc_strdup_printf("%s/bundle%d", vc_unit_tmpdir(), n++);
-	_cleanup_free_ char *rootfs = vc_strdup_printf("%s/rootfs", bundle);
-	_cleanup_free_ char *cfg = vc_strdup_printf("%s/config.json", bundle);
-	vc_mkdir_p(rootfs, 0755, NULL);
-	_cleanup_free_ char *text = vc_strdup_printf(
-		"{\"ociVersion\":\"1.2.0\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},"
-		"\"root\":{\"path\":\"rootfs\"},\"annotations\":%s,\"linux\":{\"namespaces\":%s}}",
-		annotations, namespaces);
-	vc_write_file(cfg, text, strlen(text), NULL);
-	struct vc_oci_spec *spec = NULL;
-	struct vc_error err = {0};
-	if (vc_oci_spec_load(bundle, &spec, &err) < 0)
-		fprintf(stderr, "# spec: %s\n", err.msg);
-	return spec;
+	_cleanup_free_ char *more = vc_strdup_printf(
+		"\"annotations\":%s,\"linux\":{\"namespaces\":%s}", annotations, namespaces);
+	return vc_unit_spec(more);
 }
 
 /* A stand-in stand-in: a child in new ipc and uts namespaces, until killed. */
