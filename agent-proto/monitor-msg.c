@@ -42,6 +42,7 @@ static const struct {
 	[VC_MON_EXEC] = {"exec", F_PROCESS},
 	[VC_MON_ADD] = {"add", 0},
 	[VC_MON_DESTROY] = {"destroy", 0},
+	[VC_MON_KILL_STANDIN] = {"kill_standin", 0},
 };
 
 const char *vc_mon_method_name(enum vc_mon_method m)

@@ -33,6 +33,7 @@ enum vc_mon_method {
 	VC_MON_EXEC,
 	VC_MON_ADD,
 	VC_MON_DESTROY,
+	VC_MON_KILL_STANDIN,
 	VC_MON_N_METHODS,
 };
 

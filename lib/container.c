@@ -28,6 +28,7 @@
 #include "lib/plan.h"
 #include "lib/sandbox.h"
 #include "lib/spawn.h"
+#include "lib/standin.h"
 #include "lib/state.h"
 #include "lib/vcrun.h"
 #include "netns/netns.h"
@@ -274,29 +275,6 @@ static int initial_state(const char *id, const struct vc_oci_spec *spec,
 	a->key = strdup(VC_ANNOT_SANDBOX);
 	a->value = strdup(st->sandbox);
 	return a->key && a->value ? 0 : -ENOMEM;
-}
-
-/* The stand-in's host namespaces (lib/standin.c): the spec's paths joined, the
- * others made, as runc's process would have them. pid, user and time stay the
- * host's: a stand-in cannot move itself into a new pid namespace, and nothing in
- * it runs as another user. */
-static int standin_ns_args(const struct vc_oci_spec *spec, const struct vc_plan *plan, char ***argv)
-{
-	for (size_t i = 0; spec->linux && i < spec->linux->n_namespaces; i++) {
-		const struct vc_oci_namespace *ns = &spec->linux->namespaces[i];
-		const char *path = ns->path;
-		if (ns->type == VC_NS_NETWORK)
-			path = plan->netns_path;
-		else if (ns->type != VC_NS_IPC && ns->type != VC_NS_UTS &&
-			 ns->type != VC_NS_MOUNT && ns->type != VC_NS_CGROUP)
-			continue;
-		_cleanup_free_ char *arg =
-			path ? vc_strdup_printf("%s:%s", vc_oci_ns_name(ns->type), path)
-			     : strdup(vc_oci_ns_name(ns->type));
-		if (!arg || vc_strv_push(argv, "--ns") < 0 || vc_strv_push(argv, arg) < 0)
-			return -ENOMEM;
-	}
-	return 0;
 }
 
 /* No other live container may hold one of the groups (lib/sandbox.c names it). */
@@ -547,7 +525,7 @@ int vc_container_create_cfg(const struct vc_ctx *ctx, struct vc_container_config
 	_cleanup_free_ char *pin = vc_sandbox_host_name(root, id);
 	_cleanup_strv_ char **margv = vc_helper_argv(ctx, "__monitor", root, id, NULL, NULL);
 	_cleanup_strv_ char **sargv = vc_helper_argv(ctx, "__standin", root, id, NULL, NULL);
-	if (sargv && standin_ns_args(spec, &plan, &sargv) < 0)
+	if (sargv && vc_standin_ns_args(spec, plan.netns_path, &sargv) < 0)
 		vc_strv_freep(&sargv);
 	size_t plan_len = 0;
 	_cleanup_close_ int lock = -1;

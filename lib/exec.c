@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -204,6 +205,56 @@ static int build_process(const char *bundle, const struct vc_exec_opts *o, struc
 	return 0;
 }
 
+static bool same_ns(pid_t a, pid_t b)
+{
+	char pa[64], pb[64];
+	struct stat sa, sb;
+	snprintf(pa, sizeof(pa), "/proc/%d/ns/pid", (int)a);
+	snprintf(pb, sizeof(pb), "/proc/%d/ns/pid", (int)b);
+	return stat(pa, &sa) == 0 && stat(pb, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/* Whether pid is the stand-in of container id now (its command line says so). */
+static bool is_standin_of(pid_t pid, const char *id)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	if (vc_read_file(path, 64 << 10, &buf, &len, NULL) < 0)
+		return false;
+	const char *prev = "";
+	bool standin = false;
+	for (size_t i = 0; i < len; i += strlen(buf + i) + 1) {
+		const char *arg = buf + i;
+		standin |= !strcmp(arg, "__standin");
+		if (standin && !strcmp(prev, "--id") && !strcmp(arg, id))
+			return true;
+		prev = arg;
+	}
+	return false;
+}
+
+/* exec's stand-in joins the pid namespace of the container's (as runc's exec joins
+ * the container's), when that one holds its own: "pid:/proc/PID/ns/pid", or NULL
+ * (ENOMEM aside) when it is the host's. */
+static char *exec_pid_ns_arg(pid_t standin)
+{
+	if (standin <= 0 || same_ns(standin, getpid()))
+		return NULL;
+	return vc_strdup_printf("pid:/proc/%d/ns/pid", (int)standin);
+}
+
+/* The namespace joined by path was the container stand-in's: still there (not a
+ * pid reused since), and what ours holds. */
+static int exec_pid_ns_check(pid_t standin, pid_t ctr_standin, const char *id, struct vc_error *err)
+{
+	if (!same_ns(standin, ctr_standin) || !is_standin_of(ctr_standin, id))
+		return vc_error_set(err, ESRCH, "container not running");
+	return 0;
+}
+
 int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_exec_opts *opts,
 		      pid_t *pid, int *status, struct vc_error *err)
 {
@@ -230,6 +281,7 @@ int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_
 		r = vc_error_set(err, EINVAL, "--console-socket: given without --tty");
 	else
 		r = build_process(st.bundle, opts, &process, err);
+	pid_t ctr_standin = st.standin_pid;
 	vc_state_release(&st);
 	if (r < 0 || (r = vc_host_cgroup_exec_check(ctx->root, id, opts->cgroups, err)) < 0)
 		return r;
@@ -252,13 +304,16 @@ int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_
 	snprintf(stream, sizeof(stream), "%u", sid.stream_id);
 	_cleanup_strv_ char **argv =
 		vc_helper_argv(ctx, "__standin", ctx->root, id, "--stream", stream);
-	if (!argv)
+	_cleanup_free_ char *pid_ns = exec_pid_ns_arg(ctr_standin);
+	if (!argv ||
+	    (pid_ns && (vc_strv_push(&argv, "--ns") < 0 || vc_strv_push(&argv, pid_ns) < 0)))
 		return vc_error_set(err, ENOMEM, "out of memory");
 	pid_t standin = 0;
 	bool foreground_tty = !opts->console_socket && !opts->detach && terminal;
 	if ((r = vc_spawn_standin(argv, opts->console_socket, NULL, foreground_tty, opts->stdio,
 				  &standin, err)) < 0 ||
 	    (r = vc_host_cgroup_add_pid(ctx->root, id, opts->cgroups, standin, err)) < 0 ||
+	    (pid_ns && (r = exec_pid_ns_check(standin, ctr_standin, id, err)) < 0) ||
 	    (opts->pid_file && (r = vc_write_pid_file(opts->pid_file, standin, err)) < 0)) {
 		/* Its stand-in gone, the monitor kills the process. */
 		if (standin > 0) {

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "agent-proto/monitor-msg.h"
@@ -38,6 +40,31 @@ static void req_destroy(struct monitor *m, struct conn *c, uint32_t req, struct 
 	if (mon_agent_send(m, VC_AR_REMOVE_CONTAINER, &(struct vc_areq_container){ctr->st.id},
 			   PEND_REMOVE_ONE, ctr, NULL, 0, 0) < 0)
 		mon_respond_error(&c->ch, req, EPIPE, "the guest agent is gone");
+}
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+/* kill_standin {}: the stand-in on this connection is PID 1 of its own pid
+ * namespace and must die of SIGKILL as its process did; only an ancestor namespace
+ * can give it that. The pidfd names the very process that connected, so a pid
+ * reused since cannot be hit; success has no answer (the peer is gone). */
+static void req_kill_standin(struct conn *c, uint32_t req)
+{
+	if (!c->stream) {
+		mon_respond_error(&c->ch, req, EPERM, "only an attached stand-in may ask");
+		return;
+	}
+	int pidfd = -1;
+	socklen_t len = sizeof(pidfd);
+	if (getsockopt(c->ch.fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0) {
+		mon_respond_error(&c->ch, req, errno, "SO_PEERPIDFD: %s", strerror(errno));
+		return;
+	}
+	if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0)
+		mon_respond_error(&c->ch, req, errno, "kill the stand-in: %s", strerror(errno));
+	close(pidfd);
 }
 
 /* The stream a request names: stream_id, or the init of container_id. */
@@ -341,6 +368,9 @@ void mon_handle_request(struct monitor *m, struct conn *c, const struct vc_frame
 		break;
 	case VC_MON_DESTROY:
 		req_destroy(m, c, f->id, ctr);
+		break;
+	case VC_MON_KILL_STANDIN:
+		req_kill_standin(c, f->id);
 		break;
 	default:
 		/* start, pause, resume, ps, stats, update */

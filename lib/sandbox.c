@@ -156,22 +156,12 @@ static bool same_file(const char *a, const struct stat *b)
 	return stat(a, &sa) == 0 && sa.st_dev == b->st_dev && sa.st_ino == b->st_ino;
 }
 
-/* The live member whose stand-in holds the namespace at path (type t). Only
- * namespaces a stand-in made or joined count: one it shares with vcrun itself (the
- * host's) says nothing about which container it belongs to. The pid namespace is
- * the exception: the stand-in stays in the host's, so a /proc/PID/ns/pid path is
- * taken at its word when PID is a member's stand-in. */
+/* The live member whose stand-in holds the namespace at path (type t), by device
+ * and inode (a stand-in holds every namespace type the spec names, pid and user
+ * included). Only namespaces a stand-in made or joined count: one it shares with
+ * vcrun itself (the host's) says nothing about which container it belongs to. */
 static const struct peer *ns_owner(const struct peers *ps, enum vc_oci_ns_type t, const char *path)
 {
-	if (t == VC_NS_PID) {
-		int pid = 0, end = 0;
-		if (sscanf(path, "/proc/%d/ns/pid%n", &pid, &end) != 1 || path[end] || pid <= 0)
-			return NULL;
-		for (size_t i = 0; i < ps->n; i++)
-			if (ps->v[i].standin_live && ps->v[i].st.standin_pid == pid)
-				return &ps->v[i];
-		return NULL;
-	}
 	struct stat want;
 	if (!ns_file[t] || stat(path, &want) < 0)
 		return NULL;

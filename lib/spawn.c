@@ -175,6 +175,8 @@ int vc_helper_args_parse(int argc, char **argv, const char *log_default, struct 
 		{"tty", no_argument, NULL, 't'},
 		{"ns", required_argument, NULL, 'n'},
 		{"tty-inherit", no_argument, NULL, 'T'},
+		{"uid-map", required_argument, NULL, 'u'},
+		{"gid-map", required_argument, NULL, 'g'},
 		{0},
 	};
 	enum vc_log_format fmt = VC_LOG_TEXT;
@@ -215,6 +217,12 @@ int vc_helper_args_parse(int argc, char **argv, const char *log_default, struct 
 			break;
 		case 'T':
 			a->tty_inherit = true;
+			break;
+		case 'u':
+			a->uid_map = optarg;
+			break;
+		case 'g':
+			a->gid_map = optarg;
 			break;
 		default:
 			return -EINVAL;
@@ -333,6 +341,19 @@ int vc_wait_standin(pid_t standin)
 	return WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
 }
 
+/* "pid N" from the stand-in we started (first): N, once first is reaped, when N
+ * is a child of ours; else 0. */
+static pid_t standin_moved(const char *line, pid_t first)
+{
+	int pid = 0, end = 0;
+	if (sscanf(line, "pid %d%n", &pid, &end) != 1 || line[end] || pid <= 0 || pid == first)
+		return 0;
+	while (waitpid(first, NULL, 0) < 0 && errno == EINTR)
+		;
+	/* 0: a child of ours that runs; anything else names no child of ours. */
+	return waitpid(pid, NULL, WNOHANG) == 0 ? pid : 0;
+}
+
 int vc_standin_spawn_held(char **argv, const char *console_socket,
 			  const struct vc_oci_process *process, bool foreground_tty,
 			  const int *given, pid_t *pid, int *ctl, struct vc_error *err)
@@ -372,18 +393,26 @@ int vc_standin_spawn_held(char **argv, const char *console_socket,
 	_cleanup_close_ int c = sv[0];
 	if (r < 0)
 		return r;
-	/* "ready" when it sits in the container's namespaces, else its error. */
+	/* "ready" when it sits in the container's namespaces, else its error; before
+	 * that "pid N" when it entered a pid namespace: the stand-in proper is then
+	 * N, our child too (CLONE_PARENT), and the one we started leaves. */
 	char line[1024];
-	size_t n = 0;
-	while (n + 1 < sizeof(line)) {
-		ssize_t k = read(c, line + n, 1);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0 || line[n] == '\n')
+	for (;;) {
+		size_t n = 0;
+		while (n + 1 < sizeof(line)) {
+			ssize_t k = read(c, line + n, 1);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0 || line[n] == '\n')
+				break;
+			n++;
+		}
+		line[n] = '\0';
+		pid_t moved = standin_moved(line, *pid);
+		if (moved <= 0)
 			break;
-		n++;
+		*pid = moved;
 	}
-	line[n] = '\0';
 	if ((r = sync_report(line, "ready", "the stand-in", err)) < 0) {
 		waitpid(*pid, NULL, 0);
 		*pid = 0;

@@ -33,6 +33,8 @@ struct vc_helper_args {
 	 * to make (TYPE alone), for the stand-in to sit in as runc's process would. */
 	const char *ns[8];
 	size_t n_ns;
+	/* --uid-map, --gid-map "C:H:S[,...]": a new user namespace's mappings */
+	const char *uid_map, *gid_map;
 };
 int vc_helper_args_parse(int argc, char **argv, const char *log_default, struct vc_helper_args *a);
 

@@ -6,14 +6,12 @@
  * status (the exit code, or the same fatal signal re-raised). */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -28,12 +26,14 @@
 #include "lib/log.h"
 #include "lib/monitor.h"
 #include "lib/spawn.h"
+#include "lib/standin.h"
 #include "lib/vcrun.h"
 
-#define REQ_ATTACH 1
-#define REQ_WAIT   2
-#define REQ_SIGNAL 3
-#define REQ_RESIZE 4
+#define REQ_ATTACH  1
+#define REQ_WAIT    2
+#define REQ_SIGNAL  3
+#define REQ_RESIZE  4
+#define REQ_KILL_ME 5
 /* The monitor vanished (the VM died with it): report what a SIGKILL would. */
 #define EXIT_MONITOR_LOST 137
 
@@ -202,57 +202,6 @@ static int run(struct standin *s, int sig_fd, struct vc_error *err)
 	return 0;
 }
 
-/* The host namespaces of the container (--ns TYPE[:PATH]): joined by path, or
- * made as runc makes them, so that our pid (the one `state` reports) leads hooks
- * and `nsenter -t PID` where runc's would, and so that a container of the same pod
- * that names /proc/OURPID/ns/TYPE finds our sandbox. The cgroup namespace waits for
- * the go-ahead, once create has put us in the container's cgroup. */
-static const struct {
-	const char *name;
-	int flag;
-} ns_types[] = {
-	{"network", CLONE_NEWNET}, {"ipc", CLONE_NEWIPC},	{"uts", CLONE_NEWUTS},
-	{"mount", CLONE_NEWNS},	   {"cgroup", CLONE_NEWCGROUP},
-};
-
-static int ns_flag(const char *arg, size_t len)
-{
-	for (size_t i = 0; i < VC_ARRAY_SIZE(ns_types); i++)
-		if (strlen(ns_types[i].name) == len && !strncmp(ns_types[i].name, arg, len))
-			return ns_types[i].flag;
-	return 0;
-}
-
-static int enter_namespaces(const struct vc_helper_args *a, bool late, struct vc_error *err)
-{
-	for (size_t i = 0; i < a->n_ns; i++) {
-		const char *arg = a->ns[i], *path = strchr(arg, ':');
-		size_t len = path ? (size_t)(path - arg) : strlen(arg);
-		int flag = ns_flag(arg, len);
-		if (!flag)
-			return vc_error_set(err, EINVAL, "--ns %s: unknown namespace type", arg);
-		if ((flag == CLONE_NEWCGROUP) != late)
-			continue;
-		if (path) {
-			_cleanup_close_ int fd = open(path + 1, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				return vc_error_sys(err, errno,
-						    "linux.namespaces: %.*s namespace `%s`",
-						    (int)len, arg, path + 1);
-			if (setns(fd, flag) < 0)
-				return vc_error_sys(err, errno, "join the %.*s namespace `%s`",
-						    (int)len, arg, path + 1);
-		} else if (unshare(flag) < 0) {
-			return vc_error_sys(err, errno, "unshare a %.*s namespace", (int)len, arg);
-		}
-		/* Our mounts follow the host's (a pin or a share unmounted there goes
-		 * here too), and nothing of ours propagates back. */
-		if (flag == CLONE_NEWNS && mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-			return vc_error_sys(err, errno, "make the stand-in's mounts slaves");
-	}
-	return 0;
-}
-
 /* The caller's own terminal becomes the container's (run, exec -t in the
  * foreground): raw, so that only the guest's pty does line editing and echo. */
 static void enter_raw(struct standin *s)
@@ -274,22 +223,58 @@ static void leave_raw(struct standin *s)
 }
 
 /* Mirrors the guest process's end: the same signal (without a core dump of our
- * own), or its exit code. */
+ * own), or its exit code. As PID 1 of our pid namespace only a fault can still do
+ * that here (SIGKILL came from the monitor, see die_by_monitor); any other signal
+ * can only have ended a guest process that is not its namespace's init either,
+ * and becomes the shell's 128+N. */
 static int finish(struct standin *s)
 {
 	leave_raw(s);
 	if (s->exit_signal > 0 && s->exit_signal < NSIG) {
 		struct rlimit none = {0, 0};
 		setrlimit(RLIMIT_CORE, &none);
+		/* A pipe in core_pattern ignores RLIMIT_CORE; this one does not. */
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 		signal(s->exit_signal, SIG_DFL);
 		sigset_t m;
 		sigemptyset(&m);
 		sigaddset(&m, s->exit_signal);
 		sigprocmask(SIG_UNBLOCK, &m, NULL);
-		raise(s->exit_signal);
+		/* kill, not raise: the stand-in proper of a pid namespace was made by a
+		 * raw clone, behind glibc's back (raise trusts only the kernel's tid
+		 * since glibc 2.34, kill always does). */
+		if (getpid() == 1)
+			vc_standin_fault(s->exit_signal);
+		else
+			kill(getpid(), s->exit_signal);
 		return 128 + s->exit_signal;
 	}
 	return s->exit_code;
+}
+
+/* PID 1 of a pid namespace ignores a SIGKILL of its own; one from the monitor, in
+ * the host's namespace, is taken. Asked once all output is written (the writes
+ * above were blocking); the monitor kills the peer of this connection through a
+ * pidfd, so no other process can be hit. Returns only if it did not happen. */
+static void die_by_monitor(struct standin *s)
+{
+	leave_raw(s);
+	struct vc_mon_request req = {.method = VC_MON_KILL_STANDIN};
+	if (request(s, REQ_KILL_ME, &req) < 0 || vc_chan_drain(&s->mon, 5000) < 0)
+		return;
+	/* The answer comes only when it failed; EOF when the monitor went. */
+	unsigned long long deadline = vc_now_ns() + 10000000000ULL;
+	while (!s->mon.eof && vc_now_ns() < deadline) {
+		struct pollfd p = {.fd = s->mon.fd, .events = POLLIN};
+		if (poll(&p, 1, 1000) < 0 && errno != EINTR)
+			return;
+		vc_chan_fill(&s->mon);
+		struct vc_frame f;
+		struct vc_error err = {0};
+		while (vc_frame_reader_next(&s->mon.rd, &f, &err) > 0)
+			if (f.type == VC_FRAME_RESPONSE && f.id == REQ_KILL_ME)
+				return;
+	}
 }
 
 int vc_standin_main(int argc, char **argv)
@@ -307,10 +292,13 @@ int vc_standin_main(int argc, char **argv)
 			    .tty = args.tty || args.tty_inherit};
 	const char *root = args.root, *id = args.id;
 	struct vc_error err = {0};
-	if (enter_namespaces(&args, false, &err) < 0) {
+	int moved = vc_standin_enter_namespaces(&args, false, &err);
+	if (moved < 0) {
 		vc_sync_write_error(s.sync_fd, &err);
 		return 1;
 	}
+	if (moved)
+		return 0;
 
 	/* The pty becomes our controlling terminal, so that its size changes reach us as
 	 * SIGWINCH (the caller resizes the master it holds). */
@@ -343,7 +331,7 @@ int vc_standin_main(int argc, char **argv)
 		leave_raw(&s);
 		return 1;
 	}
-	if (enter_namespaces(&args, true, &err) < 0) {
+	if (vc_standin_enter_namespaces(&args, true, &err) < 0) {
 		leave_raw(&s);
 		vc_sync_write_error(s.sync_fd, &err);
 		return 1;
@@ -371,6 +359,8 @@ int vc_standin_main(int argc, char **argv)
 		}
 		s.exit_code = EXIT_MONITOR_LOST;
 	}
+	if (r >= 0 && s.exit_signal == SIGKILL && getpid() == 1)
+		die_by_monitor(&s);
 	vc_chan_close(&s.mon);
 	return finish(&s);
 }

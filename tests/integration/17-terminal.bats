@@ -5,16 +5,6 @@
 
 load helpers
 
-# recv_console SOCKET OUT [INPUT]: a console-socket receiver in the background.
-recv_console() {
-	(
-		close_test_fds
-		exec timeout 120 python3 "$BATS_TEST_DIRNAME/recvtty.py" "$@"
-	) </dev/null >"$T/recv.log" 2>&1 &
-	RECV_PID=$!
-	wait_for 10 test -S "$1" || fail "console socket $1 never appeared: $(cat "$T/recv.log")"
-}
-
 @test "terminal: create and exec with --console-socket; size, input and echo" {
 	make_bundle "$T/b" sh -c 'tty; stty size; read x; echo got:$x; sleep 600'
 	spec_edit "$T/b" '.process.terminal = true | .process.consoleSize = {"height": 30, "width": 100}'

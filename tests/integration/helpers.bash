@@ -473,3 +473,13 @@ pin_of() {
 share_of() {
 	echo "/run/vcrun/shared/$(host_name_of "$1")"
 }
+
+# recv_console SOCKET OUT [INPUT]: a console-socket receiver in the background.
+recv_console() {
+	(
+		close_test_fds
+		exec timeout 120 python3 "$REPO/tests/integration/recvtty.py" "$@"
+	) </dev/null >"$T/recv.log" 2>&1 &
+	RECV_PID=$!
+	wait_for 10 test -S "$1" || fail "console socket $1 never appeared: $(cat "$T/recv.log")"
+}

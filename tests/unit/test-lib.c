@@ -1,9 +1,16 @@
 /* lib/: ids, the state store, the sandbox plan. */
 #include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -11,6 +18,7 @@
 #include "lib/config.h"
 #include "lib/plan.h"
 #include "lib/sandbox.h"
+#include "lib/standin.h"
 #include "lib/state.h"
 #include "lib/vcrun.h"
 #include "oci/spec.h"
@@ -496,7 +504,124 @@ VC_TEST(config_file_errors_name_the_field)
 	unsetenv("VCRUN_CONFIG");
 }
 
+/* --uid-map / --gid-map as the stand-in writes them to uid_map / gid_map. */
+VC_TEST(standin_id_maps)
+{
+	char out[64];
+	CHECK(vc_standin_id_map_text("0:100000:65536", out, sizeof(out)) == 0);
+	CHECK_STR(out, "0 100000 65536\n");
+	CHECK(vc_standin_id_map_text("0:1000:1,1:100000:65535", out, sizeof(out)) == 0);
+	CHECK_STR(out, "0 1000 1\n1 100000 65535\n");
+	static const char *const bad[] = {"",	    "0:1",    "0:1:0",	       "a:b:c",
+					  "0:1:2;", "0:1:2,", "0:4294967296:1"};
+	for (size_t i = 0; i < VC_ARRAY_SIZE(bad); i++)
+		CHECK(vc_standin_id_map_text(bad[i], out, sizeof(out)) == -EINVAL);
+	CHECK(vc_standin_id_map_text("0:100000:65536,65536:200000:65536", out, 20) == -E2BIG);
+}
+
+/* A spec whose linux object is linux_json. */
+static struct vc_oci_spec *spec_with_linux(const char *linux_json)
+{
+	_cleanup_free_ char *more = vc_strdup_printf("\"linux\":%s", linux_json);
+	return vc_unit_spec(more);
+}
+
+/* argv from `vcrun __standin ... --ns ...` joined by spaces. */
+static char *ns_args_text(const struct vc_oci_spec *spec, const char *netns)
+{
+	_cleanup_strv_ char **v = NULL;
+	if (vc_strv_push(&v, "x") < 0 || vc_standin_ns_args(spec, netns, &v) < 0)
+		return NULL;
+	char *out = strdup("");
+	for (size_t i = 1; out && v[i]; i++) {
+		char *next = vc_strdup_printf("%s%s%s", out, i > 1 ? " " : "", v[i]);
+		free(out);
+		out = next;
+	}
+	return out;
+}
+
+/* The stand-in's namespaces: the spec's, in its order, paths kept, the network's
+ * the pinned one; a user namespace with its mappings, or left to the guest's
+ * refusal (a path, a missing list); time never. */
+VC_TEST(standin_ns_args)
+{
+	_cleanup_spec_ struct vc_oci_spec *s = spec_with_linux(
+		"{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\"},"
+		"{\"type\":\"ipc\",\"path\":\"/proc/1/ns/ipc\"},{\"type\":\"time\"},"
+		"{\"type\":\"user\"},{\"type\":\"cgroup\"}],"
+		"\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536},"
+		"{\"containerID\":65536,\"hostID\":300000,\"size\":1}],"
+		"\"gidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}]}");
+	CHECK(s != NULL);
+	_cleanup_free_ char *got = ns_args_text(s, "/run/vcrun/netns/h-c");
+	CHECK_STR(got, "--ns pid --ns network:/run/vcrun/netns/h-c --ns ipc:/proc/1/ns/ipc "
+		       "--ns user --uid-map 0:100000:65536,65536:300000:1 --gid-map "
+		       "0:100000:65536 --ns cgroup");
+
+	_cleanup_spec_ struct vc_oci_spec *path =
+		spec_with_linux("{\"namespaces\":[{\"type\":\"user\",\"path\":\"/proc/1/ns/user\"},"
+				"{\"type\":\"pid\",\"path\":\"/proc/7/ns/pid\"}],"
+				"\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}],"
+				"\"gidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]}");
+	CHECK(path != NULL);
+	_cleanup_free_ char *got2 = ns_args_text(path, NULL);
+	CHECK_STR(got2, "--ns pid:/proc/7/ns/pid");
+
+	_cleanup_spec_ struct vc_oci_spec *nogid =
+		spec_with_linux("{\"namespaces\":[{\"type\":\"user\"}],"
+				"\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]}");
+	CHECK(nogid != NULL);
+	_cleanup_free_ char *got3 = ns_args_text(nogid, NULL);
+	CHECK_STR(got3, "");
+}
+
+/* PID 1 of a new pid namespace (the stand-in of a spec with one) ends of the fault
+ * signals for real; a raised SIGTERM does nothing to it, which is why. */
+static int end_as_pid1(int sig, bool by_fault)
+{
+	long pid = syscall(SYS_clone, (unsigned long)(CLONE_NEWPID | SIGCHLD), 0UL, 0UL, 0UL, 0UL);
+	if (pid == 0) {
+		struct rlimit none = {0, 0};
+		setrlimit(RLIMIT_CORE, &none);
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+		signal(sig, SIG_DFL);
+		if (by_fault)
+			vc_standin_fault(sig);
+		else
+			raise(sig);
+		_exit(99);
+	}
+	int st = 0;
+	if (pid < 0 || waitpid((pid_t)pid, &st, 0) < 0)
+		return -1;
+	return WIFSIGNALED(st) ? WTERMSIG(st) : 1000 + WEXITSTATUS(st);
+}
+
+VC_TEST(standin_faults_as_pid1)
+{
+	static const int sigs[] = {
+		SIGSEGV,
+		SIGBUS,
+		SIGILL,
+		SIGTRAP,
+		SIGSYS,
+#if defined(__x86_64__) || defined(__i386__)
+		SIGFPE
+#endif
+	};
+	for (size_t i = 0; i < VC_ARRAY_SIZE(sigs); i++) {
+		int got = end_as_pid1(sigs[i], true);
+		if (got != sigs[i])
+			fprintf(stderr, "# signal %d: ended with %d\n", sigs[i], got);
+		CHECK(got == sigs[i]);
+	}
+	CHECK(end_as_pid1(SIGTERM, false) == 1099);
+	CHECK(end_as_pid1(SIGTERM, true) == 1099);
+}
+
 VC_TESTS(VC_T(id_rules), VC_T(state_round_trip), VC_T(plan_shares_and_guest_spec),
 	 VC_T(plan_picks_vsock_when_the_host_has_it), VC_T(plan_network_namespace_and_dns_relay),
 	 VC_T(plan_vfio_mode), VC_T(plan_rejects_bad_mounts),
-	 VC_T(config_file_errors_name_the_field))
+	 VC_T(config_file_errors_name_the_field), VC_T(standin_id_maps),
+	 VC_T(standin_faults_as_pid1), VC_T(standin_ns_args))

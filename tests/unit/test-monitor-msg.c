@@ -83,9 +83,9 @@ static int round_trip(const struct vc_mon_request *req)
 
 VC_TEST(method_names)
 {
-	static const char *const names[] = {"attach", "wait",  "signal", "kill",   "resize",
-					    "start",  "pause", "resume", "ps",	   "stats",
-					    "update", "exec",  "add",	 "destroy"};
+	static const char *const names[] = {"attach", "wait",  "signal", "kill",    "resize",
+					    "start",  "pause", "resume", "ps",	    "stats",
+					    "update", "exec",  "add",	 "destroy", "kill_standin"};
 	CHECK(VC_MON_N_METHODS == VC_ARRAY_SIZE(names));
 	for (size_t i = 0; i < VC_ARRAY_SIZE(names); i++)
 		CHECK_STR(vc_mon_method_name((enum vc_mon_method)i), names[i]);

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,21 +52,9 @@ static void add_container(const char *root, const char *id, const char *sandbox,
 /* A spec with annotations (JSON object text) and namespaces (JSON array text). */
 static struct vc_oci_spec *spec_with(const char *annotations, const char *namespaces)
 {
-	static int n;
-	_cleanup_free_ char *bundle = vc_strdup_printf("%s/bundle%d", vc_unit_tmpdir(), n++);
-	_cleanup_free_ char *rootfs = vc_strdup_printf("%s/rootfs", bundle);
-	_cleanup_free_ char *cfg = vc_strdup_printf("%s/config.json", bundle);
-	vc_mkdir_p(rootfs, 0755, NULL);
-	_cleanup_free_ char *text = vc_strdup_printf(
-		"{\"ociVersion\":\"1.2.0\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},"
-		"\"root\":{\"path\":\"rootfs\"},\"annotations\":%s,\"linux\":{\"namespaces\":%s}}",
-		annotations, namespaces);
-	vc_write_file(cfg, text, strlen(text), NULL);
-	struct vc_oci_spec *spec = NULL;
-	struct vc_error err = {0};
-	if (vc_oci_spec_load(bundle, &spec, &err) < 0)
-		fprintf(stderr, "# spec: %s\n", err.msg);
-	return spec;
+	_cleanup_free_ char *more = vc_strdup_printf(
+		"\"annotations\":%s,\"linux\":{\"namespaces\":%s}", annotations, namespaces);
+	return vc_unit_spec(more);
 }
 
 /* A stand-in stand-in: a child in new ipc and uts namespaces, until killed. */
@@ -241,6 +230,53 @@ VC_TEST(namespaces_by_inode)
 	holder_stop(b);
 }
 
+/* A stand-in of a spec with a pid namespace: PID 1 of a new one, until killed. */
+static pid_t pid_holder(void)
+{
+	long pid = syscall(SYS_clone, (unsigned long)(CLONE_NEWPID | SIGCHLD), 0UL, 0UL, 0UL, 0UL);
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	return (pid_t)pid;
+}
+
+/* A pid namespace path is matched by device and inode too, whatever its spelling;
+ * the host's own says nothing. */
+VC_TEST(pid_namespace_by_inode)
+{
+	_cleanup_free_ char *root = root_dir("pidns");
+	pid_t a = pid_holder();
+	CHECK(a > 0);
+	add_container(root, "p", "p", "", false, true, a);
+	struct vc_sandbox_join j;
+	struct vc_error err = {0};
+	_cleanup_free_ char *ns = vc_strdup_printf(
+		"[{\"type\":\"pid\",\"path\":\"/proc/%d/task/%d/ns/pid\"}]", (int)a, (int)a);
+	_cleanup_spec_ struct vc_oci_spec *s = spec_with("{}", ns);
+	CHECK(vc_sandbox_resolve(root, "q", s, &j, &err) == 0);
+	CHECK_STR(j.owner, "p");
+	CHECK_STR(j.ns_member[VC_NS_PID], "p");
+	vc_sandbox_join_release(&j);
+
+	/* A stand-in in the host's pid namespace holds none of its own. */
+	pid_t b = holder();
+	CHECK(b > 0);
+	add_container(root, "h", "h", "", false, true, b);
+	_cleanup_free_ char *host =
+		vc_strdup_printf("[{\"type\":\"pid\",\"path\":\"/proc/%d/ns/pid\"}]", (int)b);
+	_cleanup_spec_ struct vc_oci_spec *hs = spec_with("{}", host);
+	CHECK(vc_sandbox_resolve(root, "q", hs, &j, &err) == 0);
+	CHECK(!j.owner);
+	vc_sandbox_join_release(&j);
+	holder_stop(b);
+
+	holder_stop(a);
+	CHECK(vc_sandbox_resolve(root, "q", s, &j, &err) == 0);
+	CHECK(!j.owner);
+	vc_sandbox_join_release(&j);
+}
+
 VC_TEST(host_names_differ_by_root)
 {
 	_cleanup_free_ char *a = vc_sandbox_host_name("/run/a", "c");
@@ -253,4 +289,4 @@ VC_TEST(host_names_differ_by_root)
 }
 
 VC_TESTS(VC_T(annotations_containerd), VC_T(annotations_crio_without_infra),
-	 VC_T(namespaces_by_inode), VC_T(host_names_differ_by_root))
+	 VC_T(namespaces_by_inode), VC_T(pid_namespace_by_inode), VC_T(host_names_differ_by_root))

@@ -1,11 +1,15 @@
 #include "tests/unit/unit.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/util.h"
+#include "oci/spec.h"
 
 int vc_unit_failed_checks;
 static char tmpdir[64];
@@ -56,6 +60,25 @@ const char *vc_unit_tmpdir(void)
 		}
 	}
 	return tmpdir;
+}
+
+struct vc_oci_spec *vc_unit_spec(const char *more)
+{
+	static int n;
+	_cleanup_free_ char *bundle = vc_strdup_printf("%s/spec%d", vc_unit_tmpdir(), n++);
+	_cleanup_free_ char *rootfs = vc_strdup_printf("%s/rootfs", bundle);
+	_cleanup_free_ char *cfg = vc_strdup_printf("%s/config.json", bundle);
+	vc_mkdir_p(rootfs, 0755, NULL);
+	_cleanup_free_ char *text = vc_strdup_printf(
+		"{\"ociVersion\":\"1.2.0\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},"
+		"\"root\":{\"path\":\"rootfs\"},%s}",
+		more);
+	vc_write_file(cfg, text, strlen(text), NULL);
+	struct vc_oci_spec *spec = NULL;
+	struct vc_error err = {0};
+	if (vc_oci_spec_load(bundle, &spec, &err) < 0)
+		fprintf(stderr, "# spec: %s\n", err.msg);
+	return spec;
 }
 
 /* TAP: "ok N name" / "not ok N name"; an optional argument runs one test. */

@@ -77,4 +77,10 @@ size_t vc_unit_mutate(uint8_t *buf, size_t n, size_t cap, unsigned long long *st
 /* A fresh temporary directory for the test (removed by the runner at exit). */
 const char *vc_unit_tmpdir(void);
 
+/* A spec loaded from a new bundle in the temporary directory: a minimal config.json
+ * ("sh" in rootfs) with more (text such as `"linux":{...}`) after its fields;
+ * NULL, said on stderr, when it does not load. */
+struct vc_oci_spec;
+struct vc_oci_spec *vc_unit_spec(const char *more);
+
 #endif
