@@ -48,6 +48,11 @@ struct vc_subcommand {
 int vc_cli_subcommand(struct vc_cli *cli, const char *cmd, const struct vc_subcommand *subs,
 		      size_t n, int nargs, char **args);
 
+/* Finishes g (NULL: out of memory) and prints its JSON and a newline on stdout;
+ * returns the exit status. */
+struct vc_jgen;
+int vc_cli_print_json(struct vc_jgen *g);
+
 /* Reports a failed command as runc does: one error-level log record (to --log, or
  * stderr) and, when the log goes to a file, the bare message on stderr too.
  * Returns 1, the exit status of a failed command. */

@@ -54,10 +54,7 @@ static int print_json(const struct vc_container_info *list, size_t n)
 		puts("null");
 		return 0;
 	}
-	struct vc_error err = {0};
 	_cleanup_jgen_ struct vc_jgen *g = vc_jgen_new(false);
-	_cleanup_free_ char *out = NULL;
-	size_t len = 0;
 	if (!g)
 		return vc_cli_fail("out of memory");
 	vc_jgen_array_open(g);
@@ -72,11 +69,7 @@ static int print_json(const struct vc_container_info *list, size_t n)
 		vc_jgen_object_close(g);
 	}
 	vc_jgen_array_close(g);
-	if (vc_jgen_finish(g, &out, &len, &err) < 0)
-		return vc_cli_fail("%s", err.msg);
-	fwrite(out, 1, len, stdout);
-	putchar('\n');
-	return 0;
+	return vc_cli_print_json(g);
 }
 
 static int by_id(const void *a, const void *b)

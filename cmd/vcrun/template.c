@@ -95,7 +95,7 @@ static int run_template(struct vc_cli *cli, int nargs, char **args)
 const struct vc_command vc_cmd_template = {
 	.name = "template",
 	.usage = "list and remove the VM templates that clones start from",
-	.args_usage = "list | rm [--force] KEY...|--all",
+	.args_usage = "list|rm [command options] [arguments...]",
 	.description =
 		"With \"template\": true in vcrun's config (or the annotation "
 		"io.vcrun.template=true)\n"

@@ -10,6 +10,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "lib/log.h"
+#include "oci/json.h"
 
 int vc_cli_fail(const char *fmt, ...)
 {
@@ -136,4 +137,18 @@ int vc_cli_subcommand(struct vc_cli *cli, const char *cmd, const struct vc_subco
 								: "at least one argument");
 	}
 	return s->run(cli, res.nargs, res.args);
+}
+
+int vc_cli_print_json(struct vc_jgen *g)
+{
+	struct vc_error err = {0};
+	_cleanup_free_ char *out = NULL;
+	size_t len = 0;
+	if (!g)
+		return vc_cli_fail("out of memory");
+	if (vc_jgen_finish(g, &out, &len, &err) < 0)
+		return vc_cli_fail("%s", err.msg);
+	fwrite(out, 1, len, stdout);
+	putchar('\n');
+	return 0;
 }
