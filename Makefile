@@ -1,6 +1,8 @@
 # vcrun: hand-written, non-recursive. `make` runs ./configure itself when needed.
 #   make            bin/vcrun, bin/vcrun-agent, the guest image in share/vcrun/
 #   make check      every test (unit, ASan/UBSan unit, integration); ends "N passed, N failed"
+#   make guest-kernel  the lean guest kernel (guest/lean.config) beside the image; vcrun
+#                   then boots it instead of Debian's (guest/README.md)
 #   make demo       install missing packages, build, run a busybox container in a VM
 #   make install    vcrun, guest image, man pages, completion, configs (DESTDIR, prefix)
 #   make uninstall  removes what install put there (a changed /etc/vcrun/config.json stays)
@@ -115,7 +117,7 @@ ifeq ($(GUEST_PREBUILT),1)
 $(GUEST_IMAGE):
 	@test -f $@ || { echo "$@ is missing: GUEST_PREBUILT=1 installs an image built before (make guest)" >&2; exit 1; }
 else
-$(GUEST_IMAGE) &: $(BINDIR_OUT)/vcrun-agent guest/build-image.sh guest/modules.list
+$(GUEST_IMAGE) &: $(BINDIR_OUT)/vcrun-agent guest/build-image.sh guest/lib.sh guest/modules.list
 	guest/build-image.sh --agent $(BINDIR_OUT)/vcrun-agent --out $(GUEST_DIR)
 endif
 
@@ -126,6 +128,15 @@ man: $(MAN_PAGES)
 build/man/%: man/%.md
 	@mkdir -p $(@D)
 	go-md2man -in $< -out $@
+
+# The lean kernel: built from Debian's linux-source (cached by the config's hash, so
+# only the first build compiles), with an initramfs that has no modules. Niced: it
+# keeps both cores busy for minutes. LEAN_OUT elsewhere leaves share/vcrun alone
+# (tests/run-all.sh builds it into build/lean for 48-lean-kernel.bats).
+LEAN_OUT ?= $(GUEST_DIR)
+guest-kernel: $(BINDIR_OUT)/vcrun-agent
+	nice -n 10 guest/build-kernel.sh --out $(LEAN_OUT)/vmlinux-lean
+	guest/build-image.sh --lean --agent $(BINDIR_OUT)/vcrun-agent --out $(LEAN_OUT)
 
 deps:
 	scripts/install-deps.sh
@@ -198,7 +209,7 @@ clean:
 distclean: clean
 	rm -rf config.mk config.h config.log config.status configure autom4te.cache aclocal.m4 config.h.in config.h.in~
 
-.PHONY: all unit-bin guest man deps check demo install uninstall deb format clean distclean
+.PHONY: all unit-bin guest guest-kernel man deps check demo install uninstall deb format clean distclean
 
 # Not the package build's copy of the tree (build/deb), nor directories named *.d in it.
 -include $(shell find $(B) -path build/deb -prune -o -name '*.d' -type f -print 2>/dev/null)

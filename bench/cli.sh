@@ -85,13 +85,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # vcrun keeps the host's own settings (qemu, kernel, accel) but boots small VMs.
-base_cfg=${VCRUN_CONFIG:-/etc/vcrun/config.json}
-if [ -f "$base_cfg" ]; then
-	jq --argjson m "$vm_mib" '.memory_mib = $m' "$base_cfg" >"$work/vcrun.json" ||
-		die "jq could not read $base_cfg"
-else
-	jq -n --argjson m "$vm_mib" '{memory_mib: $m}' >"$work/vcrun.json"
-fi
+bench_config "$work/vcrun.json" '.memory_mib = $m' --argjson m "$vm_mib"
 
 # One bundle for all: the container sleeps so that it can be exec'ed into, and
 # /proc/timer_list, the clock the in-container script reads with shell builtins only, is

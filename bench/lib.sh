@@ -56,6 +56,35 @@ bench_check_n() {
 	vcrun=${VCRUN:-$repo/bin/vcrun}
 }
 
+# bench_config OUT JQ-FILTER [jq args...]: vcrun's config for a run: the host's own
+# ($VCRUN_CONFIG or /etc/vcrun/config.json, so its qemu, accel and the rest stay)
+# with FILTER applied, written to OUT.
+bench_config() {
+	local out=$1 filter=$2 base=${VCRUN_CONFIG:-/etc/vcrun/config.json}
+	shift 2
+	if [ -f "$base" ]; then
+		jq "$@" "$filter" "$base" >"$out" || die "jq could not read $base"
+	else
+		jq -n "$@" "{} | $filter" >"$out"
+	fi
+}
+
+# bench_delete_all RUNTIME ROOT: delete --force every container in ROOT (cleanups).
+bench_delete_all() {
+	local id
+	for id in $("$1" --root "$2" list -q 2>/dev/null); do
+		"$1" --root "$2" delete --force "$id" >/dev/null 2>&1 || true
+	done
+}
+
+# bench_qemu_of DIR: the QEMU processes under DIR (procs_under).
+bench_qemu_of() {
+	local p
+	for p in $(procs_under "$1"); do
+		[[ "$(cat 2>/dev/null <"/proc/$p/comm")" != qemu* ]] || echo "$p"
+	done
+}
+
 # procs_under DIR: processes a benchmark started, which name DIR in their argv (roots,
 # bundles, logs) or run in it (QEMU runs in its state dir).
 procs_under() {

@@ -7,6 +7,7 @@
 #       to /init and power-off (vcrun.poweroff=1): the floor vcrun cannot beat,
 #   (c) `runc run` of the same bundle,
 #   (d) `vcrun run` of `true` as a clone of a VM template ("template": true),
+#   (e) (a) and (b) again with the lean kernel (`make guest-kernel`), when it is built,
 # then the vcrun/floor ratio and the host RSS of the stand-in and the monitor while a
 # container runs `sleep`; with templates, the PSS per idle container (cold and clone)
 # and 20 creates in parallel against one. See bench/README.md. --strict: exit 1 when a
@@ -18,7 +19,7 @@ n=${BENCH_N:-5}
 # shellcheck source=bench/lib.sh
 . "$repo/bench/lib.sh"
 
-bench_args 2,11 "$0" "$@"
+bench_args 2,14 "$0" "$@"
 
 
 bench_check_n
@@ -31,6 +32,17 @@ command -v "$qemu" >/dev/null || die "$qemu is not installed (run scripts/instal
 for f in vmlinuz initramfs.img; do
 	[ -f "$share/$f" ] || die "$share/$f is missing (run make guest)"
 done
+# The lean kernel's rows: share/vcrun's (make guest-kernel) or VCRUN_LEAN_DIR's
+# (build/lean, which tests/run-all.sh builds).
+lean_dir=${VCRUN_LEAN_DIR:-$share}
+[ -f "$lean_dir/vmlinux-lean" ] || [ ! -f "$repo/build/lean/vmlinux-lean" ] ||
+	lean_dir=$repo/build/lean
+lean=false
+if [ -f "$lean_dir/vmlinux-lean" ] && [ -f "$lean_dir/initramfs-lean.img" ]; then
+	lean=true
+else
+	echo "bench: no lean kernel in $lean_dir (make guest-kernel): its rows are left out" >&2
+fi
 
 work=$(mktemp -d /tmp/vcbench.XXXXXX)
 vroot=$work/vroot
@@ -40,15 +52,11 @@ mkdir -p "$vroot" "$rroot"
 
 cleanup() {
 	local id
-	for id in $("$vcrun" --root "$vroot" list -q 2>/dev/null); do
-		"$vcrun" --root "$vroot" delete --force "$id" >/dev/null 2>&1 || true
-	done
+	bench_delete_all "$vcrun" "$vroot"
 	for id in $(tvcrun list -q 2>/dev/null); do
 		tvcrun delete --force "$id" >/dev/null 2>&1 || true
 	done
-	for id in $("$runc" --root "$rroot" list -q 2>/dev/null); do
-		"$runc" --root "$rroot" delete --force "$id" >/dev/null 2>&1 || true
-	done
+	bench_delete_all "$runc" "$rroot"
 	bench_reap "$work"
 	rm -rf "$work"
 }
@@ -62,12 +70,14 @@ RUNTIME=$vcrun "$repo/scripts/mkbundle.sh" "$work/sleep" sleep 600
 # that the cold runs stay cold.
 troot=$work/troot
 mkdir -p "$troot"
-base_config=${VCRUN_CONFIG:-/etc/vcrun/config.json}
-if [ -f "$base_config" ]; then
-	jq '. + {template: true}' "$base_config" >"$work/template.json"
-else
-	echo '{"template": true}' >"$work/template.json"
-fi
+# Each kernel named, so that a lean kernel beside vcrun does not take the Debian rows.
+bench_config "$work/debian.json" '.kernel = $k | .initrd = $i' \
+	--arg k "$share/vmlinuz" --arg i "$share/initramfs.img"
+bench_config "$work/template.json" '.kernel = $k | .initrd = $i | .template = true' \
+	--arg k "$share/vmlinuz" --arg i "$share/initramfs.img"
+bench_config "$work/lean.json" '.kernel = $k | .initrd = $i' \
+	--arg k "$lean_dir/vmlinux-lean" --arg i "$lean_dir/initramfs-lean.img"
+export VCRUN_CONFIG=$work/debian.json
 tvcrun() {
 	VCRUN_CONFIG=$work/template.json "$vcrun" --root "$troot" "$@"
 }
@@ -113,11 +123,13 @@ qemu_rss=""
 # The floor uses vcrun's own -M/-cpu/-m/-smp and kernel command line when its QEMU
 # can be read, so both boot the same kernel the same way.
 machine=q35,accel=tcg cpu=max mem=512 smp=1 append="console=ttyS0 panic=-1 reboot=k quiet"
+accel=()
 if [ -n "$qemu_pid" ]; then
 	mapfile -d '' qargs <"/proc/$qemu_pid/cmdline"
 	for ((i = 0; i + 1 < ${#qargs[@]}; i++)); do
 		case ${qargs[i]} in
 		-M | -machine) machine=${qargs[i + 1]} ;;
+		-accel) accel=(-accel "${qargs[i + 1]}") ;;
 		-cpu) cpu=${qargs[i + 1]} ;;
 		-m) mem=${qargs[i + 1]} ;;
 		-smp) smp=${qargs[i + 1]} ;;
@@ -129,10 +141,53 @@ else
 fi
 "$vcrun" --root "$vroot" delete --force rss >/dev/null 2>&1 || die "vcrun delete --force rss failed"
 
-floor_cmd=("$qemu" -M "$machine" -cpu "$cpu" -m "$mem" -smp "$smp" -nodefaults -no-user-config
-	-display none -no-reboot -serial "file:$work/floor-console.log"
+
+# The lean kernel's QEMU while a container sleeps, for reference.
+lean_qemu_rss=""
+if $lean; then
+	VCRUN_CONFIG=$work/lean.json "$vcrun" --root "$vroot" run -d --bundle "$work/sleep" lrss \
+		</dev/null >/dev/null 2>"$work/lrss.err" || die "vcrun run (lean) failed: $(cat "$work/lrss.err")"
+	p=$(bench_qemu_of "$vroot")
+	[ -z "$p" ] || lean_qemu_rss=$(rss_kib "$p")
+	"$vcrun" --root "$vroot" delete --force lrss >/dev/null 2>&1 || die "vcrun delete --force lrss failed"
+fi
+
+floor_cmd=("$qemu" -M "$machine" "${accel[@]}" -cpu "$cpu" -m "$mem" -smp "$smp" -nodefaults
+	-no-user-config -display none -no-reboot -serial "file:$work/floor-console.log"
 	-kernel "$share/vmlinuz" -initrd "$share/initramfs.img"
 	-append "$append vcrun.poweroff=1")
+lean_floor_cmd=("${floor_cmd[@]}")
+for ((i = 0; i < ${#lean_floor_cmd[@]}; i++)); do
+	case ${lean_floor_cmd[i]} in
+	"$share/vmlinuz") lean_floor_cmd[i]=$lean_dir/vmlinux-lean ;;
+	"$share/initramfs.img") lean_floor_cmd[i]=$lean_dir/initramfs-lean.img ;;
+	esac
+done
+
+# vcrun_run NAME CONFIG: one timed `vcrun run` of `true`, appended to the array NAME.
+vcrun_run() {
+	local t0
+	t0=$(now_ns)
+	VCRUN_CONFIG=$2 "$vcrun" --root "$vroot" run --bundle "$work/true" "a$i" </dev/null \
+		>/dev/null 2>"$work/a.err" || die "vcrun run failed: $(cat "$work/a.err")"
+	eval "$1+=($(($(now_ns) - t0)))"
+}
+
+# floor_run NAME CMD...: one timed bare boot, appended to the array NAME.
+floor_run() {
+	local t0 name=$1
+	shift
+	rm -f "$work/floor-console.log"
+	t0=$(now_ns)
+	timeout 120 "$@" </dev/null >"$work/floor.out" 2>&1 ||
+		die "bare QEMU boot failed or did not power off: $(tail -n5 "$work/floor.out")"
+	eval "$name+=($(($(now_ns) - t0)))"
+	# -no-reboot makes QEMU exit 0 after a panic too: the console must show a power-off.
+	! grep -q 'Kernel panic' "$work/floor-console.log" ||
+		die "the bare boot panicked: $(grep -m1 'Kernel panic' "$work/floor-console.log")"
+	grep -q 'reboot: Power down' "$work/floor-console.log" ||
+		die "the bare boot did not power off: $(tail -n3 "$work/floor-console.log")"
+}
 
 # The template is built by the first templated create: not part of the timings.
 echo "bench: building the VM template" >&2
@@ -143,24 +198,11 @@ t_build=$(($(now_ns) - t0))
 [ -n "$(tvcrun template list | tail -n +2)" ] || die "no template was built"
 
 # --- Timings, interleaved so that drift in the host's load hits all alike. ---
-declare -a t_vcrun t_floor t_runc t_tmpl
+declare -a t_vcrun t_floor t_runc t_tmpl t_lvcrun t_lfloor
 for ((i = 1; i <= n; i++)); do
 	echo "bench: round $i of $n" >&2
-	t0=$(now_ns)
-	"$vcrun" --root "$vroot" run --bundle "$work/true" "a$i" </dev/null >/dev/null \
-		2>"$work/a.err" || die "vcrun run failed: $(cat "$work/a.err")"
-	t_vcrun+=($(($(now_ns) - t0)))
-
-	rm -f "$work/floor-console.log"
-	t0=$(now_ns)
-	timeout 120 "${floor_cmd[@]}" </dev/null >"$work/floor.out" 2>&1 ||
-		die "bare QEMU boot failed or did not power off: $(tail -n5 "$work/floor.out")"
-	t_floor+=($(($(now_ns) - t0)))
-	# -no-reboot makes QEMU exit 0 after a panic too: the console must show a power-off.
-	! grep -q 'Kernel panic' "$work/floor-console.log" ||
-		die "the bare boot panicked: $(grep -m1 'Kernel panic' "$work/floor-console.log")"
-	grep -q 'reboot: Power down' "$work/floor-console.log" ||
-		die "the bare boot did not power off: $(tail -n3 "$work/floor-console.log")"
+	vcrun_run t_vcrun "$work/debian.json"
+	floor_run t_floor "${floor_cmd[@]}"
 
 	t0=$(now_ns)
 	"$runc" --root "$rroot" run --bundle "$work/true" "c$i" </dev/null >/dev/null \
@@ -171,6 +213,11 @@ for ((i = 1; i <= n; i++)); do
 	tvcrun run --bundle "$work/true" "t$i" </dev/null >/dev/null 2>"$work/t.err" ||
 		die "vcrun run (template clone) failed: $(cat "$work/t.err")"
 	t_tmpl+=($(($(now_ns) - t0)))
+
+	if $lean; then
+		vcrun_run t_lvcrun "$work/lean.json"
+		floor_run t_lfloor "${lean_floor_cmd[@]}"
+	fi
 done
 
 # median NS...: in seconds, 3 decimals.
@@ -259,10 +306,21 @@ printf '%-34s %8s KiB\n' "PSS per idle container, clone" "$pss_clone"
 printf '%-34s %11ss\n' "one create (clone)" "$s_one"
 printf '%-34s %11ss\n' "20 creates in parallel (clones)" "$s_par"
 printf '%-34s %12s\n' "20 parallel / one" "$par_ratio"
+if $lean; then
+	m_lvcrun=$(median "${t_lvcrun[@]}")
+	m_lfloor=$(median "${t_lfloor[@]}")
+	lratio=$(awk -v a="$m_lvcrun" -v b="$m_lfloor" 'BEGIN { printf "%.3f", a / b }')
+	printf '%-34s %11ss\n' "vcrun run true, lean kernel" "$m_lvcrun"
+	printf '%-34s %11ss\n' "bare QEMU boot, lean kernel (floor)" "$m_lfloor"
+	printf '%-34s %12s\n' "lean vcrun / lean floor" "$lratio"
+	printf '%-34s %12s\n' "lean floor / Debian floor" \
+		"$(awk -v a="$m_lfloor" -v b="$m_floor" 'BEGIN { printf "%.3f", a / b }')"
+fi
 printf '%-34s %8s KiB\n' "stand-in RSS (pid $standin)" "$standin_rss"
 printf '%-34s %8s KiB\n' "monitor RSS (pid $monitor)" "$monitor_rss"
 printf '%-34s %8s KiB\n' "stand-in + monitor" "$sum_rss"
 [ -z "$qemu_rss" ] || printf '%-34s %8s KiB\n' "QEMU RSS (for reference)" "$qemu_rss"
+[ -z "$lean_qemu_rss" ] || printf '%-34s %8s KiB\n' "QEMU RSS, lean kernel" "$lean_qemu_rss"
 echo
 
 missed=0

@@ -1,19 +1,16 @@
 #!/bin/bash
 # Builds the guest image: OUT/vmlinuz (Debian's kernel, from the package that
 # linux-image-amd64 depends on) and OUT/initramfs.img (the static agent as /init,
-# the modules of guest/modules.list and their dependencies). See guest/README.md.
+# the modules of guest/modules.list and their dependencies); with --lean, only
+# OUT/initramfs-lean.img, without modules, for the lean kernel (guest/build-kernel.sh),
+# which has them built in. See guest/README.md.
 set -euo pipefail
 
 prog=build-image
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=guest/lib.sh
+. "$here/lib.sh"
 
-die() {
-	echo "$prog: $*" >&2
-	exit 1
-}
-note() {
-	echo "$prog: $*" >&2
-}
 usage() {
 	cat <<EOF
 usage: $0 --agent PATH --out DIR [options]
@@ -27,11 +24,14 @@ usage: $0 --agent PATH --out DIR [options]
                          (default, boots 3 s faster under TCG); bzimage: Debian's as is
   --kernel-package NAME  a linux-image package instead of linux-image-amd64's dependency
   --extra DIR            copy DIR's tree into the initramfs too (debug images)
+  --lean                 only OUT/initramfs-lean.img, with no modules, for the lean
+                         kernel (no kernel package is needed)
 EOF
 	exit 2
 }
 
 agent="" out="" cache="" modules="$here/modules.list" compress=none kformat=pvh kpkg="" extra=""
+lean=false
 while [ $# -gt 0 ]; do
 	case $1 in
 	--agent | --out | --cache | --modules | --compress | --kernel-format | --kernel-package | \
@@ -48,6 +48,10 @@ while [ $# -gt 0 ]; do
 		--extra) extra=$2 ;;
 		esac
 		shift 2
+		;;
+	--lean)
+		lean=true
+		shift
 		;;
 	-h | --help) usage ;;
 	*) die "unknown argument '$1' (try --help)" ;;
@@ -77,200 +81,200 @@ epoch=${SOURCE_DATE_EPOCH:-0}
 is_root=false
 [ "$(id -u)" = 0 ] && is_root=true
 
-if [ -z "$cache" ]; then
-	if mkdir -p /var/cache/vcrun 2>/dev/null && [ -w /var/cache/vcrun ]; then
-		cache=/var/cache/vcrun
-	else
-		cache=$PWD/build/cache
-	fi
-fi
+[ -n "$cache" ] || cache=$(default_cache)
 mkdir -p "$cache"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/vcrun-image.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# --- kernel package -------------------------------------------------------------
+if $lean; then
+	# Everything below up to the initramfs reads the kernel package.
+	order=() sets=()
+	declare -A set_order=()
+else
+	# --- kernel package -------------------------------------------------------------
 
-# Prints "PACKAGE VERSION" of the kernel to use, from apt's lists (no network).
-resolve_kernel() {
-	local pkg=$kpkg ver
-	if [ -z "$pkg" ]; then
-		pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-			sed -n 's/^ *Depends: \(linux-image-[^ <>]*\)$/\1/p' | head -n 1)
-		[ -n "$pkg" ] || return 1
-	fi
-	ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p' |
-		head -n 1)
-	[ -n "$ver" ] || return 1
-	echo "$pkg $ver"
-}
+	# Prints "PACKAGE VERSION" of the kernel to use, from apt's lists (no network).
+	resolve_kernel() {
+		local pkg=$kpkg ver
+		if [ -z "$pkg" ]; then
+			pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+				sed -n 's/^ *Depends: \(linux-image-[^ <>]*\)$/\1/p' | head -n 1)
+			[ -n "$pkg" ] || return 1
+		fi
+		ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p' |
+			head -n 1)
+		[ -n "$ver" ] || return 1
+		echo "$pkg $ver"
+	}
 
-# The newest complete extraction in the cache, as "PACKAGE VERSION".
-newest_cached() {
-	local d best=""
-	for d in "$cache"/linux-image-*/.complete; do
-		[ -e "$d" ] || continue
-		d=${d%/.complete}
-		best=$(printf '%s\n%s\n' "$best" "${d##*/}" | sed '/^$/d' | sort -V | tail -n 1)
-	done
-	[ -n "$best" ] || return 1
-	echo "${best%%_*} ${best#*_}"
-}
+	# The newest complete extraction in the cache, as "PACKAGE VERSION".
+	newest_cached() {
+		local d best=""
+		for d in "$cache"/linux-image-*/.complete; do
+			[ -e "$d" ] || continue
+			d=${d%/.complete}
+			best=$(printf '%s\n%s\n' "$best" "${d##*/}" | sed '/^$/d' | sort -V | tail -n 1)
+		done
+		[ -n "$best" ] || return 1
+		echo "${best%%_*} ${best#*_}"
+	}
 
-# Downloads PACKAGE=VERSION into the cache unless it is there already.
-fetch_deb() {
-	local deb="$cache/${1}_${2}.deb" dl
-	[ -s "$deb" ] && return 0
-	note "downloading $1 $2 into $cache"
-	dl=$(mktemp -d "$cache/download.XXXXXX")
-	local opts=(-q)
-	# As root apt drops to _apt, which cannot write into our 0700 temp dir.
-	$is_root && opts+=(-o APT::Sandbox::User=root)
-	if ! (cd "$dl" && apt-get download "${opts[@]}" "$1=$2" >&2); then
+	# Downloads PACKAGE=VERSION into the cache unless it is there already.
+	fetch_deb() {
+		local deb="$cache/${1}_${2}.deb" dl
+		[ -s "$deb" ] && return 0
+		note "downloading $1 $2 into $cache"
+		dl=$(mktemp -d "$cache/download.XXXXXX")
+		local opts=(-q)
+		# As root apt drops to _apt, which cannot write into our 0700 temp dir.
+		$is_root && opts+=(-o APT::Sandbox::User=root)
+		if ! (cd "$dl" && apt-get download "${opts[@]}" "$1=$2" >&2); then
+			rm -rf "$dl"
+			return 1
+		fi
+		mv "$dl"/*.deb "$deb"
 		rm -rf "$dl"
-		return 1
+	}
+
+	kernel=""
+	if ! kernel=$(resolve_kernel); then
+		if [ -z "$kpkg" ] && kernel=$(newest_cached); then
+			note "apt knows no linux-image-amd64; using the cached ${kernel% *} ${kernel#* }"
+		elif $is_root; then
+			note "apt knows no ${kpkg:-linux-image-amd64}: running apt-get update"
+			apt-get update -qq
+			kernel=$(resolve_kernel) || die "apt knows no ${kpkg:-linux-image-amd64} even after apt-get update"
+		else
+			die "apt knows no ${kpkg:-linux-image-amd64} (empty package lists?): run 'apt-get update' as root, then build again"
+		fi
 	fi
-	mv "$dl"/*.deb "$deb"
-	rm -rf "$dl"
-}
+	pkg=${kernel% *} ver=${kernel#* }
+	kdir="$cache/${pkg}_${ver}"
 
-kernel=""
-if ! kernel=$(resolve_kernel); then
-	if [ -z "$kpkg" ] && kernel=$(newest_cached); then
-		note "apt knows no linux-image-amd64; using the cached ${kernel% *} ${kernel#* }"
-	elif $is_root; then
-		note "apt knows no ${kpkg:-linux-image-amd64}: running apt-get update"
-		apt-get update -qq
-		kernel=$(resolve_kernel) || die "apt knows no ${kpkg:-linux-image-amd64} even after apt-get update"
-	else
-		die "apt knows no ${kpkg:-linux-image-amd64} (empty package lists?): run 'apt-get update' as root, then build again"
+	if [ ! -e "$kdir/.complete" ]; then
+		if ! fetch_deb "$pkg" "$ver"; then
+			# Stale lists name a version the mirror no longer has (security updates
+			# replace the kernel ABI package): refresh once and resolve again.
+			$is_root || die "cannot download $pkg $ver: run 'apt-get update' as root, then build again"
+			note "download failed: running apt-get update and retrying"
+			apt-get update -qq
+			kernel=$(resolve_kernel) || die "apt knows no ${kpkg:-linux-image-amd64} after apt-get update"
+			pkg=${kernel% *} ver=${kernel#* }
+			kdir="$cache/${pkg}_${ver}"
+			fetch_deb "$pkg" "$ver" || die "cannot download $pkg $ver"
+		fi
 	fi
-fi
-pkg=${kernel% *} ver=${kernel#* }
-kdir="$cache/${pkg}_${ver}"
-
-if [ ! -e "$kdir/.complete" ]; then
-	if ! fetch_deb "$pkg" "$ver"; then
-		# Stale lists name a version the mirror no longer has (security updates
-		# replace the kernel ABI package): refresh once and resolve again.
-		$is_root || die "cannot download $pkg $ver: run 'apt-get update' as root, then build again"
-		note "download failed: running apt-get update and retrying"
-		apt-get update -qq
-		kernel=$(resolve_kernel) || die "apt knows no ${kpkg:-linux-image-amd64} after apt-get update"
-		pkg=${kernel% *} ver=${kernel#* }
-		kdir="$cache/${pkg}_${ver}"
-		fetch_deb "$pkg" "$ver" || die "cannot download $pkg $ver"
+	if [ ! -e "$kdir/.complete" ]; then
+		x=$(mktemp -d "$kdir.XXXXXX")
+		dpkg -x "$cache/${pkg}_${ver}.deb" "$x"
+		touch "$x/.complete"
+		# A concurrent build may have won the race: keep its copy.
+		mv -T "$x" "$kdir" 2>/dev/null || rm -rf "$x"
 	fi
-fi
-if [ ! -e "$kdir/.complete" ]; then
-	x=$(mktemp -d "$kdir.XXXXXX")
-	dpkg -x "$cache/${pkg}_${ver}.deb" "$x"
-	touch "$x/.complete"
-	# A concurrent build may have won the race: keep its copy.
-	mv -T "$x" "$kdir" 2>/dev/null || rm -rf "$x"
-fi
 
-set -- "$kdir"/lib/modules/*/
-if [ $# != 1 ] || [ ! -d "$1" ]; then
-	die "$kdir: expected exactly one lib/modules/RELEASE directory"
-fi
-moddir=${1%/}
-krel=${moddir##*/}
-vmlinuz="$kdir/boot/vmlinuz-$krel"
-[ -f "$vmlinuz" ] || die "$vmlinuz does not exist"
+	set -- "$kdir"/lib/modules/*/
+	if [ $# != 1 ] || [ ! -d "$1" ]; then
+		die "$kdir: expected exactly one lib/modules/RELEASE directory"
+	fi
+	moddir=${1%/}
+	krel=${moddir##*/}
+	vmlinuz="$kdir/boot/vmlinuz-$krel"
+	[ -f "$vmlinuz" ] || die "$vmlinuz does not exist"
 
-# --- modules ----------------------------------------------------------------------
+	# --- modules ----------------------------------------------------------------------
 
-# Module names use '_' where file names may use '-'; no subshell per module (thousands).
-declare -A kopath=() builtin=() state=()
-while IFS= read -r f; do
-	b=${f##*/} && b=${b%%.ko*}
-	kopath[${b//-/_}]=$f
-done < <(find "$moddir/kernel" -type f \( -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' \
-	-o -name '*.ko.gz' \))
-if [ -f "$moddir/modules.builtin" ]; then
+	# Module names use '_' where file names may use '-'; no subshell per module (thousands).
+	declare -A kopath=() builtin=() state=()
 	while IFS= read -r f; do
 		b=${f##*/} && b=${b%%.ko*}
-		builtin[${b//-/_}]=1
-	done <"$moddir/modules.builtin"
-fi
-
-mkdir -p "$work/ko"
-# Copies module NAME (decompressed) to $work/ko/NAME.ko.
-ko_prepare() {
-	local src=${kopath[$1]} dst="$work/ko/$1.ko"
-	case $src in
-	*.ko.xz) xz -dc "$src" >"$dst" ;;
-	*.ko.zst) zstd -dcq "$src" >"$dst" ;;
-	*.ko.gz) gzip -dc "$src" >"$dst" ;;
-	*) cp "$src" "$dst" ;;
-	esac
-}
-
-# The module names in NAME's `depends=` (its .modinfo section).
-ko_depends() {
-	objcopy -O binary --only-section=.modinfo "$work/ko/$1.ko" "$work/modinfo" ||
-		die "module $1: cannot read its .modinfo section"
-	tr '\0' '\n' <"$work/modinfo" | sed -n 's/^depends=//p' | tr ',' '\n' | sed '/^$/d;s/-/_/g'
-}
-
-order=()
-# Depth-first: a module is appended after everything it depends on.
-visit() {
-	local m=$1 d deps
-	case ${state[$m]:-} in
-	finished) return ;;
-	visiting) die "module dependency cycle through $m" ;;
-	esac
-	if [ -n "${builtin[$m]:-}" ]; then
-		state[$m]=finished
-		note "module $m is built into $krel: skipped"
-		return
+		kopath[${b//-/_}]=$f
+	done < <(find "$moddir/kernel" -type f \( -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' \
+		-o -name '*.ko.gz' \))
+	if [ -f "$moddir/modules.builtin" ]; then
+		while IFS= read -r f; do
+			b=${f##*/} && b=${b%%.ko*}
+			builtin[${b//-/_}]=1
+		done <"$moddir/modules.builtin"
 	fi
-	[ -n "${kopath[$m]:-}" ] || die "module $m: $pkg has it neither as a module nor built in"
-	state[$m]=visiting
-	ko_prepare "$m"
-	deps=$(ko_depends "$m")
-	for d in $deps; do
-		visit "$d"
-	done
-	state[$m]=finished
-	order+=("$m")
-}
 
-# Names after a `[SET]` line form an on-demand set: not loaded at boot, but listed
-# in /lib/modules/SET.load-order (dependencies first, without what boot loads) for
-# the agent to load when a container needs them (vfio: agent/vfio.c).
-declare -A set_names=() set_order=()
-sets=() section=""
-section_re='^[[:space:]]*\[([A-Za-z0-9_]+)\][[:space:]]*$'
-while read -r line; do
-	line=${line%%#*}
-	if [[ $line =~ $section_re ]]; then
-		section=${BASH_REMATCH[1]}
-		[ "$section" != load ] || die "$modules: [load] is not a set name (load-order is boot's)"
-		[ -n "${set_names[$section]+x}" ] || sets+=("$section")
-		set_names[$section]+=""
-		continue
-	fi
-	for m in $line; do
-		if [ -z "$section" ]; then
-			visit "${m//-/_}"
-		else
-			set_names[$section]+=" ${m//-/_}"
-		fi
-	done
-done <"$modules"
-[ ${#order[@]} -gt 0 ] || die "$modules names no module"
-boot_order=("${order[@]}")
-for s in "${sets[@]}"; do
+	mkdir -p "$work/ko"
+	# Copies module NAME (decompressed) to $work/ko/NAME.ko.
+	ko_prepare() {
+		local src=${kopath[$1]} dst="$work/ko/$1.ko"
+		case $src in
+		*.ko.xz) xz -dc "$src" >"$dst" ;;
+		*.ko.zst) zstd -dcq "$src" >"$dst" ;;
+		*.ko.gz) gzip -dc "$src" >"$dst" ;;
+		*) cp "$src" "$dst" ;;
+		esac
+	}
+
+	# The module names in NAME's `depends=` (its .modinfo section).
+	ko_depends() {
+		objcopy -O binary --only-section=.modinfo "$work/ko/$1.ko" "$work/modinfo" ||
+			die "module $1: cannot read its .modinfo section"
+		tr '\0' '\n' <"$work/modinfo" | sed -n 's/^depends=//p' | tr ',' '\n' | sed '/^$/d;s/-/_/g'
+	}
+
 	order=()
-	for m in ${set_names[$s]}; do
-		visit "$m"
+	# Depth-first: a module is appended after everything it depends on.
+	visit() {
+		local m=$1 d deps
+		case ${state[$m]:-} in
+		finished) return ;;
+		visiting) die "module dependency cycle through $m" ;;
+		esac
+		if [ -n "${builtin[$m]:-}" ]; then
+			state[$m]=finished
+			note "module $m is built into $krel: skipped"
+			return
+		fi
+		[ -n "${kopath[$m]:-}" ] || die "module $m: $pkg has it neither as a module nor built in"
+		state[$m]=visiting
+		ko_prepare "$m"
+		deps=$(ko_depends "$m")
+		for d in $deps; do
+			visit "$d"
+		done
+		state[$m]=finished
+		order+=("$m")
+	}
+
+	# Names after a `[SET]` line form an on-demand set: not loaded at boot, but listed
+	# in /lib/modules/SET.load-order (dependencies first, without what boot loads) for
+	# the agent to load when a container needs them (vfio: agent/vfio.c).
+	declare -A set_names=() set_order=()
+	sets=() section=""
+	section_re='^[[:space:]]*\[([A-Za-z0-9_]+)\][[:space:]]*$'
+	while read -r line; do
+		line=${line%%#*}
+		if [[ $line =~ $section_re ]]; then
+			section=${BASH_REMATCH[1]}
+			[ "$section" != load ] || die "$modules: [load] is not a set name (load-order is boot's)"
+			[ -n "${set_names[$section]+x}" ] || sets+=("$section")
+			set_names[$section]+=""
+			continue
+		fi
+		for m in $line; do
+			if [ -z "$section" ]; then
+				visit "${m//-/_}"
+			else
+				set_names[$section]+=" ${m//-/_}"
+			fi
+		done
+	done <"$modules"
+	[ ${#order[@]} -gt 0 ] || die "$modules names no module"
+	boot_order=("${order[@]}")
+	for s in "${sets[@]}"; do
+		order=()
+		for m in ${set_names[$s]}; do
+			visit "$m"
+		done
+		set_order[$s]="${order[*]}"
 	done
-	set_order[$s]="${order[*]}"
-done
-order=("${boot_order[@]}")
+	order=("${boot_order[@]}")
+fi # ! $lean
 
 # --- initramfs --------------------------------------------------------------------
 
@@ -280,7 +284,8 @@ cp "$agent" "$root/init"
 for m in "${order[@]}"; do
 	cp "$work/ko/$m.ko" "$root/lib/modules/$m.ko"
 done
-printf '%s.ko\n' "${order[@]}" >"$root/lib/modules/load-order"
+# No load-order at all in the lean image: the agent then loads nothing.
+[ ${#order[@]} -eq 0 ] || printf '%s.ko\n' "${order[@]}" >"$root/lib/modules/load-order"
 for s in "${sets[@]}"; do
 	: >"$root/lib/modules/$s.load-order"
 	for m in ${set_order[$s]}; do
@@ -323,6 +328,22 @@ head -c $(((512 - size % 512) % 512)) /dev/zero >>"$work/nodes.cpio"
 (cd "$root" && find . -mindepth 1 -printf '%P\n' | LC_ALL=C sort |
 	cpio -o -H newc -R 0:0 --reproducible --quiet) >"$work/root.cpio"
 
+mkdir -p "$out"
+# The kernel unpacks concatenated archives in one stream: nodes (with /dev) first.
+cat "$work/nodes.cpio" "$work/root.cpio" >"$work/initramfs.cpio"
+image=initramfs.img
+$lean && image=initramfs-lean.img
+case $compress in
+none) cp "$work/initramfs.cpio" "$out/$image.tmp" ;;
+gzip) gzip -9 -n -c "$work/initramfs.cpio" >"$out/$image.tmp" ;;
+zstd) zstd -q -19 -c "$work/initramfs.cpio" >"$out/$image.tmp" ;;
+esac
+if $lean; then
+	mv -f "$out/$image.tmp" "$out/$image"
+	note "$out/$image: no modules (lean kernel), $compress, $(wc -c <"$out/$image") bytes"
+	exit 0
+fi
+
 # --- kernel -----------------------------------------------------------------------
 
 # Writes the ELF inside a bzImage to $work/vmlinux if it has a PVH entry note
@@ -358,14 +379,6 @@ if [ "$kformat" = pvh ]; then
 	fi
 fi
 
-mkdir -p "$out"
-# The kernel unpacks concatenated archives in one stream: nodes (with /dev) first.
-cat "$work/nodes.cpio" "$work/root.cpio" >"$work/initramfs.cpio"
-case $compress in
-none) cp "$work/initramfs.cpio" "$out/initramfs.img.tmp" ;;
-gzip) gzip -9 -n -c "$work/initramfs.cpio" >"$out/initramfs.img.tmp" ;;
-zstd) zstd -q -19 -c "$work/initramfs.cpio" >"$out/initramfs.img.tmp" ;;
-esac
 cp "$kernel_out" "$out/vmlinuz.tmp"
 mv -f "$out/vmlinuz.tmp" "$out/vmlinuz"
 mv -f "$out/initramfs.img.tmp" "$out/initramfs.img"

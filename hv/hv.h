@@ -105,6 +105,10 @@ struct vc_hv_config {
 	/* QEMU dies with the process that started it (a template's builder: a monitor
 	 * killed half-way must not leave its template VM running). */
 	bool bound;
+	/* Added for the TCG footprint (append only): TCG's translation cache in MiB,
+	 * `-accel tcg,tb-size=N`; 0 keeps `-M q35,accel=tcg` and QEMU's default (1 GiB
+	 * in QEMU 7.2, most of an idle VM's RSS once touched: bench/tcg.sh). */
+	unsigned tcg_tb_size_mib; /* at most VC_HV_TCG_TB_SIZE_MAX */
 };
 
 #define VC_HV_MEM_SLOTS 8
@@ -113,6 +117,7 @@ struct vc_hv_config {
 
 /* Spare root ports at most: each one costs the guest's boot a little (hv/README.md). */
 #define VC_HV_HOTPLUG_PORTS_MAX 64
+#define VC_HV_TCG_TB_SIZE_MAX	16384 /* MiB: 16 GiB, past any useful cache */
 
 struct vc_hv {
 	pid_t pid;	    /* QEMU */

@@ -101,6 +101,9 @@ int hv_config_validate(const struct vc_hv_config *cfg, struct vc_error *err)
 	if (cfg->accel != VC_ACCEL_KVM && cfg->accel != VC_ACCEL_TCG)
 		return vc_error_set(err, EINVAL,
 				    "accel: must be resolved to kvm or tcg (probe first)");
+	if (cfg->tcg_tb_size_mib > VC_HV_TCG_TB_SIZE_MAX)
+		return vc_error_set(err, EINVAL, "tcg_tb_size_mib: %u is more than %d",
+				    cfg->tcg_tb_size_mib, VC_HV_TCG_TB_SIZE_MAX);
 	if (cfg->channel != VC_CHANNEL_SERIAL && cfg->channel != VC_CHANNEL_VSOCK)
 		return vc_error_set(err, EINVAL, "channel: unknown value %d", (int)cfg->channel);
 	/* 0 and 1 are reserved, 2 is the host, U32_MAX is VMADDR_CID_ANY. */
@@ -368,11 +371,19 @@ int vc_hv_qemu_argv(const struct vc_hv_config *cfg, char ***argv, struct vc_erro
 	add(&v, &r, cfg->qemu_path);
 	add(&v, &r, "-M");
 	/* intel-iommu's interrupt remapping needs the I/O APIC emulated in QEMU under
-	 * KVM (QEMU refuses intremap=on with the in-kernel one); TCG has only that. */
+	 * KVM (QEMU refuses intremap=on with the in-kernel one); TCG has only that.
+	 * TCG's tb-size is a property of the accelerator, which only -accel sets (and
+	 * QEMU refuses -accel beside -M accel=). */
+	bool tb_size = !kvm && cfg->tcg_tb_size_mib;
 	addf(&v, &r, "%s%s",
-	     kvm ? (cfg->viommu ? "q35,accel=kvm,kernel-irqchip=split" : "q35,accel=kvm")
-		 : "q35,accel=tcg",
+	     kvm       ? (cfg->viommu ? "q35,accel=kvm,kernel-irqchip=split" : "q35,accel=kvm")
+	     : tb_size ? "q35"
+		       : "q35,accel=tcg",
 	     cfg->mem_path ? ",memory-backend=mem" : "");
+	if (tb_size) {
+		add(&v, &r, "-accel");
+		addf(&v, &r, "tcg,tb-size=%u", cfg->tcg_tb_size_mib);
+	}
 	add_mem_file(cfg, &v, &r);
 	add(&v, &r, "-cpu");
 	add(&v, &r, kvm ? "host" : "max");

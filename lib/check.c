@@ -120,5 +120,14 @@ int vc_host_check(const struct vc_ctx *ctx, struct vc_host_check *c)
 			 probed == VC_ACCEL_TCG ? " (KVM is not usable)" : "");
 	snprintf(c->channel, sizeof(c->channel), "%s",
 		 vsock ? "vsock" : "virtio-serial (no vhost-vsock)");
+	if (have_cfg)
+		snprintf(c->kernel, sizeof(c->kernel), "%s, %s with %s (%s)",
+			 vc_kernel_kind_name(cfg.kernel_kind), cfg.kernel, cfg.initrd,
+			 !cfg.kernel_auto		     ? "set in vcrun's config"
+			 : cfg.kernel_kind == VC_KERNEL_LEAN ? "auto: the lean kernel is there"
+							     : "auto: no lean kernel; make "
+							       "guest-kernel builds one");
+	else
+		snprintf(c->kernel, sizeof(c->kernel), "unknown (the config is unusable)");
 	return 0;
 }

@@ -89,6 +89,14 @@ static int apply_file(struct vc_config *cfg, const char *file, struct vc_error *
 		cfg->hotplug_memory_mib = (unsigned)u;
 	if (take_uint(doc, "max_vcpus", file, 255, &cfg->max_vcpus, err) < 0)
 		return -EINVAL;
+	const struct vc_json *tb = vc_json_get(doc, "tcg_tb_size_mib");
+	if (tb && (vc_json_to_u64(tb, &u) < 0 || u > VC_CONFIG_TCG_TB_SIZE_MAX))
+		return vc_error_set(err, EINVAL,
+				    "%s: tcg_tb_size_mib: must be an integer from 0 (QEMU's "
+				    "default) to %d",
+				    file, VC_CONFIG_TCG_TB_SIZE_MAX);
+	if (tb)
+		cfg->tcg_tb_size_mib = (unsigned)u;
 	const struct vc_json *bind = vc_json_get(doc, "vfio_bind");
 	if (bind && bind->type != VC_JSON_BOOL)
 		return vc_error_set(err, EINVAL, "%s: vfio_bind: must be true or false", file);
@@ -130,12 +138,59 @@ static int apply_file(struct vc_config *cfg, const char *file, struct vc_error *
 	return 0;
 }
 
+const char *vc_kernel_kind_name(enum vc_kernel_kind k)
+{
+	return k == VC_KERNEL_LEAN ? "lean" : k == VC_KERNEL_DEBIAN ? "debian" : "path";
+}
+
+/* "kernel": auto (or absent), debian, lean or a path, into the files to boot. The
+ * lean kernel's initramfs has no modules (they are built in), so it goes with its
+ * own initrd unless the config names one. */
+static int choose_kernel(struct vc_config *cfg, const char *file, struct vc_error *err)
+{
+	_cleanup_free_ char *lean = beside_exe(VC_KERNEL_LEAN_FILE);
+	_cleanup_free_ char *lean_initrd = beside_exe(VC_INITRD_LEAN_FILE);
+	if (!lean || !lean_initrd)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	const char *k = cfg->kernel;
+	cfg->kernel_auto = !k || !strcmp(k, "auto");
+	if (cfg->kernel_auto)
+		cfg->kernel_kind = access(lean, R_OK) == 0 && access(lean_initrd, R_OK) == 0
+					   ? VC_KERNEL_LEAN
+					   : VC_KERNEL_DEBIAN;
+	else if (!strcmp(k, "lean"))
+		cfg->kernel_kind = VC_KERNEL_LEAN;
+	else if (!strcmp(k, "debian"))
+		cfg->kernel_kind = VC_KERNEL_DEBIAN;
+	else
+		cfg->kernel_kind = VC_KERNEL_PATH;
+	if (cfg->kernel_kind == VC_KERNEL_LEAN && !cfg->kernel_auto) {
+		const char *missing = access(lean, R_OK) < 0			      ? lean
+				      : !cfg->initrd && access(lean_initrd, R_OK) < 0 ? lean_initrd
+										      : NULL;
+		if (missing)
+			return vc_error_set(err, errno,
+					    "%s: kernel: \"lean\": `%s`: %s (make "
+					    "guest-kernel builds it)",
+					    file, missing, strerror(errno));
+	}
+	bool lean_kind = cfg->kernel_kind == VC_KERNEL_LEAN;
+	if (cfg->kernel_kind != VC_KERNEL_PATH) {
+		free(cfg->kernel);
+		cfg->kernel = lean_kind ? steal_ptr(lean) : beside_exe(VC_KERNEL_DEBIAN_FILE);
+	}
+	if (!cfg->initrd)
+		cfg->initrd =
+			lean_kind ? steal_ptr(lean_initrd) : beside_exe(VC_INITRD_DEBIAN_FILE);
+	if (!cfg->kernel || !cfg->initrd)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	return 0;
+}
+
 int vc_config_load(struct vc_config *cfg, struct vc_error *err)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->qemu = strdup(VC_QEMU_DEFAULT);
-	cfg->kernel = beside_exe("vmlinuz");
-	cfg->initrd = beside_exe("initramfs.img");
 	cfg->virtiofsd = strdup("/usr/lib/qemu/virtiofsd");
 	cfg->mem_mib = 512;
 	cfg->vcpus = 1;
@@ -144,15 +199,24 @@ int vc_config_load(struct vc_config *cfg, struct vc_error *err)
 	cfg->boot_timeout_ms = 120000;
 	cfg->hotplug_root_ports = VC_CONFIG_HOTPLUG_PORTS;
 	cfg->hotplug_memory_mib = VC_CONFIG_HOTPLUG_MEMORY_MIB;
-	if (!cfg->qemu || !cfg->kernel || !cfg->initrd || !cfg->virtiofsd) {
+	cfg->tcg_tb_size_mib = VC_CONFIG_TCG_TB_SIZE_MIB;
+	if (!cfg->qemu || !cfg->virtiofsd) {
 		vc_config_release(cfg);
 		return vc_error_set(err, ENOMEM, "out of memory");
 	}
 	const char *file = getenv("VCRUN_CONFIG");
-	if (apply_file(cfg, file && *file ? file : VC_CONFIG_DEFAULT, err) < 0) {
+	if (!file || !*file)
+		file = VC_CONFIG_DEFAULT;
+	int r = apply_file(cfg, file, err);
+	if (r == 0)
+		r = choose_kernel(cfg, file, err);
+	if (r < 0) {
 		vc_config_release(cfg);
-		return -EINVAL;
+		return r == -ENOMEM ? r : -EINVAL;
 	}
+	vc_debug("guest kernel: %s (%s%s), initrd %s", cfg->kernel,
+		 vc_kernel_kind_name(cfg->kernel_kind), cfg->kernel_auto ? ", auto" : "",
+		 cfg->initrd);
 	return 0;
 }
 

@@ -9,8 +9,19 @@
 
 #define VC_CONFIG_DEFAULT "/etc/vcrun/config.json"
 
+/* Which guest kernel: "kernel" in the config is "auto" (or absent), "debian",
+ * "lean" or a path. auto takes the lean kernel when `make guest-kernel` put one
+ * beside the executable, else Debian's. */
+enum vc_kernel_kind {
+	VC_KERNEL_DEBIAN,
+	VC_KERNEL_LEAN,
+	VC_KERNEL_PATH,
+};
+
 struct vc_config {
 	char *qemu, *kernel, *initrd, *virtiofsd;
+	enum vc_kernel_kind kernel_kind; /* what kernel/initrd are */
+	bool kernel_auto;		 /* chosen by "auto", not named in the config */
 	unsigned mem_mib, vcpus;
 	enum vc_hv_accel accel; /* AUTO unless configured */
 	enum vc_hv_fs fs;
@@ -27,11 +38,26 @@ struct vc_config {
 	/* Start VMs as clones of a saved template VM (lib/template.h); the annotation
 	 * io.vcrun.template overrides it per container. */
 	bool template;
+	/* TCG's translation cache (-accel tcg,tb-size=N), MiB; 0: QEMU's own default
+	 * (1 GiB in QEMU 7.2). KVM ignores it. */
+	unsigned tcg_tb_size_mib;
 };
 
 /* Default hotplug_root_ports: see hv/README.md for what each port costs at boot. */
 #define VC_CONFIG_HOTPLUG_PORTS	     4
 #define VC_CONFIG_HOTPLUG_MEMORY_MIB 4096
+/* Default tcg_tb_size_mib: bench/tcg.sh and bench/README.md measured it. */
+#define VC_CONFIG_TCG_TB_SIZE_MIB 32
+#define VC_CONFIG_TCG_TB_SIZE_MAX VC_HV_TCG_TB_SIZE_MAX
+
+/* The guest image files beside the executable (../share/vcrun/). */
+#define VC_KERNEL_DEBIAN_FILE "vmlinuz"
+#define VC_INITRD_DEBIAN_FILE "initramfs.img"
+#define VC_KERNEL_LEAN_FILE   "vmlinux-lean"
+#define VC_INITRD_LEAN_FILE   "initramfs-lean.img"
+
+/* "debian", "lean" or "path": for `vcrun check` and the debug log. */
+const char *vc_kernel_kind_name(enum vc_kernel_kind k);
 
 /* Reads the config file if present (a missing file is fine; a bad one is an error
  * naming the file and field) and fills defaults. */

@@ -17,7 +17,7 @@
 /* What the VM's processes need beyond the guest's RAM (measured under TCG: QEMU
  * about 60 MiB of its own plus a private copy of the kernel image, virtiofsd,
  * monitor and stand-in about 2 MiB each), and under TCG QEMU's translation cache,
- * which grows to 1 GiB. */
+ * which grows to tcg_tb_size_mib, or to QEMU's default of 1 GiB. */
 #define VM_OVERHEAD (256ull << 20)
 #define TCG_CACHE   (1ull << 30)
 /* QEMU's main, RCU and I/O threads (up to 64 workers), virtiofsd's, the monitor
@@ -82,7 +82,10 @@ int vc_host_cgroup_setup(const struct vc_ctx *ctx, const char *root, const char 
 	}
 	cg.vm = (struct vc_cgroup_vm){
 		.ram = (uint64_t)plan->mem_mib << 20,
-		.overhead = VM_OVERHEAD + (plan->accel == VC_ACCEL_TCG ? TCG_CACHE : 0),
+		.overhead = VM_OVERHEAD + (plan->accel != VC_ACCEL_TCG ? 0
+					   : plan->tcg_tb_size_mib
+						   ? (uint64_t)plan->tcg_tb_size_mib << 20
+						   : TCG_CACHE),
 		.pids_overhead = VM_PIDS_OVERHEAD + (int64_t)plan->vcpus,
 	};
 	struct vc_cgroup_limits lim;

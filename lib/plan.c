@@ -258,6 +258,7 @@ int vc_plan_build(const struct vc_plan_where *w, const struct vc_oci_spec *spec,
 	plan->boot_timeout_ms = cfg->boot_timeout_ms;
 	plan->hotplug_ports = cfg->hotplug_root_ports;
 	plan->hotplug_mem_mib = cfg->hotplug_memory_mib;
+	plan->tcg_tb_size_mib = cfg->tcg_tb_size_mib;
 	long host_cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	plan->max_vcpus = cfg->max_vcpus		      ? cfg->max_vcpus
 			  : host_cpus > 0 && host_cpus <= 255 ? (unsigned)host_cpus
@@ -540,6 +541,7 @@ int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct 
 	vc_jgen_kv_int(g, "hotplug_memory_mib", plan->hotplug_mem_mib);
 	vc_jgen_kv_int(g, "max_vcpus", plan->max_vcpus);
 	vc_jgen_kv_bool(g, "template", plan->template);
+	vc_jgen_kv_int(g, "tcg_tb_size_mib", plan->tcg_tb_size_mib);
 	vc_jgen_key(g, "shares");
 	vc_jgen_array_open(g);
 	for (size_t i = 0; i < plan->n_shares; i++) {
@@ -690,6 +692,15 @@ int vc_plan_from_json(const char *text, size_t len, const char *source, struct v
 		goto fail;
 	}
 	plan->hotplug_mem_mib = (unsigned)hmem;
+	/* Absent in a plan written before it existed: QEMU's default. */
+	int64_t tb = 0;
+	vc_json_to_i64(vc_json_get(doc, "tcg_tb_size_mib"), &tb);
+	if (tb < 0 || tb > VC_HV_TCG_TB_SIZE_MAX) {
+		r = vc_error_set(err, EINVAL, "%s: tcg_tb_size_mib: must be 0 to %d", source,
+				 VC_HV_TCG_TB_SIZE_MAX);
+		goto fail;
+	}
+	plan->tcg_tb_size_mib = (unsigned)tb;
 	plan->max_vcpus = (unsigned)maxc;
 	const struct vc_json *tmpl = vc_json_get(doc, "template");
 	plan->template = tmpl && tmpl->type == VC_JSON_BOOL && tmpl->u.boolean;
@@ -764,6 +775,7 @@ void vc_plan_hv_config(const struct vc_plan *plan, const char *state_dir, struct
 	cfg->hotplug_ports = plan->hotplug_ports;
 	cfg->hotplug_mem_mib = plan->hotplug_mem_mib;
 	cfg->max_vcpus = plan->max_vcpus;
+	cfg->tcg_tb_size_mib = plan->tcg_tb_size_mib;
 	cfg->netns_path = plan->netns_path;
 	cfg->viommu = plan->vfio_mode == VC_PLAN_VFIO_VFIO;
 }

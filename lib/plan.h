@@ -47,6 +47,7 @@ struct vc_plan {
 	int boot_timeout_ms;
 	unsigned hotplug_ports;		     /* spare PCIe root ports (config hotplug_root_ports) */
 	unsigned hotplug_mem_mib, max_vcpus; /* room to grow (config); 0: none */
+	unsigned tcg_tb_size_mib;	     /* config tcg_tb_size_mib; 0: QEMU's default */
 	struct vc_hv_share *shares;	     /* the sandbox share: one */
 	size_t n_shares;
 	struct vc_plan_bind *binds; /* this container's rootfs and bind mounts */

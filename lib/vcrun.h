@@ -179,6 +179,7 @@ struct vc_host_check {
 	struct vc_check_item items[8];
 	size_t n;
 	char accel[96], channel[64];
+	char kernel[1024]; /* which guest kernel create boots, and why */
 };
 int vc_host_check(const struct vc_ctx *ctx, struct vc_host_check *out);
 /* Where the KVM probe's answer is cached: $VCRUN_ACCEL_CACHE when set, else

@@ -14,12 +14,15 @@ RUN="qemu-system-x86 qemu-system-common cpio busybox-static xz-utils binutils ma
      bash-completion catatonit"
 # lintian: tests/integration/05-install.bats checks the package with it; abigail-tools:
 # the ABI check of libvcrun (80-libvcrun.bats, make abi-check).
+# The lean guest kernel (`make guest-kernel`, guest/build-kernel.sh) is built from
+# Debian's own source package.
+KERNEL="linux-source bc flex bison libelf-dev libssl-dev"
 TEST="bats jq runc crun iproute2 procps util-linux bsdutils clang-format python3 clang libclang-rt-14-dev
       docker.io containerd podman conmon netavark aardvark-dns iptables iperf3 wget lintian
       abigail-tools"
 
 missing=""
-for p in $BUILD $RUN $TEST; do
+for p in $BUILD $RUN $KERNEL $TEST; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
 		missing="$missing $p"
 done

@@ -22,7 +22,8 @@ static int run_check(struct vc_cli *cli, int nargs, char **args)
 		else
 			printf("%s: not usable: %s\n", c.items[i].name, c.items[i].detail);
 	}
-	printf("accelerator: %s\nagent channel: %s\n", c.accel, c.channel);
+	printf("accelerator: %s\nagent channel: %s\nguest kernel: %s\n", c.accel, c.channel,
+	       c.kernel);
 	if (fflush(stdout) != 0)
 		return vc_cli_fail("write: %s", strerror(errno));
 	return 0;
@@ -34,7 +35,8 @@ const struct vc_command vc_cmd_check = {
 	.description =
 		"The check command prints one line per capability, \"NAME: usable (detail)\" or\n"
 		"\"NAME: not usable: why\", for KVM (a test guest must really run), vhost-vsock,\n"
-		"the IOMMU and VFIO, then the accelerator and the agent channel vcrun will use.\n"
+		"the IOMMU and VFIO, then the accelerator, the agent channel and the guest kernel\n"
+		"(debian, lean or a configured path) vcrun will use.\n"
 		"It exits 0 whenever the report could be made, whatever it found.\n"
 		"VCRUN_SYSFS_ROOT and VCRUN_DEV_ROOT replace /sys and /dev for the IOMMU, VFIO\n"
 		"and vhost-vsock checks.",

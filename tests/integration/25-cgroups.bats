@@ -37,10 +37,13 @@ in_cgroup() {
 # The host memory limit vcrun writes for a container limit L (bytes): the whole
 # VM (its RAM and QEMU's own), never below L plus the VM's fixed part.
 vm_memory_limit() {
-	local L=$1 id=$2 ram overhead by_limit
+	local L=$1 id=$2 ram overhead by_limit tb
 	ram=$(($(jq .memory_mib "$ROOT/$id/plan.json") * MiB))
 	overhead=$((256 * MiB))
-	[ "$(jq -r .accel "$ROOT/$id/plan.json")" != tcg ] || overhead=$((overhead + 1024 * MiB))
+	# Under TCG, QEMU's translation cache: tcg_tb_size_mib, or QEMU's 1 GiB (0).
+	tb=$(jq -r '.tcg_tb_size_mib // 0' "$ROOT/$id/plan.json")
+	[ "$tb" -gt 0 ] || tb=1024
+	[ "$(jq -r .accel "$ROOT/$id/plan.json")" != tcg ] || overhead=$((overhead + tb * MiB))
 	by_limit=$((L + 128 * MiB + overhead))
 	echo $((ram + overhead > by_limit ? ram + overhead : by_limit))
 }

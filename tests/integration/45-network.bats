@@ -26,14 +26,8 @@ setup() {
 }
 
 teardown() {
-	local p ns
 	# The peer namespace only holds what this test started there (httpd, wget).
-	for p in $(ip netns pids "$peer_ns" 2>/dev/null); do
-		kill -KILL "$p" 2>/dev/null || true
-	done
-	for ns in "$peer_ns" "$ctr_ns"; do
-		[ ! -e "/run/netns/$ns" ] || ip netns del "$ns" 2>/dev/null || true
-	done
+	netns_gone "$peer_ns" "$ctr_ns"
 	ip link del "$host_if" 2>/dev/null || true
 	common_teardown
 }

@@ -235,6 +235,18 @@ bg_wait() {
 	wait "$1" || BG_STATUS=$?
 }
 
+# netns_gone PEER NS...: for a test's teardown: kills what the test started in the
+# namespace PEER (a peer's httpd, wget), then deletes PEER and every NS that exists.
+netns_gone() {
+	local p ns
+	for p in $(ip netns pids "$1" 2>/dev/null); do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	for ns in "$@"; do
+		[ ! -e "/run/netns/$ns" ] || ip netns del "$ns" 2>/dev/null || true
+	done
+}
+
 # qemu_pids: QEMU processes started for this test.
 qemu_pids() {
 	local p comm

@@ -215,6 +215,7 @@ VC_TEST(argv_vfio_mode_viommu)
 	CHECK(vc_hv_qemu_argv(&c, &argv, &err) == 0);
 	m = argv_find(argv, "-M");
 	CHECK_STR(argv[m + 1], "q35,accel=kvm");
+	CHECK(argv_find(argv, "-accel") == (size_t)-1);
 	ap = argv_find(argv, "-append");
 	CHECK(strstr(argv[ap + 1], "intel_iommu") == NULL);
 	CHECK(argv_find(argv, "intel-iommu,intremap=on,caching-mode=on") == (size_t)-1);
@@ -308,6 +309,30 @@ VC_TEST(argv_nics)
 		CHECK(vc_hv_qemu_argv(&c, &v, &e) == -EINVAL);
 		CHECK_CONTAINS(e.msg, cases[k].msg);
 	}
+}
+
+/* TCG's translation cache: -accel with tb-size instead of -M's accel=; KVM has none. */
+VC_TEST(argv_tcg_tb_size)
+{
+	struct vc_hv_config c = base_config();
+	c.tcg_tb_size_mib = 128;
+	_cleanup_strv_ char **argv = NULL;
+	struct vc_error err = {0};
+	CHECK(vc_hv_qemu_argv(&c, &argv, &err) == 0);
+	size_t m = argv_find(argv, "-M");
+	CHECK_STR(argv[m + 1], "q35");
+	CHECK_STR(argv[m + 2], "-accel");
+	CHECK_STR(argv[m + 3], "tcg,tb-size=128");
+	argv_reset(&argv);
+	c.accel = VC_ACCEL_KVM;
+	CHECK(vc_hv_qemu_argv(&c, &argv, &err) == 0);
+	CHECK_STR(argv[argv_find(argv, "-M") + 1], "q35,accel=kvm");
+	CHECK(argv_find(argv, "-accel") == (size_t)-1);
+	argv_reset(&argv);
+	c.accel = VC_ACCEL_TCG;
+	c.tcg_tb_size_mib = VC_HV_TCG_TB_SIZE_MAX + 1;
+	CHECK(vc_hv_qemu_argv(&c, &argv, &err) == -EINVAL);
+	CHECK_CONTAINS(err.msg, "tcg_tb_size_mib");
 }
 
 VC_TEST(argv_invalid_configs_name_the_field)
@@ -912,9 +937,10 @@ VC_TEST(start_virtiofs)
 	CHECK(cleaned);
 }
 
-VC_TESTS(VC_T(argv_tcg_serial_9p), VC_T(argv_kvm_vsock_sandbox), VC_T(argv_virtiofs),
-	 VC_T(argv_vfio_mode_viommu), VC_T(argv_nics), VC_T(argv_invalid_configs_name_the_field),
-	 VC_T(qmp_command_skips_events), VC_T(qmp_error_reply), VC_T(qmp_timeouts_and_bad_servers),
+VC_TESTS(VC_T(argv_tcg_serial_9p), VC_T(argv_tcg_tb_size), VC_T(argv_kvm_vsock_sandbox),
+	 VC_T(argv_virtiofs), VC_T(argv_vfio_mode_viommu), VC_T(argv_nics),
+	 VC_T(argv_invalid_configs_name_the_field), VC_T(qmp_command_skips_events),
+	 VC_T(qmp_error_reply), VC_T(qmp_timeouts_and_bad_servers),
 	 VC_T(probe_firmware_runs_under_tcg), VC_T(accel_probe_answers_and_caches),
 	 VC_T(start_query_stop), VC_T(stop_after_qemu_is_gone), VC_T(start_failures_are_explained),
 	 VC_T(start_virtiofs))
