@@ -620,64 +620,64 @@ VC_TEST(standin_faults_as_pid1)
 	}
 	CHECK(end_as_pid1(SIGTERM, false) == 1099);
 	CHECK(end_as_pid1(SIGTERM, true) == 1099);
-	static bool ends_with(const char *s, const char *suffix)
-	{
-		size_t n = strlen(s), k = strlen(suffix);
-		return n >= k && !strcmp(s + n - k, suffix);
-	}
+}
 
-	/* "kernel": a path, "debian", "lean" (which must be there), or auto; the translation
-	 * cache's size. The unit test binary has no share/vcrun beside it, so auto means
-	 * Debian's and "lean" is an error naming the file. */
-	VC_TEST(config_kernel_choice_and_tb_size)
-	{
-		struct vc_error err = {0};
-		_cleanup_free_ char *path =
-			vc_strdup_printf("%s/vcrun-config.json", vc_unit_tmpdir());
-		setenv("VCRUN_CONFIG", path, 1);
-		struct vc_config cfg;
-		vc_write_file(path, "{}", 2, NULL);
-		CHECK(vc_config_load(&cfg, &err) == 0);
-		CHECK(cfg.kernel_auto && cfg.kernel_kind == VC_KERNEL_DEBIAN);
-		CHECK(ends_with(cfg.kernel, "/share/vcrun/" VC_KERNEL_DEBIAN_FILE));
-		CHECK(ends_with(cfg.initrd, "/share/vcrun/" VC_INITRD_DEBIAN_FILE));
-		CHECK(cfg.tcg_tb_size_mib == VC_CONFIG_TCG_TB_SIZE_MIB);
-		vc_config_release(&cfg);
-		const char *paths = "{\"kernel\":\"/k\",\"initrd\":\"/i\",\"tcg_tb_size_mib\":0}";
-		vc_write_file(path, paths, strlen(paths), NULL);
-		CHECK(vc_config_load(&cfg, &err) == 0);
-		CHECK(!cfg.kernel_auto && cfg.kernel_kind == VC_KERNEL_PATH &&
-		      cfg.tcg_tb_size_mib == 0);
-		CHECK_STR(cfg.kernel, "/k");
-		CHECK_STR(cfg.initrd, "/i");
-		vc_config_release(&cfg);
-		const char *deb = "{\"kernel\":\"debian\"}";
-		vc_write_file(path, deb, strlen(deb), NULL);
-		CHECK(vc_config_load(&cfg, &err) == 0);
-		CHECK(!cfg.kernel_auto && cfg.kernel_kind == VC_KERNEL_DEBIAN);
-		CHECK(ends_with(cfg.kernel, "/" VC_KERNEL_DEBIAN_FILE));
-		vc_config_release(&cfg);
-		const char *lean = "{\"kernel\":\"lean\"}";
-		vc_write_file(path, lean, strlen(lean), NULL);
-		CHECK(vc_config_load(&cfg, &err) < 0);
-		CHECK_CONTAINS(err.msg, path);
-		CHECK_CONTAINS(err.msg, "kernel: \"lean\"");
-		CHECK_CONTAINS(err.msg, VC_KERNEL_LEAN_FILE);
-		CHECK_CONTAINS(err.msg, "make guest-kernel");
-		const char *big = "{\"tcg_tb_size_mib\":16385}";
-		vc_write_file(path, big, strlen(big), NULL);
-		CHECK(vc_config_load(&cfg, &err) < 0);
-		CHECK_CONTAINS(err.msg, "tcg_tb_size_mib: must be an integer from 0");
-		const char *str = "{\"tcg_tb_size_mib\":\"64\"}";
-		vc_write_file(path, str, strlen(str), NULL);
-		CHECK(vc_config_load(&cfg, &err) < 0);
-		CHECK_CONTAINS(err.msg, "tcg_tb_size_mib");
-		unsetenv("VCRUN_CONFIG");
-	}
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && !strcmp(s + n - k, suffix);
+}
 
-	VC_TESTS(VC_T(id_rules), VC_T(state_round_trip), VC_T(plan_shares_and_guest_spec),
-		 VC_T(plan_picks_vsock_when_the_host_has_it),
-		 VC_T(plan_network_namespace_and_dns_relay), VC_T(plan_vfio_mode),
-		 VC_T(plan_rejects_bad_mounts), VC_T(config_file_errors_name_the_field),
-		 VC_T(standin_id_maps), VC_T(standin_faults_as_pid1), VC_T(standin_ns_args),
-		 VC_T(config_kernel_choice_and_tb_size))
+/* "kernel": a path, "debian", "lean" (which must be there), or auto; the translation
+ * cache's size. The unit test binary has no share/vcrun beside it, so auto means
+ * Debian's and "lean" is an error naming the file. */
+VC_TEST(config_kernel_choice_and_tb_size)
+{
+	struct vc_error err = {0};
+	_cleanup_free_ char *path = vc_strdup_printf("%s/vcrun-config.json", vc_unit_tmpdir());
+	setenv("VCRUN_CONFIG", path, 1);
+	struct vc_config cfg;
+	vc_write_file(path, "{}", 2, NULL);
+	CHECK(vc_config_load(&cfg, &err) == 0);
+	CHECK(cfg.kernel_auto && cfg.kernel_kind == VC_KERNEL_DEBIAN);
+	CHECK(ends_with(cfg.kernel, "/share/vcrun/" VC_KERNEL_DEBIAN_FILE));
+	CHECK(ends_with(cfg.initrd, "/share/vcrun/" VC_INITRD_DEBIAN_FILE));
+	CHECK(cfg.tcg_tb_size_mib == VC_CONFIG_TCG_TB_SIZE_MIB);
+	vc_config_release(&cfg);
+	const char *paths = "{\"kernel\":\"/k\",\"initrd\":\"/i\",\"tcg_tb_size_mib\":0}";
+	vc_write_file(path, paths, strlen(paths), NULL);
+	CHECK(vc_config_load(&cfg, &err) == 0);
+	CHECK(!cfg.kernel_auto && cfg.kernel_kind == VC_KERNEL_PATH && cfg.tcg_tb_size_mib == 0);
+	CHECK_STR(cfg.kernel, "/k");
+	CHECK_STR(cfg.initrd, "/i");
+	vc_config_release(&cfg);
+	const char *deb = "{\"kernel\":\"debian\"}";
+	vc_write_file(path, deb, strlen(deb), NULL);
+	CHECK(vc_config_load(&cfg, &err) == 0);
+	CHECK(!cfg.kernel_auto && cfg.kernel_kind == VC_KERNEL_DEBIAN);
+	CHECK(ends_with(cfg.kernel, "/" VC_KERNEL_DEBIAN_FILE));
+	vc_config_release(&cfg);
+	const char *lean = "{\"kernel\":\"lean\"}";
+	vc_write_file(path, lean, strlen(lean), NULL);
+	CHECK(vc_config_load(&cfg, &err) < 0);
+	CHECK_CONTAINS(err.msg, path);
+	CHECK_CONTAINS(err.msg, "kernel: \"lean\"");
+	CHECK_CONTAINS(err.msg, VC_KERNEL_LEAN_FILE);
+	CHECK_CONTAINS(err.msg, "make guest-kernel");
+	const char *big = "{\"tcg_tb_size_mib\":16385}";
+	vc_write_file(path, big, strlen(big), NULL);
+	CHECK(vc_config_load(&cfg, &err) < 0);
+	CHECK_CONTAINS(err.msg, "tcg_tb_size_mib: must be an integer from 0");
+	const char *str = "{\"tcg_tb_size_mib\":\"64\"}";
+	vc_write_file(path, str, strlen(str), NULL);
+	CHECK(vc_config_load(&cfg, &err) < 0);
+	CHECK_CONTAINS(err.msg, "tcg_tb_size_mib");
+	unsetenv("VCRUN_CONFIG");
+}
+
+VC_TESTS(VC_T(id_rules), VC_T(state_round_trip), VC_T(plan_shares_and_guest_spec),
+	 VC_T(plan_picks_vsock_when_the_host_has_it), VC_T(plan_network_namespace_and_dns_relay),
+	 VC_T(plan_vfio_mode), VC_T(plan_rejects_bad_mounts),
+	 VC_T(config_file_errors_name_the_field), VC_T(standin_id_maps),
+	 VC_T(standin_faults_as_pid1), VC_T(standin_ns_args),
+	 VC_T(config_kernel_choice_and_tb_size))
