@@ -69,6 +69,13 @@ bench_config() {
 	fi
 }
 
+# bench_bundles DIR: the busybox bundles DIR/true (process `true`) and DIR/sleep
+# (`sleep 600`), made for $vcrun.
+bench_bundles() {
+	RUNTIME=$vcrun "$repo/scripts/mkbundle.sh" "$1/true" true
+	RUNTIME=$vcrun "$repo/scripts/mkbundle.sh" "$1/sleep" sleep 600
+}
+
 # bench_delete_all RUNTIME ROOT: delete --force every container in ROOT (cleanups).
 bench_delete_all() {
 	local id

@@ -63,8 +63,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-RUNTIME=$vcrun "$repo/scripts/mkbundle.sh" "$work/true" true
-RUNTIME=$vcrun "$repo/scripts/mkbundle.sh" "$work/sleep" sleep 600
+bench_bundles "$work"
 
 # The same configuration with templates on (lib/template.h), and its own root, so
 # that the cold runs stay cold.

@@ -41,8 +41,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-RUNTIME=$vcrun "$repo/scripts/mkbundle.sh" "$work/true" true
-RUNTIME=$vcrun "$repo/scripts/mkbundle.sh" "$work/sleep" sleep 600
+bench_bundles "$work"
 for s in $sizes; do
 	bench_config "$work/tb$s.json" '.tcg_tb_size_mib = $s' --argjson s "$s"
 done
