@@ -89,7 +89,7 @@ if [ -e "$dir/.complete" ]; then
 	exit 0
 fi
 
-for tool in make gcc ld bc flex bison tar xz; do
+for tool in make gcc ld bc flex bison tar xz readelf; do
 	command -v "$tool" >/dev/null || die "'$tool' not found: run scripts/install-deps.sh"
 done
 [ -e /usr/include/libelf.h ] || die "libelf.h not found (libelf-dev): run scripts/install-deps.sh"
@@ -110,8 +110,10 @@ tar -xJf "$source" -C "$work"
 src=$(find "$work" -mindepth 1 -maxdepth 1 -type d | head -n 1)
 [ -f "$src/Makefile" ] || die "$source: no kernel tree inside"
 
+# A fixed banner (`uname -v`, /proc/version): the same source and fragment build the
+# same kernel.
 kmake=(make -C "$src" ARCH=x86_64 KBUILD_BUILD_USER=vcrun KBUILD_BUILD_HOST=vcrun
-	KBUILD_BUILD_TIMESTAMP="@${SOURCE_DATE_EPOCH:-0}")
+	KBUILD_BUILD_TIMESTAMP="$(date -u -d "@${SOURCE_DATE_EPOCH:-0}")")
 # tinyconfig merges its own fragments and lists every override: kept in a log.
 if ! { "${kmake[@]}" -s tinyconfig &&
 	"$src/scripts/kconfig/merge_config.sh" -m -O "$src" "$src/.config" "$fragment" &&
