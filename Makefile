@@ -4,6 +4,7 @@
 #   make demo       install missing packages, build, run a busybox container in a VM
 #   make install    vcrun to $(prefix)/bin, guest image to $(prefix)/share/vcrun
 #   make SAN=1      the ASan/UBSan build, in build-asan/
+#   make fuzz       the libFuzzer targets, in build/fuzz/ (clang; tests/fuzz/README.md)
 
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
@@ -132,7 +133,7 @@ clean:
 distclean: clean
 	rm -rf config.mk config.h config.log config.status configure autom4te.cache aclocal.m4 config.h.in config.h.in~
 
-.PHONY: all unit-bin guest deps check demo install format clean distclean
+.PHONY: all unit-bin fuzz guest deps check demo install format clean distclean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
@@ -162,8 +163,29 @@ $(B)/fuzz/fuzz-agent-msg: $(FUZZ_AGENT_MSG_SRC) $(wildcard agent-proto/*.h) conf
 	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-I. -include config.h $(YAJL_CFLAGS) $(FUZZ_AGENT_MSG_SRC) $(YAJL_LIBS) -o $@
+
+# `make fuzz`: one libFuzzer target per parser of outside input (tests/fuzz/README.md).
+# The targets below link the host rooms compiled once more by clang with coverage
+# and sanitizers (build/fuzz/obj/), so a parser deep in lib/ needs no file list.
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Ulinux -g -O1 -Wall -Wextra -Wno-unused-parameter \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined -I. -include config.h \
+	$(YAJL_CFLAGS) $(LIBCAP_CFLAGS) $(LIBNL_CFLAGS) $(SECCOMP_CFLAGS) $(YAML_CFLAGS) -MMD -MP
+FUZZ_HOST_OBJ := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(foreach r,$(HOST_ROOMS),$(call room_src,$(r))))
+$(B)/fuzz/obj/%.o: %.c config.h
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(B)/fuzz/libhost.a: $(FUZZ_HOST_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(B)/fuzz/libhost.a config.h
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $< -Wl,--start-group $(B)/fuzz/libhost.a \
+		-Wl,--end-group $(HOST_LIBS) -o $@
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(sort $(wildcard tests/fuzz/fuzz-*.c)))
+fuzz: $(FUZZ_TARGETS)
+
 ifneq ($(SAN),1)
 ifneq ($(shell command -v clang 2>/dev/null),)
-unit-bin: $(B)/fuzz/fuzz-cdi $(B)/fuzz/fuzz-monitor $(B)/fuzz/fuzz-agent-msg
+unit-bin: $(FUZZ_TARGETS)
 endif
 endif

@@ -88,6 +88,13 @@ int vc_state_read(const char *root, const char *id, struct vc_state *st, struct 
 			return vc_error_set(err, ENOENT, "container does not exist");
 		return vc_error_set(err, rerr.code, "%s", rerr.msg);
 	}
+	return vc_state_parse(buf, len, path, st, err);
+}
+
+int vc_state_parse(const char *buf, size_t len, const char *path, struct vc_state *st,
+		   struct vc_error *err)
+{
+	memset(st, 0, sizeof(*st));
 	_cleanup_json_ struct vc_json *doc = NULL;
 	if (vc_json_parse(buf, len, path, &doc, err) < 0)
 		return -EINVAL;

@@ -1,0 +1,45 @@
+/* libFuzzer entry for state.json (lib/state.c vc_state_parse, the in-memory core of
+ * vc_state_read): every verb reads it before it signals a pid or opens a socket it
+ * names. A state that decodes has a known status and every string present; one that
+ * does not says why and leaves nothing allocated.
+ *
+ * `make fuzz` builds it (build/fuzz/fuzz-state); tests/integration/51-fuzz.bats runs
+ * it for a few seconds on a copy of tests/fuzz/corpus/state.
+ * By hand: build/fuzz/fuzz-state -max_len=8192 CORPUS_DIR
+ *
+ * Input: the bytes of a state.json. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/state.h"
+
+#ifndef FUZZ_ASSERT
+#define FUZZ_ASSERT(cond)                 \
+	do {                              \
+		if (!(cond))              \
+			__builtin_trap(); \
+	} while (0)
+#endif
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct vc_state st;
+	struct vc_error err = {0};
+	int r = vc_state_parse((const char *)data, size, "state.json", &st, &err);
+	if (r < 0) {
+		FUZZ_ASSERT(err.msg[0] && err.code == -r);
+		FUZZ_ASSERT(!st.id && !st.annotations);
+		return 0;
+	}
+	FUZZ_ASSERT(strcmp(vc_status_name(st.status), "unknown"));
+	FUZZ_ASSERT(st.id && st.bundle && st.rootfs && st.created && st.owner && st.sandbox &&
+		    st.sandbox_key);
+	for (size_t i = 0; i < st.n_annotations; i++)
+		FUZZ_ASSERT(st.annotations[i].key && st.annotations[i].value);
+	vc_state_release(&st);
+	return 0;
+}
