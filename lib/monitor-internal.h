@@ -40,9 +40,10 @@ struct stream;
 struct mctr {
 	struct vc_state st;
 	struct stream *init;
-	char *netns_pin; /* a namespace create pinned for it, for an orphan's clean-up */
-	bool adding;	 /* CreateContainer under way */
-	bool removing;	 /* RemoveContainer under way */
+	char *netns_pin;  /* a namespace create pinned for it, for an orphan's clean-up */
+	bool adding;	  /* CreateContainer under way */
+	bool removing;	  /* RemoveContainer under way */
+	bool state_dirty; /* st is newer than state.json (a write failed) */
 	struct waiter remover;
 	/* What was hot-plugged for its limits when it joined (monitor-hotplug.c). */
 	char mem_dev[24]; /* "" when none */
@@ -142,7 +143,10 @@ struct monitor {
 	struct waiter destroyer;
 };
 
-int mon_save_state(struct monitor *m, struct mctr *c);
+/* Writes c's state.json (atomically: a full disk leaves the old one whole). One that
+ * could not be written is retried by the main loop until it is; err (may be NULL)
+ * gets why. */
+int mon_save_state(struct monitor *m, struct mctr *c, struct vc_error *err);
 /* A container joins the monitor's list (state copied); NULL on ENOMEM. */
 struct mctr *mon_ctr_add(struct monitor *m, const struct vc_state *st);
 struct vc_json *mon_params_for_container(const struct mctr *c);
