@@ -16,16 +16,7 @@
 
 #include "oci/json.h"
 #include "oci/spec.h"
-
-#ifndef FUZZ_ASSERT
-#define FUZZ_ASSERT(cond)                 \
-	do {                              \
-		if (!(cond))              \
-			__builtin_trap(); \
-	} while (0)
-#endif
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

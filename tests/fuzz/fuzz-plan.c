@@ -16,14 +16,7 @@
 
 #include "hv/hv.h"
 #include "lib/plan.h"
-
-#ifndef FUZZ_ASSERT
-#define FUZZ_ASSERT(cond)                 \
-	do {                              \
-		if (!(cond))              \
-			__builtin_trap(); \
-	} while (0)
-#endif
+#include "tests/fuzz/fuzz.h"
 
 static void fuzz_plan_argv(const struct vc_plan *plan)
 {
@@ -40,8 +33,6 @@ static void fuzz_plan_argv(const struct vc_plan *plan)
 		free(*a);
 	free(argv);
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -17,16 +17,7 @@
 #include <string.h>
 
 #include "agent-proto/proto.h"
-
-/* A property that does not hold is a bug: stop where the fuzzer can see it. The
- * unit test counts instead. */
-#ifndef FUZZ_ASSERT
-#define FUZZ_ASSERT(cond)                 \
-	do {                              \
-		if (!(cond))              \
-			__builtin_trap(); \
-	} while (0)
-#endif
+#include "tests/fuzz/fuzz.h"
 
 /* How far inputs got, so a driver can tell that the interesting paths ran. */
 static struct {
@@ -148,8 +139,6 @@ static void fuzz_frames(const uint8_t *data, size_t size, size_t piece)
 	}
 	vc_frame_reader_free(&rd);
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
