@@ -16,6 +16,7 @@
 
 #include "hv/hv.h"
 #include "lib/plan.h"
+#include "oci/json.h"
 #include "tests/fuzz/fuzz.h"
 
 static void fuzz_plan_argv(const struct vc_plan *plan)
@@ -46,6 +47,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_ASSERT(plan.container_id && plan.qemu && plan.storages && plan.guest_spec);
 	FUZZ_ASSERT(plan.mem_mib > 0 && plan.vcpus > 0 && plan.boot_timeout_ms > 0);
+	/* What was taken is what the file says: no size is cut to fit its field. */
+	struct vc_json *doc = NULL;
+	int64_t v = 0;
+	FUZZ_ASSERT(vc_json_parse((const char *)data, size, "plan.json", &doc, &err) == 0);
+	FUZZ_ASSERT(vc_json_to_i64(vc_json_get(doc, "memory_mib"), &v) == 0 && v == plan.mem_mib);
+	FUZZ_ASSERT(vc_json_to_i64(vc_json_get(doc, "vcpus"), &v) == 0 && v == plan.vcpus);
+	FUZZ_ASSERT(vc_json_to_i64(vc_json_get(doc, "boot_timeout_ms"), &v) == 0 &&
+		    v == plan.boot_timeout_ms);
+	vc_json_free(doc);
 	char *text = NULL, *text2 = NULL;
 	size_t len = 0, len2 = 0;
 	r = vc_plan_to_json(&plan, &text, &len, &err);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "lib/state.h"
+#include "oci/json.h"
 #include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -31,6 +32,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    st.sandbox_key);
 	for (size_t i = 0; i < st.n_annotations; i++)
 		FUZZ_ASSERT(st.annotations[i].key && st.annotations[i].value);
+	/* Numbers are what the file says, never cut to fit (a pid cut to 1 is init's),
+	 * and no pid is negative (kill(-1) is every process). */
+	struct vc_json *doc = NULL;
+	FUZZ_ASSERT(vc_json_parse((const char *)data, size, "state.json", &doc, &err) == 0);
+	static const char *const keys[] = {"standin_pid", "monitor_pid", "hv_pid", "exit_code",
+					   "exit_signal"};
+	const int64_t got[] = {st.standin_pid, st.monitor_pid, st.hv_pid, st.exit_code,
+			       st.exit_signal};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		int64_t v = 0;
+		if (vc_json_to_i64(vc_json_get(doc, keys[i]), &v) == 0)
+			FUZZ_ASSERT(v == got[i]);
+		else
+			FUZZ_ASSERT(got[i] == 0);
+	}
+	FUZZ_ASSERT(st.standin_pid >= 0 && st.monitor_pid >= 0 && st.hv_pid >= 0);
+	vc_json_free(doc);
 	vc_state_release(&st);
 	return 0;
 }
