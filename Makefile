@@ -9,6 +9,7 @@
 #   make man        the man pages, build/man/*.[58] from man/*.md (go-md2man)
 #   make deb        the Debian package, build/deb/vcrun_VERSION_ARCH.deb (debian/README.md)
 #   make SAN=1      the ASan/UBSan build, in build-asan/
+#   make fuzz       the libFuzzer targets, in build/fuzz/ (clang; tests/fuzz/README.md)
 
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
@@ -209,7 +210,7 @@ clean:
 distclean: clean
 	rm -rf config.mk config.h config.log config.status configure autom4te.cache aclocal.m4 config.h.in config.h.in~
 
-.PHONY: all unit-bin guest guest-kernel man deps check demo install uninstall deb format clean distclean
+.PHONY: all unit-bin fuzz guest guest-kernel man deps check demo install uninstall deb format clean distclean
 
 # Not the package build's copy of the tree (build/deb), nor directories named *.d in it.
 -include $(shell find $(B) -path build/deb -prune -o -name '*.d' -type f -print 2>/dev/null)
@@ -241,9 +242,28 @@ $(eval $(call fuzz_proto,fuzz-monitor,monitor-msg.c))
 $(eval $(call fuzz_proto,fuzz-agent-msg,agent-msg.c))
 $(eval $(call fuzz_proto,fuzz-agent-req,agent-req.c agent-proto/clone-msg.c))
 $(eval $(call fuzz_proto,fuzz-clone-msg,clone-msg.c))
+# `make fuzz`: one libFuzzer target per parser of outside input (tests/fuzz/README.md).
+# The targets below link the host rooms compiled once more by clang with coverage
+# and sanitizers (build/fuzz/obj/), so a parser deep in lib/ needs no file list.
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Ulinux -g -O1 -Wall -Wextra -Wno-unused-parameter \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined -I. -include config.h \
+	$(YAJL_CFLAGS) $(LIBCAP_CFLAGS) $(LIBNL_CFLAGS) $(SECCOMP_CFLAGS) $(YAML_CFLAGS) -MMD -MP
+FUZZ_HOST_OBJ := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(foreach r,$(HOST_ROOMS),$(call room_src,$(r))))
+$(B)/fuzz/obj/%.o: %.c config.h
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(B)/fuzz/libhost.a: $(FUZZ_HOST_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(B)/fuzz/libhost.a config.h
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $< -Wl,--start-group $(B)/fuzz/libhost.a \
+		-Wl,--end-group $(HOST_LIBS) -o $@
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(sort $(wildcard tests/fuzz/fuzz-*.c)))
+fuzz: $(FUZZ_TARGETS)
+
 ifneq ($(SAN),1)
 ifneq ($(shell command -v clang 2>/dev/null),)
-unit-bin: $(B)/fuzz/fuzz-cdi $(B)/fuzz/fuzz-monitor $(B)/fuzz/fuzz-agent-msg $(B)/fuzz/fuzz-agent-req \
-	$(B)/fuzz/fuzz-clone-msg
+unit-bin: $(FUZZ_TARGETS)
 endif
 endif

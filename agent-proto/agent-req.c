@@ -144,11 +144,11 @@ static const struct desc {
 	int (*encode)(const void *m, struct vc_jgen *g, struct vc_error *err);
 	int (*decode)(const struct vc_json *params, void *m, struct vc_error *err);
 } descs[VC_AR_N] = {
-#define D(k, name, S, f) [k] = {name, sizeof(S), f, VC_ARRAY_SIZE(f)}
+#define D(k, name, S, f) [k] = {name, sizeof(S), f, VC_ARRAY_SIZE(f), NULL, NULL}
 	D(VC_AR_CHECK, VC_M_CHECK, S_CK, f_check),
-	[VC_AR_GET_GUEST_DETAILS] = {VC_M_GET_GUEST_DETAILS, 0, NULL, 0},
+	[VC_AR_GET_GUEST_DETAILS] = {VC_M_GET_GUEST_DETAILS, 0, NULL, 0, NULL, NULL},
 	D(VC_AR_CREATE_SANDBOX, VC_M_CREATE_SANDBOX, S_SB, f_sandbox),
-	[VC_AR_DESTROY_SANDBOX] = {VC_M_DESTROY_SANDBOX, 0, NULL, 0},
+	[VC_AR_DESTROY_SANDBOX] = {VC_M_DESTROY_SANDBOX, 0, NULL, 0, NULL, NULL},
 	D(VC_AR_CREATE_CONTAINER, VC_M_CREATE_CONTAINER, S_CC, f_create),
 	D(VC_AR_START_CONTAINER, VC_M_START_CONTAINER, S_CTR, f_container),
 	D(VC_AR_REMOVE_CONTAINER, VC_M_REMOVE_CONTAINER, S_CTR, f_container),

@@ -349,7 +349,7 @@ static int cache_write(const char *path, const struct accel_key *k, enum vc_hv_a
 		k->boot_id, k->qemu, k->qemu_mtime, vc_hv_accel_name(a), why ? why : "");
 	if (!text)
 		return vc_error_set(err, ENOMEM, "out of memory");
-	return vc_write_file_atomic(path, text, strlen(text), 0644, err);
+	return vc_write_file_atomic(path, text, strlen(text), 0600, err);
 }
 
 int vc_hv_accel_probe(const char *qemu_path, const char *cache_file, enum vc_hv_accel *out,

@@ -225,6 +225,12 @@ static int start(const struct vc_hv_config *cfg, struct vc_hv *hv, struct vc_err
 	_cleanup_close_ int logfd = open_log(hv->log_path, err);
 	if (logfd < 0)
 		return logfd;
+	/* QEMU would make the console log with its umask (0644): made here, 0600, it
+	 * keeps our mode when QEMU opens it. */
+	int confd = open_log(hv->console_path, err);
+	if (confd < 0)
+		return confd;
+	close(confd);
 	_cleanup_close_ int netns = -1;
 	if (cfg->netns_path && (netns = open(cfg->netns_path, O_RDONLY | O_CLOEXEC)) < 0)
 		return vc_error_sys(err, errno, "network namespace `%s`", cfg->netns_path);
@@ -232,7 +238,12 @@ static int start(const struct vc_hv_config *cfg, struct vc_hv *hv, struct vc_err
 		       : hv_spawn_in(argv, logfd, -1, netns, &hv->pid, err);
 	if (r < 0)
 		return vc_error_wrap(err, "qemu");
-	return wait_ready(hv->qmp_path, &hv->pid, hv->log_path, err);
+	if ((r = wait_ready(hv->qmp_path, &hv->pid, hv->log_path, err)) < 0)
+		return r;
+	/* Its sockets too, made before QMP answered: only their owner talks to them. */
+	if (chmod(hv->qmp_path, 0600) < 0 || (hv->agent_path && chmod(hv->agent_path, 0600) < 0))
+		return vc_error_sys(err, errno, "chmod the sockets in `%s`", cfg->state_dir);
+	return 0;
 }
 
 int vc_hv_start(const struct vc_hv_config *cfg, struct vc_hv *hv, struct vc_error *err)

@@ -52,12 +52,9 @@ static int take_uint(const struct vc_json *doc, const char *key, const char *fil
 	return 0;
 }
 
-static int apply_file(struct vc_config *cfg, const char *file, struct vc_error *err)
+int vc_config_parse(struct vc_config *cfg, const char *buf, size_t len, const char *file,
+		    struct vc_error *err)
 {
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0;
-	if (vc_read_file(file, 1 << 20, &buf, &len, err) < 0)
-		return err && err->code == ENOENT ? 0 : -EIO;
 	_cleanup_json_ struct vc_json *doc = NULL;
 	if (vc_json_parse(buf, len, file, &doc, err) < 0)
 		return -EINVAL;
@@ -185,6 +182,15 @@ static int choose_kernel(struct vc_config *cfg, const char *file, struct vc_erro
 	if (!cfg->kernel || !cfg->initrd)
 		return vc_error_set(err, ENOMEM, "out of memory");
 	return 0;
+}
+
+static int apply_file(struct vc_config *cfg, const char *file, struct vc_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	if (vc_read_file(file, 1 << 20, &buf, &len, err) < 0)
+		return err && err->code == ENOENT ? 0 : -EIO;
+	return vc_config_parse(cfg, buf, len, file, err);
 }
 
 int vc_config_load(struct vc_config *cfg, struct vc_error *err)

@@ -63,6 +63,10 @@ const char *vc_kernel_kind_name(enum vc_kernel_kind k);
  * naming the file and field) and fills defaults. */
 int vc_config_load(struct vc_config *cfg, struct vc_error *err);
 void vc_config_release(struct vc_config *cfg);
+/* The in-memory core of load: applies the text of a config file (file names it in
+ * errors) over what cfg holds. On error cfg may be half-applied: release it. */
+int vc_config_parse(struct vc_config *cfg, const char *buf, size_t len, const char *file,
+		    struct vc_error *err);
 
 /* The accelerator to use: the configured one, or the probe's answer (cached per
  * boot, see vc_accel_cache_path). why gets the reason, the warning to give, when

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -245,7 +246,9 @@ static int boot(struct monitor *m, struct vc_error *err)
 	m->hv_running = true;
 	struct mctr *owner = m->ctrs[0];
 	owner->st.hv_pid = m->hv.pid;
-	mon_save_state(m, owner);
+	/* Until this is on disk nobody can find the monitor: no state, no container. */
+	if ((r = mon_save_state(m, owner, err)) < 0)
+		return r;
 
 	if (m->plan.channel == VC_CHANNEL_VSOCK)
 		vc_debug("agent channel: vsock, guest CID %u port %u", m->plan.vsock_cid,
@@ -305,8 +308,9 @@ static int boot(struct monitor *m, struct vc_error *err)
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", VC_MONITOR_SOCK);
 	unlink(VC_MONITOR_SOCK);
+	/* bind makes the socket with our umask: 0600 before anyone may connect. */
 	if (m->listen_fd < 0 || bind(m->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(m->listen_fd, 64) < 0)
+	    chmod(VC_MONITOR_SOCK, 0600) < 0 || listen(m->listen_fd, 64) < 0)
 		return vc_error_sys(err, errno, "listen on %s/%s/%s", m->root, m->id,
 				    VC_MONITOR_SOCK);
 	return 0;

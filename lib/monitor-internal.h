@@ -41,9 +41,10 @@ struct stream;
 struct mctr {
 	struct vc_state st;
 	struct stream *init;
-	char *netns_pin; /* a namespace create pinned for it, for an orphan's clean-up */
-	bool adding;	 /* CreateContainer under way */
-	bool removing;	 /* RemoveContainer under way */
+	char *netns_pin;  /* a namespace create pinned for it, for an orphan's clean-up */
+	bool adding;	  /* CreateContainer under way */
+	bool removing;	  /* RemoveContainer under way */
+	bool state_dirty; /* st is newer than state.json (a write failed) */
 	struct waiter remover;
 	/* What was hot-plugged for its limits when it joined (monitor-hotplug.c). */
 	char mem_dev[24]; /* "" when none */
@@ -144,7 +145,10 @@ struct monitor {
 	bool cloned; /* the VM was restored from a template (monitor-clone.c) */
 };
 
-int mon_save_state(struct monitor *m, struct mctr *c);
+/* Writes c's state.json (atomically: a full disk leaves the old one whole). One that
+ * could not be written is retried by the main loop until it is; err (may be NULL)
+ * gets why. */
+int mon_save_state(struct monitor *m, struct mctr *c, struct vc_error *err);
 /* monitor-clone.c: starts m->hv as a clone of the plan's template (cold: the plan
  * as it would boot; n_nics: its NICs, hot-plugged later). false: boot cold, the
  * reason logged (debug when no template fits, one warning on a fault). */

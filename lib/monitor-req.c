@@ -105,7 +105,7 @@ static void req_attach_or_wait(struct monitor *m, struct conn *c, uint32_t req,
 	if (s == s->ctr->init && s->ctr->st.status == VC_STATUS_CREATING) {
 		s->ctr->st.standin_pid = c->peer_pid;
 		s->ctr->st.status = VC_STATUS_CREATED;
-		mon_save_state(m, s->ctr);
+		mon_save_state(m, s->ctr, NULL);
 	}
 	/* The answer names the stream first, so that the stand-in knows the output that
 	 * arrived before it did, which follows in order. */
@@ -306,8 +306,15 @@ static bool forward_request(struct monitor *m, struct conn *c, uint32_t req,
 		mon_respond_error(&c->ch, req, EINVAL, "%s", why);
 		return true;
 	}
-	/* A member's new limits resize the VM first (the owner's sized it at boot). */
+	/* A status change that state.json could not record would leave `state` wrong:
+	 * try the write first (the same size as the one to come), and change nothing
+	 * when the state root has no room. */
 	struct vc_error err = {0};
+	if (fw->new_status >= 0 && mon_save_state(m, ctr, &err) < 0) {
+		mon_respond_error(&c->ch, req, err.code ? err.code : EIO, "%s", err.msg);
+		return true;
+	}
+	/* A member's new limits resize the VM first (the owner's sized it at boot). */
 	if (rq->resources && ctr != mon_find_ctr(m, m->id) &&
 	    mon_ctr_resize(m, ctr, rq->resources, &err) < 0) {
 		mon_respond_error(&c->ch, req, err.code ? err.code : EIO, "update: %s", err.msg);

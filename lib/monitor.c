@@ -42,12 +42,14 @@ void mon_respond_error(struct vc_chan *ch, uint32_t id, int code, const char *fm
 	vc_chan_respond_error(ch, id, code, msg);
 }
 
-int mon_save_state(struct monitor *m, struct mctr *c)
+int mon_save_state(struct monitor *m, struct mctr *c, struct vc_error *err)
 {
-	struct vc_error err = {0};
-	int r = vc_state_write(m->root, &c->st, &err);
-	if (r < 0)
-		vc_err("%s", err.msg);
+	struct vc_error werr = {0};
+	int r = vc_state_write(m->root, &c->st, err ? err : &werr);
+	/* Said once, not at every retry. */
+	if (r < 0 && !c->state_dirty)
+		vc_err("container %s: %s", c->st.id, (err ? err : &werr)->msg);
+	c->state_dirty = r < 0;
 	return r;
 }
 
@@ -106,7 +108,7 @@ static void stream_exited(struct monitor *m, struct stream *s, int code, int sig
 		c->st.status = VC_STATUS_STOPPED;
 		c->st.exit_code = code;
 		c->st.exit_signal = sig;
-		mon_save_state(m, c);
+		mon_save_state(m, c, NULL);
 		/* The pod's sandbox container was killed: once every member followed, the
 		 * VM goes (their state stays, stopped, for their delete). */
 		if (m->cascade && !m->destroying && all_inits_exited(m))
@@ -359,7 +361,7 @@ static void added(struct monitor *m, const struct pending *p, int r, const struc
 		mon_ctr_forget(m, ctr);
 		return;
 	}
-	mon_save_state(m, ctr);
+	mon_save_state(m, ctr, NULL);
 	if (p->conn)
 		mon_respond_stream(&p->conn->ch, p->conn_req, ctr->init->id);
 }
@@ -383,7 +385,15 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 	case PEND_STATUS:
 		if (r == 0 && p.ctr && !p.ctr->init->exited) {
 			p.ctr->st.status = (enum vc_status)p.stream;
-			mon_save_state(m, p.ctr);
+			/* The caller must not learn of a status that `state` does not
+			 * show: the change happened, but say why it is not recorded. */
+			struct vc_error serr = {0};
+			if (mon_save_state(m, p.ctr, &serr) < 0) {
+				if (p.conn)
+					mon_respond_error(&p.conn->ch, p.conn_req, serr.code, "%s",
+							  serr.msg);
+				break;
+			}
 		}
 		__attribute__((fallthrough)); /* the caller gets the agent's answer */
 	case PEND_FORWARD:
@@ -664,6 +674,9 @@ int mon_serve(struct monitor *m)
 					  (vc_chan_pending(&c->ch) ? POLLOUT : 0),
 			};
 		}
+		for (size_t i = 0; i < m->n_ctrs; i++)
+			if (m->ctrs[i]->state_dirty)
+				mon_save_state(m, m->ctrs[i], NULL);
 		int timeout = ORPHAN_CHECK_MS;
 		if (m->destroying) {
 			unsigned long long now = vc_now_ns();

@@ -1,6 +1,7 @@
 #include "lib/plan.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -663,10 +664,12 @@ int vc_plan_from_json(const char *text, size_t len, const char *source, struct v
 	if (vc_json_to_i64(vc_json_get(doc, "memory_mib"), &mem) < 0 ||
 	    vc_json_to_i64(vc_json_get(doc, "vcpus"), &vcpus) < 0 ||
 	    vc_json_to_i64(vc_json_get(doc, "boot_timeout_ms"), &timeout) < 0 || mem <= 0 ||
-	    vcpus <= 0 || timeout <= 0) {
+	    vcpus <= 0 || timeout <= 0 || mem > UINT_MAX || vcpus > UINT_MAX || timeout > INT_MAX) {
+		/* Out of range would be cut to fit the plan's fields, silently. */
 		r = vc_error_set(
 			err, EINVAL,
-			"%s: memory_mib, vcpus, boot_timeout_ms: must be positive integers",
+			"%s: memory_mib, vcpus, boot_timeout_ms: must be positive integers "
+			"that fit",
 			source);
 		goto fail;
 	}

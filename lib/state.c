@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,12 +67,20 @@ static char *dup_str(const struct vc_json *obj, const char *key)
 	return strdup(s ? s : "");
 }
 
-static int64_t get_int(const struct vc_json *obj, const char *key)
+/* An integer field: absent or not an integer reads as 0 (older state files); one
+ * outside [min, max] is refused, never cut to fit (a pid cut to 1 is init's). */
+static int get_int(const struct vc_json *obj, const char *key, int64_t min, int64_t max,
+		   const char *path, int64_t *out, struct vc_error *err)
 {
-	int64_t v = 0;
-	if (vc_json_to_i64(vc_json_get(obj, key), &v) < 0)
+	*out = 0;
+	if (vc_json_to_i64(vc_json_get(obj, key), out) < 0) {
+		*out = 0;
 		return 0;
-	return v;
+	}
+	if (*out < min || *out > max)
+		return vc_error_set(err, EINVAL, "%s: %s: %lld is out of range", path, key,
+				    (long long)*out);
+	return 0;
 }
 
 int vc_state_read(const char *root, const char *id, struct vc_state *st, struct vc_error *err)
@@ -88,6 +97,13 @@ int vc_state_read(const char *root, const char *id, struct vc_state *st, struct 
 			return vc_error_set(err, ENOENT, "container does not exist");
 		return vc_error_set(err, rerr.code, "%s", rerr.msg);
 	}
+	return vc_state_parse(buf, len, path, st, err);
+}
+
+int vc_state_parse(const char *buf, size_t len, const char *path, struct vc_state *st,
+		   struct vc_error *err)
+{
+	memset(st, 0, sizeof(*st));
 	_cleanup_json_ struct vc_json *doc = NULL;
 	if (vc_json_parse(buf, len, path, &doc, err) < 0)
 		return -EINVAL;
@@ -100,12 +116,22 @@ int vc_state_read(const char *root, const char *id, struct vc_state *st, struct 
 	st->rootfs = dup_str(doc, "rootfs");
 	st->created = dup_str(doc, "created");
 	st->owner = dup_str(doc, "owner");
-	st->standin_pid = (pid_t)get_int(doc, "standin_pid");
-	st->monitor_pid = (pid_t)get_int(doc, "monitor_pid");
-	st->monitor_start = (unsigned long long)get_int(doc, "monitor_start");
-	st->hv_pid = (pid_t)get_int(doc, "hv_pid");
-	st->exit_code = (int)get_int(doc, "exit_code");
-	st->exit_signal = (int)get_int(doc, "exit_signal");
+	int64_t standin = 0, monitor = 0, start = 0, hv = 0, code = 0, sig = 0;
+	if (get_int(doc, "standin_pid", 0, INT_MAX, path, &standin, err) < 0 ||
+	    get_int(doc, "monitor_pid", 0, INT_MAX, path, &monitor, err) < 0 ||
+	    get_int(doc, "monitor_start", 0, INT64_MAX, path, &start, err) < 0 ||
+	    get_int(doc, "hv_pid", 0, INT_MAX, path, &hv, err) < 0 ||
+	    get_int(doc, "exit_code", INT_MIN, INT_MAX, path, &code, err) < 0 ||
+	    get_int(doc, "exit_signal", INT_MIN, INT_MAX, path, &sig, err) < 0) {
+		vc_state_release(st);
+		return -EINVAL;
+	}
+	st->standin_pid = (pid_t)standin;
+	st->monitor_pid = (pid_t)monitor;
+	st->monitor_start = (unsigned long long)start;
+	st->hv_pid = (pid_t)hv;
+	st->exit_code = (int)code;
+	st->exit_signal = (int)sig;
 	st->sandbox = dup_str(doc, "sandbox");
 	st->sandbox_key = dup_str(doc, "sandbox_key");
 	const struct vc_json *ps = vc_json_get(doc, "pod_sandbox");
@@ -127,6 +153,10 @@ int vc_state_read(const char *root, const char *id, struct vc_state *st, struct 
 			st->annotations[i].key = strdup(ann->u.object.members[i].key);
 			st->annotations[i].value = strdup(v ? v : "");
 			st->n_annotations++;
+			if (!st->annotations[i].key || !st->annotations[i].value) {
+				vc_state_release(st);
+				return vc_error_set(err, ENOMEM, "out of memory");
+			}
 		}
 	}
 	if (!st->id || !st->bundle || !st->rootfs || !st->created || !st->owner || !st->sandbox ||

@@ -43,6 +43,9 @@ char *vc_state_dir(const char *root, const char *id);
 char *vc_state_path(const char *root, const char *id, const char *name);
 
 int vc_state_read(const char *root, const char *id, struct vc_state *st, struct vc_error *err);
+/* The in-memory core of read: the text of a state.json (path names it in errors). */
+int vc_state_parse(const char *buf, size_t len, const char *path, struct vc_state *st,
+		   struct vc_error *err);
 int vc_state_write(const char *root, const struct vc_state *st, struct vc_error *err);
 void vc_state_release(struct vc_state *st);
 

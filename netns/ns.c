@@ -252,9 +252,12 @@ static bool valid_pin_id(const char *id)
  * made below it propagate to the other mount namespaces of its peer group. */
 static int make_shared_dir(const char *dir, struct vc_error *err)
 {
-	int r = vc_mkdir_p(dir, 0755, err);
+	/* Only root uses the pins: 0700, also where an older vcrun made it 0755. */
+	int r = vc_mkdir_p(dir, 0700, err);
 	if (r < 0)
 		return r;
+	if (chmod(dir, 0700) < 0)
+		return vc_error_sys(err, errno, "chmod `%s`", dir);
 	for (bool bound = false;;) {
 		if (mount("", dir, "none", MS_SHARED | MS_REC, NULL) == 0)
 			return 0;

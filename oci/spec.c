@@ -278,6 +278,24 @@ static int resolve_rootfs(const char *bundle, const char *root, char **out, stru
 	return 0;
 }
 
+int vc_oci_spec_parse_runnable(const char *buf, size_t len, const char *source,
+			       struct vc_oci_spec **out, struct vc_error *err)
+{
+	_cleanup_spec_ struct vc_oci_spec *spec = NULL;
+	int r = vc_oci_spec_parse(buf, len, source, &spec, err);
+	if (r < 0)
+		return r;
+	/* The spec lets both be absent; runc, and so vcrun, needs them to run anything. */
+	if (!spec->process)
+		return vc_error_set(err, EINVAL, "%s: process: is required", source);
+	if (!spec->root)
+		return vc_error_set(err, EINVAL, "%s: root: is required", source);
+	if ((r = vc_oci_spec_validate(spec, err)) < 0)
+		return vc_error_wrap(err, "%s", source);
+	*out = steal_ptr(spec);
+	return 0;
+}
+
 int vc_oci_spec_load(const char *bundle, struct vc_oci_spec **out, struct vc_error *err)
 {
 	_cleanup_free_ char *abs = realpath(bundle, NULL);
@@ -299,15 +317,9 @@ int vc_oci_spec_load(const char *bundle, struct vc_oci_spec **out, struct vc_err
 		return r;
 
 	_cleanup_spec_ struct vc_oci_spec *spec = NULL;
-	if ((r = vc_oci_spec_parse(buf, len, config, &spec, err)) < 0)
+	if ((r = vc_oci_spec_parse_runnable(buf, len, config, &spec, err)) < 0)
 		return r;
-	/* The spec lets both be absent; runc, and so vcrun, needs them to run anything. */
-	if (!spec->process)
-		return vc_error_set(err, EINVAL, "%s: process: is required", config);
-	if (!spec->root)
-		return vc_error_set(err, EINVAL, "%s: root: is required", config);
-	if ((r = vc_oci_spec_validate(spec, err)) < 0 ||
-	    (r = resolve_rootfs(abs, spec->root->path, &spec->rootfs_abs, err)) < 0)
+	if ((r = resolve_rootfs(abs, spec->root->path, &spec->rootfs_abs, err)) < 0)
 		return vc_error_wrap(err, "%s", config);
 	spec->bundle = steal_ptr(abs);
 	*out = steal_ptr(spec);

@@ -217,6 +217,11 @@ int vc_oci_spec_from_json(struct vc_json *doc, struct vc_oci_spec **out, struct 
 int vc_oci_spec_parse(const char *buf, size_t len, const char *source, struct vc_oci_spec **out,
 		      struct vc_error *err);
 
+/* The in-memory core of load: parses and validates for running (process and root
+ * required), without looking at the bundle. */
+int vc_oci_spec_parse_runnable(const char *buf, size_t len, const char *source,
+			       struct vc_oci_spec **out, struct vc_error *err);
+
 /* Reads BUNDLE/config.json, parses, validates for running (process and root
  * required, rootfs must exist and be a directory), resolves bundle and rootfs_abs. */
 int vc_oci_spec_load(const char *bundle, struct vc_oci_spec **out, struct vc_error *err);

@@ -21,14 +21,7 @@
 
 #include "agent-proto/agent-msg.h"
 #include "common/util.h"
-
-#ifndef FUZZ_ASSERT
-#define FUZZ_ASSERT(cond)                 \
-	do {                              \
-		if (!(cond))              \
-			__builtin_trap(); \
-	} while (0)
-#endif
+#include "tests/fuzz/fuzz.h"
 
 static struct {
 	unsigned long decoded, refused;
@@ -130,8 +123,6 @@ static bool fuzz_agent_same(enum vc_agent_answer a, const union fuzz_agent_any *
 	/* The structs are zeroed before filling, so padding and string tails compare. */
 	return !memcmp(x, y, fuzz_agent_size(a));
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

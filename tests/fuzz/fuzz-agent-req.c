@@ -22,13 +22,7 @@
 #include "agent-proto/agent-req.h"
 #include "common/util.h"
 
-#ifndef FUZZ_ASSERT
-#define FUZZ_ASSERT(cond)                 \
-	do {                              \
-		if (!(cond))              \
-			__builtin_trap(); \
-	} while (0)
-#endif
+#include "tests/fuzz/fuzz.h"
 
 static struct {
 	unsigned long decoded, refused;
@@ -145,7 +139,6 @@ static void fuzz_req_check(const struct vc_agent_request *rq)
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

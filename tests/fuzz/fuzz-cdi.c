@@ -16,16 +16,7 @@
 #include <string.h>
 
 #include "cdi/cdi-internal.h"
-
-/* A property that does not hold is a bug: stop where the fuzzer can see it. The
- * unit test counts instead. */
-#ifndef FUZZ_ASSERT
-#define FUZZ_ASSERT(cond)                 \
-	do {                              \
-		if (!(cond))              \
-			__builtin_trap(); \
-	} while (0)
-#endif
+#include "tests/fuzz/fuzz.h"
 
 /* How far inputs got, so a driver can tell that the interesting paths ran. */
 static struct {
@@ -104,8 +95,6 @@ static void fuzz_cdi_parse(const uint8_t *data, size_t size, enum cdi_format fmt
 	}
 	cdi_diag_release(&d);
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

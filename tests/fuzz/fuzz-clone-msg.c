@@ -14,13 +14,7 @@
 
 #include "agent-proto/clone-msg.h"
 
-#ifndef FUZZ_ASSERT
-#define FUZZ_ASSERT(cond)                 \
-	do {                              \
-		if (!(cond))              \
-			__builtin_trap(); \
-	} while (0)
-#endif
+#include "tests/fuzz/fuzz.h"
 
 static struct {
 	unsigned long decoded, refused;
@@ -32,7 +26,6 @@ static bool fuzz_clone_zero(const struct vc_clone_setup *cs)
 	return !memcmp(cs, &zero, sizeof(zero));
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -20,16 +20,7 @@
 
 #include "agent-proto/monitor-msg.h"
 #include "common/util.h"
-
-/* A property that does not hold is a bug: stop where the fuzzer can see it. The
- * unit test counts instead. */
-#ifndef FUZZ_ASSERT
-#define FUZZ_ASSERT(cond)                 \
-	do {                              \
-		if (!(cond))              \
-			__builtin_trap(); \
-	} while (0)
-#endif
+#include "tests/fuzz/fuzz.h"
 
 /* How far inputs got, so a driver can tell that the interesting paths ran. */
 static struct {
@@ -125,8 +116,6 @@ static void fuzz_monitor_answers(const uint8_t *data, size_t size)
 		free(body);
 	}
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

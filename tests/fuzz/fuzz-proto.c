@@ -1,11 +1,9 @@
 /* libFuzzer entry for the agent protocol: the frame reader, the header codec, the
  * request/response decoders and the params field readers, fed untrusted bytes.
  *
- * Build by hand (not part of the Makefile):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -I. \
- *     -include config.h -I/usr/include/yajl tests/fuzz/fuzz-proto.c agent-proto/frame.c \
- *     agent-proto/message.c oci/json.c common/error.c common/util.c -lyajl -o fuzz-proto
- *   ./fuzz-proto -max_len=65536 CORPUS_DIR
+ * `make fuzz` builds it (build/fuzz/fuzz-proto); tests/integration/51-fuzz.bats runs it
+ * for a few seconds on a copy of tests/fuzz/corpus/proto.
+ * By hand: build/fuzz/fuzz-proto -max_len=65536 CORPUS_DIR
  *
  * tests/unit/test-proto.c includes this file and drives it with its own
  * deterministic inputs, so it is compiled (and run under ASan) by every build.
@@ -19,16 +17,7 @@
 #include <string.h>
 
 #include "agent-proto/proto.h"
-
-/* A property that does not hold is a bug: stop where the fuzzer can see it. The
- * unit test counts instead. */
-#ifndef FUZZ_ASSERT
-#define FUZZ_ASSERT(cond)                 \
-	do {                              \
-		if (!(cond))              \
-			__builtin_trap(); \
-	} while (0)
-#endif
+#include "tests/fuzz/fuzz.h"
 
 /* How far inputs got, so a driver can tell that the interesting paths ran. */
 static struct {
@@ -150,8 +139,6 @@ static void fuzz_frames(const uint8_t *data, size_t size, size_t piece)
 	}
 	vc_frame_reader_free(&rd);
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -19,14 +19,7 @@
 #include "common/util.h"
 #include "tests/unit/test-agent-harness.h"
 
-static unsigned long fuzz_assert_failures;
-#define FUZZ_ASSERT(cond)                                                               \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			if (!fuzz_assert_failures++)                                    \
-				fprintf(stderr, "# fuzz property failed: %s\n", #cond); \
-		}                                                                       \
-	} while (0)
+#include "tests/unit/unit-fuzz.h"
 #include "tests/fuzz/fuzz-agent-req.c"
 
 static struct vc_json *parse(const char *text)

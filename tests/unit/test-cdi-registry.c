@@ -8,14 +8,7 @@
 
 /* The fuzz entry is compiled here so it cannot rot while only clang builds the
  * real target: a failed property is counted instead of trapping. */
-static unsigned long fuzz_assert_failures;
-#define FUZZ_ASSERT(cond)                                                               \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			if (!fuzz_assert_failures++)                                    \
-				fprintf(stderr, "# fuzz property failed: %s\n", #cond); \
-		}                                                                       \
-	} while (0)
+#include "tests/unit/unit-fuzz.h"
 #include "tests/fuzz/fuzz-cdi.c"
 
 static char *fixture(const char *sub)

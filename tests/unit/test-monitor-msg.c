@@ -14,14 +14,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 
-static unsigned long fuzz_assert_failures;
-#define FUZZ_ASSERT(cond)                                                               \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			if (!fuzz_assert_failures++)                                    \
-				fprintf(stderr, "# fuzz property failed: %s\n", #cond); \
-		}                                                                       \
-	} while (0)
+#include "tests/unit/unit-fuzz.h"
 #include "tests/fuzz/fuzz-monitor.c"
 
 static struct vc_json *obj(const char *text)

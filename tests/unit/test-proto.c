@@ -17,14 +17,7 @@
 
 /* The fuzz entry is compiled here so it cannot rot while the Makefile does not
  * build it; a broken property counts as a failed check instead of a trap. */
-static unsigned long fuzz_assert_failures;
-#define FUZZ_ASSERT(cond)                                                               \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			if (!fuzz_assert_failures++)                                    \
-				fprintf(stderr, "# fuzz property failed: %s\n", #cond); \
-		}                                                                       \
-	} while (0)
+#include "tests/unit/unit-fuzz.h"
 #include "tests/fuzz/fuzz-proto.c"
 
 #define BIG_CAP_LIMIT (VC_PROTO_HDR_LEN + VC_PROTO_MAX_BODY)
