@@ -352,7 +352,9 @@ static int rootless_refuse(const struct vc_oci_spec *spec, bool vfio_bind, struc
 	int r = vc_netns_mode_from_spec(spec, &mode, &path, err);
 	if (r < 0 || !path)
 		return r;
-	return vc_netns_check_owned(path, err);
+	if ((r = vc_netns_check_owned(path, err)) < 0)
+		vc_error_wrap(err, "rootless (%s): linux.namespaces network path", why);
+	return r;
 }
 
 static int create_plan(const char *root, const char *id, const char *named,

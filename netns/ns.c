@@ -414,7 +414,7 @@ int vc_netns_check_owned(const char *path, struct vc_error *err)
 	/* The owner, then its ancestors: the kernel answers EPERM for a parent outside
 	 * our own user namespace, which is where "not ours" ends. */
 	int cur = ioctl(net, NS_GET_USERNS);
-	if (cur < 0)
+	if (cur < 0 && errno != EPERM) /* EPERM: an owner outside our scope, below */
 		return vc_error_sys(err, errno, "network namespace %s: its user namespace", path);
 	for (int depth = 0; depth < 33 && cur >= 0; depth++) {
 		if (same_ns(cur, &self)) {
@@ -428,7 +428,7 @@ int vc_netns_check_owned(const char *path, struct vc_error *err)
 	if (cur >= 0)
 		close(cur);
 	return vc_error_set(err, EPERM,
-			    "rootless: network namespace %s belongs to a user namespace this user "
+			    "network namespace %s belongs to a user namespace this user "
 			    "does not own (joining it and making a tap there needs CAP_NET_ADMIN "
 			    "over it); give the container a namespace the user made (podman: "
 			    "slirp4netns, pasta or --network none)",

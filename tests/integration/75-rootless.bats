@@ -137,6 +137,22 @@ teardown() {
 	[ -z "$(rl_state_left)" ] || fail "state left: $(rl_state_left)"
 }
 
+@test "rootless: a network namespace the user does not own is refused, nothing left" {
+	make_bundle "$T/b" true
+	# a namespace of the host's user namespace, pinned under the test's dir
+	touch "$T/hostns"
+	unshare --net="$T/hostns" true || fail "pin a network namespace"
+	spec_edit "$T/b" '.linux.namespaces |= map(if .type == "network" then .path = $p else . end)' \
+		--arg p "$T/hostns"
+	# euid 0 in a user namespace of its own, as under rootless podman
+	run unshare -r sh -c 'cd "$1" && exec "$2" --root "$3" run rl-netns' sh "$T/b" "$RUNTIME" "$ROOT"
+	umount "$T/hostns"
+	[ "$status" -ne 0 ] || fail "ran in a foreign network namespace"
+	[[ $output == *"rootless (euid 0 inside a user namespace"*"network namespace $T/hostns belongs to a user namespace this user does not own"* ]] ||
+		fail "error: $output"
+	[ -z "$(ls -A "$ROOT")" ] || fail "left in the root: $(ls -A "$ROOT")"
+}
+
 @test "rootless: networking needs /dev/net/tun usable by the user" {
 	# slirp4netns/pasta open /dev/net/tun as the user; with it 0600 root-only rootless
 	# networking cannot work on this host (not vcrun's doing): said, not skipped.
