@@ -1,7 +1,13 @@
-/* common/rootless.h: runc's rule on fake /proc/self/uid_map text. */
+/* common/rootless.h: runc's rule on fake /proc/self/uid_map text; and the ownership test
+ * behind the rootless refusal of a foreign network namespace (netns/netns.h). */
+#include <errno.h>
+#include <sched.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "common/error.h"
 #include "common/rootless.h"
+#include "netns/netns.h"
 #include "tests/unit/unit.h"
 
 VC_TEST(initial_map_is_not_rootless)
@@ -38,5 +44,23 @@ VC_TEST(non_zero_euid_is_rootless)
 	CHECK(vc_rootless_decide(1000, NULL, NULL, 0));
 }
 
-VC_TESTS(VC_T(initial_map_is_not_rootless), VC_T(root_in_podmans_namespace_is_rootless),
-	 VC_T(non_zero_euid_is_rootless))
+/* The refusal's test of ownership: this process's own network namespace is its
+ * own; from a new user namespace (what rootless podman gives), the host's is not,
+ * and the error names the path. Needs root for the first half only. */
+VC_TEST(netns_ownership)
+{
+	struct vc_error err = {0};
+	CHECK(vc_netns_check_owned("/proc/self/ns/net", &err) == 0);
+	int pid = fork();
+	if (pid == 0) {
+		struct vc_error e = {0};
+		if (unshare(CLONE_NEWUSER) < 0)
+			_exit(2);
+		int r = vc_netns_check_owned("/proc/1/ns/net", &e);
+		_exit(r == -EPERM || r == -EACCES ? (strstr(e.msg, "/proc/1/ns/net") ? 0 : 3) : 4);
+	}
+	CHECK(vc_unit_reap(pid) == 0);
+}
+
+VC_TESTS(VC_T(netns_ownership), VC_T(initial_map_is_not_rootless),
+	 VC_T(root_in_podmans_namespace_is_rootless), VC_T(non_zero_euid_is_rootless))
