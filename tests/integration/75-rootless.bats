@@ -117,6 +117,8 @@ teardown() {
 	# per user, not /run/vcrun: the probe cache and the shares
 	[ -f "$RL/xdg/vcrun/accel.cache" ] || fail "no per-user accel cache: $(ls -la "$RL/xdg/vcrun")"
 	[ "$(stat -c %U "$RL/xdg/vcrun")" = "$RL_USER" ] || fail "root dir owner"
+	# runuser makes no systemd user session: no delegated cgroup, said once per user
+	[ -f "$RL/xdg/vcrun/cgroup-undelegated" ] || fail "no word about host cgroups"
 	wait_for 10 test -z "$(rl_vm_procs)" || fail "left after run --rm: $(rl_vm_procs)"
 	[ -z "$(rl_state_left)" ] || fail "state left: $(rl_state_left)"
 }
@@ -149,6 +151,18 @@ teardown() {
 	umount "$T/hostns"
 	[ "$status" -ne 0 ] || fail "ran in a foreign network namespace"
 	[[ $output == *"rootless (euid 0 inside a user namespace"*"network namespace $T/hostns belongs to a user namespace this user does not own"* ]] ||
+		fail "error: $output"
+	[ -z "$(ls -A "$ROOT")" ] || fail "left in the root: $(ls -A "$ROOT")"
+}
+
+@test "rootless: VFIO binding is refused, nothing left" {
+	make_bundle "$T/b" true
+	echo '{"vfio_bind": true}' >"$T/vcrun.json"
+	spec_edit "$T/b" '.linux.devices = [{"path": "/dev/vfio/7", "type": "c", "major": 243, "minor": 7}]'
+	run unshare -r env VCRUN_CONFIG="$T/vcrun.json" sh -c 'cd "$1" && exec "$2" --root "$3" run rl-vfio' \
+		sh "$T/b" "$RUNTIME" "$ROOT"
+	[ "$status" -ne 0 ] || fail "bound VFIO rootless"
+	[[ $output == *"rootless (euid 0 inside a user namespace"*"linux.devices /dev/vfio/7: binding a device to vfio-pci needs root"* ]] ||
 		fail "error: $output"
 	[ -z "$(ls -A "$ROOT")" ] || fail "left in the root: $(ls -A "$ROOT")"
 }
