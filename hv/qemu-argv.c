@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "agent-proto/transport.h" /* VC_AGENT_SERIAL_NAME: one spelling for host and guest */
 #include "common/cleanup.h"
+#include "common/rootless.h"
 #include "common/util.h"
 
 /* The guest kernel's command line. Past the console and panic/reboot settings, these
@@ -293,9 +295,20 @@ static void add_shares(const struct vc_hv_config *cfg, char ***v, int *r)
 			}
 			/* multidevs=remap: a share spanning host filesystems (bind
 			 * mounts in a rootfs) keeps unique inode numbers in the guest. */
+			/* security_model: "none" as root (chown failures go unreported,
+			 * as ever). Rootless inside podman's user namespace, "passthrough":
+			 * QEMU is root there and the guest's uids are the namespace's,
+			 * which map to the user's subuids, so the guest's chown is a real
+			 * chown the kernel allows, and one to an unmapped uid fails
+			 * visibly instead of leaving a file owned by the wrong user.
+			 * mapped-xattr would keep ownership in xattrs the host's tools
+			 * (podman's storage, the image's files) do not read. A plain
+			 * non-zero euid can chown nothing: "none" there too. */
+			bool pass = vc_rootless(NULL, 0) && geteuid() == 0;
 			add(v, r, "-fsdev");
-			addf(v, r, "local,id=fs%zu,path=%s,security_model=none,multidevs=remap%s",
-			     i, path, s->readonly ? ",readonly=on" : "");
+			addf(v, r, "local,id=fs%zu,path=%s,security_model=%s,multidevs=remap%s", i,
+			     path, pass ? "passthrough" : "none",
+			     s->readonly ? ",readonly=on" : "");
 			add(v, r, "-device");
 			addf(v, r, "virtio-9p-pci,fsdev=fs%zu,mount_tag=%s", i, tag);
 		} else {

@@ -12,6 +12,7 @@
 
 #include "agent-proto/transport.h"
 #include "common/cleanup.h"
+#include "common/rootless.h"
 #include "common/util.h"
 #include "hv/hv.h"
 #include "lib/config.h"
@@ -43,9 +44,11 @@ char *vc_accel_cache_path(const char *root)
 	/* The answer holds for the whole boot (the cache is keyed on the boot id), and
 	 * finding it can cost seconds on a host whose KVM hangs: one cache per host in
 	 * /run, not one per --root. */
-	if (vc_mkdir_p(VC_ACCEL_CACHE_DIR, 0700, NULL) == 0 &&
-	    access(VC_ACCEL_CACHE_DIR, W_OK) == 0)
-		return strdup(VC_ACCEL_CACHE_DIR "/accel.cache");
+	/* Rootless: the user's run dir, so that one user's answer (its access to
+	 * /dev/kvm) is never another's. */
+	const char *dir = vc_host_run_dir();
+	if (vc_mkdir_p(dir, 0700, NULL) == 0 && access(dir, W_OK) == 0)
+		return vc_strdup_printf("%s/accel.cache", dir);
 	if (root && vc_mkdir_p(root, 0700, NULL) == 0)
 		return vc_strdup_printf("%s/accel.cache", root);
 	return NULL; /* no cache: the probe runs on every call */
@@ -108,6 +111,7 @@ int vc_host_check(const struct vc_ctx *ctx, struct vc_host_check *c)
 	else
 		add(c, "config", false, "%s", err.msg); /* create would fail the same way */
 
+	c->rootless = vc_rootless(c->rootless_why, sizeof(c->rootless_why));
 	enum vc_hv_accel probed = check_kvm(c, ctx->root, qemu);
 	bool vsock = check_vsock(c, dev);
 	check_vfio(c, sysfs, dev);

@@ -16,6 +16,7 @@
 #include "agent-proto/monitor-msg.h"
 #include "agent-proto/proto.h"
 #include "common/cleanup.h"
+#include "common/rootless.h"
 #include "common/util.h"
 #include "hv/hv.h"
 #include "lib/config.h"
@@ -331,6 +332,31 @@ static int named_sandbox(const char *root, const char *name, struct vc_sandbox_j
 	return 0;
 }
 
+/* Rootless (common/rootless.h): what needs the host's root is refused here, before
+ * the state directory exists, so nothing is left behind. */
+static int rootless_refuse(const struct vc_oci_spec *spec, bool vfio_bind, struct vc_error *err)
+{
+	char why[128];
+	if (!vc_rootless(why, sizeof(why)))
+		return 0;
+	const struct vc_oci_linux *lx = spec->linux;
+	for (size_t i = 0; vfio_bind && lx && i < lx->n_devices; i++)
+		if (lx->devices[i].path && !strncmp(lx->devices[i].path, "/dev/vfio/", 10))
+			return vc_error_set(err, EPERM,
+					    "rootless (%s): linux.devices %s: binding a device to "
+					    "vfio-pci needs root (set vfio_bind off in vcrun's "
+					    "config, bind it as root and give the user the group)",
+					    why, lx->devices[i].path);
+	enum vc_netns_mode mode;
+	const char *path = NULL;
+	int r = vc_netns_mode_from_spec(spec, &mode, &path, err);
+	if (r < 0 || !path)
+		return r;
+	if ((r = vc_netns_check_owned(path, err)) < 0)
+		vc_error_wrap(err, "rootless (%s): linux.namespaces network path", why);
+	return r;
+}
+
 static int create_plan(const char *root, const char *id, const char *named,
 		       struct vc_oci_spec *spec, struct vc_sandbox_join *join,
 		       struct vc_vfio_request *vreq, struct vc_plan *plan, char *tcg_why,
@@ -344,6 +370,8 @@ static int create_plan(const char *root, const char *id, const char *named,
 	tcg_why[0] = '\0';
 	r = named ? named_sandbox(root, named, join, err)
 		  : vc_sandbox_resolve(root, id, spec, join, err);
+	if (r == 0)
+		r = rootless_refuse(spec, cfg.vfio_bind, err);
 	/* A VM that runs already has its accelerator. */
 	if (r == 0 && !join->owner)
 		r = vc_config_resolve_accel(&cfg, root, &accel, tcg_why, tcg_len, err);

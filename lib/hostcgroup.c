@@ -2,6 +2,7 @@
  * rules (paths, files, the VM's room) live in cgroup/; this file reads the host
  * (VCRUN_CGROUP_ROOT, /proc/self/cgroup), keeps the record and logs. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,6 +10,7 @@
 
 #include "cgroup/cgroup.h"
 #include "common/cleanup.h"
+#include "common/rootless.h"
 #include "common/util.h"
 #include "lib/hostcgroup.h"
 #include "lib/log.h"
@@ -58,6 +60,39 @@ static int record_load(const char *root, const char *id, struct vc_cgroup *cg, s
 	return r < 0 ? r : vc_cgroup_from_json(text, len, path, cg, err);
 }
 
+/* Rootless: host cgroups only in a cgroup v2 subtree delegated to the user (systemd's
+ * user@UID.service, Delegate=yes), known by a cgroup.procs of its own cgroup that it
+ * may write. Without one, no host cgroup at all (the guest still applies the
+ * limits, inside the VM): said at warning level once per user and boot (a marker in
+ * the user's run dir), then at debug level. */
+static bool rootless_delegated(const char *croot, const char *self, const char *id)
+{
+	char why[128];
+	if (!vc_rootless(why, sizeof(why)))
+		return true;
+	const char *v2 = strstr(self, "0::");
+	_cleanup_free_ char *procs = NULL;
+	_cleanup_free_ char *controllers = vc_strdup_printf("%s/cgroup.controllers", croot);
+	if (v2 && (v2 == self || v2[-1] == '\n')) {
+		size_t n = strcspn(v2 + 3, "\n");
+		procs = vc_strdup_printf("%s%.*s/cgroup.procs", croot, (int)n, v2 + 3);
+	}
+	if (procs && controllers && access(controllers, F_OK) == 0 && access(procs, W_OK) == 0)
+		return true;
+	_cleanup_free_ char *marker = vc_strdup_printf("%s/cgroup-undelegated", vc_host_run_dir());
+	bool said = !marker || access(marker, F_OK) == 0;
+	vc_log(said ? VC_LOG_DEBUG : VC_LOG_WARN,
+	       "container %s: rootless (%s) without a delegated cgroup v2 subtree (%s is not "
+	       "writable): no host cgroup, limits apply inside the VM only",
+	       id, why, procs ? procs : "no cgroup v2 line in /proc/self/cgroup");
+	if (!said) {
+		int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+	}
+	return false;
+}
+
 int vc_host_cgroup_setup(const struct vc_ctx *ctx, const char *root, const char *id,
 			 const struct vc_oci_spec *spec, const struct vc_plan *plan, pid_t standin,
 			 struct vc_error *err)
@@ -68,6 +103,8 @@ int vc_host_cgroup_setup(const struct vc_ctx *ctx, const char *root, const char 
 	_cleanup_free_ char *init = proc_text("/proc/1/cgroup");
 	const struct vc_oci_linux *lx = spec->linux;
 	const struct vc_oci_resources *res = lx ? lx->resources : NULL;
+	if (!rootless_delegated(croot, self, id))
+		return 0;
 	int r = vc_cgroup_hierarchies(croot, &cg, err);
 	if (r < 0 || (r = vc_cgroup_resolve(&cg, lx ? lx->cgroups_path : NULL, id,
 					    ctx->systemd_cgroup, self, init, err)) < 0)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/rootless.h"
 #include "common/util.h"
 #include "include/vcrun.h"
 #include "lib/log.h"
@@ -28,7 +29,6 @@
 #ifndef VC_BINDIR
 #define VC_BINDIR "/usr/local/bin"
 #endif
-#define DEFAULT_ROOT "/run/vcrun"
 
 struct vcrun_ctx {
 	struct vc_ctx ctx;
@@ -126,7 +126,8 @@ int vcrun_ctx_new(const char *root, vcrun_ctx **out)
 	vcrun_ctx *ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return -ENOMEM;
-	ctx->root = strdup(root ? root : DEFAULT_ROOT);
+	/* the CLI's default, rootless included (common/rootless.h) */
+	ctx->root = root ? strdup(root) : vc_default_root(NULL, 0);
 	if (!ctx->root) {
 		free(ctx);
 		return -ENOMEM;

@@ -12,6 +12,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "lib/plan.h"
+#include "common/rootless.h"
 #include "lib/state.h"
 #include "lib/vcrun.h"
 #include "oci/json.h"
@@ -27,7 +28,8 @@ char *vc_sandbox_host_name(const char *root, const char *id)
 char *vc_sandbox_share_dir(const char *root, const char *owner)
 {
 	_cleanup_free_ char *name = vc_sandbox_host_name(root, owner);
-	return name ? vc_strdup_printf(VC_SHARE_RUN_DIR "/%s", name) : NULL;
+	/* rootless: the user's own run dir (common/rootless.h), never /run/vcrun */
+	return name ? vc_strdup_printf("%s/shared/%s", vc_host_run_dir(), name) : NULL;
 }
 
 void vc_sandbox_join_release(struct vc_sandbox_join *j)

@@ -12,7 +12,8 @@
 #include "common/error.h"
 
 struct vc_ctx {
-	const char *root;  /* state root: --root, default /run/vcrun (or $XDG_RUNTIME_DIR/vcrun) */
+	const char *root;  /* state root: --root, default /run/vcrun (rootless:
+			      $XDG_RUNTIME_DIR/vcrun) */
 	const char *argv0; /* to find the guest image and re-exec modes */
 	bool debug;
 	bool systemd_cgroup;
@@ -179,12 +180,14 @@ struct vc_host_check {
 	struct vc_check_item items[8];
 	size_t n;
 	char accel[96], channel[64];
+	bool rootless; /* common/rootless.h */
+	char rootless_why[128];
 	char kernel[1024]; /* which guest kernel create boots, and why */
 };
 int vc_host_check(const struct vc_ctx *ctx, struct vc_host_check *out);
 /* Where the KVM probe's answer is cached: $VCRUN_ACCEL_CACHE when set, else
- * /run/vcrun (one per host and boot), else under root; NULL when none can be
- * written. */
+ * /run/vcrun (one per host and boot; rootless: $XDG_RUNTIME_DIR/vcrun, one per user,
+ * common/rootless.h), else under root; NULL when none can be written. */
 #define VC_ACCEL_CACHE_DIR "/run/vcrun"
 char *vc_accel_cache_path(const char *root);
 

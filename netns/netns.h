@@ -69,6 +69,12 @@ int vc_netns_create(const char *run_dir, const char *id, char **path, struct vc_
  * plan can name the pin before it exists. malloc'd, NULL on ENOMEM. */
 char *vc_netns_pin_path(const char *run_dir, const char *id);
 
+/* 0 when this process's user namespace owns (is, or is an ancestor of, the owner
+ * of) the network namespace at PATH, so that joining it and making taps there is
+ * allowed; EPERM naming PATH when not (rootless: a namespace of the host or of
+ * another user). */
+int vc_netns_check_owned(const char *path, struct vc_error *err);
+
 /* Unmounts and removes a pin made by vc_netns_create; a missing one is fine. The
  * namespace itself goes when nothing else holds it (QEMU is gone by then). */
 int vc_netns_remove(const char *path, struct vc_error *err);

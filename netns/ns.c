@@ -14,6 +14,7 @@
 #include <linux/if_tun.h>
 #include <linux/magic.h>
 #include <linux/netlink.h>
+#include <linux/nsfs.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 
 #include "common/cleanup.h"
 #include "common/nl.h"
+#include "common/rootless.h"
 #include "common/util.h"
 #include "netns/internal.h"
 
@@ -275,15 +277,28 @@ static bool is_pinned(const char *path)
 	return statfs(path, &sfs) == 0 && sfs.f_type == NSFS_MAGIC;
 }
 
+/* VC_NETNS_RUN_DIR, or when rootless the same under the user's run dir, which the user
+ * can make a mount point inside its own mount namespace (podman's). */
+static const char *default_run_dir(void)
+{
+	static char *dir;
+	const char *host = vc_host_run_dir();
+	if (!strcmp(host, VC_ROOTFUL_RUN_DIR))
+		return VC_NETNS_RUN_DIR;
+	if (!dir)
+		dir = vc_strdup_printf("%s/netns", host);
+	return dir ? dir : VC_NETNS_RUN_DIR;
+}
+
 char *vc_netns_pin_path(const char *run_dir, const char *id)
 {
-	return vc_strdup_printf("%s/%s", run_dir ? run_dir : VC_NETNS_RUN_DIR, id);
+	return vc_strdup_printf("%s/%s", run_dir ? run_dir : default_run_dir(), id);
 }
 
 int vc_netns_create(const char *run_dir, const char *id, char **path, struct vc_error *err)
 {
 	if (!run_dir)
-		run_dir = VC_NETNS_RUN_DIR;
+		run_dir = default_run_dir();
 	if (!valid_pin_id(id))
 		return vc_error_set(err, EINVAL, "netns: `%s` cannot name a namespace pin", id);
 	int r = make_shared_dir(run_dir, err);
@@ -383,4 +398,42 @@ int vc_netns_udp_connect(const char *path, const char *addr, uint16_t port, int 
 	}
 	*out = fd;
 	return 0;
+}
+
+static bool same_ns(int fd, const struct stat *want)
+{
+	struct stat sb;
+	return fstat(fd, &sb) == 0 && sb.st_ino == want->st_ino && sb.st_dev == want->st_dev;
+}
+
+int vc_netns_check_owned(const char *path, struct vc_error *err)
+{
+	struct stat self;
+	if (stat("/proc/self/ns/user", &self) < 0)
+		return vc_error_sys(err, errno, "stat /proc/self/ns/user");
+	_cleanup_close_ int net = open(path, O_RDONLY | O_CLOEXEC);
+	if (net < 0)
+		return vc_error_sys(err, errno, "network namespace %s", path);
+	/* The owner, then its ancestors: the kernel answers EPERM for a parent outside
+	 * our own user namespace, which is where "not ours" ends. */
+	int cur = ioctl(net, NS_GET_USERNS);
+	if (cur < 0 && errno != EPERM) /* EPERM: an owner outside our scope, below */
+		return vc_error_sys(err, errno, "network namespace %s: its user namespace", path);
+	for (int depth = 0; depth < 33 && cur >= 0; depth++) {
+		if (same_ns(cur, &self)) {
+			close(cur);
+			return 0;
+		}
+		int parent = ioctl(cur, NS_GET_PARENT);
+		close(cur);
+		cur = parent;
+	}
+	if (cur >= 0)
+		close(cur);
+	return vc_error_set(err, EPERM,
+			    "network namespace %s belongs to a user namespace this user "
+			    "does not own (joining it and making a tap there needs CAP_NET_ADMIN "
+			    "over it); give the container a namespace the user made (podman: "
+			    "slirp4netns, pasta or --network none)",
+			    path);
 }

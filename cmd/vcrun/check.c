@@ -22,6 +22,7 @@ static int run_check(struct vc_cli *cli, int nargs, char **args)
 		else
 			printf("%s: not usable: %s\n", c.items[i].name, c.items[i].detail);
 	}
+	printf("rootless: %s (%s)\n", c.rootless ? "yes" : "no", c.rootless_why);
 	printf("accelerator: %s\nagent channel: %s\nguest kernel: %s\n", c.accel, c.channel,
 	       c.kernel);
 	if (fflush(stdout) != 0)

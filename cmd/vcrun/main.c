@@ -11,6 +11,7 @@
 
 #include "cmd/vcrun/commands.h"
 #include "common/cleanup.h"
+#include "common/rootless.h"
 #include "common/util.h"
 #include "lib/log.h"
 
@@ -197,12 +198,12 @@ static int run_command(struct vc_cli *cli, const struct vc_command *cmd, int arg
 	return r;
 }
 
+/* Why the default root is what it is, for the debug log (which opens later). */
+static char default_root_why[256];
+
 static char *default_root(void)
 {
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	if (geteuid() != 0 && xdg && *xdg)
-		return vc_strdup_printf("%s/vcrun", xdg);
-	return strdup("/run/vcrun");
+	return vc_default_root(default_root_why, sizeof(default_root_why));
 }
 
 /* runc's app.Before: logging first here, so that even a bad --root reaches --log. */
@@ -226,6 +227,7 @@ static int setup(struct vc_cli *cli, const char *root_default, char **root_abs)
 		cli->ctx.root = *root_abs;
 	} else {
 		cli->ctx.root = root_default;
+		vc_debug("default root %s (%s)", root_default, default_root_why);
 	}
 	cli->ctx.debug = global.debug;
 	cli->ctx.systemd_cgroup = global.systemd_cgroup;
