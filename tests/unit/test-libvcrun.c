@@ -83,32 +83,12 @@ VC_TEST(errors_name_the_cause)
 
 /* Two containers in two sandboxes, as state.json says: each sandbox's calls refuse
  * the other's container, naming both. */
-static void fake_state(const char *root, const char *id, const char *sandbox)
-{
-	_cleanup_free_ char *dir = vc_state_dir(root, id);
-	mkdir(root, 0700);
-	mkdir(dir, 0700);
-	struct vc_state st = {
-		.id = (char *)id,
-		.bundle = (char *)"/b",
-		.rootfs = (char *)"/b/rootfs",
-		.created = (char *)"2026-01-01T00:00:00Z",
-		.owner = (char *)"",
-		.sandbox = (char *)sandbox,
-		.sandbox_key = (char *)"",
-		.status = VC_STATUS_CREATED,
-	};
-	struct vc_error err = {0};
-	if (vc_state_write(root, &st, &err) < 0)
-		fprintf(stderr, "# %s\n", err.msg);
-}
-
 VC_TEST(sandbox_membership)
 {
 	_cleanup_free_ char *root = vc_strdup_printf("%s/sb", vc_unit_tmpdir());
-	fake_state(root, "pod", "pod");
-	fake_state(root, "app", "pod");
-	fake_state(root, "solo", "solo");
+	vc_unit_add_container(root, "pod", "pod", "", false, false, 0);
+	vc_unit_add_container(root, "app", "pod", "", false, false, 0);
+	vc_unit_add_container(root, "solo", "solo", "", false, false, 0);
 	struct vc_ctx ctx = {.root = root};
 	struct vc_error err = {0};
 	struct vc_sandbox *sb = NULL;

@@ -24,31 +24,6 @@ static char *root_dir(const char *name)
 	return r;
 }
 
-/* A container in root: its state names its sandbox; live means its monitor is
- * this process. */
-static void add_container(const char *root, const char *id, const char *sandbox, const char *key,
-			  bool pod_sandbox, bool live, pid_t standin)
-{
-	_cleanup_free_ char *dir = vc_strdup_printf("%s/%s", root, id);
-	vc_mkdir_p(dir, 0700, NULL);
-	struct vc_state st = {
-		.id = (char *)id,
-		.bundle = (char *)"/b",
-		.rootfs = (char *)"/b/rootfs",
-		.created = (char *)"2026-01-01T00:00:00Z",
-		.owner = (char *)"",
-		.status = VC_STATUS_RUNNING,
-		.standin_pid = standin,
-		.monitor_pid = live ? getpid() : 0,
-		.monitor_start = live ? vc_proc_starttime(getpid()) : 0,
-		.sandbox = (char *)sandbox,
-		.sandbox_key = (char *)key,
-		.pod_sandbox = pod_sandbox,
-	};
-	struct vc_error err = {0};
-	vc_state_write(root, &st, &err);
-}
-
 /* A spec with annotations (JSON object text) and namespaces (JSON array text). */
 static struct vc_oci_spec *spec_with(const char *annotations, const char *namespaces)
 {
@@ -92,8 +67,8 @@ static void holder_stop(pid_t pid)
 VC_TEST(annotations_containerd)
 {
 	_cleanup_free_ char *root = root_dir("cd");
-	add_container(root, "pause", "pause", "pod-1", true, true, 0);
-	add_container(root, "dead", "dead", "pod-2", true, false, 0);
+	vc_unit_add_container(root, "pause", "pause", "pod-1", true, true, 0);
+	vc_unit_add_container(root, "dead", "dead", "pod-2", true, false, 0);
 	struct vc_sandbox_join j;
 	struct vc_error err = {0};
 
@@ -158,12 +133,12 @@ VC_TEST(annotations_crio_without_infra)
 	CHECK(!j.owner && !j.pod_sandbox);
 	CHECK_STR(j.key, "sbx");
 	vc_sandbox_join_release(&j);
-	add_container(root, "m1", "m1", "sbx", false, true, 0);
+	vc_unit_add_container(root, "m1", "m1", "sbx", false, true, 0);
 	CHECK(vc_sandbox_resolve(root, "m2", c, &j, &err) == 0);
 	CHECK_STR(j.owner, "m1");
 	vc_sandbox_join_release(&j);
 	/* A member names its sandbox's owner, not itself. */
-	add_container(root, "m2", "m1", "sbx", false, true, 0);
+	vc_unit_add_container(root, "m2", "m1", "sbx", false, true, 0);
 	_cleanup_spec_ struct vc_oci_spec *by_member =
 		spec_with("{\"" VC_ANNOT_CRIO_TYPE "\":\"container\",\"" VC_ANNOT_CRIO_SANDBOX_ID
 			  "\":\"m2\"}",
@@ -180,8 +155,8 @@ VC_TEST(namespaces_by_inode)
 	_cleanup_free_ char *root = root_dir("ns");
 	pid_t a = holder(), b = holder();
 	CHECK(a > 0 && b > 0);
-	add_container(root, "x", "x", "", false, true, a);
-	add_container(root, "y", "y", "", false, true, b);
+	vc_unit_add_container(root, "x", "x", "", false, true, a);
+	vc_unit_add_container(root, "y", "y", "", false, true, b);
 	struct vc_sandbox_join j;
 	struct vc_error err = {0};
 
@@ -248,7 +223,7 @@ VC_TEST(pid_namespace_by_inode)
 	_cleanup_free_ char *root = root_dir("pidns");
 	pid_t a = pid_holder();
 	CHECK(a > 0);
-	add_container(root, "p", "p", "", false, true, a);
+	vc_unit_add_container(root, "p", "p", "", false, true, a);
 	struct vc_sandbox_join j;
 	struct vc_error err = {0};
 	_cleanup_free_ char *ns = vc_strdup_printf(
@@ -262,7 +237,7 @@ VC_TEST(pid_namespace_by_inode)
 	/* A stand-in in the host's pid namespace holds none of its own. */
 	pid_t b = holder();
 	CHECK(b > 0);
-	add_container(root, "h", "h", "", false, true, b);
+	vc_unit_add_container(root, "h", "h", "", false, true, b);
 	_cleanup_free_ char *host =
 		vc_strdup_printf("[{\"type\":\"pid\",\"path\":\"/proc/%d/ns/pid\"}]", (int)b);
 	_cleanup_spec_ struct vc_oci_spec *hs = spec_with("{}", host);

@@ -9,6 +9,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "lib/state.h"
 #include "oci/spec.h"
 
 int vc_unit_failed_checks;
@@ -101,4 +102,28 @@ int vc_unit_run(const struct vc_unit_test *tests, size_t n, int argc, char **arg
 	if (tmpdir[0])
 		vc_rm_rf(tmpdir, NULL);
 	return failed ? 1 : 0;
+}
+
+void vc_unit_add_container(const char *root, const char *id, const char *sandbox, const char *key,
+			   bool pod_sandbox, bool live, pid_t standin)
+{
+	_cleanup_free_ char *dir = vc_strdup_printf("%s/%s", root, id);
+	vc_mkdir_p(dir, 0700, NULL);
+	struct vc_state st = {
+		.id = (char *)id,
+		.bundle = (char *)"/b",
+		.rootfs = (char *)"/b/rootfs",
+		.created = (char *)"2026-01-01T00:00:00Z",
+		.owner = (char *)"",
+		.status = VC_STATUS_RUNNING,
+		.standin_pid = standin,
+		.monitor_pid = live ? getpid() : 0,
+		.monitor_start = live ? vc_proc_starttime(getpid()) : 0,
+		.sandbox = (char *)sandbox,
+		.sandbox_key = (char *)key,
+		.pod_sandbox = pod_sandbox,
+	};
+	struct vc_error err = {0};
+	if (vc_state_write(root, &st, &err) < 0)
+		fprintf(stderr, "# state of %s: %s\n", id, err.msg);
 }

@@ -74,6 +74,12 @@ unsigned vc_unit_rand(unsigned long long *state);
  * big numbers. Returns the new length. */
 size_t vc_unit_mutate(uint8_t *buf, size_t n, size_t cap, unsigned long long *state);
 
+/* A container's state.json in root (the dir made as needed): its sandbox (the owner's
+ * id) and CRI key; live: its monitor is this process (so it counts as running). */
+#include <sys/types.h>
+void vc_unit_add_container(const char *root, const char *id, const char *sandbox, const char *key,
+			   bool pod_sandbox, bool live, pid_t standin);
+
 /* A fresh temporary directory for the test (removed by the runner at exit). */
 const char *vc_unit_tmpdir(void);
 
