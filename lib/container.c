@@ -74,155 +74,6 @@ static int vfio_take(const char *root, const char *id, const struct vc_vfio_requ
 	return 0;
 }
 
-/* Puts devices back on their host drivers; only once QEMU is gone, since unbinding
- * from vfio-pci while QEMU holds the group blocks in the kernel. */
-static void vfio_give_back(const char *root, const char *id)
-{
-	_cleanup_free_ char *record = vc_state_path(root, id, "vfio.json");
-	struct vc_vfio_binding *b = NULL;
-	size_t n = 0;
-	struct vc_error err = {0};
-	if (!record || vc_vfio_bindings_load(record, &b, &n, &err) < 0) {
-		if (err.msg[0])
-			vc_warn("container %s: VFIO record: %s", id, err.msg);
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (vc_vfio_restore(vc_devices_sysfs_root(), &b[i], &err) < 0)
-			vc_warn("container %s: restore VFIO group %u: %s", id, b[i].group, err.msg);
-		else
-			vc_debug("container %s: VFIO group %u given back to its host drivers", id,
-				 b[i].group);
-	}
-	vc_vfio_bindings_free(b, n);
-}
-
-/* What create did to the container's network namespace: vcrun's taps and
- * filters go (the engine's interfaces stay, as it left them), and so does the
- * namespace when vcrun made it. Only once QEMU is gone, which holds the taps. */
-static void netns_give_back(const char *root, const char *id)
-{
-	_cleanup_free_ char *path = vc_state_path(root, id, "plan.json");
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	struct vc_plan plan;
-	struct vc_error err = {0};
-	if (!path || vc_read_file(path, 64 << 20, &text, &len, &err) < 0 ||
-	    vc_plan_from_json(text, len, path, &plan, &err) < 0) {
-		if (err.code && err.code != ENOENT)
-			vc_warn("container %s: network clean-up: %s", id, err.msg);
-		return;
-	}
-	_cleanup_free_ char *bridged = vc_state_path(root, id, VC_NETNS_BRIDGED_FILE);
-	if (plan.netns_path && bridged && access(bridged, F_OK) == 0) {
-		if (vc_netns_teardown(plan.netns_path, &err) < 0)
-			vc_warn("container %s: %s", id, err.msg);
-	}
-	if (plan.netns_path && plan.netns_owned && vc_netns_remove(plan.netns_path, &err) < 0)
-		vc_warn("container %s: %s", id, err.msg);
-	vc_plan_release(&plan);
-}
-
-/* Kills a QEMU left by the sandbox of owner: only one that runs in its state dir. */
-static void kill_stray_qemu(const char *root, const char *owner, pid_t hv)
-{
-	if (hv <= 0 || !vc_proc_alive(hv, 0))
-		return;
-	char link[64], target[PATH_MAX];
-	snprintf(link, sizeof(link), "/proc/%d/cwd", (int)hv);
-	ssize_t n = readlink(link, target, sizeof(target) - 1);
-	_cleanup_free_ char *dir = vc_state_dir(root, owner);
-	if (n > 0 && dir) {
-		target[n] = '\0';
-		if (!strcmp(target, dir)) {
-			kill(hv, SIGKILL);
-			vc_wait_exit(hv, false, 2000, NULL);
-		}
-	}
-}
-
-/* What a sandbox holds on the host once its VM is gone: VFIO bindings, taps and
- * the namespace pin, the share, and the owner's state dir. */
-static int sandbox_give_back(const char *root, const char *owner, struct vc_error *err)
-{
-	vfio_give_back(root, owner);
-	netns_give_back(root, owner);
-	vc_host_cgroup_remove(root, owner);
-	_cleanup_free_ char *share = vc_sandbox_share_dir(root, owner);
-	_cleanup_free_ char *dir = vc_state_dir(root, owner);
-	if (!share || !dir)
-		return vc_error_set(err, ENOMEM, "out of memory");
-	/* Never remove a state dir below which a rootfs may still be bound. */
-	int r = vc_share_release(share, err);
-	return r < 0 ? r : vc_rm_rf(dir, err);
-}
-
-/* Stops everything a container has on the host, from any half-built state: the
- * container leaves its sandbox through the monitor if it answers (the sandbox, and
- * the VM, go with its last container or with the pod's sandbox container), else
- * the processes go by pid; then its binds and its state dir. A sandbox's owner
- * that leaves while others still run in its VM keeps its dir (monitor, QEMU, plan)
- * without a state.json; the last one out removes it. */
-static int teardown(const char *root, const char *id, const struct vc_state *st,
-		    struct vc_error *err)
-{
-	const char *owner = st && st->sandbox && *st->sandbox ? st->sandbox : id;
-	bool is_owner = !strcmp(owner, id);
-	bool sandbox_gone = true;
-	if (st && vc_proc_alive(st->monitor_pid, st->monitor_start)) {
-		struct vc_error merr = {0};
-		_cleanup_json_ struct vc_json *res = NULL;
-		struct vc_mon_removed removed;
-		if (vc_monitor_call(root, id, &(struct vc_mon_request){.method = VC_MON_DESTROY},
-				    &res, &merr) < 0) {
-			vc_debug("destroy through the monitor: %s", merr.msg);
-			/* A member the monitor does not know is no reason to stop the VM;
-			 * an owner whose monitor fails is stopped by force. */
-			sandbox_gone = is_owner;
-		} else if (vc_mon_removed_from_json(res, &removed, NULL) == 0) {
-			sandbox_gone = removed.sandbox;
-		}
-		if (sandbox_gone && !vc_wait_exit(st->monitor_pid, false, 10000, NULL)) {
-			vc_warn("container %s: monitor %d did not exit: killing it", id,
-				(int)st->monitor_pid);
-			kill(st->monitor_pid, SIGKILL);
-			vc_wait_exit(st->monitor_pid, false, 2000, NULL);
-		}
-	}
-	if (sandbox_gone && st)
-		kill_stray_qemu(root, owner, st->hv_pid);
-	_cleanup_free_ char *share = vc_sandbox_share_dir(root, owner);
-	_cleanup_free_ char *dir = vc_state_dir(root, id);
-	if (!share || !dir)
-		return vc_error_set(err, ENOMEM, "out of memory");
-	int r = vc_share_unbind(share, id, err);
-	if (r < 0)
-		return r;
-	if (is_owner && !sandbox_gone) {
-		/* Gone from list and state; the sandbox lives on in this dir. */
-		_cleanup_free_ char *state = vc_state_path(root, id, "state.json");
-		if (state && unlink(state) < 0 && errno != ENOENT)
-			return vc_error_sys(err, errno, "remove `%s`", state);
-		return 0;
-	}
-	if (is_owner)
-		return sandbox_give_back(root, id, err);
-	/* The monitor unplugged its VFIO devices in destroy (or moved the record to
-	 * the owner's when the guest would not let go). */
-	vfio_give_back(root, id);
-	netns_give_back(root, id);
-	vc_host_cgroup_remove(root, id);
-	if ((r = vc_rm_rf(dir, err)) < 0)
-		return r;
-	/* The last container out of a sandbox whose owner left before it. */
-	_cleanup_free_ char *odir = vc_state_dir(root, owner);
-	_cleanup_free_ char *ostate = vc_state_path(root, owner, "state.json");
-	if (sandbox_gone && odir && ostate && access(odir, F_OK) == 0 && access(ostate, F_OK) < 0 &&
-	    errno == ENOENT)
-		return sandbox_give_back(root, owner, err);
-	return 0;
-}
-
 static char *abs_root(const char *root, struct vc_error *err)
 {
 	if (vc_mkdir_p(root, 0700, err) < 0)
@@ -681,7 +532,7 @@ fail:
 			cur.monitor_pid = st.monitor_pid;
 			cur.monitor_start = st.monitor_start;
 		}
-		if (teardown(root, id, have ? &cur : &st, &terr) < 0)
+		if (vc_container_teardown(root, id, have ? &cur : &st, &terr) < 0)
 			vc_warn("clean up after a failed create: %s", terr.msg);
 		if (have)
 			vc_state_release(&cur);
@@ -779,7 +630,7 @@ int vc_container_delete(const struct vc_ctx *ctx, const char *id, bool force, st
 	struct vc_error herr = {0};
 	if (have && vc_hooks_load_spec(ctx->root, id, &spec, &herr) < 0)
 		vc_warn("poststop hooks: %s", herr.msg);
-	r = teardown(ctx->root, id, have ? &st : NULL, err);
+	r = vc_container_teardown(ctx->root, id, have ? &st : NULL, err);
 	if (r == 0 && have && vc_hooks_run(spec, VC_HOOK_POSTSTOP, &st, "stopped", &herr) < 0)
 		vc_warn("%s", herr.msg);
 	if (have)

@@ -17,6 +17,15 @@ int vc_container_create_cfg(const struct vc_ctx *ctx, struct vc_container_config
 /* The id and (for a joining one) the sandbox of a loaded config. */
 const char *vc_container_config_id(const struct vc_container_config *cfg);
 
+/* Stops everything container id has on the host, from any half-built state (st may
+ * be NULL): it leaves its sandbox through the monitor if that answers (the VM goes
+ * with its last container, or with the pod's sandbox container), else by pid; then
+ * its binds, devices, network and state dir. An owner that leaves while others still
+ * run in its VM keeps its dir without state.json; the last one out removes it. */
+struct vc_state;
+int vc_container_teardown(const char *root, const char *id, const struct vc_state *st,
+			  struct vc_error *err);
+
 int vc_container_start(const struct vc_ctx *ctx, const char *id, struct vc_error *err);
 int vc_container_kill(const struct vc_ctx *ctx, const char *id, int sig, bool all,
 		      struct vc_error *err);

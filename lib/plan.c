@@ -1,3 +1,4 @@
+#include "lib/plan-internal.h"
 #include "lib/plan.h"
 
 #include <errno.h>
@@ -84,8 +85,8 @@ static char *bind_target(const struct vc_plan *plan, const char *source)
 				clean);
 }
 
-static int add_bind(struct vc_plan *plan, const char *source, const char *what, bool readonly,
-		    bool recursive, bool file)
+int vc_plan_add_bind(struct vc_plan *plan, const char *source, const char *what, bool readonly,
+		     bool recursive, bool file)
 {
 	struct vc_plan_bind *n = realloc(plan->binds, (plan->n_binds + 1) * sizeof(*n));
 	if (!n)
@@ -158,8 +159,8 @@ static int plan_mounts(struct vc_plan *plan, const struct vc_oci_spec *spec, str
 				"mounts[%zu].source: `%s` is not a directory or regular "
 				"file: only those can be shared into a VM",
 				i, src);
-		if (add_bind(plan, src, what, has_option(m->options, "ro"),
-			     has_option(m->options, "rbind"), S_ISREG(st.st_mode)) < 0)
+		if (vc_plan_add_bind(plan, src, what, has_option(m->options, "ro"),
+				     has_option(m->options, "rbind"), S_ISREG(st.st_mode)) < 0)
 			return vc_error_set(err, ENOMEM, "out of memory");
 		_cleanup_free_ char *guest_src = guest_path(&plan->binds[plan->n_binds - 1]);
 		struct vc_json *gm =
@@ -179,7 +180,7 @@ const char *vc_plan_vfio_mode_name(enum vc_plan_vfio_mode m)
 	return m == VC_PLAN_VFIO_VFIO ? VC_VFIO_MODE_VFIO : VC_VFIO_MODE_GUEST_KERNEL;
 }
 
-static int vfio_mode_parse(const char *s, enum vc_plan_vfio_mode *m)
+int vc_plan_vfio_mode_parse(const char *s, enum vc_plan_vfio_mode *m)
 {
 	if (!strcmp(s, VC_VFIO_MODE_GUEST_KERNEL))
 		*m = VC_PLAN_VFIO_GUEST_KERNEL;
@@ -197,7 +198,7 @@ static int plan_vfio_mode(struct vc_plan *plan, const struct vc_oci_spec *spec,
 			  struct vc_error *err)
 {
 	const char *mode = vc_oci_spec_annotation(spec, VC_ANNOT_VFIO_MODE);
-	if (mode && vfio_mode_parse(mode, &plan->vfio_mode) < 0)
+	if (mode && vc_plan_vfio_mode_parse(mode, &plan->vfio_mode) < 0)
 		return vc_error_set(err, EINVAL,
 				    "annotations: " VC_ANNOT_VFIO_MODE ": unknown value `%s` "
 				    "(" VC_VFIO_MODE_GUEST_KERNEL " or " VC_VFIO_MODE_VFIO ")",
@@ -336,7 +337,7 @@ int vc_plan_build(const struct vc_plan_where *w, const struct vc_oci_spec *spec,
 	plan->shares[0].host_path = strdup(share_dir);
 	plan->n_shares = 1;
 	if (!plan->shares[0].tag || !plan->shares[0].host_path ||
-	    add_bind(plan, spec->rootfs_abs, "root.path", false, true, false) < 0)
+	    vc_plan_add_bind(plan, spec->rootfs_abs, "root.path", false, true, false) < 0)
 		goto fail_nomem;
 	r = plan_mounts(plan, spec, err);
 	if (r < 0)
@@ -359,8 +360,8 @@ fail:
 	return r;
 }
 
-static int add_pci(struct vc_plan *plan, const char *host, unsigned port, unsigned function,
-		   bool multifunction, unsigned group)
+int vc_plan_add_pci(struct vc_plan *plan, const char *host, unsigned port, unsigned function,
+		    bool multifunction, unsigned group)
 {
 	struct vc_hv_vfio_pci *n = realloc(plan->vfio_pci, (plan->n_vfio_pci + 1) * sizeof(*n));
 	if (!n)
@@ -373,7 +374,7 @@ static int add_pci(struct vc_plan *plan, const char *host, unsigned port, unsign
 	return 0;
 }
 
-static int add_ap(struct vc_plan *plan, const char *path)
+int vc_plan_add_ap(struct vc_plan *plan, const char *path)
 {
 	return vc_strv_push(&plan->vfio_ap, path) < 0 ? -ENOMEM : (plan->n_vfio_ap++, 0);
 }
@@ -424,11 +425,11 @@ int vc_plan_set_vfio(struct vc_plan *plan, const struct vc_vfio_plan *vp, struct
 				    "` passes PCI devices only, and `%s` is an AP device",
 				    vp->ap[0]);
 	for (size_t i = 0; i < vp->n_pci; i++)
-		if (add_pci(plan, vp->pci[i].host, vp->pci[i].port, vp->pci[i].function,
-			    vp->pci[i].multifunction, vp->pci[i].group) < 0)
+		if (vc_plan_add_pci(plan, vp->pci[i].host, vp->pci[i].port, vp->pci[i].function,
+				    vp->pci[i].multifunction, vp->pci[i].group) < 0)
 			return vc_error_set(err, ENOMEM, "out of memory");
 	for (size_t i = 0; i < vp->n_ap; i++)
-		if (add_ap(plan, vp->ap[i]) < 0)
+		if (vc_plan_add_ap(plan, vp->ap[i]) < 0)
 			return vc_error_set(err, ENOMEM, "out of memory");
 	plan->pci_hole64_bytes = vp->pci_hole64_bytes;
 	if (vfio)
@@ -446,310 +447,6 @@ int vc_plan_set_vfio(struct vc_plan *plan, const struct vc_vfio_plan *vp, struct
 		devs->u.array.len = w;
 	}
 	return 0;
-}
-
-static void vfio_to_json(struct vc_jgen *g, const struct vc_plan *plan)
-{
-	vc_jgen_key(g, "vfio");
-	vc_jgen_object_open(g);
-	vc_jgen_kv_string(g, "mode", vc_plan_vfio_mode_name(plan->vfio_mode));
-	vc_jgen_key(g, "pci");
-	vc_jgen_array_open(g);
-	for (size_t i = 0; i < plan->n_vfio_pci; i++) {
-		const struct vc_hv_vfio_pci *d = &plan->vfio_pci[i];
-		vc_jgen_object_open(g);
-		vc_jgen_kv_string(g, "host", d->host);
-		vc_jgen_kv_int(g, "port", d->port);
-		vc_jgen_kv_int(g, "function", d->function);
-		vc_jgen_kv_bool(g, "multifunction", d->multifunction);
-		vc_jgen_kv_int(g, "group", d->group);
-		vc_jgen_object_close(g);
-	}
-	vc_jgen_array_close(g);
-	vc_jgen_key(g, "ap");
-	vc_jgen_array_open(g);
-	for (size_t i = 0; i < plan->n_vfio_ap; i++)
-		vc_jgen_string(g, plan->vfio_ap[i]);
-	vc_jgen_array_close(g);
-	vc_jgen_key(g, "pci_hole64_bytes");
-	vc_jgen_uint(g, plan->pci_hole64_bytes);
-	vc_jgen_object_close(g);
-}
-
-static int vfio_from_json(const struct vc_json *doc, const char *source, struct vc_plan *plan,
-			  struct vc_error *err)
-{
-	const struct vc_json *v = vc_json_get(doc, "vfio");
-	if (!v)
-		return 0;
-	const struct vc_json *pci = vc_json_get(v, "pci"), *ap = vc_json_get(v, "ap");
-	const struct vc_json *mode = vc_json_get(v, "mode");
-	if (mode &&
-	    (!vc_json_str(mode) || vfio_mode_parse(vc_json_str(mode), &plan->vfio_mode) < 0))
-		return vc_error_set(err, EINVAL,
-				    "%s: vfio.mode: must be \"" VC_VFIO_MODE_GUEST_KERNEL
-				    "\" or \"" VC_VFIO_MODE_VFIO "\"",
-				    source);
-	for (size_t i = 0; pci && pci->type == VC_JSON_ARRAY && i < pci->u.array.len; i++) {
-		const struct vc_json *d = pci->u.array.items[i];
-		const char *host = vc_json_str(vc_json_get(d, "host"));
-		int64_t port = 0, fn = 0, group = 0;
-		const struct vc_json *mf = vc_json_get(d, "multifunction");
-		const struct vc_json *grp = vc_json_get(d, "group");
-		if (!host || vc_json_to_i64(vc_json_get(d, "port"), &port) < 0 ||
-		    vc_json_to_i64(vc_json_get(d, "function"), &fn) < 0 || port < 1 || port > 255 ||
-		    fn < 0 || fn > 7 ||
-		    (grp && (vc_json_to_i64(grp, &group) < 0 || group < 0 || group > UINT32_MAX)))
-			return vc_error_set(err, EINVAL, "%s: vfio.pci[%zu]: bad entry", source, i);
-		if (add_pci(plan, host, (unsigned)port, (unsigned)fn,
-			    mf && mf->type == VC_JSON_BOOL && mf->u.boolean, (unsigned)group) < 0)
-			return vc_error_set(err, ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; ap && ap->type == VC_JSON_ARRAY && i < ap->u.array.len; i++) {
-		const char *path = vc_json_str(ap->u.array.items[i]);
-		if (!path)
-			return vc_error_set(err, EINVAL, "%s: vfio.ap[%zu]: must be a string",
-					    source, i);
-		if (add_ap(plan, path) < 0)
-			return vc_error_set(err, ENOMEM, "out of memory");
-	}
-	uint64_t hole = 0;
-	vc_json_to_u64(vc_json_get(v, "pci_hole64_bytes"), &hole);
-	plan->pci_hole64_bytes = hole;
-	return 0;
-}
-
-int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct vc_error *err)
-{
-	_cleanup_jgen_ struct vc_jgen *g = vc_jgen_new(false);
-	if (!g)
-		return vc_error_set(err, ENOMEM, "out of memory");
-	vc_jgen_object_open(g);
-	vc_jgen_kv_string(g, "container_id", plan->container_id);
-	vc_jgen_kv_string(g, "qemu", plan->qemu);
-	vc_jgen_kv_string(g, "kernel", plan->kernel);
-	vc_jgen_kv_string(g, "initrd", plan->initrd);
-	vc_jgen_kv_string(g, "virtiofsd", plan->virtiofsd);
-	vc_jgen_kv_string(g, "kernel_params", plan->kernel_params);
-	vc_jgen_kv_string(g, "accel", vc_hv_accel_name(plan->accel));
-	vc_jgen_kv_string(g, "shared_fs", plan->fs == VC_FS_VIRTIOFS ? "virtio-fs" : "9p");
-	vc_jgen_kv_string(g, "channel", plan->channel == VC_CHANNEL_VSOCK ? "vsock" : "serial");
-	vc_jgen_kv_int(g, "vsock_cid", plan->vsock_cid);
-	vc_jgen_kv_int(g, "memory_mib", plan->mem_mib);
-	vc_jgen_kv_int(g, "vcpus", plan->vcpus);
-	vc_jgen_kv_int(g, "boot_timeout_ms", plan->boot_timeout_ms);
-	vc_jgen_kv_int(g, "hotplug_root_ports", plan->hotplug_ports);
-	vc_jgen_kv_int(g, "hotplug_memory_mib", plan->hotplug_mem_mib);
-	vc_jgen_kv_int(g, "max_vcpus", plan->max_vcpus);
-	vc_jgen_kv_bool(g, "template", plan->template);
-	vc_jgen_kv_int(g, "tcg_tb_size_mib", plan->tcg_tb_size_mib);
-	vc_jgen_key(g, "shares");
-	vc_jgen_array_open(g);
-	for (size_t i = 0; i < plan->n_shares; i++) {
-		vc_jgen_object_open(g);
-		vc_jgen_kv_string(g, "tag", plan->shares[i].tag);
-		vc_jgen_kv_string(g, "host_path", plan->shares[i].host_path);
-		vc_jgen_kv_bool(g, "readonly", plan->shares[i].readonly);
-		vc_jgen_object_close(g);
-	}
-	vc_jgen_array_close(g);
-	vc_jgen_key(g, "binds");
-	vc_jgen_array_open(g);
-	for (size_t i = 0; i < plan->n_binds; i++) {
-		const struct vc_plan_bind *b = &plan->binds[i];
-		vc_jgen_object_open(g);
-		vc_jgen_kv_string(g, "source", b->source);
-		vc_jgen_kv_string(g, "target", b->target);
-		vc_jgen_kv_string(g, "what", b->what);
-		vc_jgen_kv_bool(g, "readonly", b->readonly);
-		vc_jgen_kv_bool(g, "recursive", b->recursive);
-		vc_jgen_kv_bool(g, "file", b->file);
-		vc_jgen_object_close(g);
-	}
-	vc_jgen_array_close(g);
-	vfio_to_json(g, plan);
-	if (plan->netns_path) {
-		vc_jgen_key(g, "netns");
-		vc_jgen_object_open(g);
-		vc_jgen_kv_string(g, "path", plan->netns_path);
-		vc_jgen_kv_bool(g, "owned", plan->netns_owned);
-		vc_jgen_object_close(g);
-	}
-	vc_jgen_key(g, "storages");
-	vc_jgen_value(g, plan->storages);
-	vc_jgen_key(g, "guest_spec");
-	vc_jgen_value(g, plan->guest_spec);
-	vc_jgen_object_close(g);
-	return vc_jgen_finish(g, out, len, err);
-}
-
-static int plan_str(const struct vc_json *doc, const char *key, const char *source, char **dst,
-		    struct vc_error *err)
-{
-	const char *s = vc_json_str(vc_json_get(doc, key));
-	if (!s)
-		return vc_error_set(err, EINVAL, "%s: %s: must be a string", source, key);
-	*dst = strdup(s);
-	return *dst ? 0 : vc_error_set(err, ENOMEM, "out of memory");
-}
-
-static bool json_true(const struct vc_json *o, const char *key)
-{
-	const struct vc_json *v = vc_json_get(o, key);
-	return v && v->type == VC_JSON_BOOL && v->u.boolean;
-}
-
-/* Targets stay inside the share: ID/name, one level, no dot-dot. */
-static bool bind_target_ok(const char *t, const char *id)
-{
-	size_t n = strlen(id);
-	return !strncmp(t, id, n) && t[n] == '/' && t[n + 1] && !strchr(t + n + 1, '/') &&
-	       strcmp(t + n + 1, ".") && strcmp(t + n + 1, "..");
-}
-
-static int binds_from_json(const struct vc_json *doc, const char *source, struct vc_plan *plan,
-			   struct vc_error *err)
-{
-	const struct vc_json *binds = vc_json_get(doc, "binds");
-	if (!binds || binds->type != VC_JSON_ARRAY)
-		return vc_error_set(err, EINVAL, "%s: binds: must be an array", source);
-	for (size_t i = 0; i < binds->u.array.len; i++) {
-		const struct vc_json *b = binds->u.array.items[i];
-		const char *src = vc_json_str(vc_json_get(b, "source"));
-		const char *what = vc_json_str(vc_json_get(b, "what"));
-		const char *target = vc_json_str(vc_json_get(b, "target"));
-		if (!src || !what || !target || !bind_target_ok(target, plan->container_id))
-			return vc_error_set(err, EINVAL, "%s: binds[%zu]: bad entry", source, i);
-		if (add_bind(plan, src, what, json_true(b, "readonly"), json_true(b, "recursive"),
-			     json_true(b, "file")) < 0)
-			return vc_error_set(err, ENOMEM, "out of memory");
-		/* add_bind names targets by position: the file must agree. */
-		if (strcmp(plan->binds[plan->n_binds - 1].target, target))
-			return vc_error_set(err, EINVAL, "%s: binds[%zu].target: `%s` out of order",
-					    source, i, target);
-	}
-	return 0;
-}
-
-int vc_plan_from_json(const char *text, size_t len, const char *source, struct vc_plan *plan,
-		      struct vc_error *err)
-{
-	memset(plan, 0, sizeof(*plan));
-	_cleanup_json_ struct vc_json *doc = NULL;
-	if (vc_json_parse(text, len, source, &doc, err) < 0)
-		return -EINVAL;
-	_cleanup_free_ char *accel = NULL, *fs = NULL, *channel = NULL;
-	int64_t mem = 0, vcpus = 0, timeout = 0, cid = 0;
-	int r;
-	if ((r = plan_str(doc, "container_id", source, &plan->container_id, err)) < 0 ||
-	    (r = plan_str(doc, "qemu", source, &plan->qemu, err)) < 0 ||
-	    (r = plan_str(doc, "kernel", source, &plan->kernel, err)) < 0 ||
-	    (r = plan_str(doc, "initrd", source, &plan->initrd, err)) < 0 ||
-	    (r = plan_str(doc, "virtiofsd", source, &plan->virtiofsd, err)) < 0 ||
-	    (r = plan_str(doc, "kernel_params", source, &plan->kernel_params, err)) < 0 ||
-	    (r = plan_str(doc, "accel", source, &accel, err)) < 0 ||
-	    (r = plan_str(doc, "shared_fs", source, &fs, err)) < 0 ||
-	    (r = plan_str(doc, "channel", source, &channel, err)) < 0)
-		goto fail;
-	plan->channel = !strcmp(channel, "vsock") ? VC_CHANNEL_VSOCK : VC_CHANNEL_SERIAL;
-	if (plan->channel == VC_CHANNEL_VSOCK &&
-	    (vc_json_to_i64(vc_json_get(doc, "vsock_cid"), &cid) < 0 || cid < 3 ||
-	     cid >= UINT32_MAX)) {
-		r = vc_error_set(err, EINVAL, "%s: vsock_cid: must be a guest CID", source);
-		goto fail;
-	}
-	plan->vsock_cid = (uint32_t)cid;
-	plan->accel = !strcmp(accel, "kvm") ? VC_ACCEL_KVM : VC_ACCEL_TCG;
-	plan->fs = !strcmp(fs, "virtio-fs") ? VC_FS_VIRTIOFS : VC_FS_9P;
-	if (vc_json_to_i64(vc_json_get(doc, "memory_mib"), &mem) < 0 ||
-	    vc_json_to_i64(vc_json_get(doc, "vcpus"), &vcpus) < 0 ||
-	    vc_json_to_i64(vc_json_get(doc, "boot_timeout_ms"), &timeout) < 0 || mem <= 0 ||
-	    vcpus <= 0 || timeout <= 0 || mem > UINT_MAX || vcpus > UINT_MAX || timeout > INT_MAX) {
-		/* Out of range would be cut to fit the plan's fields, silently. */
-		r = vc_error_set(
-			err, EINVAL,
-			"%s: memory_mib, vcpus, boot_timeout_ms: must be positive integers "
-			"that fit",
-			source);
-		goto fail;
-	}
-	plan->mem_mib = (unsigned)mem;
-	plan->vcpus = (unsigned)vcpus;
-	plan->boot_timeout_ms = (int)timeout;
-	/* Absent in a plan written before spare ports existed: none. */
-	int64_t ports = 0;
-	if (vc_json_get(doc, "hotplug_root_ports") &&
-	    (vc_json_to_i64(vc_json_get(doc, "hotplug_root_ports"), &ports) < 0 || ports < 0 ||
-	     ports > VC_HV_HOTPLUG_PORTS_MAX)) {
-		r = vc_error_set(err, EINVAL, "%s: hotplug_root_ports: must be 0 to %d", source,
-				 VC_HV_HOTPLUG_PORTS_MAX);
-		goto fail;
-	}
-	plan->hotplug_ports = (unsigned)ports;
-	int64_t hmem = 0, maxc = 0;
-	vc_json_to_i64(vc_json_get(doc, "hotplug_memory_mib"), &hmem);
-	vc_json_to_i64(vc_json_get(doc, "max_vcpus"), &maxc);
-	if (hmem < 0 || hmem > (1 << 20) || maxc < 0 || maxc > 255) {
-		r = vc_error_set(err, EINVAL, "%s: hotplug_memory_mib, max_vcpus: out of range",
-				 source);
-		goto fail;
-	}
-	plan->hotplug_mem_mib = (unsigned)hmem;
-	/* Absent in a plan written before it existed: QEMU's default. */
-	int64_t tb = 0;
-	vc_json_to_i64(vc_json_get(doc, "tcg_tb_size_mib"), &tb);
-	if (tb < 0 || tb > VC_HV_TCG_TB_SIZE_MAX) {
-		r = vc_error_set(err, EINVAL, "%s: tcg_tb_size_mib: must be 0 to %d", source,
-				 VC_HV_TCG_TB_SIZE_MAX);
-		goto fail;
-	}
-	plan->tcg_tb_size_mib = (unsigned)tb;
-	plan->max_vcpus = (unsigned)maxc;
-	const struct vc_json *tmpl = vc_json_get(doc, "template");
-	plan->template = tmpl && tmpl->type == VC_JSON_BOOL && tmpl->u.boolean;
-	const struct vc_json *shares = vc_json_get(doc, "shares");
-	if (!shares || shares->type != VC_JSON_ARRAY) {
-		r = vc_error_set(err, EINVAL, "%s: shares: must be an array", source);
-		goto fail;
-	}
-	plan->shares = calloc(shares->u.array.len + 1, sizeof(*plan->shares));
-	if (!plan->shares)
-		goto fail_nomem;
-	for (size_t i = 0; i < shares->u.array.len; i++) {
-		const struct vc_json *s = shares->u.array.items[i];
-		struct vc_hv_share *sh = &plan->shares[plan->n_shares];
-		if ((r = plan_str(s, "tag", source, &sh->tag, err)) < 0 ||
-		    (r = plan_str(s, "host_path", source, &sh->host_path, err)) < 0) {
-			free(sh->tag);
-			goto fail;
-		}
-		sh->readonly = json_true(s, "readonly");
-		plan->n_shares++;
-	}
-	if ((r = binds_from_json(doc, source, plan, err)) < 0)
-		goto fail;
-	plan->storages = vc_json_clone(vc_json_get(doc, "storages"));
-	plan->guest_spec = vc_json_clone(vc_json_get(doc, "guest_spec"));
-	if (!plan->storages || plan->storages->type != VC_JSON_ARRAY || !plan->guest_spec ||
-	    plan->guest_spec->type != VC_JSON_OBJECT) {
-		r = vc_error_set(err, EINVAL, "%s: storages and guest_spec are required", source);
-		goto fail;
-	}
-	if ((r = vfio_from_json(doc, source, plan, err)) < 0)
-		goto fail;
-	const struct vc_json *ns = vc_json_get(doc, "netns");
-	if (ns) {
-		const struct vc_json *owned = vc_json_get(ns, "owned");
-		if ((r = plan_str(ns, "path", source, &plan->netns_path, err)) < 0)
-			goto fail;
-		plan->netns_owned = owned && owned->type == VC_JSON_BOOL && owned->u.boolean;
-	}
-	return 0;
-fail_nomem:
-	r = vc_error_set(err, ENOMEM, "out of memory");
-fail:
-	vc_plan_release(plan);
-	return r;
 }
 
 void vc_plan_hv_config(const struct vc_plan *plan, const char *state_dir, struct vc_hv_config *cfg)

@@ -1,0 +1,18 @@
+/* What plan.c (building a plan) and plan-json.c (reading plan.json back) share:
+ * the plan's own adders, which the reader uses so that a plan read back holds
+ * exactly what one built would. Nothing outside those two files includes this. */
+#ifndef VC_LIB_PLAN_INTERNAL_H
+#define VC_LIB_PLAN_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "lib/plan.h"
+
+int vc_plan_add_bind(struct vc_plan *plan, const char *source, const char *what, bool readonly,
+		     bool recursive, bool file);
+int vc_plan_vfio_mode_parse(const char *s, enum vc_plan_vfio_mode *m);
+int vc_plan_add_pci(struct vc_plan *plan, const char *host, unsigned port, unsigned function,
+		    bool multifunction, unsigned group);
+int vc_plan_add_ap(struct vc_plan *plan, const char *path);
+
+#endif
