@@ -321,10 +321,12 @@ int vc_container_config_load(const struct vc_ctx *ctx, const char *id,
 	/* Said before anything is made: without root, create would fail halfway (the
 	 * namespace pins, the share's mounts, cgroups) and could not clean up. */
 	if (geteuid() != 0)
-		return vc_error_set(err, EPERM,
-				    "needs root: a container's VM needs host mounts, network "
-				    "namespaces and cgroups (running as uid %u)",
-				    (unsigned)geteuid());
+		return vc_error_set(
+			err, EPERM,
+			"needs root: a container's VM needs host mounts, network "
+			"namespaces and cgroups (running as uid %u; as an ordinary "
+			"user, run it inside a user namespace, as rootless podman does)",
+			(unsigned)geteuid());
 	__attribute__((cleanup(config_freep))) struct vc_container_config *cfg =
 		calloc(1, sizeof(*cfg));
 	if (!cfg || !(cfg->id = strdup(id)))
