@@ -321,6 +321,12 @@ static bool cache_read(const char *path, const struct accel_key *k, enum vc_hv_a
 		       char *why, size_t why_len)
 {
 	_cleanup_free_ char *text = NULL;
+	/* Only a file of ours that nobody else could have written or read: an older
+	 * vcrun's (0644) is probed again and rewritten 0600. */
+	struct stat st;
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077))
+		return false;
 	if (vc_read_file(path, 16384, &text, NULL, NULL) < 0)
 		return false;
 	struct cache_entry e;
