@@ -48,7 +48,7 @@ line_of() {
 @test "check: one line per capability, each usable or not usable with why; exit 0" {
 	run --separate-stderr vcrun check
 	[ "$status" -eq 0 ] || { echo "stderr: $stderr"; return 1; }
-	[ "${#lines[@]}" -eq 7 ] || { printf '%s\n' "${lines[@]}"; return 1; }
+	[ "${#lines[@]}" -eq 8 ] || { printf '%s\n' "${lines[@]}"; return 1; }
 	local name l
 	for name in kvm vhost-vsock iommu vfio; do
 		l=$(line_of "$name") || { echo "no $name line in: $output"; return 1; }
@@ -56,6 +56,7 @@ line_of() {
 	done
 	[[ $(line_of accelerator) =~ ^accelerator:\ (kvm|tcg) ]]
 	[[ $(line_of "agent channel") =~ ^agent\ channel:\ (vsock|virtio-serial) ]]
+	[[ $(line_of rootless) =~ ^rootless:\ (yes|no)\ \(.+\)$ ]]
 	[[ $(line_of "guest kernel") =~ ^guest\ kernel:\ (debian|lean|path),\ /.+\ with\ /.+\ \(.+\)$ ]]
 	# The accelerator follows the KVM line (unless vcrun's config sets one).
 	if [[ $(line_of kvm) == "kvm: not usable:"* ]] && [[ $(line_of accelerator) != *config* ]]; then
