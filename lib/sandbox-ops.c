@@ -316,17 +316,13 @@ int vc_sandbox_destroy(struct vc_sandbox *sb, bool force, struct vc_error *err)
 						    "stops it)",
 						    sb->owner, ids[i], vc_status_name(s));
 		}
-	/* Members first, the owner last: the CRI order, and the VM goes with the
-	 * owner only once nobody else is in it. */
-	for (size_t k = n; k-- > 0;) {
-		const char *id = ids[k];
-		if (k == 0 && strcmp(id, sb->owner))
-			id = ids[0];
-		if ((r = vc_container_delete(&sb->ctx, id, true, err)) < 0 && r != -ENOENT)
+	/* ids is owner first: backwards is members first, the owner last (the CRI
+	 * order; the VM goes with the owner once nobody else is in it). */
+	for (size_t k = n; k-- > 0;)
+		if ((r = vc_container_delete(&sb->ctx, ids[k], true, err)) < 0 && r != -ENOENT)
 			return vc_error_wrap(err, "sandbox %s", sb->owner);
-	}
-	/* An owner deleted earlier leaves its dir while members ran; the last member's
-	 * delete removed it. Nothing more to do when the sandbox had no owner entry. */
+	/* An owner deleted earlier kept its dir while members ran: the last member's
+	 * delete removed it. */
 	return 0;
 }
 
