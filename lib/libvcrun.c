@@ -65,20 +65,8 @@ struct vcrun_spawn_opts {
 	struct stdio3 stdio;
 };
 
-/* Each entry point starts with a clean error and ends with a negative errno whose
- * message is in ctx->err. */
-static int fail(vcrun_ctx *ctx, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(vcrun_ctx *ctx, int code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(ctx->err.msg, sizeof(ctx->err.msg), fmt, ap);
-	va_end(ap);
-	ctx->err.code = code;
-	return -code;
-}
-
+/* Each entry point starts with a clean error (fresh) and fails through
+ * vc_error_set on ctx->err, read back with vcrun_ctx_error. */
 static struct vc_error *fresh(vcrun_ctx *ctx)
 {
 	ctx->err.code = 0;
@@ -109,11 +97,11 @@ static char *program_beside_library(void)
 static int set_program(vcrun_ctx *ctx, const char *path)
 {
 	if (access(path, X_OK) < 0)
-		return fail(ctx, errno, "vcrun program `%s`: %s", path, strerror(errno));
+		return vc_error_sys(&ctx->err, errno, "vcrun program `%s`", path);
 	char *copy = strdup(path);
 	if (!copy || vc_self_exe_set(path) < 0) {
 		free(copy);
-		return fail(ctx, ENOMEM, "out of memory");
+		return vc_error_set(&ctx->err, ENOMEM, "out of memory");
 	}
 	free(ctx->program);
 	ctx->program = copy;
@@ -161,7 +149,8 @@ const char *vcrun_ctx_error(const vcrun_ctx *ctx)
 int vcrun_ctx_set_program(vcrun_ctx *ctx, const char *path)
 {
 	fresh(ctx);
-	return path ? set_program(ctx, path) : fail(ctx, EINVAL, "program: NULL path");
+	return path ? set_program(ctx, path)
+		    : vc_error_set(&ctx->err, EINVAL, "program: NULL path");
 }
 
 void vcrun_ctx_set_debug(vcrun_ctx *ctx, int on)
@@ -174,10 +163,12 @@ void vcrun_ctx_set_debug(vcrun_ctx *ctx, int on)
 static int need_program(vcrun_ctx *ctx)
 {
 	if (ctx->program)
-		return vc_self_exe_set(ctx->program) < 0 ? fail(ctx, ENOMEM, "out of memory") : 0;
-	return fail(ctx, ENOENT,
-		    "no vcrun program: set $VCRUN_PROGRAM or call vcrun_ctx_set_program "
-		    "(looked beside the library and in " VC_BINDIR ")");
+		return vc_self_exe_set(ctx->program) < 0
+			       ? vc_error_set(&ctx->err, ENOMEM, "out of memory")
+			       : 0;
+	return vc_error_set(&ctx->err, ENOENT,
+			    "no vcrun program: set $VCRUN_PROGRAM or call vcrun_ctx_set_program "
+			    "(looked beside the library and in " VC_BINDIR ")");
 }
 
 static int set_str(char **dst, const char *s)
@@ -252,7 +243,7 @@ static int container_new(vcrun_ctx *ctx, const char *id, const char *sandbox, pi
 		if (c)
 			free(c->id);
 		free(c);
-		return fail(ctx, ENOMEM, "out of memory");
+		return vc_error_set(&ctx->err, ENOMEM, "out of memory");
 	}
 	c->ctx = ctx;
 	c->child = child;
@@ -269,7 +260,7 @@ int vcrun_container_create(vcrun_ctx *ctx, const char *id, const vcrun_create_op
 	if (r < 0)
 		return r;
 	if (!id)
-		return fail(ctx, EINVAL, "container id: NULL");
+		return vc_error_set(&ctx->err, EINVAL, "container id: NULL");
 	struct vc_create_opts o = {
 		.bundle = opts ? opts->bundle : NULL,
 		.stdio = opts && opts->stdio.set ? opts->stdio.fd : NULL,
@@ -296,7 +287,7 @@ int vcrun_container_open(vcrun_ctx *ctx, const char *id, vcrun_container **out)
 	*out = NULL;
 	struct vc_error *err = fresh(ctx);
 	if (!id)
-		return fail(ctx, EINVAL, "container id: NULL");
+		return vc_error_set(&ctx->err, EINVAL, "container id: NULL");
 	_cleanup_sandbox_ struct vc_sandbox *sb = NULL;
 	int r = vc_sandbox_open(&ctx->ctx, id, &sb, err);
 	return r < 0 ? r : container_new(ctx, id, vc_sandbox_id(sb), 0, out);
@@ -361,7 +352,7 @@ int vcrun_container_kill(vcrun_container *c, int sig)
 	if (r < 0)
 		return r;
 	if (sig < 0 || sig >= NSIG)
-		return fail(c->ctx, EINVAL, "signal %d: out of range", sig);
+		return vc_error_set(&c->ctx->err, EINVAL, "signal %d: out of range", sig);
 	return vc_sandbox_kill_container(sb, c->id, sig, false, &c->ctx->err);
 }
 
@@ -374,7 +365,7 @@ static int wait_child(vcrun_ctx *ctx, pid_t pid, int *status)
 	while ((r = waitpid(pid, &ws, 0)) < 0 && errno == EINTR)
 		;
 	if (r < 0)
-		return fail(ctx, errno, "wait for pid %d: %s", (int)pid, strerror(errno));
+		return vc_error_sys(&ctx->err, errno, "wait for pid %d", (int)pid);
 	*status = WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
 	return 0;
 }
@@ -383,10 +374,11 @@ int vcrun_container_wait(vcrun_container *c, int *status)
 {
 	fresh(c->ctx);
 	if (!c->child)
-		return fail(c->ctx, ECHILD,
-			    "container %s was not created by this process: its process is not "
-			    "ours to wait for",
-			    c->id);
+		return vc_error_set(
+			&c->ctx->err, ECHILD,
+			"container %s was not created by this process: its process is not "
+			"ours to wait for",
+			c->id);
 	int r = wait_child(c->ctx, c->child, status);
 	if (r == 0)
 		c->child = 0;
@@ -466,7 +458,8 @@ int vcrun_container_spawn(vcrun_container *c, const vcrun_spawn_opts *opts, vcru
 	if (r < 0 || (r = with_sandbox(c, &sb)) < 0)
 		return r;
 	if (!opts || !opts->args)
-		return fail(ctx, EINVAL, "spawn: no program (vcrun_spawn_opts_set_args)");
+		return vc_error_set(&ctx->err, EINVAL,
+				    "spawn: no program (vcrun_spawn_opts_set_args)");
 	struct vc_exec_opts o = {
 		.args = opts->args,
 		.env = opts->env,
@@ -477,7 +470,7 @@ int vcrun_container_spawn(vcrun_container *c, const vcrun_spawn_opts *opts, vcru
 	};
 	vcrun_process *p = calloc(1, sizeof(*p));
 	if (!p)
-		return fail(ctx, ENOMEM, "out of memory");
+		return vc_error_set(&ctx->err, ENOMEM, "out of memory");
 	int status = 0;
 	if ((r = vc_sandbox_exec(sb, c->id, &o, &p->pid, &status, &ctx->err)) < 0) {
 		free(p);
@@ -497,12 +490,12 @@ int vcrun_process_kill(vcrun_process *p, int sig)
 {
 	fresh(p->ctx);
 	if (p->reaped)
-		return fail(p->ctx, ESRCH, "process %d has ended", (int)p->pid);
+		return vc_error_set(&p->ctx->err, ESRCH, "process %d has ended", (int)p->pid);
 	/* The stand-in sends what it gets on to the process in the guest; SIGKILL ends
 	 * the stand-in itself, and the monitor then kills the process. */
 	if (kill(p->pid, sig) < 0)
-		return fail(p->ctx, errno, "signal %d to process %d: %s", sig, (int)p->pid,
-			    strerror(errno));
+		return vc_error_sys(&p->ctx->err, errno, "signal %d to process %d", sig,
+				    (int)p->pid);
 	return 0;
 }
 
@@ -536,10 +529,10 @@ int vcrun_sandbox_open(vcrun_ctx *ctx, const char *id, vcrun_sandbox **out)
 	*out = NULL;
 	struct vc_error *err = fresh(ctx);
 	if (!id)
-		return fail(ctx, EINVAL, "sandbox id: NULL");
+		return vc_error_set(&ctx->err, EINVAL, "sandbox id: NULL");
 	vcrun_sandbox *s = calloc(1, sizeof(*s));
 	if (!s)
-		return fail(ctx, ENOMEM, "out of memory");
+		return vc_error_set(&ctx->err, ENOMEM, "out of memory");
 	int r = vc_sandbox_open(&ctx->ctx, id, &s->sb, err);
 	if (r < 0) {
 		free(s);
@@ -569,7 +562,7 @@ int vcrun_sandbox_containers(vcrun_sandbox *sb, char ***ids)
 	*ids = NULL;
 	int r = vc_sandbox_members(sb->sb, ids, &n, fresh(sb->ctx));
 	if (r == 0 && !*ids && !(*ids = calloc(1, sizeof(char *))))
-		return fail(sb->ctx, ENOMEM, "out of memory");
+		return vc_error_set(&sb->ctx->err, ENOMEM, "out of memory");
 	return r;
 }
 
