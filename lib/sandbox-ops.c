@@ -228,13 +228,13 @@ static int scan(const char *root, const char *only, struct sb_entry **out, size_
 		if (vc_state_read(root, de->d_name, &st, NULL) < 0)
 			continue;
 		const char *owner = st.sandbox && *st.sandbox ? st.sandbox : st.id;
-		size_t i = 0;
-		while (i < len && strcmp(v[i].owner, owner))
-			i++;
 		if (only && strcmp(owner, only)) {
 			vc_state_release(&st);
 			continue;
 		}
+		size_t i = 0;
+		while (i < len && strcmp(v[i].owner, owner))
+			i++;
 		if (i == len) {
 			struct sb_entry *nv = realloc(v, (len + 1) * sizeof(*nv));
 			if (!nv || !(nv[len].owner = strdup(owner))) {
