@@ -73,7 +73,7 @@ static const struct field f_sandbox[] = {
 static const struct field f_create[] = {
 	ID(S_CC, container_id, true), U32(S_CC, stream_id, true, 1, UINT32_MAX),
 	BOOL(S_CC, stdin, false),     ARR(S_CC, storages, true, VC_AREQ_STORAGES_MAX),
-	OBJ(S_CC, spec, true),
+	OBJ(S_CC, spec, true),	      ARR(S_CC, devices, false, VC_AREQ_DEVICES_MAX),
 };
 static const struct field f_container[] = {ID(S_CTR, container_id, true)};
 static const struct field f_exec[] = {

@@ -33,6 +33,7 @@
 
 #define VC_AREQ_HOSTNAME_MAX  64 /* HOST_NAME_MAX */
 #define VC_AREQ_STORAGES_MAX  1024
+#define VC_AREQ_DEVICES_MAX   256
 #define VC_AREQ_ADDRS_MAX     256
 #define VC_AREQ_ROUTES_MAX    1024
 #define VC_AREQ_NEIGHBORS_MAX 1024
@@ -82,6 +83,9 @@ struct vc_areq_create_container {
 	bool stdin;			/* the host will write its stdin */
 	const struct vc_json *storages; /* array of objects, at most VC_AREQ_STORAGES_MAX */
 	const struct vc_json *spec;	/* object: the guest's OCI spec */
+	/* Optional array of objects, at most VC_AREQ_DEVICES_MAX: host devices the VM
+	 * was given for this container (docs/agent-protocol.md, "Devices"). */
+	const struct vc_json *devices;
 };
 struct vc_areq_container { /* StartContainer, RemoveContainer, Pause, Resume, Stats */
 	const char *container_id;

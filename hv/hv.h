@@ -53,6 +53,20 @@ struct vc_hv_nic {
 	unsigned mtu; /* told to the guest driver (host_mtu); 0: QEMU's default */
 };
 
+/* A host block device given to the guest as a virtio-blk disk (issue 16). id is
+ * both its QEMU device id and its virtio-blk serial, which is how the guest agent
+ * finds it (/sys/block/vdX/serial): 1 to VC_HV_BLK_ID_MAX letters and digits,
+ * starting with a letter. Its drive is the blockdev node "d" + id. */
+struct vc_hv_blk {
+	char *path;    /* the host's block node, "/dev/loop3" */
+	char *id;      /* "vcb1a2b3c4d5e6f00" */
+	bool readonly; /* read-only drive: the guest cannot write it */
+	/* Not the hypervisor's (hv does not use it): where the container sees it, the
+	 * spec's linux.devices path; NULL for a block-backed rootfs. */
+	char *target;
+};
+#define VC_HV_BLK_ID_MAX 20 /* VIRTIO_BLK_ID_BYTES: a longer serial is cut */
+
 struct vc_hv_config {
 	const char *qemu_path;
 	const char *kernel, *initrd;
@@ -109,6 +123,9 @@ struct vc_hv_config {
 	 * `-accel tcg,tb-size=N`; 0 keeps `-M q35,accel=tcg` and QEMU's default (1 GiB
 	 * in QEMU 7.2, most of an idle VM's RSS once touched: bench/tcg.sh). */
 	unsigned tcg_tb_size_mib; /* at most VC_HV_TCG_TB_SIZE_MAX */
+	/* Added for block devices (append only): virtio-blk disks at boot, on pcie.0. */
+	const struct vc_hv_blk *blks;
+	size_t n_blks;
 };
 
 #define VC_HV_MEM_SLOTS 8
@@ -192,6 +209,15 @@ int vc_hv_snapshot(const char *qmp_path, const char *state_file, int timeout_ms,
  * fail the load (QEMU 7.2 then exits): an error, within timeout_ms (<= 0: 10 s). */
 int vc_hv_restore(const struct vc_hv *hv, const char *state_file, int timeout_ms,
 		  struct vc_error *err);
+
+/* ---- block devices (hv/blk.c) -------------------------------------------- */
+
+/* Checks a disk's id and path (messages name "blks[i]"-free fields: the caller
+ * wraps them). */
+int vc_hv_blk_check(const struct vc_hv_blk *b, struct vc_error *err);
+/* blockdev-add's arguments (and -blockdev's JSON form at boot): the host_device
+ * driver on b->path, node "d" + id, read-only as b says. Pure. */
+int vc_hv_qmp_blockdev_args(const struct vc_hv_blk *b, char **out, struct vc_error *err);
 
 /* ---- hot-plug (hv/hotplug.c) ---------------------------------------------- */
 

@@ -26,6 +26,10 @@ int hv_vfio_validate(const struct vc_hv_config *cfg, struct vc_error *err);
 #define HV_VIOMMU_PARAMS "intel_iommu=on"
 int hv_vfio_argv(const struct vc_hv_config *cfg, char ***argv);
 
+/* The boot's virtio-blk disks (hv/blk.c): -blockdev JSON + -device per cfg->blks. */
+int hv_blk_validate(const struct vc_hv_config *cfg, struct vc_error *err);
+int hv_blk_argv(const struct vc_hv_config *cfg, char ***argv);
+
 /* A value inside a QEMU option string ("path=...,server=on"): commas doubled.
  * malloc'd, NULL when out of memory. */
 char *hv_qopt(const char *s);

@@ -180,6 +180,8 @@ int hv_config_validate(const struct vc_hv_config *cfg, struct vc_error *err)
 	}
 	int r = hv_vfio_validate(cfg, err);
 	if (r == 0)
+		r = hv_blk_validate(cfg, err);
+	if (r == 0)
 		r = check_socket_path(cfg->state_dir, HV_QMP_SOCK, err);
 	if (r == 0)
 		r = check_socket_path(cfg->state_dir, HV_AGENT_SOCK, err);
@@ -442,6 +444,8 @@ int vc_hv_qemu_argv(const struct vc_hv_config *cfg, char ***argv, struct vc_erro
 	add_channel(cfg, &v, &r);
 	add_shares(cfg, &v, &r);
 	add_nics(cfg, &v, &r);
+	if (r == 0)
+		r = hv_blk_argv(cfg, &v);
 	if (cfg->vmgenid) {
 		add(&v, &r, "-device");
 		addf(&v, &r, "vmgenid,guid=%s", cfg->vmgenid);

@@ -287,8 +287,11 @@ static int boot(struct monitor *m, struct vc_error *err)
 		return r;
 
 	_cleanup_json_ struct vc_json *cc_res = NULL;
-	struct vc_areq_create_container cc = {owner->st.id, INIT_STREAM, true, m->plan.storages,
-					      m->plan.guest_spec};
+	_cleanup_json_ struct vc_json *devices = vc_plan_agent_devices(&m->plan);
+	if (!devices)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	struct vc_areq_create_container cc = {owner->st.id,	INIT_STREAM,	    true,
+					      m->plan.storages, m->plan.guest_spec, devices};
 	struct vc_agent_pid init;
 	r = agent_call_boot(m, VC_AR_CREATE_CONTAINER, &cc, 60000, false, &cc_res, err);
 	if (r == 0)

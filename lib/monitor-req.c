@@ -241,9 +241,10 @@ static void req_add(struct monitor *m, struct conn *c, uint32_t req, const char 
 	}
 	ctr->adding = true;
 	uint32_t sid = m->next_stream++;
-	struct vc_areq_create_container cc = {ctr->st.id, sid, true, plan.storages,
-					      plan.guest_spec};
-	if (mon_stream_add(m, ctr, sid, NULL))
+	_cleanup_json_ struct vc_json *devices = vc_plan_agent_devices(&plan);
+	struct vc_areq_create_container cc = {ctr->st.id,      sid,    true, plan.storages,
+					      plan.guest_spec, devices};
+	if (devices && mon_stream_add(m, ctr, sid, NULL))
 		r = mon_agent_send(m, VC_AR_CREATE_CONTAINER, &cc, PEND_ADD, ctr, c, req, sid);
 	vc_plan_release(&plan);
 	if (r == 0)

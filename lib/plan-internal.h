@@ -14,5 +14,8 @@ int vc_plan_vfio_mode_parse(const char *s, enum vc_plan_vfio_mode *m);
 int vc_plan_add_pci(struct vc_plan *plan, const char *host, unsigned port, unsigned function,
 		    bool multifunction, unsigned group);
 int vc_plan_add_ap(struct vc_plan *plan, const char *path);
+/* target may be NULL (a block-backed rootfs). -ENOMEM only. */
+int vc_plan_add_blk(struct vc_plan *plan, const char *path, const char *id, bool readonly,
+		    const char *target);
 
 #endif

@@ -92,6 +92,55 @@ static int vfio_from_json(const struct vc_json *doc, const char *source, struct 
 	return 0;
 }
 
+static bool json_true(const struct vc_json *o, const char *key)
+{
+	const struct vc_json *v = vc_json_get(o, key);
+	return v && v->type == VC_JSON_BOOL && v->u.boolean;
+}
+
+static void blks_to_json(struct vc_jgen *g, const struct vc_plan *plan)
+{
+	vc_jgen_key(g, "blk");
+	vc_jgen_array_open(g);
+	for (size_t i = 0; i < plan->n_blks; i++) {
+		const struct vc_hv_blk *b = &plan->blks[i];
+		vc_jgen_object_open(g);
+		vc_jgen_kv_string(g, "path", b->path);
+		vc_jgen_kv_string(g, "id", b->id);
+		vc_jgen_kv_bool(g, "readonly", b->readonly);
+		if (b->target)
+			vc_jgen_kv_string(g, "target", b->target);
+		vc_jgen_object_close(g);
+	}
+	vc_jgen_array_close(g);
+}
+
+/* Absent in a plan written before disks existed: none. The disk's own checks
+ * (vc_hv_blk_check) are hv's, so a bad id or path fails here, not at boot. */
+static int blks_from_json(const struct vc_json *doc, const char *source, struct vc_plan *plan,
+			  struct vc_error *err)
+{
+	const struct vc_json *blk = vc_json_get(doc, "blk");
+	if (blk && blk->type != VC_JSON_ARRAY)
+		return vc_error_set(err, EINVAL, "%s: blk: must be an array", source);
+	for (size_t i = 0; blk && i < blk->u.array.len; i++) {
+		const struct vc_json *b = blk->u.array.items[i];
+		const struct vc_json *target = vc_json_get(b, "target");
+		struct vc_hv_blk want = {(char *)vc_json_str(vc_json_get(b, "path")),
+					 (char *)vc_json_str(vc_json_get(b, "id")),
+					 json_true(b, "readonly"), (char *)vc_json_str(target)};
+		if (target && (!want.target || want.target[0] != '/'))
+			return vc_error_set(err, EINVAL,
+					    "%s: blk[%zu].target: must be an absolute path", source,
+					    i);
+		if (vc_hv_blk_check(&want, err) < 0)
+			return vc_error_wrap(err, "%s: blk[%zu]", source, i);
+		if (vc_plan_add_blk(plan, want.path, want.id, want.readonly, want.target) < 0)
+			return vc_error_set(err, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct vc_error *err)
 {
 	_cleanup_jgen_ struct vc_jgen *g = vc_jgen_new(false);
@@ -141,6 +190,7 @@ int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct 
 	}
 	vc_jgen_array_close(g);
 	vfio_to_json(g, plan);
+	blks_to_json(g, plan);
 	if (plan->netns_path) {
 		vc_jgen_key(g, "netns");
 		vc_jgen_object_open(g);
@@ -164,12 +214,6 @@ static int plan_str(const struct vc_json *doc, const char *key, const char *sour
 		return vc_error_set(err, EINVAL, "%s: %s: must be a string", source, key);
 	*dst = strdup(s);
 	return *dst ? 0 : vc_error_set(err, ENOMEM, "out of memory");
-}
-
-static bool json_true(const struct vc_json *o, const char *key)
-{
-	const struct vc_json *v = vc_json_get(o, key);
-	return v && v->type == VC_JSON_BOOL && v->u.boolean;
 }
 
 /* Targets stay inside the share: ID/name, one level, no dot-dot. */
@@ -308,7 +352,8 @@ int vc_plan_from_json(const char *text, size_t len, const char *source, struct v
 		r = vc_error_set(err, EINVAL, "%s: storages and guest_spec are required", source);
 		goto fail;
 	}
-	if ((r = vfio_from_json(doc, source, plan, err)) < 0)
+	if ((r = vfio_from_json(doc, source, plan, err)) < 0 ||
+	    (r = blks_from_json(doc, source, plan, err)) < 0)
 		goto fail;
 	const struct vc_json *ns = vc_json_get(doc, "netns");
 	if (ns) {

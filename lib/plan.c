@@ -44,6 +44,12 @@ void vc_plan_release(struct vc_plan *plan)
 	for (size_t i = 0; i < plan->n_vfio_ap; i++)
 		free(plan->vfio_ap[i]);
 	free(plan->vfio_ap);
+	for (size_t i = 0; i < plan->n_blks; i++) {
+		free(plan->blks[i].path);
+		free(plan->blks[i].id);
+		free(plan->blks[i].target);
+	}
+	free(plan->blks);
 	vc_json_free(plan->storages);
 	vc_json_free(plan->guest_spec);
 	memset(plan, 0, sizeof(*plan));
@@ -379,6 +385,55 @@ int vc_plan_add_ap(struct vc_plan *plan, const char *path)
 	return vc_strv_push(&plan->vfio_ap, path) < 0 ? -ENOMEM : (plan->n_vfio_ap++, 0);
 }
 
+int vc_plan_add_blk(struct vc_plan *plan, const char *path, const char *id, bool readonly,
+		    const char *target)
+{
+	struct vc_hv_blk *n = realloc(plan->blks, (plan->n_blks + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	plan->blks = n;
+	struct vc_hv_blk b = {strdup(path), strdup(id), readonly, target ? strdup(target) : NULL};
+	if (!b.path || !b.id || (target && !b.target)) {
+		free(b.path);
+		free(b.id);
+		free(b.target);
+		return -ENOMEM;
+	}
+	plan->blks[plan->n_blks++] = b;
+	return 0;
+}
+
+void vc_plan_blk_id(const char *container_id, size_t index, char id[VC_HV_BLK_ID_MAX + 1])
+{
+	/* FNV-1a: 48 bits of the id keep two containers of one VM apart (the monitor
+	 * refuses a clash rather than trusting it never happens). */
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const char *p = container_id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	snprintf(id, VC_HV_BLK_ID_MAX + 1, "vcb%012llx%zx",
+		 (unsigned long long)(h & 0xffffffffffffULL), index & 0xfffff);
+}
+
+struct vc_json *vc_plan_agent_devices(const struct vc_plan *plan)
+{
+	_cleanup_json_ struct vc_json *a = vc_json_new_array();
+	for (size_t i = 0; a && i < plan->n_blks; i++) {
+		const struct vc_hv_blk *b = &plan->blks[i];
+		if (!b->target)
+			continue;
+		struct vc_json *o = vc_json_new_object();
+		if (!o || vc_json_array_append(a, o) < 0) {
+			vc_json_free(o);
+			return NULL;
+		}
+		if (vc_json_object_set(o, "type", vc_json_new_string("blk")) < 0 ||
+		    vc_json_object_set(o, "id", vc_json_new_string(b->id)) < 0 ||
+		    vc_json_object_set(o, "container_path", vc_json_new_string(b->target)) < 0)
+			return NULL;
+	}
+	return steal_ptr(a);
+}
+
 /* vfio mode: per host group, "PORT.FUNCTION,..." in the order of the placement. */
 static int annotate_groups(struct vc_plan *plan, struct vc_error *err)
 {
@@ -478,6 +533,8 @@ void vc_plan_hv_config(const struct vc_plan *plan, const char *state_dir, struct
 	cfg->tcg_tb_size_mib = plan->tcg_tb_size_mib;
 	cfg->netns_path = plan->netns_path;
 	cfg->viommu = plan->vfio_mode == VC_PLAN_VFIO_VFIO;
+	cfg->blks = plan->blks;
+	cfg->n_blks = plan->n_blks;
 }
 
 /* The host file behind a guest path: the source of the bind that put it there. */

@@ -69,6 +69,10 @@ struct vc_plan {
 	/* Start as a clone of a template VM when one fits (lib/template.h): config
 	 * "template", or the annotation io.vcrun.template. */
 	bool template;
+	/* Host block devices as virtio-blk disks (hv's blks; target set for a
+	 * linux.devices entry, NULL for a block-backed rootfs). */
+	struct vc_hv_blk *blks;
+	size_t n_blks;
 	struct vc_json *storages;   /* array of Storage (docs/agent-protocol.md) */
 	struct vc_json *guest_spec; /* config.json rewritten for the guest */
 };
@@ -96,6 +100,12 @@ int vc_plan_from_json(const char *text, size_t len, const char *source, struct v
 /* The hypervisor config for the plan (pointers borrowed from plan). */
 void vc_plan_hv_config(const struct vc_plan *plan, const char *state_dir, struct vc_hv_config *cfg);
 void vc_plan_release(struct vc_plan *plan);
+/* The id (virtio-blk serial, QEMU id) of this container's disk number index:
+ * unique in a VM as container ids are, VC_HV_BLK_ID_MAX at most. */
+void vc_plan_blk_id(const char *container_id, size_t index, char id[VC_HV_BLK_ID_MAX + 1]);
+/* CreateContainer's `devices` for the agent (docs/agent-protocol.md, "Device"):
+ * one per disk with a target. NULL when out of memory. */
+struct vc_json *vc_plan_agent_devices(const struct vc_plan *plan);
 /* "guest-kernel" or "vfio". */
 const char *vc_plan_vfio_mode_name(enum vc_plan_vfio_mode m);
 /* The IPv4 loopback resolver that the container's resolv.conf names (docker's

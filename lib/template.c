@@ -36,6 +36,8 @@ const char *vc_template_unfit(const struct vc_plan *plan, size_t n_nics)
 {
 	if (plan->n_vfio_pci || plan->n_vfio_ap)
 		return "VFIO devices are placed at boot and cannot be migrated";
+	if (plan->n_blks)
+		return "host block devices are attached at boot";
 	if (plan->fs == VC_FS_VIRTIOFS && plan->n_shares)
 		return "virtio-fs (vhost-user-fs) cannot be migrated";
 	if (n_nics > plan->hotplug_ports)

@@ -124,7 +124,7 @@ VC_TEST(round_trips)
 	CHECK(round_trip(VC_AR_CREATE_SANDBOX,
 			 &(struct vc_areq_create_sandbox){"sb", "host", storages}, NULL));
 	CHECK(round_trip(VC_AR_CREATE_CONTAINER,
-			 &(struct vc_areq_create_container){"c1", 1, true, storages, spec},
+			 &(struct vc_areq_create_container){"c1", 1, true, storages, spec, NULL},
 			 "{\"method\":\"CreateContainer\",\"params\":{\"container_id\":\"c1\","
 			 "\"stream_id\":1,\"stdin\":true,\"storages\":[{\"source\":\"s\","
 			 "\"fstype\":\"virtiofs\",\"mount_point\":\"/run/s\"}],"
@@ -346,16 +346,16 @@ VC_TEST(encode_refuses)
 	_cleanup_json_ struct vc_json *bad_items = parse("[1]");
 	CHECK(obj && arr && bad_items);
 	CHECK(encode_refused(VC_AR_CREATE_CONTAINER,
-			     &(struct vc_areq_create_container){"c", 0, false, arr, obj},
+			     &(struct vc_areq_create_container){"c", 0, false, arr, obj, NULL},
 			     "CreateContainer: params.stream_id: must be an integer from 1"));
 	CHECK(encode_refused(VC_AR_CREATE_CONTAINER,
-			     &(struct vc_areq_create_container){"c", 1, false, arr, NULL},
+			     &(struct vc_areq_create_container){"c", 1, false, arr, NULL, NULL},
 			     "CreateContainer: params.spec is required"));
 	CHECK(encode_refused(VC_AR_CREATE_CONTAINER,
-			     &(struct vc_areq_create_container){"c", 1, false, arr, arr},
+			     &(struct vc_areq_create_container){"c", 1, false, arr, arr, NULL},
 			     "CreateContainer: params.spec: must be an object, not array"));
 	CHECK(encode_refused(VC_AR_CREATE_CONTAINER,
-			     &(struct vc_areq_create_container){"c", 1, false, bad_items, obj},
+			     &(struct vc_areq_create_container){"c", 1, false, bad_items, obj, NULL},
 			     "CreateContainer: params.storages[0]: must be an object"));
 	CHECK(encode_refused(VC_AR_START_CONTAINER, &(struct vc_areq_container){"a/b"},
 			     "StartContainer: params.container_id: invalid container id"));
@@ -474,7 +474,7 @@ VC_TEST(agent_serves_encoded_requests)
 	_cleanup_json_ struct vc_json *proc = parse(
 		"{\"args\":[\"sh\",\"-c\",\"exit 3\"],\"cwd\":\"/\",\"env\":[\"PATH=/bin\"]}");
 	CHECK(spec && none && proc);
-	struct vc_areq_create_container cc = {"rq", 21, false, none, spec};
+	struct vc_areq_create_container cc = {"rq", 21, false, none, spec, NULL};
 	char *r = send_req(&h, VC_AR_CREATE_CONTAINER, &cc);
 	CHECK(is_ok(r));
 	CHECK(is_ok(send_req(&h, VC_AR_START_CONTAINER, &(struct vc_areq_container){"rq"})));
