@@ -96,6 +96,14 @@ int vc_cgroup_limits(enum vc_cgroup_mode mode, const struct vc_oci_resources *re
 uint64_t vc_cgroup_shares_to_weight(uint64_t shares);
 uint64_t vc_cgroup_blkio_to_io_weight(uint16_t weight);
 
+/* cgroup v2: drops from l the limits whose controller the cgroup lacks (its
+ * cgroup.controllers, once created): a rootless user's delegated subtree may not
+ * have them all, and the guest enforces the limits anyway. The controllers
+ * dropped go into dropped ("memory pids", "" when none). v1: nothing is dropped
+ * (a hierarchy that is not mounted has no directory to write into). */
+void vc_cgroup_limits_trim(const struct vc_cgroup *cg, struct vc_cgroup_limits *l, char *dropped,
+			   size_t len);
+
 /* Writes the limits (errors name the linux.resources field and the file). */
 int vc_cgroup_set(const struct vc_cgroup *cg, const struct vc_cgroup_limits *lim,
 		  struct vc_error *err);

@@ -282,6 +282,57 @@ static int set_v2(const struct vc_cgroup *cg, const struct vc_cgroup_limits *l,
 	return 0;
 }
 
+static bool listed(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = list; p && (p = strstr(p, word)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' ' || p[n] == '\n'))
+			return true;
+	return false;
+}
+
+void vc_cgroup_limits_trim(const struct vc_cgroup *cg, struct vc_cgroup_limits *l, char *dropped,
+			   size_t len)
+{
+	dropped[0] = '\0';
+	const struct vc_cgroup_dir *d = cg->mode == VC_CGROUP_V2 ? dir_for(cg, "") : NULL;
+	_cleanup_free_ char *have = d ? read_value(d->path, "cgroup.controllers") : NULL;
+	if (!have)
+		return;
+	struct {
+		const char *name;
+		bool set;
+	} want[] = {
+		{"memory", l->has_memory || l->has_memory_low || l->has_memsw},
+		{"cpu", l->cpu_shares || l->cpu_quota || l->cpu_period},
+		{"cpuset", (l->cpus && *l->cpus) || (l->mems && *l->mems)},
+		{"pids", l->pids != 0},
+		{"io", l->blkio_weight != 0},
+	};
+	for (size_t i = 0; i < VC_ARRAY_SIZE(want); i++) {
+		if (!want[i].set || listed(have, want[i].name))
+			continue;
+		size_t used = strlen(dropped);
+		snprintf(dropped + used, len - used, "%s%s", used ? " " : "", want[i].name);
+		switch (i) {
+		case 0:
+			l->has_memory = l->has_memory_low = l->has_memsw = false;
+			break;
+		case 1:
+			l->cpu_shares = 0, l->cpu_quota = 0, l->cpu_period = 0;
+			break;
+		case 2:
+			l->cpus = l->mems = NULL;
+			break;
+		case 3:
+			l->pids = 0;
+			break;
+		default:
+			l->blkio_weight = 0;
+		}
+	}
+}
+
 int vc_cgroup_set(const struct vc_cgroup *cg, const struct vc_cgroup_limits *lim,
 		  struct vc_error *err)
 {

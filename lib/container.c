@@ -190,6 +190,12 @@ static int rootless_refuse(const struct vc_oci_spec *spec, bool vfio_bind, struc
 	char why[128];
 	if (!vc_rootless(why, sizeof(why)))
 		return 0;
+	int r = vc_hooks_check_runnable(spec, err);
+	if (r < 0)
+		return vc_error_wrap(err,
+				     "rootless (%s): a hook this user cannot run (one that needs "
+				     "root cannot run rootless)",
+				     why);
 	const struct vc_oci_linux *lx = spec->linux;
 	for (size_t i = 0; vfio_bind && lx && i < lx->n_devices; i++)
 		if (lx->devices[i].path && !strncmp(lx->devices[i].path, "/dev/vfio/", 10))
@@ -200,12 +206,22 @@ static int rootless_refuse(const struct vc_oci_spec *spec, bool vfio_bind, struc
 					    why, lx->devices[i].path);
 	enum vc_netns_mode mode;
 	const char *path = NULL;
-	int r = vc_netns_mode_from_spec(spec, &mode, &path, err);
-	if (r < 0 || !path)
-		return r;
-	if ((r = vc_netns_check_owned(path, err)) < 0)
+	r = vc_netns_mode_from_spec(spec, &mode, &path, err);
+	if (r == 0 && path && (r = vc_netns_check_owned(path, err)) < 0)
 		vc_error_wrap(err, "rootless (%s): linux.namespaces network path", why);
-	return r;
+	if (r < 0)
+		return r;
+	/* The shares and the network namespace pins live in the user's run dir;
+	 * without one, create would fail half-way in root's /run/vcrun. */
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	if (!xdg || !*xdg)
+		return vc_error_set(
+			err, EPERM,
+			"rootless (%s): $XDG_RUNTIME_DIR is not set: a rootless VM "
+			"keeps its shares and namespace pins in $XDG_RUNTIME_DIR/vcrun "
+			"(set it to a directory the user owns, as a login session does)",
+			why);
+	return 0;
 }
 
 static int create_plan(const char *root, const char *id, const char *named,

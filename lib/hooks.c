@@ -52,6 +52,22 @@ static void stage_hooks(const struct vc_oci_hooks *h, enum vc_hook_stage stage,
 	}
 }
 
+int vc_hooks_check_runnable(const struct vc_oci_spec *spec, struct vc_error *err)
+{
+	if (!spec->hooks)
+		return 0;
+	for (int stage = VC_HOOK_PRESTART; stage <= VC_HOOK_POSTSTOP; stage++) {
+		const struct vc_oci_hook *list = NULL;
+		size_t n = 0;
+		stage_hooks(spec->hooks, stage, &list, &n);
+		for (size_t i = 0; i < n; i++)
+			if (access(list[i].path, X_OK) < 0)
+				return vc_error_sys(err, errno, "hooks.%s[%zu] `%s`",
+						    stage_names[stage], i, list[i].path);
+	}
+	return 0;
+}
+
 static void exec_hook(const struct vc_oci_hook *h, int in_fd, int err_fd)
 {
 	int devnull = open("/dev/null", O_WRONLY);

@@ -23,6 +23,12 @@ enum vc_hook_stage {
 int vc_hooks_run(const struct vc_oci_spec *spec, enum vc_hook_stage stage,
 		 const struct vc_state *st, const char *status, struct vc_error *err);
 
+/* Every hook of every stage can be run by this process: its path exists and is
+ * executable (access X_OK, with the real ids, which are the caller's). The error
+ * names the hook ("hooks.prestart[0] `/usr/bin/x`"). Rootless create asks first,
+ * so that a hook only root may run fails before anything is made. */
+int vc_hooks_check_runnable(const struct vc_oci_spec *spec, struct vc_error *err);
+
 /* The spec as `create` saw it, kept in the state directory for the hooks of later
  * calls (start, delete), so an edited bundle cannot change them. NULL *spec (and 0)
  * when the container has no saved spec. */

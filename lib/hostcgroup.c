@@ -93,6 +93,21 @@ static bool rootless_delegated(const char *croot, const char *self, const char *
 	return false;
 }
 
+/* Rootless, in a delegated subtree: what the delegation left out is not the user's
+ * to set (runc and crun fail there); the VM's guest applies those limits, as it
+ * does for a user with no delegation at all. */
+static void rootless_trim(const struct vc_cgroup *cg, struct vc_cgroup_limits *lim, const char *id)
+{
+	char dropped[64];
+	if (!vc_rootless(NULL, 0))
+		return;
+	vc_cgroup_limits_trim(cg, lim, dropped, sizeof(dropped));
+	if (*dropped)
+		vc_warn("container %s: rootless: the delegated cgroup has no %s controller (not "
+			"delegated): those limits apply inside the VM only",
+			id, dropped);
+}
+
 int vc_host_cgroup_setup(const struct vc_ctx *ctx, const char *root, const char *id,
 			 const struct vc_oci_spec *spec, const struct vc_plan *plan, pid_t standin,
 			 struct vc_error *err)
@@ -139,8 +154,10 @@ int vc_host_cgroup_setup(const struct vc_ctx *ctx, const char *root, const char 
 	if ((r = vc_cgroup_to_json(&cg, &text, &len, err)) < 0 ||
 	    (r = vc_write_file_atomic(path, text, len, 0600, err)) < 0)
 		return r;
-	if ((r = vc_cgroup_create(&cg, err)) < 0 || (r = vc_cgroup_set(&cg, &lim, err)) < 0 ||
-	    (r = vc_cgroup_join(&cg, standin, err)) < 0)
+	if ((r = vc_cgroup_create(&cg, err)) < 0)
+		return r;
+	rootless_trim(&cg, &lim, id);
+	if ((r = vc_cgroup_set(&cg, &lim, err)) < 0 || (r = vc_cgroup_join(&cg, standin, err)) < 0)
 		return r;
 	vc_debug("container %s: host cgroup %s in %zu hierarchies under %s (%s)", id, shown(&cg),
 		 cg.n_dirs, croot, cg.mode == VC_CGROUP_V2 ? "cgroup v2" : "cgroup v1");
@@ -160,6 +177,7 @@ int vc_host_cgroup_update(const char *root, const char *id, const struct vc_oci_
 	}
 	if (r < 0 || (r = vc_cgroup_limits(cg.mode, res, &cg.vm, &lim, err)) < 0)
 		return r;
+	rootless_trim(&cg, &lim, id);
 	return vc_cgroup_set(&cg, &lim, err);
 }
 

@@ -88,6 +88,7 @@ teardown() {
 		wait_for 10 test -z "$(pgrep -u "$RL_USER")" || true
 		umount_under "$RL"
 	fi
+	rl_restore_tun
 	[ -z "${RL_MADE_SUB:-}" ] || sed -i "/^$RL_USER:/d" /etc/subuid /etc/subgid
 	[ -z "${RL_MADE_USER:-}" ] || userdel "$RL_USER" 2>/dev/null || true
 	common_teardown
@@ -167,16 +168,105 @@ teardown() {
 	[ -z "$(ls -A "$ROOT")" ] || fail "left in the root: $(ls -A "$ROOT")"
 }
 
-@test "rootless: networking needs /dev/net/tun usable by the user" {
-	# slirp4netns/pasta open /dev/net/tun as the user; with it 0600 root-only rootless
-	# networking cannot work on this host (not vcrun's doing): said, not skipped.
-	if ! runuser -u "$RL_USER" -- sh -c 'exec 3<>/dev/net/tun' 2>/dev/null; then
-		echo "# /dev/net/tun is $(stat -c '%a %U' /dev/net/tun): not usable by $RL_USER;" \
-			"rootless -p networking is not covered on this host" >&3
-		rlrun run --rm --network slirp4netns localhost/bb true
-		[ "$status" -ne 0 ] || fail "slirp4netns ran without /dev/net/tun"
-		return 0
-	fi
-	rlrun run --rm --network slirp4netns localhost/bb true
+@test "rootless: a hook the user cannot run and a missing XDG_RUNTIME_DIR are refused, nothing left" {
+	make_bundle "$T/b" true
+	printf '#!/bin/sh\nexit 0\n' >"$T/root-hook"
+	chmod 0700 "$T/root-hook"
+	spec_edit "$T/b" '.hooks = {"prestart": [{"path": $h}]}' --arg h "$T/root-hook"
+	chmod -R a+rX "$T/b"
+	mkdir -p "$RL/root"
+	chown "$RL_USER:" "$RL/root"
+	# as podman runs it: euid 0 in the user's own user and mount namespaces
+	run runuser -u "$RL_USER" -- env XDG_RUNTIME_DIR="$RL/xdg" unshare -rm \
+		sh -c 'cd "$1" && exec "$2" --root "$3" run rl-hook' sh "$T/b" "$RUNTIME" "$RL/root"
+	[ "$status" -ne 0 ] || fail "ran a hook only root may run"
+	[[ $output == *"rootless (euid 0 inside a user namespace"*"a hook this user cannot run"*"hooks.prestart[0] \`$T/root-hook\`: Permission denied"* ]] ||
+		fail "error: $output"
+	[ -z "$(ls -A "$RL/root" | grep -v accel.cache)" ] || fail "left in the root: $(ls -A "$RL/root")"
+	spec_edit "$T/b" 'del(.hooks)'
+	run runuser -u "$RL_USER" -- env -u XDG_RUNTIME_DIR unshare -rm \
+		sh -c 'cd "$1" && exec "$2" --root "$3" run rl-xdg' sh "$T/b" "$RUNTIME" "$RL/root"
+	[ "$status" -ne 0 ] || fail "ran without XDG_RUNTIME_DIR"
+	[[ $output == *'$XDG_RUNTIME_DIR is not set'* ]] || fail "error: $output"
+	[ -z "$(ls -A "$RL/root" | grep -v accel.cache)" ] || fail "left in the root: $(ls -A "$RL/root")"
+}
+
+# slirp4netns opens /dev/net/tun as the user: on a host where it is root-only (this
+# build machine ships it 0600), the test opens it for its duration and restores it.
+rl_open_tun() {
+	TUN_MODE=$(stat -c %a /dev/net/tun)
+	runuser -u "$RL_USER" -- sh -c 'exec 3<>/dev/net/tun' 2>/dev/null || chmod 0666 /dev/net/tun
+}
+
+rl_restore_tun() {
+	[ -z "${TUN_MODE:-}" ] || chmod "$TUN_MODE" /dev/net/tun
+}
+
+@test "rootless podman: slirp4netns networking, and -p publishes a port into the VM" {
+	rl_open_tun
+	mkdir -p "$RL/home/.config/containers/containers.conf.d"
+	printf '[engine]\nnetwork_cmd_options = ["port_handler=slirp4netns"]\n' \
+		>"$RL/home/.config/containers/containers.conf.d/vcrun.conf"
+	chown -R "$RL_USER:" "$RL/home"
+	rlrun run --rm --network slirp4netns localhost/bb sh -c 'uname -r; ip -4 -o addr show'
 	[ "$status" -eq 0 ] || fail "run with slirp4netns: $stderr"
+	[[ $output == 6.1.*"10.0.2.100/24"* ]] && [[ $output != "$(uname -r)"* ]] ||
+		fail "guest network: $output"
+	local port=$((20000 + RANDOM % 20000))
+	rlrun run -d --network slirp4netns -p "127.0.0.1:$port:80" localhost/bb \
+		sh -c 'mkdir /www && echo "hello from $(uname -r)" >/www/index.html && exec httpd -f -p 80 -h /www'
+	local cid=$output st=$status
+	[ "$st" -eq 0 ] || fail "run -d -p: $stderr"
+	local got=
+	wait_for 30 sh -c "wget -qO- -T 2 http://127.0.0.1:$port/ >'$T/page' 2>/dev/null" &&
+		got=$(cat "$T/page")
+	rlrun rm -f -t 0 "$cid"
+	[[ $got == "hello from 6.1."* ]] && [ "$got" != "hello from $(uname -r)" ] ||
+		fail "published port answered '$got'"
+	wait_for 10 test -z "$(rl_vm_procs)" || fail "left after podman rm: $(rl_vm_procs)"
+	[ -z "$(rl_state_left)" ] || fail "state left: $(rl_state_left)"
+}
+
+@test "rootless: a delegated cgroup v2 subtree holds the VM; what it lacks is said" {
+	local v2 cg
+	v2=$(findmnt -rn -t cgroup2 -o TARGET | head -1)
+	[ -n "$v2" ] || fail "no cgroup2 hierarchy mounted on this host"
+	# what systemd's Delegate=yes gives user@UID.service: a cgroup the user owns
+	cg=$v2/vcrun-rl-deleg-$$
+	mkdir "$cg"
+	chown "$RL_USER:" "$cg" "$cg/cgroup.procs" "$cg/cgroup.subtree_control" "$cg/cgroup.threads"
+	make_bundle "$T/b" sh -c 'sleep 3'
+	spec_edit "$T/b" '.linux.cgroupsPath = $p | .linux.resources.pids = {"limit": 77}' \
+		--arg p "/${cg##*/}/ctr"
+	chmod -R a+rX "$T/b"
+	mkdir -p "$RL/root"
+	chown "$RL_USER:" "$RL/root"
+	# the user's shell starts in the delegated cgroup, as a login session's does
+	(
+		echo $BASHPID >"$cg/cgroup.procs"
+		cd "$T/b" && exec runuser -u "$RL_USER" -- env XDG_RUNTIME_DIR="$RL/xdg" \
+			VCRUN_CGROUP_ROOT="$v2" unshare -rm "$RUNTIME" --root "$RL/root" run rl-cg
+	) >"$T/out" 2>&1 &
+	local pid=$!
+	# while it runs: who is in the container's cgroup (QEMU comes last)
+	cg_procs() {
+		local p
+		for p in $(cat "$cg/ctr/cgroup.procs" 2>/dev/null); do cmdline_of "$p"; echo; done
+	}
+	wait_for 60 sh -c "grep -q qemu-system /proc/\$(tail -1 '$cg/ctr/cgroup.procs' 2>/dev/null)/cmdline 2>/dev/null" || true
+	local procs
+	procs=$(cg_procs)
+	wait "$pid" || { rmdir "$cg/ctr" "$cg" 2>/dev/null; fail "rootless run: $(cat "$T/out")"; }
+	echo "$$" >"$v2/cgroup.procs" 2>/dev/null || true
+	rmdir "$cg/ctr" 2>/dev/null || true
+	[ ! -d "$cg/ctr" ] || fail "the container's cgroup is left: $(cat "$cg/ctr/cgroup.procs")"
+	rmdir "$cg"
+	[[ $procs == *__standin* && $procs == *__monitor* && $procs == *qemu-system* ]] ||
+		fail "the delegated cgroup held: $procs"
+	# a controller the delegation lacks (this hybrid host's v2 has no pids) is said
+	if ! grep -qw pids "$v2/cgroup.controllers"; then
+		grep -q "rootless: the delegated cgroup has no pids controller" "$T/out" ||
+			fail "no word about the missing controller: $(cat "$T/out")"
+	fi
+	[ -z "$(ls -A "$RL/root" | grep -v accel.cache)" ] || fail "left in the root: $(ls -A "$RL/root")"
 }

@@ -221,6 +221,34 @@ VC_TEST(resolve_v2)
 	CHECK(path_is(cg.dirs[0].path, root, "system.slice/runc-c.scope"));
 }
 
+VC_TEST(limits_trim_drops_what_the_v2_cgroup_lacks)
+{
+	_cleanup_free_ char *root = vc_strdup_printf("%s/v2trim", vc_unit_tmpdir());
+	fake_file("cpu pids\n", "%s/cgroup.controllers", root);
+	fake_file("", "%s/cgroup.procs", root);
+	fake_file("cpu pids\n", "%s/deleg/cgroup.controllers", root);
+	CHECK(fake_ok);
+	struct vc_cgroup cg __attribute__((cleanup(vc_cgroup_release))) = {0};
+	struct vc_error err = {0};
+	CHECK(vc_cgroup_hierarchies(root, &cg, &err) == 0);
+	CHECK(vc_cgroup_resolve(&cg, "/deleg", "c", false, "0::/\n", "", &err) == 0);
+	struct vc_cgroup_limits l = {.has_memory = true,
+				     .memory = 1 << 20,
+				     .pids = 9,
+				     .cpu_quota = 5000,
+				     .cpus = "0",
+				     .blkio_weight = 10};
+	char dropped[64];
+	vc_cgroup_limits_trim(&cg, &l, dropped, sizeof(dropped));
+	CHECK(!strcmp(dropped, "memory cpuset io"));
+	CHECK(!l.has_memory && !l.cpus && !l.blkio_weight);
+	CHECK(l.pids == 9 && l.cpu_quota == 5000);
+	/* nothing asked, nothing said */
+	struct vc_cgroup_limits none = {0};
+	vc_cgroup_limits_trim(&cg, &none, dropped, sizeof(dropped));
+	CHECK(!strcmp(dropped, ""));
+}
+
 static struct vc_oci_resources *res_new(void)
 {
 	return calloc(1, sizeof(struct vc_oci_resources));
@@ -540,6 +568,7 @@ VC_TEST(blkio_weight_from_the_spec)
 
 VC_TESTS(VC_T(clean_path_as_runc), VC_T(expand_slice_as_systemd),
 	 VC_T(hierarchies_of_a_hybrid_host), VC_T(resolve_cgroupfs_v1), VC_T(resolve_systemd),
-	 VC_T(resolve_v2), VC_T(limits_leave_room_for_the_vm), VC_T(create_set_join_remove_v1),
+	 VC_T(resolve_v2), VC_T(limits_trim_drops_what_the_v2_cgroup_lacks),
+	 VC_T(limits_leave_room_for_the_vm), VC_T(create_set_join_remove_v1),
 	 VC_T(create_and_set_v2), VC_T(exec_sub_cgroups),
 	 VC_T(record_round_trip_and_process_cgroups), VC_T(blkio_weight_from_the_spec))
