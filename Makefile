@@ -31,6 +31,8 @@ ifeq ($(SAN),1)
 B ?= build-asan
 BINDIR_OUT := $(B)/bin
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# The test build also has the fault points of lib/fault.h.
+SANFLAGS += -DVC_FAULT_HOOKS
 else
 B ?= build
 BINDIR_OUT := bin

@@ -22,6 +22,7 @@
 #include "lib/config.h"
 #include "lib/container.h"
 #include "lib/devices.h"
+#include "lib/fault.h"
 #include "lib/hooks.h"
 #include "lib/hostcgroup.h"
 #include "lib/log.h"
@@ -451,6 +452,7 @@ int vc_container_create_cfg(const struct vc_ctx *ctx, struct vc_container_config
 		goto fail;
 	}
 
+	vc_fault_point("create.state");
 	if ((r = vfio_take(root, id, &cfg->vreq, cfg->vreq.bind != NULL, err)) < 0)
 		goto fail;
 
@@ -461,11 +463,13 @@ int vc_container_create_cfg(const struct vc_ctx *ctx, struct vc_container_config
 		_cleanup_free_ char *made = NULL;
 		if ((r = vc_netns_create(NULL, pin, &made, err)) < 0)
 			goto fail;
+		vc_fault_point("create.netns");
 	}
 	/* The rootfs and bind mounts reach the guest through the sandbox's share. */
 	if ((!cfg->join.owner && (r = vc_share_prepare(share, err)) < 0) ||
 	    (r = vc_share_bind(share, &plan, err)) < 0)
 		goto fail;
+	vc_fault_point("create.share");
 
 	/* The stand-in first: its pid is the container's for the hooks, and it sits in
 	 * the container's namespaces, where docker's libnetwork-setkey looks. */
@@ -474,8 +478,10 @@ int vc_container_create_cfg(const struct vc_ctx *ctx, struct vc_container_config
 	if (r < 0)
 		goto fail;
 	st.standin_pid = *standin;
+	vc_fault_point("create.standin");
 	if ((r = vc_host_cgroup_setup(ctx, root, id, spec, &plan, *standin, err)) < 0)
 		goto fail_standin;
+	vc_fault_point("create.cgroup");
 	static const enum vc_hook_stage before_vm[] = {VC_HOOK_PRESTART, VC_HOOK_CREATE_RUNTIME};
 	for (size_t i = 0; r == 0 && i < VC_ARRAY_SIZE(before_vm); i++)
 		r = vc_hooks_run(spec, before_vm[i], &st, "creating", err);
@@ -515,6 +521,7 @@ int vc_container_create_cfg(const struct vc_ctx *ctx, struct vc_container_config
 			 * clean-up should it fail before it got that far. */
 			st.monitor_pid = mpid;
 			st.monitor_start = vc_proc_starttime(mpid);
+			vc_fault_point("create.monitor");
 			r = vc_sync_read(sync[0], "the sandbox monitor", err);
 		}
 		close(sync[0]);
@@ -524,6 +531,8 @@ int vc_container_create_cfg(const struct vc_ctx *ctx, struct vc_container_config
 	/* The container exists in the guest: the last hook of create. */
 	if (r == 0)
 		r = vc_hooks_run(spec, VC_HOOK_CREATE_CONTAINER, &st, "created", err);
+	if (r == 0)
+		vc_fault_point("create.created");
 	if (r == 0 && opts->pid_file)
 		r = vc_write_pid_file(opts->pid_file, *standin, err);
 	if (r < 0)
@@ -580,6 +589,7 @@ int vc_container_start(const struct vc_ctx *ctx, const char *id, struct vc_error
 		return r;
 	/* A failed startContainer hook stops the container: the runtime-spec's rule. */
 	r = vc_hooks_run(spec, VC_HOOK_START_CONTAINER, &st, "created", err);
+	vc_fault_point("start.hooks");
 	if (r < 0) {
 		struct vc_error kerr = {0};
 		struct vc_mon_request kill = {.method = VC_MON_KILL, .signal = SIGKILL};
@@ -587,6 +597,7 @@ int vc_container_start(const struct vc_ctx *ctx, const char *id, struct vc_error
 	} else if ((r = vc_monitor_call(ctx->root, id,
 					&(struct vc_mon_request){.method = VC_MON_START}, NULL,
 					err)) == 0) {
+		vc_fault_point("start.started");
 		struct vc_error herr = {0};
 		if (vc_hooks_run(spec, VC_HOOK_POSTSTART, &st, "running", &herr) < 0)
 			vc_warn("%s", herr.msg);
@@ -648,6 +659,7 @@ int vc_container_delete(const struct vc_ctx *ctx, const char *id, bool force, st
 	struct vc_error herr = {0};
 	if (have && vc_hooks_load_spec(ctx->root, id, &spec, &herr) < 0)
 		vc_warn("poststop hooks: %s", herr.msg);
+	vc_fault_point("delete.locked");
 	r = vc_container_teardown(ctx->root, id, have ? &st : NULL, err);
 	if (r == 0 && have && vc_hooks_run(spec, VC_HOOK_POSTSTOP, &st, "stopped", &herr) < 0)
 		vc_warn("%s", herr.msg);

@@ -15,6 +15,7 @@
 #include "agent-proto/monitor-msg.h"
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "lib/fault.h"
 #include "lib/hostcgroup.h"
 #include "lib/log.h"
 #include "lib/spawn.h"
@@ -299,6 +300,7 @@ int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_
 	if (vc_mon_stream_from_json(res, &sid, NULL) < 0)
 		return vc_error_set(err, EPROTO,
 				    "the monitor did not name the new process's stream");
+	vc_fault_point("exec.asked");
 
 	char stream[16];
 	snprintf(stream, sizeof(stream), "%u", sid.stream_id);
@@ -322,6 +324,7 @@ int vc_container_exec(const struct vc_ctx *ctx, const char *id, const struct vc_
 		}
 		return r;
 	}
+	vc_fault_point("exec.standin");
 	vc_debug("exec %s: stream %s, stand-in pid %d%s", id, stream, (int)standin,
 		 opts->detach ? ", detached" : "");
 	if (pid)

@@ -20,6 +20,7 @@
 #include "agent-proto/transport.h"
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "lib/fault.h"
 #include "lib/hostcgroup.h"
 #include "lib/log.h"
 #include "lib/monitor-internal.h"
@@ -240,10 +241,15 @@ static int boot(struct monitor *m, struct vc_error *err)
 	vc_plan_hv_config(&m->plan, ".", &cfg);
 	cfg.nics = nics;
 	cfg.n_nics = nics ? np->n_ifaces : 0;
+	/* QEMU dies with its monitor: a monitor killed before it recorded QEMU's pid
+	 * (tests/integration/28-faults.bats, monitor.qemu) would leave a VM nobody
+	 * knows of, and without the monitor nobody can reach the VM anyway. */
+	cfg.bound = true;
 	bool cloned = m->plan.template && mon_clone_start(m, &cfg, cfg.n_nics);
 	if (!cloned && (r = vc_hv_start(&cfg, &m->hv, err)) < 0)
 		return r;
 	m->hv_running = true;
+	vc_fault_point("monitor.qemu");
 	struct mctr *owner = m->ctrs[0];
 	owner->st.hv_pid = m->hv.pid;
 	/* Until this is on disk nobody can find the monitor: no state, no container. */
@@ -285,6 +291,7 @@ static int boot(struct monitor *m, struct vc_error *err)
 			    &sb_res, err);
 	if (r < 0 || (r = net_configure(m, np, err)) < 0)
 		return r;
+	vc_fault_point("monitor.sandbox");
 
 	_cleanup_json_ struct vc_json *cc_res = NULL;
 	_cleanup_json_ struct vc_json *devices = vc_plan_agent_devices(&m->plan);
@@ -372,6 +379,7 @@ int vc_monitor_main(int argc, char **argv)
 		return 1;
 	}
 	vc_debug("container %s: sandbox ready", m.id);
+	vc_fault_point("monitor.ready");
 	vc_sync_write_ok(m.sync_fd);
 	close(m.sync_fd);
 	m.sync_fd = -1;

@@ -2,6 +2,7 @@
  * failed create both undo (the monitor asked to destroy it, the processes by pid
  * otherwise, VFIO bindings, taps and pins, the share's binds, cgroups, the state
  * dir), and a sandbox's own things with its last container. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,6 +24,7 @@
 #include "lib/config.h"
 #include "lib/container.h"
 #include "lib/devices.h"
+#include "lib/fault.h"
 #include "lib/hooks.h"
 #include "lib/hostcgroup.h"
 #include "lib/log.h"
@@ -105,6 +107,36 @@ static void kill_stray_qemu(const char *root, const char *owner, pid_t hv)
 	}
 }
 
+/* The monitor of a create that died between spawning it and its first state
+ * write (the monitor records itself only once QEMU runs): found by the argv that
+ * vc_helper_argv gave it, "vcrun __monitor --root ROOT --id ID ...". */
+static pid_t unrecorded_monitor(const char *root, const char *id)
+{
+	_cleanup_closedir_ DIR *d = opendir("/proc");
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		char *end = NULL;
+		long pid = strtol(de->d_name, &end, 10);
+		if (pid <= 1 || *end || pid == getpid())
+			continue;
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+		_cleanup_free_ char *text = NULL;
+		size_t len = 0;
+		if (vc_read_file(path, 8192, &text, &len, NULL) < 0 || len < 2)
+			continue;
+		const char *argv[6] = {0};
+		size_t n = 0;
+		for (size_t off = 0; off < len && n < VC_ARRAY_SIZE(argv);
+		     off += strlen(text + off) + 1)
+			argv[n++] = text + off;
+		if (n == 6 && !strcmp(argv[1], "__monitor") && !strcmp(argv[2], "--root") &&
+		    !strcmp(argv[3], root) && !strcmp(argv[4], "--id") && !strcmp(argv[5], id))
+			return (pid_t)pid;
+	}
+	return 0;
+}
+
 /* What a sandbox holds on the host once its VM is gone: VFIO bindings, taps and
  * the namespace pin, the share, and the owner's state dir. */
 static int sandbox_give_back(const char *root, const char *owner, struct vc_error *err)
@@ -153,6 +185,16 @@ int vc_container_teardown(const char *root, const char *id, const struct vc_stat
 			vc_wait_exit(st->monitor_pid, false, 2000, NULL);
 		}
 	}
+	/* Its QEMU is bound to it (hv_spawn_bound) and goes with it. */
+	pid_t unrecorded = st && st->monitor_pid == 0 ? unrecorded_monitor(root, id) : 0;
+	if (unrecorded > 0) {
+		vc_warn("container %s: its create ended before the monitor %d recorded itself: "
+			"killing it",
+			id, (int)unrecorded);
+		kill(unrecorded, SIGKILL);
+		vc_wait_exit(unrecorded, false, 2000, NULL);
+	}
+	vc_fault_point("delete.monitor");
 	if (sandbox_gone && st)
 		kill_stray_qemu(root, owner, st->hv_pid);
 	_cleanup_free_ char *share = vc_sandbox_share_dir(root, owner);
@@ -162,6 +204,7 @@ int vc_container_teardown(const char *root, const char *id, const struct vc_stat
 	int r = vc_share_unbind(share, id, err);
 	if (r < 0)
 		return r;
+	vc_fault_point("delete.share");
 	if (is_owner && !sandbox_gone) {
 		/* Gone from list and state; the sandbox lives on in this dir. */
 		_cleanup_free_ char *state = vc_state_path(root, id, "state.json");
