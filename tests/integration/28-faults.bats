@@ -92,18 +92,24 @@ after_fault() {
 
 # victim_pid ID WHAT: the pid of the container's stand-in, monitor or QEMU.
 victim_pid() {
-	local p
-	for p in $(procs_under "$T"); do
+	local p share
+	share=$(share_of "$1")
+	# virtiofsd names the share, and sandboxes itself out of the state dir
+	for p in $(procs_under "$T") $(pgrep -f "source=$share"); do
 		case "$2:$(cmdline_of "$p")" in
 		standin:*__standin*"--id $1"* | monitor:*__monitor*"--id $1"*) echo "$p" && return ;;
 		qemu:*qemu-system*) [[ $(readlink "/proc/$p/cwd") == "$ROOT/$1" ]] && echo "$p" && return ;;
+		virtiofsd:*virtiofsd*"source=$share"*) echo "$p" && return ;;
 		esac
 	done
 }
 
-@test "faults: kill -9 of the stand-in, the monitor or QEMU during create; delete --force leaves nothing" {
+@test "faults: kill -9 of the stand-in, the monitor, QEMU or virtiofsd during create; delete --force leaves nothing" {
 	local what delay id n=0 pid
-	for what in standin monitor qemu; do
+	echo '{"shared_fs": "virtio-fs"}' >"$T/virtiofs.json"
+	for what in standin monitor qemu virtiofsd; do
+		# virtiofsd runs only for a virtio-fs share
+		if [ "$what" = virtiofsd ]; then export VCRUN_CONFIG=$T/virtiofs.json; fi
 		for delay in 1 3; do
 			id=$(new_id "fk$n")
 		n=$((n + 1))
@@ -121,6 +127,10 @@ victim_pid() {
 			vc_capture delete --force "$id"
 			[ "$status" -eq 0 ] || fail "$what after ${delay}s: delete --force: $stderr"
 			check_no_leaks || fail "$what after ${delay}s: left behind: ${VC_LEFT[*]}"
+			[ -z "$(pgrep -f "source=$(share_of "$id")")" ] ||
+				fail "$what after ${delay}s: virtiofsd left: $(pgrep -af virtiofsd)"
+			[ -n "$pid" ] || [ "$delay" -gt 1 ] || fail "$what: never seen during create"
 		done
 	done
+	unset VCRUN_CONFIG
 }
