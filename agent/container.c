@@ -207,6 +207,18 @@ int agent_h_create_container(struct agent *a, struct agent_req *r, struct vc_jge
 		vc_error_wrap(err, "%s: params", r->method);
 	if (rc == 0)
 		rc = check_rootfs(r->method, r->spec, err);
+	/* before anything reads linux.devices or the device rules: they name the
+	 * host's numbers of the disks until then */
+	if (rc == 0 && r->n_devices > 0) {
+		struct agent_blk_env env;
+		agent_blk_env_of(a, &env);
+		if ((rc = agent_blk_devices_apply(r->spec, r->devices, r->n_devices, &env, err)) <
+		    0) {
+			char msg[VC_ERROR_MSG_MAX];
+			snprintf(msg, sizeof(msg), "%s", err->msg);
+			vc_error_set(err, err->code, "%s: params.%s", r->method, msg);
+		}
+	}
 	if (rc == 0 && (rc = agent_vfio_setup(r->spec, "/sys", "/dev", AGENT_MODULES_DIR, err)) < 0)
 		vc_error_wrap(err, "%s: params.spec", r->method);
 	if (rc == 0 && (rc = load_overlay(r->spec, err)) < 0)
