@@ -147,6 +147,7 @@ struct agent_container {
 	struct agent_process *init;
 	enum agent_ctr_state state;
 	char *cgroup;	 /* absolute cgroup directory, NULL when cgroups are off */
+	int devprog_fd;	 /* the device cgroup's program (devcgroup.c), -1: none */
 	char **storages; /* sources this container holds a reference on */
 	bool new_ns[VC_NS__COUNT];
 	struct agent_container *next;
@@ -441,6 +442,36 @@ int agent_cgroup_create(const char *root, const char *id, char **path, struct vc
 void agent_cgroup_apply(const char *path, const struct vc_oci_resources *res);
 int agent_cgroup_freeze(const char *path, bool frozen, struct vc_error *err);
 int agent_cgroup_pids(const char *path, pid_t **pids, size_t *n, struct vc_error *err);
+
+/* ---- devcgroup.c: the device cgroup as an eBPF program ---------------------- */
+
+/* An exception to the default: type 'b' or 'c', major/minor -1 for any, access
+ * BPF_DEVCG_ACC_* bits. */
+struct agent_devrule {
+	char type;
+	int64_t major, minor;
+	unsigned access;
+};
+struct agent_devfilter {
+	bool default_allow;
+	struct agent_devrule *rules; /* sorted by major, minor, type */
+	size_t n;
+};
+void agent_devfilter_free(struct agent_devfilter *f);
+/* runc 1.1.5's device rules: res's, then runc's defaults (those with a path only
+ * when l's linux.devices does not list it), applied as cgroup v1 would. Errors
+ * name linux.resources.devices[i]. */
+int agent_devfilter_build(const struct vc_oci_resources *res, const struct vc_oci_linux *l,
+			  struct agent_devfilter *f, struct vc_error *err);
+struct bpf_insn;
+/* The BPF_PROG_TYPE_CGROUP_DEVICE program of f (malloc'd). */
+int agent_devfilter_program(const struct agent_devfilter *f, struct bpf_insn **insns, size_t *n,
+			    struct vc_error *err);
+/* Builds the spec's filter and attaches it to cgroup, in place of *prog_fd's (its
+ * fd afterwards). Bad rules are the error; a kernel that cannot load or attach it
+ * is a warning (once) and 0. cgroup NULL: nothing. */
+int agent_devcgroup_apply(const char *cgroup, const struct vc_oci_spec *spec, int *prog_fd,
+			  struct vc_error *err);
 
 /* procinfo.c: ListProcesses' "details": what procps' ps reads from /proc, per pid
  * (pids that are gone by then are left out), and the guest's clock and memory. */
