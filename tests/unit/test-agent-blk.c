@@ -227,15 +227,8 @@ VC_TEST(test_devices_read)
 
 static struct vc_oci_spec *spec_with(const char *linux_json)
 {
-	_cleanup_free_ char *text =
-		vc_strdup_printf("{\"ociVersion\":\"1.2.0\",\"process\":{\"args\":[\"sh\"],\"cwd\":"
-				 "\"/\"},\"root\":{\"path\":\"/r\"},\"linux\":%s}",
-				 linux_json);
-	struct vc_oci_spec *spec = NULL;
-	struct vc_error err = {0};
-	if (vc_oci_spec_parse(text, strlen(text), "spec", &spec, &err) < 0)
-		fprintf(stderr, "# spec: %s\n", err.msg);
-	return spec;
+	_cleanup_free_ char *more = vc_strdup_printf("\"linux\":%s", linux_json);
+	return vc_unit_spec(more);
 }
 
 /* Two host disks: 7:0 at /dev/xvda and 254:0 at /dev/sdb. The guest numbers them
@@ -317,32 +310,11 @@ VC_TEST(test_devices_apply_errors)
 
 /* ---- through a whole agent ------------------------------------------------- */
 
-/* Runs argv; its stdout (trimmed) in out when out is not NULL. */
-static int run(char *const argv[], char *out, size_t n)
+/* Runs argv: whether it exited 0. */
+static bool run(char *const argv[])
 {
-	int p[2];
-	if (pipe(p) < 0)
-		return -1;
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	char buf[512] = "";
-	ssize_t got = vc_read_all(p[0], buf, sizeof(buf) - 1);
-	close(p[0]);
-	buf[got > 0 ? got : 0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	if (out)
-		snprintf(out, n, "%s", buf);
-	return vc_unit_reap(pid);
+	_cleanup_free_ char *out = vc_unit_run_out(argv);
+	return out != NULL;
 }
 
 static char loopdev[64];
@@ -350,7 +322,7 @@ static char loopdev[64];
 static void detach_loop(void)
 {
 	if (loopdev[0])
-		run((char *[]){"losetup", "-d", loopdev, NULL}, NULL, 0);
+		run((char *[]){"losetup", "-d", loopdev, NULL});
 	loopdev[0] = '\0';
 }
 
@@ -458,11 +430,15 @@ VC_TEST(test_blk_storage_rootfs)
 	_cleanup_free_ char *img = vc_strdup_printf("%s/rootfs.img", vc_unit_tmpdir());
 	_cleanup_free_ char *hello = vc_strdup_printf("%s/hello", rootfs);
 	CHECK(vc_write_file(hello, "from the disk\n", 14, NULL) == 0);
-	CHECK(run((char *[]){"truncate", "-s", "24M", img, NULL}, NULL, 0) == 0);
-	CHECK(run((char *[]){"mkfs.ext4", "-q", "-F", "-d", rootfs, img, NULL}, NULL, 0) == 0);
+	CHECK(run((char *[]){"truncate", "-s", "24M", img, NULL}));
+	CHECK(run((char *[]){"mkfs.ext4", "-q", "-F", "-d", rootfs, img, NULL}));
 	unlink(hello);
 	atexit(detach_loop);
-	CHECK(run((char *[]){"losetup", "-f", "--show", img, NULL}, loopdev, sizeof(loopdev)) == 0);
+	_cleanup_free_ char *dev =
+		vc_unit_run_out((char *[]){"losetup", "-f", "--show", img, NULL});
+	CHECK(dev && dev[0] == '/');
+	dev[strcspn(dev, "\n")] = '\0';
+	snprintf(loopdev, sizeof(loopdev), "%s", dev);
 	struct stat st;
 	CHECK(stat(loopdev, &st) == 0 && S_ISBLK(st.st_mode));
 	struct disks t __attribute__((cleanup(tree_free))) = tree("rootfs");
