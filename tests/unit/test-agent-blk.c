@@ -184,7 +184,8 @@ VC_TEST(test_devices_read)
 	CHECK(n == 2);
 	CHECK_STR(d[1].id, "vcb2");
 	CHECK_STR(d[1].container_path, "/dev/sdb");
-	CHECK(agent_devices_read(NULL, "params.devices", &d, &n, &err) == 0 && n == 0 && !d);
+	_cleanup_free_ struct agent_device_req *none = NULL;
+	CHECK(agent_devices_read(NULL, "params.devices", &none, &n, &err) == 0 && n == 0 && !none);
 
 	static const struct {
 		const char *json, *want;
