@@ -84,7 +84,10 @@ static int mount_blk(struct agent *a, const struct agent_storage_req *s,
 		return vc_error_set(err, ENOMEM, "out of memory");
 	if ((r = agent_modules_load(env.modules_dir, set, true, err)) < 0)
 		return vc_error_wrap(err, "%s modules", s->fstype);
-	return mount_fs(s, disk.node, s->fstype, NULL, o, err);
+	r = mount_fs(s, disk.node, s->fstype, NULL, o, err);
+	if (r == -ENODEV)
+		vc_error_wrap(err, "the guest kernel has no %s file system", s->fstype);
+	return r;
 }
 
 static const struct {

@@ -470,6 +470,16 @@ VC_TEST(test_blk_storage_rootfs)
 	CHECK(is_ok(CALL(&h, VC_M_REMOVE_CONTAINER, "{\"container_id\":\"b1\"}")));
 	_cleanup_free_ char *mnt_entry = vc_strdup_printf(" %s ", mnt);
 	CHECK(!agent_mountinfo_has(&h, mnt_entry));
+	/* a file system the kernel lacks is named as such */
+	r = CALL(&h, VC_M_CREATE_CONTAINER,
+		 "{\"container_id\":\"b2\",\"stream_id\":10,\"storages\":[{\"driver\":\"blk\","
+		 "\"source\":\"vcbroot\",\"fstype\":\"vcrunfs\",\"mount_point\":\"%s\"}],"
+		 "\"spec\":%s}",
+		 mnt, spec);
+	CHECK(!is_ok(r) && err_code(r) == ENODEV);
+	CHECK_CONTAINS(r, "params: storages[0]: the guest kernel has no vcrunfs file system: mount "
+			  "vcrunfs ");
+	CHECK(!agent_mountinfo_has(&h, mnt_entry));
 	STOP(h);
 	h_sysfs = h_devroot = NULL;
 	detach_loop();
