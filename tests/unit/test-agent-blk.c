@@ -485,7 +485,67 @@ VC_TEST(test_blk_storage_rootfs)
 	detach_loop();
 }
 
+/* The whole path for a `devices` disk: the spec names the host's sdb (8:16) and
+ * allows it read-only; the disk the guest got (a loop device here, found by serial)
+ * has another number. The node and the rule both get it: the container reads the
+ * disk, its write is refused by the device cgroup. */
+VC_TEST(test_container_reads_disk_through_its_rule)
+{
+	if (!root_or_skip() || !fixtures())
+		return;
+	CHECK(cgroot[0]); /* the device cgroup needs the host's cgroup v2 */
+	_cleanup_free_ char *img = vc_strdup_printf("%s/disk.img", vc_unit_tmpdir());
+	char data[65536] = "vcrun disk\n";
+	CHECK(vc_write_file(img, data, sizeof(data), NULL) == 0);
+	atexit(detach_loop);
+	_cleanup_free_ char *dev =
+		vc_unit_run_out((char *[]){"losetup", "-f", "--show", img, NULL});
+	CHECK(dev && dev[0] == '/');
+	dev[strcspn(dev, "\n")] = '\0';
+	snprintf(loopdev, sizeof(loopdev), "%s", dev);
+	struct stat st;
+	CHECK(stat(loopdev, &st) == 0 && S_ISBLK(st.st_mode));
+	struct disks t __attribute__((cleanup(tree_free))) = tree("rule");
+	disk(&t, "vdq", "vcbdata", major(st.st_rdev), minor(st.st_rdev));
+	CHECK(t.ok);
+	h_sysfs = t.sys;
+	h_devroot = t.dev;
+	START(h);
+	_cleanup_free_ char *spec = spec_json(
+		rootfs, "[\"sh\",\"-c\",\"head -n1 /dev/xvdb; echo x > /dev/xvdb && echo wrote\"]",
+		false,
+		",\"devices\":[{\"path\":\"/dev/xvdb\",\"type\":\"b\",\"major\":8,\"minor\":16,"
+		"\"fileMode\":438}]");
+	const char *deny = "[{\"allow\":false,\"access\":\"rwm\"}]";
+	char *at = spec ? strstr(spec, deny) : NULL;
+	CHECK(at);
+	*at = '\0';
+	_cleanup_free_ char *spec2 = vc_strdup_printf(
+		"%s[{\"allow\":false,\"access\":\"rwm\"},{\"allow\":true,\"type\":\"b\","
+		"\"major\":8,\"minor\":16,\"access\":\"r\"}]%s",
+		spec, at + strlen(deny));
+	char *r = CALL(&h, VC_M_CREATE_CONTAINER,
+		       "{\"container_id\":\"r1\",\"stream_id\":8,\"storages\":[],\"spec\":%s,"
+		       "\"devices\":[{\"type\":\"blk\",\"id\":\"vcbdata\","
+		       "\"container_path\":\"/dev/xvdb\"}]}",
+		       spec2);
+	if (!is_ok(r))
+		fprintf(stderr, "# %s\n", r ? r : "(none)");
+	CHECK(is_ok(r));
+	CHECK(is_ok(CALL(&h, VC_M_START_CONTAINER, "{\"container_id\":\"r1\"}")));
+	r = wait_process(&h, "r1", NULL, 8, NULL);
+	CHECK(r);
+	struct stream *s = stream_get(&h, 8);
+	CHECK(s && s->out && s->err);
+	CHECK_STR(s->out, "vcrun disk\n");
+	CHECK_CONTAINS(s->err, "can't create /dev/xvdb: Operation not permitted");
+	STOP(h);
+	h_sysfs = h_devroot = NULL;
+	detach_loop();
+}
+
 VC_TESTS(VC_T(test_find_by_serial), VC_T(test_find_waits_for_a_late_disk), VC_T(test_find_errors),
 	 VC_T(test_devices_read), VC_T(test_devices_apply_renumbers),
 	 VC_T(test_devices_apply_errors), VC_T(test_container_gets_renamed_disk),
-	 VC_T(test_blk_storage_checks), VC_T(test_blk_storage_rootfs))
+	 VC_T(test_blk_storage_checks), VC_T(test_blk_storage_rootfs),
+	 VC_T(test_container_reads_disk_through_its_rule))
