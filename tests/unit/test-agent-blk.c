@@ -327,6 +327,29 @@ static void detach_loop(void)
 	loopdev[0] = '\0';
 }
 
+/* IMG on a loop device (detached at exit), as the disk vdl whose serial is SERIAL
+ * in a fake tree that the next agent uses. */
+static struct disks loop_disk(const char *name, const char *img, const char *serial)
+{
+	struct disks t = tree(name);
+	atexit(detach_loop);
+	_cleanup_free_ char *dev =
+		vc_unit_run_out((char *[]){"losetup", "-f", "--show", (char *)img, NULL});
+	struct stat st;
+	if (dev)
+		dev[strcspn(dev, "\n")] = '\0';
+	if (!dev || dev[0] != '/' || stat(dev, &st) < 0 || !S_ISBLK(st.st_mode)) {
+		fprintf(stderr, "# losetup %s: %s\n", img, dev ? dev : "failed");
+		t.ok = false;
+		return t;
+	}
+	snprintf(loopdev, sizeof(loopdev), "%s", dev);
+	disk(&t, "vdl", serial, major(st.st_rdev), minor(st.st_rdev));
+	h_sysfs = t.sys;
+	h_devroot = t.dev;
+	return t;
+}
+
 /* The container gets the disk at the path the spec asks (a rename), with the
  * spec's mode and group and the guest's number. */
 VC_TEST(test_container_gets_renamed_disk)
@@ -434,19 +457,8 @@ VC_TEST(test_blk_storage_rootfs)
 	CHECK(run((char *[]){"truncate", "-s", "24M", img, NULL}));
 	CHECK(run((char *[]){"mkfs.ext4", "-q", "-F", "-d", rootfs, img, NULL}));
 	unlink(hello);
-	atexit(detach_loop);
-	_cleanup_free_ char *dev =
-		vc_unit_run_out((char *[]){"losetup", "-f", "--show", img, NULL});
-	CHECK(dev && dev[0] == '/');
-	dev[strcspn(dev, "\n")] = '\0';
-	snprintf(loopdev, sizeof(loopdev), "%s", dev);
-	struct stat st;
-	CHECK(stat(loopdev, &st) == 0 && S_ISBLK(st.st_mode));
-	struct disks t __attribute__((cleanup(tree_free))) = tree("rootfs");
-	disk(&t, "vdr", "vcbroot", major(st.st_rdev), minor(st.st_rdev));
+	struct disks t __attribute__((cleanup(tree_free))) = loop_disk("rootfs", img, "vcbroot");
 	CHECK(t.ok);
-	h_sysfs = t.sys;
-	h_devroot = t.dev;
 	START(h);
 	_cleanup_free_ char *mnt = vc_strdup_printf("%s/blkroot", vc_unit_tmpdir());
 	_cleanup_free_ char *spec =
@@ -497,19 +509,8 @@ VC_TEST(test_container_reads_disk_through_its_rule)
 	_cleanup_free_ char *img = vc_strdup_printf("%s/disk.img", vc_unit_tmpdir());
 	char data[65536] = "vcrun disk\n";
 	CHECK(vc_write_file(img, data, sizeof(data), NULL) == 0);
-	atexit(detach_loop);
-	_cleanup_free_ char *dev =
-		vc_unit_run_out((char *[]){"losetup", "-f", "--show", img, NULL});
-	CHECK(dev && dev[0] == '/');
-	dev[strcspn(dev, "\n")] = '\0';
-	snprintf(loopdev, sizeof(loopdev), "%s", dev);
-	struct stat st;
-	CHECK(stat(loopdev, &st) == 0 && S_ISBLK(st.st_mode));
-	struct disks t __attribute__((cleanup(tree_free))) = tree("rule");
-	disk(&t, "vdq", "vcbdata", major(st.st_rdev), minor(st.st_rdev));
+	struct disks t __attribute__((cleanup(tree_free))) = loop_disk("rule", img, "vcbdata");
 	CHECK(t.ok);
-	h_sysfs = t.sys;
-	h_devroot = t.dev;
 	START(h);
 	_cleanup_free_ char *spec = spec_json(
 		rootfs, "[\"sh\",\"-c\",\"head -n1 /dev/xvdb; echo x > /dev/xvdb && echo wrote\"]",
