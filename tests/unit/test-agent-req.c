@@ -354,9 +354,10 @@ VC_TEST(encode_refuses)
 	CHECK(encode_refused(VC_AR_CREATE_CONTAINER,
 			     &(struct vc_areq_create_container){"c", 1, false, arr, arr, NULL},
 			     "CreateContainer: params.spec: must be an object, not array"));
-	CHECK(encode_refused(VC_AR_CREATE_CONTAINER,
-			     &(struct vc_areq_create_container){"c", 1, false, bad_items, obj, NULL},
-			     "CreateContainer: params.storages[0]: must be an object"));
+	CHECK(encode_refused(
+		VC_AR_CREATE_CONTAINER,
+		&(struct vc_areq_create_container){"c", 1, false, bad_items, obj, NULL},
+		"CreateContainer: params.storages[0]: must be an object"));
 	CHECK(encode_refused(VC_AR_START_CONTAINER, &(struct vc_areq_container){"a/b"},
 			     "StartContainer: params.container_id: invalid container id"));
 	CHECK(encode_refused(VC_AR_START_CONTAINER, &(struct vc_areq_container){NULL},

@@ -152,6 +152,37 @@ VC_TEST(test_userns_container)
 	STOP(h);
 }
 
+/* Without CAP_MKNOD the node is the guest's bound in: the one of the entry's number
+ * (its kernel name), not the one at the container's path, which may be a rename (a
+ * host disk at /dev/xvda is the guest's vdb) or nothing in the guest. */
+VC_TEST(test_userns_renamed_device)
+{
+	START(h);
+	CHECK(userns_fixtures());
+	_cleanup_free_ char *base = userns_spec(
+		"[\"sh\",\"-c\",\"head -c4 /dev/renamed | wc -c; stat -c %t:%T /dev/renamed\"]",
+		NS_USER, MAPS, NULL);
+	const char *old = "\"devices\":[{\"path\":\"/dev/full\"";
+	char *at = base ? strstr(base, old) : NULL;
+	CHECK(at);
+	*at = '\0';
+	_cleanup_free_ char *spec = vc_strdup_printf(
+		"%s\"devices\":[{\"path\":\"/dev/renamed\",\"type\":\"c\",\"major\":1,"
+		"\"minor\":9},{\"path\":\"/dev/full\"%s",
+		base, at + strlen(old));
+	char *r = create(&h, "rn", 4, spec);
+	if (!is_ok(r))
+		fprintf(stderr, "# %s\n", r ? r : "(none)");
+	CHECK(is_ok(r));
+	CHECK(is_ok(CALL(&h, VC_M_START_CONTAINER, "{\"container_id\":\"rn\"}")));
+	r = wait_process(&h, "rn", NULL, 4, NULL);
+	CHECK(result_int(r, "exit_code") == 0);
+	struct stream *s = stream_get(&h, 4);
+	CHECK(s && s->out);
+	CHECK_STR(s->out, "4\n1:9\n");
+	STOP(h);
+}
+
 VC_TEST(test_userns_exec)
 {
 	START(h);
@@ -273,5 +304,5 @@ VC_TEST(test_userns_ids)
 	CHECK_CONTAINS(err.msg, "linux.sysctl k");
 }
 
-VC_TESTS(VC_T(test_userns_ids), VC_T(test_userns_container), VC_T(test_userns_exec),
-	 VC_T(test_userns_refused))
+VC_TESTS(VC_T(test_userns_ids), VC_T(test_userns_container), VC_T(test_userns_renamed_device),
+	 VC_T(test_userns_exec), VC_T(test_userns_refused))

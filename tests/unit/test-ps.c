@@ -212,29 +212,6 @@ VC_TEST(mutated_answers)
 	CHECK(formatted > 1000);
 }
 
-/* runs argv, returns its stdout */
-static char *run_out(char *const argv[])
-{
-	int p[2];
-	if (pipe(p) < 0)
-		return NULL;
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	char *out = NULL;
-	vc_read_fd(p[0], 1 << 20, &out, NULL, NULL);
-	close(p[0]);
-	int st;
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? out : (free(out), NULL);
-}
-
 /* The headers above are procps' own: the host's ps prints each first. */
 VC_TEST(headers_as_procps)
 {
@@ -242,7 +219,7 @@ VC_TEST(headers_as_procps)
 		char *argv[7] = {"ps"};
 		for (size_t k = 0; forms[i].args[k]; k++)
 			argv[k + 1] = forms[i].args[k];
-		_cleanup_free_ char *out = run_out(argv);
+		_cleanup_free_ char *out = vc_unit_run_out(argv);
 		CHECK(out != NULL);
 		char *nl = strchr(out, '\n');
 		CHECK(nl != NULL);
@@ -271,7 +248,7 @@ VC_TEST(same_as_procps)
 		"user,pid,comm,tty"};
 	for (size_t i = 0; i < VC_ARRAY_SIZE(lists); i++) {
 		char *ps_argv[] = {"ps", "-o", lists[i], "-p", pidarg, NULL};
-		_cleanup_free_ char *want = run_out(ps_argv);
+		_cleanup_free_ char *want = vc_unit_run_out(ps_argv);
 		CHECK(want != NULL);
 		char *args[] = {"-o", lists[i], NULL};
 		_cleanup_free_ char *got = NULL;

@@ -24,6 +24,37 @@ int vc_unit_reap(int pid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+char *vc_unit_run_out(char *const argv[])
+{
+	int p[2];
+	if (pipe(p) < 0)
+		return NULL;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return NULL;
+	}
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	char *out = NULL;
+	if (vc_read_fd(p[0], 1 << 20, &out, NULL, NULL) < 0)
+		out = NULL;
+	close(p[0]);
+	if (vc_unit_reap(pid) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 unsigned vc_unit_rand(unsigned long long *state)
 {
 	*state ^= *state >> 12;

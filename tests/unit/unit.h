@@ -89,4 +89,8 @@ const char *vc_unit_tmpdir(void);
 struct vc_oci_spec;
 struct vc_oci_spec *vc_unit_spec(const char *more);
 
+/* Runs argv (PATH lookup): its stdout (malloc'd, at most 1 MiB) when it exits 0,
+ * else NULL. */
+char *vc_unit_run_out(char *const argv[]);
+
 #endif
