@@ -38,6 +38,12 @@ int vc_hv_blk_check(const struct vc_hv_blk *b, struct vc_error *err)
 
 int vc_hv_qmp_blockdev_args(const struct vc_hv_blk *b, char **out, struct vc_error *err)
 {
+	return hv_blockdev_args(b, "host_device", out, err);
+}
+
+int hv_blockdev_args(const struct vc_hv_blk *b, const char *driver, char **out,
+		     struct vc_error *err)
+{
 	int r = vc_hv_blk_check(b, err);
 	if (r < 0)
 		return r;
@@ -47,7 +53,7 @@ int vc_hv_qmp_blockdev_args(const struct vc_hv_blk *b, char **out, struct vc_err
 	if (!g)
 		return vc_error_set(err, ENOMEM, "out of memory");
 	vc_jgen_object_open(g);
-	vc_jgen_kv_string(g, "driver", "host_device");
+	vc_jgen_kv_string(g, "driver", driver);
 	vc_jgen_kv_string(g, "node-name", node);
 	vc_jgen_kv_string(g, "filename", b->path);
 	vc_jgen_kv_bool(g, "read-only", b->readonly);

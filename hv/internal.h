@@ -29,6 +29,10 @@ int hv_vfio_argv(const struct vc_hv_config *cfg, char ***argv);
 /* The boot's virtio-blk disks (hv/blk.c): -blockdev JSON + -device per cfg->blks. */
 int hv_blk_validate(const struct vc_hv_config *cfg, struct vc_error *err);
 int hv_blk_argv(const struct vc_hv_config *cfg, char ***argv);
+/* blockdev-add's arguments with QEMU's driver named: "host_device" for a block
+ * node, "file" for a regular file (a hot-plugged disk may be either). */
+int hv_blockdev_args(const struct vc_hv_blk *b, const char *driver, char **out,
+		     struct vc_error *err);
 
 /* A value inside a QEMU option string ("path=...,server=on"): commas doubled.
  * malloc'd, NULL when out of memory. */
