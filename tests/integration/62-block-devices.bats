@@ -79,7 +79,9 @@ guest_only() {
 	make_bundle "$T/b" sh -c 'ls -ln /dev/xvda; head -c 13 /dev/xvda; echo;
 		printf guest-data-456 | dd of=/dev/xvda bs=512 seek=1 conv=notrunc,sync,fsync 2>/dev/null &&
 		echo wrote; sleep 600'
-	add_blk "$T/b" "$dev" /dev/xvda rwm 416 1000 1001
+	# Owned by another user: root without CAP_DAC_OVERRIDE (the default capabilities)
+	# gets the "other" bits, as under runc.
+	add_blk "$T/b" "$dev" /dev/xvda rwm 422 1000 1001
 	vcrun create --bundle "$T/b" "$(new_id blk)" </dev/null >"$T/blk.out" 2>"$T/err" ||
 		fail "create: $(cat "$T/err")"
 	if is_vm_runtime; then
@@ -87,7 +89,7 @@ guest_only() {
 	fi
 	vcrun start blk
 	wait_output "$T/blk.out" wrote
-	grep -q "^brw-r----- *1 1000 *1001 " "$T/blk.out" || fail "node: $(head -1 "$T/blk.out")"
+	grep -q "^brw-r--rw- *1 1000 *1001 " "$T/blk.out" || fail "node: $(head -1 "$T/blk.out")"
 	grep -qx "$HOST_DATA" "$T/blk.out" || fail "the container read: $(cat "$T/blk.out")"
 	[ "$(sector1 "$dev")" = "$GUEST_DATA" ] || fail "the host reads '$(sector1 "$dev")' in sector 1"
 	vcrun kill blk KILL
@@ -169,19 +171,27 @@ guest_only() {
 	[ "$(tail -1 "$T/priv.out" | tr -d ' ')" = "$want" ] || fail "read $(tail -1 "$T/priv.out") bytes, want $want"
 }
 
-@test "block devices: a pod member's disk is hot-plugged into the running sandbox and detached at its delete; the sandbox runs on" {
-	is_vm_runtime || fail "pods are vcrun's: run with vcrun"
-	dev=$(loop_with_data)
+# pod_with_member BUNDLE: $T/p is a running pod "pod" (sleep 600) and BUNDLE a
+# member's bundle (ARGS after it) that joins it.
+pod_with_member() {
+	local m=$1
+	shift
 	make_bundle "$T/p" sleep 600
 	spec_edit "$T/p" '.annotations += {"io.kubernetes.cri.container-type": "sandbox",
 		"io.kubernetes.cri.sandbox-id": "pod"}'
 	vcrun create --bundle "$T/p" "$(new_id pod)" </dev/null >/dev/null 2>"$T/err" || fail "pod: $(cat "$T/err")"
 	vcrun start pod
-	not_held "$dev" || fail "$dev open before the member: $(holders_of "$dev")"
-	make_bundle "$T/m" sh -c 'head -c 13 /dev/xvda; echo;
-		printf guest-data-456 | dd of=/dev/xvda bs=512 seek=1 conv=notrunc,sync,fsync 2>/dev/null && echo wrote'
-	spec_edit "$T/m" '.annotations += {"io.kubernetes.cri.container-type": "container",
+	make_bundle "$m" "$@"
+	spec_edit "$m" '.annotations += {"io.kubernetes.cri.container-type": "container",
 		"io.kubernetes.cri.sandbox-id": "pod"}'
+}
+
+@test "block devices: a pod member's disk is hot-plugged into the running sandbox and detached at its delete; the sandbox runs on" {
+	is_vm_runtime || fail "pods are vcrun's: run with vcrun"
+	dev=$(loop_with_data)
+	pod_with_member "$T/m" sh -c 'head -c 13 /dev/xvda; echo;
+		printf guest-data-456 | dd of=/dev/xvda bs=512 seek=1 conv=notrunc,sync,fsync 2>/dev/null && echo wrote'
+	not_held "$dev" || fail "$dev open before the member: $(holders_of "$dev")"
 	add_blk "$T/m" "$dev" /dev/xvda
 	vcrun create --bundle "$T/m" "$(new_id member)" </dev/null >"$T/m.out" 2>"$T/err" ||
 		fail "member: $(cat "$T/err")"
@@ -206,4 +216,21 @@ guest_only() {
 	wait_status pod stopped
 	vcrun delete pod
 	wait_for 10 not_held "$dev" || fail "$dev still open after the pod: $(holders_of "$dev")"
+}
+
+@test "block devices: a member whose disk finds no spare root port is refused with the reason; nothing of it stays, the pod runs on" {
+	is_vm_runtime || fail "pods are vcrun's: run with vcrun"
+	echo '{"hotplug_root_ports": 0}' >"$T/config.json"
+	export VCRUN_CONFIG=$T/config.json
+	dev=$(loop_with_data)
+	pod_with_member "$T/m" true
+	add_blk "$T/m" "$dev" /dev/xvda
+	vc_capture create --bundle "$T/m" "$(new_id member)"
+	[ "$status" -ne 0 ] || fail "create succeeded"
+	[[ $stderr == *"hot-plug disk "*" ($dev): no spare PCIe root port left (the VM booted with 0: hotplug_root_ports"* ]] ||
+		fail "message: $stderr"
+	[ ! -e "$ROOT/member" ] || fail "the member's state dir stayed"
+	not_held "$dev" || fail "$dev is open: $(holders_of "$dev")"
+	[ "$(state_status pod)" = running ] || fail "the pod went with its member"
+	vcrun exec pod true || fail "exec in the pod"
 }
