@@ -117,6 +117,24 @@ guest_only() {
 	wait_for 10 not_held "$dev" || fail "$dev still open: $(holders_of "$dev")"
 }
 
+@test "block devices: a CDI device's block node becomes a disk like --device's; its permissions without w make it read-only" {
+	dev=$(loop_with_data)
+	export VCRUN_CDI_SPEC_DIRS=$T/cdi
+	mkdir -p "$T/cdi"
+	cat >"$T/cdi/disk.json" <<EOT
+{"cdiVersion": "0.6.0", "kind": "example.com/disk",
+ "devices": [{"name": "d0", "containerEdits": {"deviceNodes": [{"path": "/dev/xvdc", "hostPath": "$dev", "permissions": "r"}]}}]}
+EOT
+	make_bundle "$T/b" sh -c 'head -c 13 /dev/xvdc; echo'
+	spec_edit "$T/b" '.annotations = {"cdi.k8s.io/vcrun-test": "example.com/disk=d0"}'
+	vc_capture plan --bundle "$T/b"
+	[ "$status" -eq 0 ] || fail "plan: $stderr"
+	jq -e --arg d "$dev" '[.disks[] | [.path, .readonly, .target]] == [[$d, true, "/dev/xvdc"]]' "$T/out" >/dev/null ||
+		fail "disks: $(jq -c .disks "$T/out")"
+	vc_capture run --bundle "$T/b" "$(new_id cdi)"
+	[ "$status" -eq 0 ] && [ "$output" = "$HOST_DATA" ] || fail "run: $status '$output' $stderr"
+}
+
 @test "block devices: a char device the guest lacks is refused naming it and the ways out, leaving nothing; guest-only makes its node" {
 	is_vm_runtime || fail "runc passes any host device: run with vcrun"
 	make_bundle "$T/b" ls -l /dev/loop-control
