@@ -297,11 +297,10 @@ int vc_hv_hotplug_vfio(struct vc_hv *hv, const char *id, const char *host, struc
 int vc_hv_qmp_blk_device_args(const struct vc_hv_blk *b, unsigned port, char **out,
 			      struct vc_error *err)
 {
-	int r = vc_hv_blk_check(b, err);
+	char node[HV_BLK_NODE_MAX];
+	int r = hv_blk_node(b, node, err);
 	if (r < 0)
 		return r;
-	char node[VC_HV_BLK_ID_MAX + 2];
-	snprintf(node, sizeof(node), "d%s", b->id);
 	_cleanup_jgen_ struct vc_jgen *g = open_args();
 	if (!g)
 		return vc_error_set(err, ENOMEM, "out of memory");
@@ -319,7 +318,8 @@ int vc_hv_hotplug_blk(struct vc_hv *hv, const struct vc_hv_blk *b, struct vc_err
 	char what[VC_HV_BLK_ID_MAX + PATH_MAX_SHOWN + 16];
 	snprintf(what, sizeof(what), "disk %s (%.*s)", b->id ? b->id : "", PATH_MAX_SHOWN,
 		 b->path ? b->path : "");
-	int r = vc_hv_blk_check(b, err);
+	char node[HV_BLK_NODE_MAX];
+	int r = hv_blk_node(b, node, err);
 	if (r < 0)
 		return vc_error_wrap(err, "hot-plug %s", what);
 	if (find_plugged(hv, b->id))
@@ -336,8 +336,6 @@ int vc_hv_hotplug_blk(struct vc_hv *hv, const struct vc_hv_blk *b, struct vc_err
 		    0 ||
 	    (r = vc_hv_qmp_blk_device_args(b, port, &dev_args, err)) < 0)
 		return r;
-	char node[VC_HV_BLK_ID_MAX + 2];
-	snprintf(node, sizeof(node), "d%s", b->id);
 	r = vc_hv_qmp_execute(hv->qmp_path, "blockdev-add", bd_args, HV_PLUG_TIMEOUT_MS, NULL, err);
 	if (r < 0)
 		return vc_error_wrap(err, "hot-plug %s", what);
