@@ -38,16 +38,29 @@ int vc_hv_blk_check(const struct vc_hv_blk *b, struct vc_error *err)
 
 int vc_hv_qmp_blockdev_args(const struct vc_hv_blk *b, char **out, struct vc_error *err)
 {
+	return hv_blockdev_args(b, "host_device", out, err);
+}
+
+int hv_blk_node(const struct vc_hv_blk *b, char node[HV_BLK_NODE_MAX], struct vc_error *err)
+{
 	int r = vc_hv_blk_check(b, err);
+	if (r == 0)
+		snprintf(node, HV_BLK_NODE_MAX, "d%s", b->id);
+	return r;
+}
+
+int hv_blockdev_args(const struct vc_hv_blk *b, const char *driver, char **out,
+		     struct vc_error *err)
+{
+	char node[HV_BLK_NODE_MAX];
+	int r = hv_blk_node(b, node, err);
 	if (r < 0)
 		return r;
-	char node[VC_HV_BLK_ID_MAX + 2];
-	snprintf(node, sizeof(node), "d%s", b->id);
 	_cleanup_jgen_ struct vc_jgen *g = vc_jgen_new(false);
 	if (!g)
 		return vc_error_set(err, ENOMEM, "out of memory");
 	vc_jgen_object_open(g);
-	vc_jgen_kv_string(g, "driver", "host_device");
+	vc_jgen_kv_string(g, "driver", driver);
 	vc_jgen_kv_string(g, "node-name", node);
 	vc_jgen_kv_string(g, "filename", b->path);
 	vc_jgen_kv_bool(g, "read-only", b->readonly);

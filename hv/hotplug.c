@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -17,7 +18,8 @@
 /* device_add answers at once under TCG too; device_del waits for the guest. */
 #define HV_PLUG_TIMEOUT_MS   10000
 #define HV_UNPLUG_TIMEOUT_MS 10000
-#define HV_ID_MAX	     24 /* id + "-net" fits vc_hv_plugged.backend */
+#define HV_ID_MAX	     24	 /* id + "-net" fits vc_hv_plugged.backend */
+#define PATH_MAX_SHOWN	     128 /* of a disk's host path in messages */
 
 /* QEMU ids are "[A-Za-z][A-Za-z0-9_.-]*"; ours are narrower still, and never the
  * ids of the boot's devices (net0, rp1, ...), which carry no '-'. */
@@ -157,11 +159,16 @@ static struct vc_hv_plugged *find_plugged(struct vc_hv *hv, const char *id)
 	return NULL;
 }
 
+static bool in_port(const struct vc_hv_plugged *p)
+{
+	return p->kind == VC_HV_PLUG_PCI || p->kind == VC_HV_PLUG_BLK;
+}
+
 unsigned vc_hv_spare_ports_free(const struct vc_hv *hv)
 {
 	unsigned used = 0;
 	for (size_t i = 0; i < hv->n_plugged; i++)
-		used += hv->plugged[i].kind == VC_HV_PLUG_PCI;
+		used += in_port(&hv->plugged[i]);
 	return used < hv->n_spare ? hv->n_spare - used : 0;
 }
 
@@ -171,7 +178,7 @@ static int take_port(struct vc_hv *hv, const char *what, unsigned *port, struct 
 	for (unsigned p = hv->spare_first; p < hv->spare_first + hv->n_spare; p++) {
 		bool used = false;
 		for (size_t i = 0; i < hv->n_plugged && !used; i++)
-			used = hv->plugged[i].kind == VC_HV_PLUG_PCI && hv->plugged[i].port == p;
+			used = in_port(&hv->plugged[i]) && hv->plugged[i].port == p;
 		if (!used) {
 			*port = p;
 			return 0;
@@ -199,22 +206,35 @@ static int record(struct vc_hv *hv, enum vc_hv_plug_kind kind, const char *id, u
 	return 0;
 }
 
-/* A backend's removal, after a failed device_add or an unplug: a netdev, or a
- * DIMM's memory backend object. */
+/* A backend's removal, after a failed device_add or an unplug: a netdev, a DIMM's
+ * memory backend object, or a disk's blockdev node (which closes the host's file). */
 static int del_backend(struct vc_hv *hv, enum vc_hv_plug_kind kind, const char *backend,
 		       struct vc_error *err)
 {
-	_cleanup_free_ char *args = vc_strdup_printf("{\"id\":\"%s\"}", backend);
+	bool blk = kind == VC_HV_PLUG_BLK;
+	_cleanup_free_ char *args =
+		vc_strdup_printf("{\"%s\":\"%s\"}", blk ? "node-name" : "id", backend);
 	if (!args)
 		return vc_error_set(err, ENOMEM, "out of memory");
 	return vc_hv_qmp_execute(hv->qmp_path,
-				 kind == VC_HV_PLUG_DIMM ? "object-del" : "netdev_del", args,
-				 HV_PLUG_TIMEOUT_MS, NULL, err);
+				 blk			   ? "blockdev-del"
+				 : kind == VC_HV_PLUG_DIMM ? "object-del"
+							   : "netdev_del",
+				 args, HV_PLUG_TIMEOUT_MS, NULL, err);
 }
 
-static int del_netdev(struct vc_hv *hv, const char *netdev, struct vc_error *err)
+/* After a failed device_add (r, said in err): its backend goes again, and a
+ * failure there is added to the message. Returns r. */
+static int undo_backend(struct vc_hv *hv, enum vc_hv_plug_kind kind, const char *backend,
+			const char *noun, int r, struct vc_error *err)
 {
-	return del_backend(hv, VC_HV_PLUG_PCI, netdev, err);
+	struct vc_error undo = {0};
+	if (del_backend(hv, kind, backend, &undo) < 0) {
+		char msg[VC_ERROR_MSG_MAX];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		vc_error_set(err, -r, "%s (removing its %s failed too: %s)", msg, noun, undo.msg);
+	}
+	return r;
 }
 
 /* device_add of a device in port; on failure the message names the device. */
@@ -249,16 +269,8 @@ int vc_hv_hotplug_nic(struct vc_hv *hv, const char *id, const struct vc_hv_nic *
 			      err);
 	if (r < 0)
 		return vc_error_wrap(err, "hot-plug %s", what);
-	if ((r = device_add(hv, what, dev_args, err)) < 0) {
-		struct vc_error undo = {0};
-		if (del_netdev(hv, netdev, &undo) < 0) {
-			char msg[VC_ERROR_MSG_MAX];
-			snprintf(msg, sizeof(msg), "%s", err->msg);
-			vc_error_set(err, -r, "%s (removing its netdev failed too: %s)", msg,
-				     undo.msg);
-		}
-		return r;
-	}
+	if ((r = device_add(hv, what, dev_args, err)) < 0)
+		return undo_backend(hv, VC_HV_PLUG_PCI, netdev, "netdev", r, err);
 	if ((r = record(hv, VC_HV_PLUG_PCI, id, port, netdev, err)) < 0)
 		return r; /* plugged, but unknown to us: QEMU's exit removes it */
 	return 0;
@@ -280,6 +292,56 @@ int vc_hv_hotplug_vfio(struct vc_hv *hv, const char *id, const char *host, struc
 	if (r == 0)
 		r = record(hv, VC_HV_PLUG_PCI, id, port, NULL, err);
 	return r;
+}
+
+int vc_hv_qmp_blk_device_args(const struct vc_hv_blk *b, unsigned port, char **out,
+			      struct vc_error *err)
+{
+	char node[HV_BLK_NODE_MAX];
+	int r = hv_blk_node(b, node, err);
+	if (r < 0)
+		return r;
+	_cleanup_jgen_ struct vc_jgen *g = open_args();
+	if (!g)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	/* As at boot (hv/blk.c): the serial is how the guest's agent finds it. */
+	vc_jgen_kv_string(g, "driver", "virtio-blk-pci");
+	vc_jgen_kv_string(g, "id", b->id);
+	vc_jgen_kv_string(g, "drive", node);
+	vc_jgen_kv_string(g, "serial", b->id);
+	kv_bus(g, port);
+	return finish(g, out, err);
+}
+
+int vc_hv_hotplug_blk(struct vc_hv *hv, const struct vc_hv_blk *b, struct vc_error *err)
+{
+	char what[VC_HV_BLK_ID_MAX + PATH_MAX_SHOWN + 16];
+	snprintf(what, sizeof(what), "disk %s (%.*s)", b->id ? b->id : "", PATH_MAX_SHOWN,
+		 b->path ? b->path : "");
+	char node[HV_BLK_NODE_MAX];
+	int r = hv_blk_node(b, node, err);
+	if (r < 0)
+		return vc_error_wrap(err, "hot-plug %s", what);
+	if (find_plugged(hv, b->id))
+		return vc_error_set(err, EEXIST, "hot-plug %s: plugged already", what);
+	struct stat st;
+	if (stat(b->path, &st) < 0)
+		return vc_error_sys(err, errno, "hot-plug %s", what);
+	if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
+		return vc_error_set(err, ENOTBLK, "hot-plug %s: not a block device", what);
+	unsigned port = 0;
+	_cleanup_free_ char *bd_args = NULL, *dev_args = NULL;
+	if ((r = take_port(hv, what, &port, err)) < 0 ||
+	    (r = hv_blockdev_args(b, S_ISBLK(st.st_mode) ? "host_device" : "file", &bd_args, err)) <
+		    0 ||
+	    (r = vc_hv_qmp_blk_device_args(b, port, &dev_args, err)) < 0)
+		return r;
+	r = vc_hv_qmp_execute(hv->qmp_path, "blockdev-add", bd_args, HV_PLUG_TIMEOUT_MS, NULL, err);
+	if (r < 0)
+		return vc_error_wrap(err, "hot-plug %s", what);
+	if ((r = device_add(hv, what, dev_args, err)) < 0)
+		return undo_backend(hv, VC_HV_PLUG_BLK, node, "drive", r, err);
+	return record(hv, VC_HV_PLUG_BLK, b->id, port, node, err);
 }
 
 int vc_hv_unplug(struct vc_hv *hv, const char *id, int timeout_ms, struct vc_error *err)

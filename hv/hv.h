@@ -160,6 +160,7 @@ enum vc_hv_plug_kind {
 	VC_HV_PLUG_PCI,	 /* in a spare root port; backend: a netdev or none */
 	VC_HV_PLUG_DIMM, /* pc-dimm; backend: its memory-backend object */
 	VC_HV_PLUG_CPU,
+	VC_HV_PLUG_BLK, /* virtio-blk in a spare root port; backend: its blockdev node */
 };
 
 struct vc_hv_plugged {
@@ -246,6 +247,12 @@ int vc_hv_hotplug_memory(struct vc_hv *hv, const char *id, unsigned mib, struct 
 /* One more vCPU (the first free one query-hotpluggable-cpus lists); the guest's
  * agent onlines it. ENOSPC when every possible vCPU is there. */
 int vc_hv_hotplug_vcpu(struct vc_hv *hv, const char *id, struct vc_error *err);
+/* A disk (hv/blk.c's struct) into a free spare root port: blockdev-add of node
+ * "d" + id on b->path (QEMU's host_device driver for a block node, file for a
+ * regular file), then virtio-blk-pci with id and serial b->id; the node goes again
+ * when device_add fails. EEXIST when b->id is plugged already; ENOTBLK when the
+ * path is neither. Its unplug deletes the node too, so the host device is closed. */
+int vc_hv_hotplug_blk(struct vc_hv *hv, const struct vc_hv_blk *b, struct vc_error *err);
 /* Removes a device vc_hv_hotplug_* added: device_del, then waits up to timeout_ms
  * (<= 0: 10 s) for QEMU's DEVICE_DELETED (the guest must let go of it first), then
  * deletes its backend and frees its port. ENOENT when id was not plugged; ENOTSUP
@@ -260,6 +267,8 @@ int vc_hv_qmp_nic_args(const char *id, const struct vc_hv_nic *nic, unsigned por
 		       struct vc_error *err);
 int vc_hv_qmp_vfio_args(const char *id, const char *host, unsigned port, char **out,
 			struct vc_error *err);
+int vc_hv_qmp_blk_device_args(const struct vc_hv_blk *b, unsigned port, char **out,
+			      struct vc_error *err);
 int vc_hv_qmp_memory_args(const char *id, unsigned mib, bool shared, char **backend, char **device,
 			  struct vc_error *err);
 

@@ -29,6 +29,13 @@ int hv_vfio_argv(const struct vc_hv_config *cfg, char ***argv);
 /* The boot's virtio-blk disks (hv/blk.c): -blockdev JSON + -device per cfg->blks. */
 int hv_blk_validate(const struct vc_hv_config *cfg, struct vc_error *err);
 int hv_blk_argv(const struct vc_hv_config *cfg, char ***argv);
+/* Checks b (vc_hv_blk_check) and writes its drive's node name: "d" + id. */
+#define HV_BLK_NODE_MAX (VC_HV_BLK_ID_MAX + 2)
+int hv_blk_node(const struct vc_hv_blk *b, char node[HV_BLK_NODE_MAX], struct vc_error *err);
+/* blockdev-add's arguments with QEMU's driver named: "host_device" for a block
+ * node, "file" for a regular file (a hot-plugged disk may be either). */
+int hv_blockdev_args(const struct vc_hv_blk *b, const char *driver, char **out,
+		     struct vc_error *err);
 
 /* A value inside a QEMU option string ("path=...,server=on"): commas doubled.
  * malloc'd, NULL when out of memory. */

@@ -250,6 +250,7 @@ static int create_plan(const char *root, const char *id, const char *named,
 	struct vc_plan_where w = {root, id, join->owner ? join->owner : id, vreq->dev_root};
 	if (r == 0 && (r = vc_plan_build(&w, spec, &cfg, accel, plan, err)) == 0 &&
 	    ((r = vc_plan_set_vfio(plan, &vreq->place, err)) < 0 ||
+	     (r = vc_plan_set_devices(plan, spec, err)) < 0 ||
 	     (r = vfio_joinable(plan, join, vreq, err)) < 0 ||
 	     (r = vc_sandbox_guest_namespaces(plan->guest_spec, join, err)) < 0))
 		vc_plan_release(plan);

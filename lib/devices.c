@@ -2,8 +2,8 @@
  * cdi.k8s.io/ annotations are resolved and their edits applied to the spec before
  * anything is planned. Env, mounts, hooks and additionalGids work as they would with
  * runc (mounts are shared into the guest like any bind mount, hooks run on the host).
- * A device node cannot be handed to a guest kernel: only VFIO devices can, as PCI
- * passthrough. */
+ * A char device node cannot be handed to a guest kernel: only VFIO devices can, as
+ * PCI passthrough, and block devices, as virtio-blk disks. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,17 +14,19 @@
 #include "oci/json.h"
 #include "vfio/vfio.h"
 
+/* A block device goes on into linux.devices and becomes a disk there
+ * (lib/plan-devices.c), as one from --device does. */
 static int refuse_nodes(const struct vc_cdi_result *res, struct vc_error *err)
 {
 	for (size_t i = 0; i < res->nnodes; i++) {
 		const struct vc_cdi_node *n = &res->nodes[i];
 		const char *host = n->host_path ? n->host_path : n->path;
-		if (host && vc_vfio_is_vfio_path(host))
+		if ((host && vc_vfio_is_vfio_path(host)) || !strcmp(n->type, "b"))
 			continue;
 		return vc_error_set(
 			err, ENOTSUP,
 			"CDI device %s (%s): device node %s cannot be passed into a VM: "
-			"only VFIO devices (/dev/vfio/N) can",
+			"only VFIO devices (/dev/vfio/N) and block devices can",
 			n->device, n->spec_path, host ? host : "(none)");
 	}
 	return 0;

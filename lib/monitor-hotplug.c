@@ -8,8 +8,9 @@
  * teardown deletes every vcrun tap.
  *
  * A container that joins: its memory limit and CPU quota grow the VM (a DIMM,
- * vCPUs), its VFIO functions go into spare root ports; `update` resizes; its
- * delete gives them back. */
+ * vCPUs), its VFIO functions and host block devices (virtio-blk) go into spare
+ * root ports; `update` resizes; its delete gives them back (a disk's host device
+ * is closed once the guest lets go of it). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -423,6 +424,26 @@ static int plug_vfio(struct monitor *m, struct mctr *c, const struct vc_plan *pl
 	return 0;
 }
 
+/* Its host block devices (and a block-backed rootfs), each on a port of its own;
+ * the agent waits for each by its serial. */
+static int plug_blk(struct monitor *m, struct mctr *c, const struct vc_plan *plan,
+		    struct vc_error *err)
+{
+	if (plan->n_blks && !(c->blk_devs = calloc(plan->n_blks, sizeof(*c->blk_devs))))
+		return vc_error_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < plan->n_blks; i++) {
+		const struct vc_hv_blk *b = &plan->blks[i];
+		int r = vc_hv_hotplug_blk(&m->hv, b, err);
+		if (r < 0)
+			return r;
+		snprintf(c->blk_devs[c->n_blk_devs++], sizeof(c->blk_devs[0]), "%s", b->id);
+		vc_info("container %s: host block device %s hot-plugged as disk %s%s%s", c->st.id,
+			b->path, b->id, b->target ? " for " : " (its rootfs)",
+			b->target ? b->target : "");
+	}
+	return 0;
+}
+
 int mon_ctr_plug(struct monitor *m, struct mctr *c, const struct vc_plan *plan,
 		 struct vc_error *err)
 {
@@ -430,6 +451,8 @@ int mon_ctr_plug(struct monitor *m, struct mctr *c, const struct vc_plan *plan,
 		m, c, vc_json_get(vc_json_get(plan->guest_spec, "linux"), "resources"), err);
 	if (r == 0)
 		r = plug_vfio(m, c, plan, err);
+	if (r == 0)
+		r = plug_blk(m, c, plan, err);
 	if (r < 0)
 		mon_ctr_unplug(m, c);
 	return r;
@@ -469,6 +492,19 @@ static void vfio_record_to_owner(struct monitor *m, struct mctr *c)
 
 void mon_ctr_unplug(struct monitor *m, struct mctr *c)
 {
+	/* The container's processes are gone: nothing in the guest holds its disks. */
+	while (c->n_blk_devs) {
+		struct vc_error err = {0};
+		const char *id = c->blk_devs[--c->n_blk_devs];
+		if (m->hv_running && vc_hv_unplug(&m->hv, id, 2 * UNPLUG_TIMEOUT_MS, &err) < 0)
+			vc_warn("container %s: %s; the VM keeps the disk, and its host device "
+				"open, until it ends",
+				c->st.id, err.msg);
+		else
+			vc_debug("container %s: disk %s detached", c->st.id, id);
+	}
+	free(c->blk_devs);
+	c->blk_devs = NULL;
 	bool held = false;
 	while (c->n_vfio_devs) {
 		struct vc_error err = {0};

@@ -52,6 +52,8 @@ struct mctr {
 	size_t n_vcpu_devs;
 	char (*vfio_devs)[24]; /* its VFIO functions, each in a spare root port */
 	size_t n_vfio_devs;
+	char (*blk_devs)[24]; /* its disks (the plan's blks' ids), each in a spare port */
+	size_t n_blk_devs;
 };
 
 struct stream {

@@ -229,6 +229,7 @@ void mon_ctr_forget(struct monitor *m, struct mctr *c)
 	free(c->netns_pin);
 	free(c->vcpu_devs);
 	free(c->vfio_devs);
+	free(c->blk_devs);
 	free(c);
 }
 

@@ -1,6 +1,7 @@
 /* What plan.c (building a plan) and plan-json.c (reading plan.json back) share:
  * the plan's own adders, which the reader uses so that a plan read back holds
- * exactly what one built would. Nothing outside those two files includes this. */
+ * exactly what one built would. Beyond those two, only the plan's other builders
+ * (plan-devices.c) and `vcrun plan` (planview.c) include this. */
 #ifndef VC_LIB_PLAN_INTERNAL_H
 #define VC_LIB_PLAN_INTERNAL_H
 
@@ -14,6 +15,8 @@ int vc_plan_vfio_mode_parse(const char *s, enum vc_plan_vfio_mode *m);
 int vc_plan_add_pci(struct vc_plan *plan, const char *host, unsigned port, unsigned function,
 		    bool multifunction, unsigned group);
 int vc_plan_add_ap(struct vc_plan *plan, const char *path);
+/* The disks as plan.json's "blk" array, under key (`vcrun plan` says "disks"). */
+void vc_plan_blks_to_json(struct vc_jgen *g, const char *key, const struct vc_plan *plan);
 /* target may be NULL (a block-backed rootfs). -ENOMEM only. */
 int vc_plan_add_blk(struct vc_plan *plan, const char *path, const char *id, bool readonly,
 		    const char *target);

@@ -98,9 +98,9 @@ static bool json_true(const struct vc_json *o, const char *key)
 	return v && v->type == VC_JSON_BOOL && v->u.boolean;
 }
 
-static void blks_to_json(struct vc_jgen *g, const struct vc_plan *plan)
+void vc_plan_blks_to_json(struct vc_jgen *g, const char *key, const struct vc_plan *plan)
 {
-	vc_jgen_key(g, "blk");
+	vc_jgen_key(g, key);
 	vc_jgen_array_open(g);
 	for (size_t i = 0; i < plan->n_blks; i++) {
 		const struct vc_hv_blk *b = &plan->blks[i];
@@ -190,7 +190,7 @@ int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct 
 	}
 	vc_jgen_array_close(g);
 	vfio_to_json(g, plan);
-	blks_to_json(g, plan);
+	vc_plan_blks_to_json(g, "blk", plan);
 	if (plan->netns_path) {
 		vc_jgen_key(g, "netns");
 		vc_jgen_object_open(g);

@@ -14,6 +14,10 @@
 /* "true" or "false": this container's VM is a template clone or not, whatever
  * vcrun's config says. */
 #define VC_ANNOT_TEMPLATE "io.vcrun.template"
+/* "true", or container paths separated by commas: those linux.devices entries are
+ * made in the guest only (a node of the guest kernel's, no host device behind it),
+ * where a host character device would be refused and a block device attached. */
+#define VC_ANNOT_DEVICES_GUEST_ONLY "io.vcrun.devices.guest-only"
 
 #define VC_GUEST_STORAGE_DIR "/run/vcrun/storage"
 /* In the state dir: this container's VM bridged its network namespace (the taps
@@ -94,6 +98,13 @@ int vc_plan_build(const struct vc_plan_where *w, const struct vc_oci_spec *spec,
  * io.vcrun.vfio.group.N = "PORT.FUNCTION,..." for the agent; AP devices are refused. */
 struct vc_vfio_plan;
 int vc_plan_set_vfio(struct vc_plan *plan, const struct vc_vfio_plan *vp, struct vc_error *err);
+/* The rest of linux.devices (lib/plan-devices.c): each host block device becomes a
+ * disk of the plan (read-only when the spec's device cgroup rules deny it `w`),
+ * its entry kept for the agent; a host character device that the guest kernel
+ * lacks is refused (EINVAL naming the entry) unless io.vcrun.devices.guest-only
+ * names it; a privileged spec (every device allowed) attaches and refuses nothing.
+ * Call after vc_plan_set_vfio. */
+int vc_plan_set_devices(struct vc_plan *plan, const struct vc_oci_spec *spec, struct vc_error *err);
 int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct vc_error *err);
 int vc_plan_from_json(const char *text, size_t len, const char *source, struct vc_plan *plan,
 		      struct vc_error *err);

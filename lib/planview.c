@@ -12,6 +12,7 @@
 #include "hv/hv.h"
 #include "lib/config.h"
 #include "lib/devices.h"
+#include "lib/plan-internal.h"
 #include "lib/plan.h"
 #include "lib/vcrun.h"
 #include "netns/netns.h"
@@ -80,7 +81,8 @@ int vc_plan_describe(const struct vc_ctx *ctx, const char *bundle, char **json,
 	if ((r = vc_devices_vfio_prepare(spec, cfg.vfio_bind, &v, err)) < 0 ||
 	    (r = vc_plan_build(&(struct vc_plan_where){ctx->root, "plan", "plan", v.dev_root}, spec,
 			       &cfg, accel, &plan, err)) < 0 ||
-	    (r = vc_plan_set_vfio(&plan, &v.place, err)) < 0)
+	    (r = vc_plan_set_vfio(&plan, &v.place, err)) < 0 ||
+	    (r = vc_plan_set_devices(&plan, spec, err)) < 0)
 		goto out;
 	struct vc_hv_config hc;
 	vc_plan_hv_config(&plan, "STATE_DIR", &hc);
@@ -107,6 +109,7 @@ int vc_plan_describe(const struct vc_ctx *ctx, const char *bundle, char **json,
 	vc_jgen_key(g, "placement");
 	vc_vfio_plan_describe(g, &v.place);
 	vc_jgen_object_close(g);
+	vc_plan_blks_to_json(g, "disks", &plan);
 	vc_jgen_key(g, "network");
 	describe_network(g, spec);
 	vc_jgen_key(g, "guest_storages");

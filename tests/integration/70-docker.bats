@@ -4,6 +4,7 @@
 
 load helpers
 load engines
+load loops
 
 setup() {
 	common_setup
@@ -11,8 +12,12 @@ setup() {
 }
 
 teardown() {
+	local loops rc=0
+	mapfile -t loops < <(loops_of_test)
 	stop_dockerd
-	common_teardown
+	common_teardown || rc=$?
+	loops_detach "${loops[@]}"
+	return $rc
 }
 
 @test "docker: run shows the guest kernel; exit codes; --rm leaves nothing" {
@@ -58,4 +63,15 @@ teardown() {
 		>/dev/null 2>&1 || status=$?
 	[ "$status" -eq 5 ] || fail "exit status $status, want 5: $(cat -A "$T/tty.log" | head -20)"
 	grep -aq 'typed-42' "$T/tty.log" || fail "no terminal output: $(cat -A "$T/tty.log" | head -20)"
+}
+
+@test "docker: --device with a host loop device: the container reads the host's data under the renamed node; nothing holds it after the run" {
+	dev=$(new_loop)
+	printf 'docker-data-77' | dd of="$dev" conv=notrunc status=none
+	drun run --rm --runtime vcrun --network none --device "$dev:/dev/xvda" localhost/bb \
+		sh -c 'ls -l /dev/xvda; head -c 14 /dev/xvda'
+	[ "$status" -eq 0 ] || fail "docker run: $stderr"
+	[[ $(head -1 <<<"$output") == brw*/dev/xvda ]] || fail "node: $output"
+	[ "$(tail -1 <<<"$output")" = docker-data-77 ] || fail "the container read: $output"
+	wait_for 10 not_held "$dev" || fail "$dev still open after the run: $(holders_of "$dev")"
 }

@@ -7,6 +7,7 @@
 
 load helpers
 load engines
+load loops
 
 RL_USER=vcrun-rl
 RL_RANGE=300000:65536
@@ -79,7 +80,8 @@ rl_state_left() {
 }
 
 teardown() {
-	local left p
+	local left p loops rc=0
+	mapfile -t loops < <(loops_of_test)
 	if [ -n "${RL:-}" ]; then
 		rlrun rm -af -t 0
 		left=$(rl_vm_procs)
@@ -91,8 +93,9 @@ teardown() {
 	rl_restore_tun
 	[ -z "${RL_MADE_SUB:-}" ] || sed -i "/^$RL_USER:/d" /etc/subuid /etc/subgid
 	[ -z "${RL_MADE_USER:-}" ] || userdel "$RL_USER" 2>/dev/null || true
-	common_teardown
-	[ -z "${left:-}" ]
+	common_teardown || rc=$?
+	loops_detach "${loops[@]}"
+	[ -z "${left:-}" ] && [ "$rc" -eq 0 ]
 }
 
 @test "rootless: vcrun check says rootless inside a user namespace, not as root" {
@@ -269,4 +272,19 @@ rl_restore_tun() {
 			fail "no word about the missing controller: $(cat "$T/out")"
 	fi
 	[ -z "$(ls -A "$RL/root" | grep -v accel.cache)" ] || fail "left in the root: $(ls -A "$RL/root")"
+}
+
+@test "rootless: a host block device the user cannot open is refused at create, naming it; nothing left" {
+	dev=$(new_loop)
+	make_bundle "$T/b" true
+	add_blk "$T/b" "$dev" /dev/xvda
+	mkdir "$RL/root"
+	chown "$RL_USER:" "$RL/root"
+	# euid 0 in a user namespace of the user's, as under rootless podman
+	run runuser -u "$RL_USER" -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin XDG_RUNTIME_DIR="$RL/xdg" \
+		unshare -r sh -c 'cd "$1" && exec "$2" --root "$3" run rl-blk' sh "$T/b" "$RUNTIME" "$RL/root"
+	[ "$status" -ne 0 ] || fail "ran with a device the user cannot open"
+	[[ $output == *"linux.devices[0] /dev/xvda: host block device $dev ("*") cannot be opened for reading and writing: Permission denied"* ]] ||
+		fail "error: $output"
+	[ -z "$(ls -A "$RL/root")" ] || fail "left in the root: $(ls -A "$RL/root")"
 }

@@ -167,6 +167,50 @@ VC_TEST(qmp_args_of_each_hotplug)
 	CHECK(backend == NULL && dimm == NULL);
 }
 
+/* A disk: its drive (host_device at boot and for a block node) and its device in a
+ * spare port, serial = id; at boot the same pair on the command line. */
+VC_TEST(qmp_args_of_a_disk)
+{
+	struct vc_hv_blk b = {.path = "/dev/loop3", .id = "vcb0123456789ab0", .readonly = true};
+	_cleanup_free_ char *drive = NULL, *dev = NULL;
+	struct vc_error err = {0};
+	CHECK(vc_hv_qmp_blockdev_args(&b, &drive, &err) == 0);
+	CHECK_STR(drive, "{\"driver\":\"host_device\",\"node-name\":\"dvcb0123456789ab0\","
+			 "\"filename\":\"/dev/loop3\",\"read-only\":true,\"aio\":\"threads\"}");
+	CHECK(vc_hv_qmp_blk_device_args(&b, 4, &dev, &err) == 0);
+	CHECK_STR(dev, "{\"driver\":\"virtio-blk-pci\",\"id\":\"vcb0123456789ab0\",\"drive\":"
+		       "\"dvcb0123456789ab0\",\"serial\":\"vcb0123456789ab0\",\"bus\":\"rp4\","
+		       "\"addr\":\"0\"}");
+	char *out = NULL;
+	/* An id QEMU or the guest would read otherwise, a path that is not one. */
+	const char *bad_ids[] = {"", "Vcb1", "1vcb", "vcb-1", "vcb0123456789abcdef012"};
+	for (size_t i = 0; i < VC_ARRAY_SIZE(bad_ids); i++) {
+		struct vc_hv_blk x = {.path = "/dev/loop3", .id = (char *)bad_ids[i]};
+		CHECK(vc_hv_qmp_blk_device_args(&x, 1, &out, &err) == -EINVAL);
+		CHECK(vc_hv_qmp_blockdev_args(&x, &out, &err) == -EINVAL);
+		CHECK_CONTAINS(err.msg, "id: `");
+	}
+	struct vc_hv_blk rel = {.path = "loop3", .id = "vcb1"};
+	CHECK(vc_hv_qmp_blockdev_args(&rel, &out, &err) == -EINVAL);
+	CHECK_CONTAINS(err.msg, "path: `loop3` is not an absolute path");
+	CHECK(out == NULL);
+
+	struct vc_hv_blk two[] = {{.path = "/dev/loop3", .id = "vcb1"},
+				  {.path = "/dev/loop4", .id = "vcb2", .readonly = true}};
+	struct vc_hv_config c = config("/run/vcrun/x");
+	c.blks = two;
+	c.n_blks = 2;
+	_cleanup_strv_ char **argv = NULL;
+	CHECK(vc_hv_qemu_argv(&c, &argv, &err) == 0);
+	CHECK(count(argv, "-blockdev") == 2);
+	CHECK(count(argv, "virtio-blk-pci,drive=dvcb2,id=vcb2,serial=vcb2") == 1);
+	CHECK_CONTAINS(after(argv, "-blockdev"), "\"filename\":\"/dev/loop3\"");
+	vc_strv_freep(&argv);
+	two[1].id = "vcb1";
+	CHECK(vc_hv_qemu_argv(&c, &argv, &err) == -EINVAL);
+	CHECK_CONTAINS(err.msg, "blks[1].id: `vcb1` is used twice");
+}
+
 VC_TEST(qmp_args_refuse_what_qemu_would_misread)
 {
 	struct vc_hv_nic nic = {.tap = "tap3_vc", .mac = "02:42:0a:2d:05:02"};
@@ -208,6 +252,58 @@ static const unsigned char mb_kernel[] = {
 		_exit(code);                                       \
 	} while (0)
 
+/* Whether QEMU has a block node of that name. */
+static bool named_node(struct vc_hv *hv, const char *name)
+{
+	_cleanup_free_ char *reply = NULL;
+	_cleanup_free_ char *quoted = vc_strdup_printf("\"node-name\":\"%s\"", name);
+	return vc_hv_qmp_execute(hv->qmp_path, "query-named-block-nodes", NULL, 3000, &reply,
+				 NULL) == 0 &&
+	       quoted && strstr(reply, quoted);
+}
+
+/* Disks: a regular file (QEMU's file driver) read-only into the second spare port,
+ * found by its serial; twice is refused; a refused device_add takes its drive
+ * back; a path that is no disk is refused before QEMU is asked. */
+static void disk_steps(struct vc_hv *phv, const char *dir)
+{
+	struct vc_hv hv = *phv; /* FAIL's */
+	struct vc_error err = {0};
+	_cleanup_free_ char *img = vc_strdup_printf("%s/disk.img", dir);
+	char zeros[4096] = {0};
+	if (!img || vc_write_file(img, zeros, sizeof(zeros), NULL) < 0)
+		FAIL(30);
+	struct vc_hv_blk disk = {.path = img, .id = "vcbdisk1", .readonly = true};
+	if (vc_hv_hotplug_blk(phv, &disk, &err) < 0)
+		FAIL(31);
+	hv = *phv;
+	const struct vc_hv_plugged *p = &phv->plugged[phv->n_plugged - 1];
+	if (phv->n_plugged != 2 || p->port != 2 || p->kind != VC_HV_PLUG_BLK ||
+	    strcmp(p->backend, "dvcbdisk1") || !named_node(phv, "dvcbdisk1"))
+		FAIL(32);
+	_cleanup_free_ char *reply = NULL;
+	if (vc_hv_qmp_execute(phv->qmp_path, "qom-get",
+			      "{\"path\":\"/machine/peripheral/vcbdisk1\",\"property\":\"serial\"}",
+			      3000, &reply, &err) < 0 ||
+	    strcmp(reply, "\"vcbdisk1\""))
+		FAIL(33);
+	if (vc_hv_hotplug_blk(phv, &disk, &err) != -EEXIST ||
+	    !strstr(err.msg, "hot-plug disk vcbdisk1 (") || !strstr(err.msg, "plugged already"))
+		FAIL(34);
+	/* rp1 is a root port's id already: device_add fails, its drive goes. */
+	struct vc_hv_blk clash = {.path = img, .id = "rp1"};
+	if (vc_hv_hotplug_blk(phv, &clash, &err) != -EIO || !strstr(err.msg, "hot-plug disk rp1") ||
+	    phv->n_plugged != 2 || named_node(phv, "drp1") || strstr(err.msg, "failed too"))
+		FAIL(35);
+	struct vc_hv_blk notblk = {.path = (char *)dir, .id = "vcbdir"};
+	if (vc_hv_hotplug_blk(phv, &notblk, &err) != -ENOTBLK ||
+	    !strstr(err.msg, "not a block device"))
+		FAIL(36);
+	struct vc_hv_blk gone = {.path = "/nonexistent/disk", .id = "vcbgone"};
+	if (vc_hv_hotplug_blk(phv, &gone, &err) != -ENOENT || phv->n_plugged != 2)
+		FAIL(37);
+}
+
 /* In a child with a network namespace of its own: exit 0 when every step did what
  * it should. */
 static void __attribute__((noreturn)) qemu_steps(const char *dir)
@@ -222,7 +318,7 @@ static void __attribute__((noreturn)) qemu_steps(const char *dir)
 	struct vc_hv_config c = config(state);
 	c.kernel = kernel;
 	c.initrd = kernel;
-	c.hotplug_ports = 2;
+	c.hotplug_ports = 3;
 	c.hotplug_mem_mib = 256;
 	c.max_vcpus = 2;
 	struct vc_hv hv;
@@ -231,7 +327,7 @@ static void __attribute__((noreturn)) qemu_steps(const char *dir)
 		fprintf(stderr, "# start: %s\n", err.msg);
 		_exit(4);
 	}
-	if (hv.spare_first != 1 || hv.n_spare != 2)
+	if (hv.spare_first != 1 || hv.n_spare != 3)
 		FAIL(5);
 	/* QEMU refuses a device: the message names it, and no port stays taken. */
 	if (vc_hv_hotplug_vfio(&hv, "vfio-x", "0000:ff:1f.7", &err) != -EIO ||
@@ -252,16 +348,17 @@ static void __attribute__((noreturn)) qemu_steps(const char *dir)
 		FAIL(9);
 	if (vc_hv_hotplug_nic(&hv, "nic-1", &nic, &err) != -EEXIST)
 		FAIL(10);
-	/* A refused device_add takes its netdev back: port 2 holds a device that is
+	disk_steps(&hv, dir);
+	/* A refused device_add takes its netdev back: port 3 holds a device that is
 	 * not ours, so QEMU refuses the NIC there. */
 	if (vc_hv_qmp_execute(hv.qmp_path, "device_add",
-			      "{\"driver\":\"virtio-rng-pci\",\"id\":\"rng\",\"bus\":\"rp2\"}",
+			      "{\"driver\":\"virtio-rng-pci\",\"id\":\"rng\",\"bus\":\"rp3\"}",
 			      3000, NULL, &err) < 0)
 		FAIL(11);
 	struct vc_hv_nic second = {.tap = "tapy_vc", .mac = "02:00:00:00:00:02"};
 	if (vc_hv_hotplug_nic(&hv, "nic-2", &second, &err) != -EIO ||
 	    !strstr(err.msg, "hot-plug NIC nic-2 (tap tapy_vc, MAC 02:00:00:00:00:02)") ||
-	    hv.n_plugged != 1)
+	    hv.n_plugged != 2)
 		FAIL(12);
 	free(reply);
 	reply = NULL;
@@ -273,8 +370,13 @@ static void __attribute__((noreturn)) qemu_steps(const char *dir)
 	 * the device stays recorded (QEMU may still remove it). */
 	if (vc_hv_unplug(&hv, "nic-1", 500, &err) != -ETIMEDOUT ||
 	    !strstr(err.msg, "unplug nic-1") || !strstr(err.msg, "DEVICE_DELETED") ||
-	    hv.n_plugged != 1)
+	    hv.n_plugged != 2)
 		FAIL(14);
+	/* The same for a disk: it stays, and so does its drive (QEMU holds the file
+	 * until the guest lets go or the VM ends). */
+	if (vc_hv_unplug(&hv, "vcbdisk1", 500, &err) != -ETIMEDOUT || hv.n_plugged != 2 ||
+	    !named_node(&hv, "dvcbdisk1"))
+		FAIL(23);
 	if (vc_hv_unplug(&hv, "nic-9", 500, &err) != -ENOENT)
 		FAIL(15);
 	/* Memory: a DIMM within the room, then one past it. */
@@ -295,7 +397,7 @@ static void __attribute__((noreturn)) qemu_steps(const char *dir)
 	    !strstr(err.msg, "every possible vCPU is there already"))
 		FAIL(21);
 	/* Under TCG a vCPU stays: QEMU 7.2 would crash. */
-	if (vc_hv_unplug(&hv, "cpu-1", 500, &err) != -ENOTSUP || hv.n_plugged != 3)
+	if (vc_hv_unplug(&hv, "cpu-1", 500, &err) != -ENOTSUP || hv.n_plugged != 4)
 		FAIL(22);
 	if (vc_hv_stop(&hv, 5000, &err) < 0)
 		FAIL(16);
@@ -345,5 +447,5 @@ VC_TEST(real_qemu_hotplug)
 
 VC_TESTS(VC_T(argv_spare_ports_follow_the_vfio_ports), VC_T(argv_spare_ports_are_bounded),
 	 VC_T(argv_room_for_memory_and_vcpus), VC_T(qmp_args_of_each_hotplug),
-	 VC_T(qmp_args_refuse_what_qemu_would_misread), VC_T(no_spare_port_left),
-	 VC_T(real_qemu_hotplug))
+	 VC_T(qmp_args_of_a_disk), VC_T(qmp_args_refuse_what_qemu_would_misread),
+	 VC_T(no_spare_port_left), VC_T(real_qemu_hotplug))
