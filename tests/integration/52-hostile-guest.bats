@@ -75,6 +75,26 @@ hostile_create() {
 	echo "$REAP" >>"$T/bg.pids"
 }
 
+# hostile_begin NAME WORDS...: the neighbour, the hostile config (WORDS; @CANARY@
+# is the host sleep's pid), then the hostile container NAME created (HID) under
+# reap.py, the call back. Its stand-in's stdout is $HOUT (default $T/h.out).
+hostile_begin() {
+	local name=$1
+	shift
+	start_neighbour
+	hostile_config "${@//@CANARY@/$CANARY}"
+	HID=$(new_id "hostile-$name")
+	hostile_create "$HID"
+	wait_for "$VC_TIMEOUT" created
+	[ -s "$T/hpid" ] || fail "create: $(cat "$T/h.err")"
+}
+
+# hostile_start: `start` of HID succeeds.
+hostile_start() {
+	timed 30 start "$HID"
+	[ "$status" -eq 0 ] || fail "start: $stderr"
+}
+
 # The create under reap.py has returned: its pid file exists, or it failed.
 created() {
 	[ -s "$T/hpid" ] || ! pid_alive "$REAP" || file_has "$T/h.err" error
@@ -123,12 +143,8 @@ hostile_finish() {
 }
 
 @test "hostile oversized: a frame announcing 4 GiB at start: start fails at once, named" {
-	hostile_config vcrun.hostile=oversized
-	start_neighbour
-	hid=$(new_id hostile-oversized)
-	hostile_create "$hid"
-	wait_for "$VC_TIMEOUT" created
-	[ -s "$T/hpid" ] || fail "create: $(cat "$T/h.err")"
+	hostile_begin oversized vcrun.hostile=oversized
+	hid=$HID
 
 	timed 30 start "$hid"
 	[ "$status" -ne 0 ] || fail "start succeeded against a bad frame"
@@ -141,12 +157,8 @@ hostile_finish() {
 }
 
 @test "hostile truncated: half a frame, then silence: start and ps time out, named" {
-	hostile_config vcrun.hostile=truncated
-	start_neighbour
-	hid=$(new_id hostile-truncated)
-	hostile_create "$hid"
-	wait_for "$VC_TIMEOUT" created
-	[ -s "$T/hpid" ] || fail "create: $(cat "$T/h.err")"
+	hostile_begin truncated vcrun.hostile=truncated
+	hid=$HID
 
 	local bound=$((AGENT_TIMEOUT_S + 20))
 	timed "$bound" start "$hid"
@@ -164,15 +176,10 @@ hostile_finish() {
 }
 
 @test "hostile unknown: unknown methods, ids and streams are shrugged off; an unknown frame type ends the VM, named" {
-	hostile_config vcrun.hostile=unknown vcrun.hostile_at=ExecProcess
-	start_neighbour
-	hid=$(new_id hostile-unknown)
-	hostile_create "$hid"
-	wait_for "$VC_TIMEOUT" created
-	[ -s "$T/hpid" ] || fail "create: $(cat "$T/h.err")"
+	hostile_begin unknown vcrun.hostile=unknown vcrun.hostile_at=ExecProcess
+	hid=$HID
 
-	timed 30 start "$hid"
-	[ "$status" -eq 0 ] || fail "start among unknown frames: $stderr"
+	hostile_start
 	wait_output "$T/h.out" hello
 	timed 30 ps "$hid"
 	[ "$status" -eq 0 ] && [[ $output == *"sleep 600"* ]] || fail "ps: $status '$output' $stderr"
@@ -187,17 +194,12 @@ hostile_finish() {
 }
 
 @test "hostile flood: ${FLOOD_BYTES} bytes of output at a stopped reader: the monitor stays under its RSS bound, nothing is lost" {
-	hostile_config vcrun.hostile=flood "vcrun.hostile_bytes=$FLOOD_BYTES"
-	start_neighbour
-	hid=$(new_id hostile-flood)
 	# the stand-in writes into a fifo nobody reads yet
 	open_fifo "$T/flood" flood_fd
-	HOUT=$T/flood hostile_create "$hid"
-	wait_for "$VC_TIMEOUT" created
-	[ -s "$T/hpid" ] || fail "create: $(cat "$T/h.err")"
+	HOUT=$T/flood hostile_begin flood vcrun.hostile=flood "vcrun.hostile_bytes=$FLOOD_BYTES"
+	hid=$HID
 	mon=$(monitor_pid "$hid")
-	timed 30 start "$hid"
-	[ "$status" -eq 0 ] || fail "start: $stderr"
+	hostile_start
 
 	# 15 s of a stopped reader: without a bound the whole flood sits in the monitor
 	max=0
@@ -222,15 +224,10 @@ hostile_finish() {
 }
 
 @test "hostile unsolicited: answers to requests never sent and duplicate answers are dropped; the container works" {
-	hostile_config vcrun.hostile=unsolicited "vcrun.hostile_pid=1"
-	start_neighbour
-	hid=$(new_id hostile-unsolicited)
-	hostile_create "$hid"
-	wait_for "$VC_TIMEOUT" created
-	[ -s "$T/hpid" ] || fail "create: $(cat "$T/h.err")"
+	hostile_begin unsolicited vcrun.hostile=unsolicited "vcrun.hostile_pid=1"
+	hid=$HID
 
-	timed 30 start "$hid"
-	[ "$status" -eq 0 ] || fail "start: $stderr"
+	hostile_start
 	wait_output "$T/h.out" hello
 	for i in 1 2 3; do
 		timed 30 exec "$hid" echo "exec-$i"
@@ -246,17 +243,12 @@ hostile_finish() {
 }
 
 @test "hostile lies: pids, exit statuses, process lists and stats out of range; no host pid is signalled" {
-	start_neighbour
-	hostile_config vcrun.hostile=lies "vcrun.hostile_pid=$CANARY"
-	hid=$(new_id hostile-lies)
-	hostile_create "$hid"
-	wait_for "$VC_TIMEOUT" created
-	[ -s "$T/hpid" ] || fail "create: $(cat "$T/h.err")"
+	hostile_begin lies vcrun.hostile=lies vcrun.hostile_pid=@CANARY@
+	hid=$HID
 
 	# CreateContainer said the canary's pid: state shows the stand-in's
 	[ "$(vcrun state "$hid" | jq -r .pid)" = "$(cat "$T/hpid")" ]
-	timed 30 start "$hid"
-	[ "$status" -eq 0 ] || fail "start: $stderr"
+	hostile_start
 
 	# the table keeps what is plausible and bounded (a 1 MiB comm is not printed)
 	timed 30 ps "$hid"
@@ -306,14 +298,9 @@ hostile_finish() {
 }
 
 @test "hostile silent from ExecProcess on: exec and kill time out, named; delete --force still cleans up" {
-	hostile_config vcrun.hostile=silent vcrun.hostile_at=ExecProcess
-	start_neighbour
-	hid=$(new_id hostile-silent-exec)
-	hostile_create "$hid"
-	wait_for "$VC_TIMEOUT" created
-	[ -s "$T/hpid" ] || fail "create: $(cat "$T/h.err")"
-	timed 30 start "$hid"
-	[ "$status" -eq 0 ] || fail "start: $stderr"
+	hostile_begin silent-exec vcrun.hostile=silent vcrun.hostile_at=ExecProcess
+	hid=$HID
+	hostile_start
 
 	local bound=$((AGENT_TIMEOUT_S + 20))
 	timed "$bound" exec "$hid" echo never
