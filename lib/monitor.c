@@ -715,9 +715,17 @@ int mon_serve(struct monitor *m)
 		size_t standin_backlog = 0;
 		for (size_t i = 0; i < m->n_conns; i++)
 			standin_backlog += vc_chan_pending(&m->conns[i]->ch);
+		bool stalled = standin_backlog > STANDIN_BACKLOG_MAX;
+		/* Then the host, not the agent, is behind (its answers wait unread in
+		 * the channel): the agent's time starts again once we read. */
+		for (size_t i = 0; stalled && i < m->n_pend; i++)
+			if (m->pend[i].deadline_ns)
+				m->pend[i].deadline_ns =
+					vc_now_ns() +
+					(unsigned long long)m->plan.boot_timeout_ms * 1000000ULL;
 		pfd[n++] = (struct pollfd){
 			.fd = m->agent.eof ? -1 : m->agent.fd,
-			.events = (short)((standin_backlog > STANDIN_BACKLOG_MAX ? 0 : POLLIN) |
+			.events = (short)((stalled ? 0 : POLLIN) |
 					  (vc_chan_pending(&m->agent) ? POLLOUT : 0)),
 		};
 		bool backlog = vc_chan_pending(&m->agent) > AGENT_BACKLOG_MAX;
