@@ -57,6 +57,20 @@ __attribute__((noreturn)) void agent_boot(void);
 /* Powers off (PID 1) after logging why; used for fatal errors. */
 __attribute__((noreturn)) void agent_poweroff(const char *why);
 
+/* ---- hostile.c: a misbehaving agent for tests (vcrun.hostile=MODE) ---------- */
+
+struct agent;
+/* A `vcrun.hostile*` word of the kernel command line: true when it was one. */
+bool agent_hostile_cmdline(const char *word);
+/* A request from the host: true when the hostile mode took it over. */
+bool agent_hostile_request(struct agent *a, uint32_t id, const void *body, size_t len);
+/* A frame about to be queued for the host: true when the hostile mode swallowed
+ * it (it may have queued others instead). */
+bool agent_hostile_outgoing(struct agent *a, uint16_t type, uint16_t flags, uint32_t id,
+			    const void *body, size_t len);
+/* Each turn of the poll loop: a flood's next frames. */
+void agent_hostile_tick(struct agent *a);
+
 /* ---- log.c ------------------------------------------------------------------ */
 
 enum agent_log_level { AGENT_LOG_DEBUG, AGENT_LOG_INFO, AGENT_LOG_WARN, AGENT_LOG_ERROR };

@@ -97,6 +97,8 @@ static void parse_cmdline(struct boot_cmdline *c)
 			c->poweroff = true;
 		else if (!strncmp(w, "vcrun.modules=", 14))
 			snprintf(c->modules, sizeof(c->modules), "%s", w + 14);
+		else
+			agent_hostile_cmdline(w);
 	}
 }
 

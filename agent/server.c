@@ -35,6 +35,8 @@ int agent_queue_frame(struct agent *a, uint16_t type, uint16_t flags, uint32_t i
 {
 	if (len > VC_PROTO_MAX_BODY)
 		return -EMSGSIZE;
+	if (agent_hostile_outgoing(a, type, flags, id, body, len))
+		return 0;
 	struct out_frame *f = malloc(sizeof(*f) + VC_PROTO_HDR_LEN + len);
 	if (!f) {
 		agent_err("out of memory queueing a frame of %zu bytes", len);
@@ -269,7 +271,8 @@ static void handle_frame(struct agent *a, const struct vc_frame *f)
 {
 	switch (f->type) {
 	case VC_FRAME_REQUEST:
-		agent_handle_request(a, f->id, f->body, f->len);
+		if (!agent_hostile_request(a, f->id, f->body, f->len))
+			agent_handle_request(a, f->id, f->body, f->len);
 		break;
 	case VC_FRAME_STDIN:
 		handle_stdin(a, f);
@@ -406,6 +409,7 @@ static void serve_loop(struct agent *a)
 {
 	struct pollset ps = {0};
 	while (!a->quit) {
+		agent_hostile_tick(a);
 		if (pollset_build(a, &ps) < 0) {
 			agent_err("out of memory building the poll set");
 			break;

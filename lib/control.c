@@ -179,6 +179,9 @@ static int stats_event(const struct vc_ctx *ctx, const char *id, bool stopped_to
 	return vc_jgen_finish(g, line, NULL, err);
 }
 
+/* The most oom events one interval gives (a cgroup's kills in that time). */
+#define OOM_EVENTS_MAX 64u
+
 static int oom_events(const char *id, uint64_t *seen, uint64_t now, vc_event_fn emit, void *arg,
 		      struct vc_error *err)
 {
@@ -193,8 +196,17 @@ static int oom_events(const char *id, uint64_t *seen, uint64_t now, vc_event_fn 
 	int r = vc_jgen_finish(g, &line, NULL, err);
 	if (r < 0)
 		return r;
-	/* one event per kill, however many happened since the last look */
-	for (; *seen < now; (*seen)++)
+	/* One event per kill since the last look, but the count is the guest's word:
+	 * a lie of 2^64 kills must not become 2^64 lines. More than OOM_EVENTS_MAX
+	 * in one interval are said once and counted as seen. */
+	uint64_t n = now > *seen ? now - *seen : 0;
+	if (n > OOM_EVENTS_MAX) {
+		vc_warn("events: container %s: the guest reports %llu OOM kills since the last "
+			"look; %u events given",
+			id, (unsigned long long)n, OOM_EVENTS_MAX);
+		n = OOM_EVENTS_MAX;
+	}
+	for (uint64_t i = 0; i < n; i++)
 		emit(line, arg);
 	*seen = now;
 	return 0;

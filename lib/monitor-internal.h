@@ -23,6 +23,12 @@
 #define ORPHAN_CHECK_MS	   2000
 #define INIT_STREAM	   VC_MONITOR_INIT_STREAM
 
+/* Output queued for stand-ins, all together, past which the agent's channel is not
+ * read until they catch up: a guest that floods a stand-in whose reader is slow
+ * (or stopped) would otherwise grow the monitor without end. The channel's own
+ * flow control then stops the agent, as a full pipe stops a process. */
+#define STANDIN_BACKLOG_MAX (32u << 20)
+
 struct conn {
 	struct vc_chan ch;
 	uint32_t stream; /* attached stream, 0 if none */
@@ -86,6 +92,10 @@ enum pend_kind {
 struct pending {
 	uint32_t agent_id;
 	enum pend_kind kind;
+	enum vc_agent_req req;
+	/* When the agent's silence becomes an ETIMEDOUT answer (0: never; a wait is
+	 * as long as its process, a destroy has its own deadline). */
+	unsigned long long deadline_ns;
 	struct mctr *ctr;
 	struct conn *conn;
 	uint32_t conn_req;

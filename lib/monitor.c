@@ -262,7 +262,14 @@ int mon_agent_send(struct monitor *m, enum vc_agent_req req, const void *params,
 		vc_warn("%s", err.msg);
 		return r;
 	}
-	m->pend[m->n_pend++] = (struct pending){id, kind, ctr, conn, conn_req, stream};
+	/* A guest that never answers must not hang its caller: every request but a
+	 * wait (as long as its process) and the destroy (its own deadline) gets the
+	 * boot timeout, the time the agent had to answer its first request. */
+	unsigned long long deadline = 0;
+	if (kind != PEND_WAIT && kind != PEND_REMOVE && kind != PEND_DESTROY)
+		deadline = vc_now_ns() + (unsigned long long)m->plan.boot_timeout_ms * 1000000ULL;
+	m->pend[m->n_pend++] =
+		(struct pending){id, kind, req, deadline, ctr, conn, conn_req, stream};
 	return 0;
 }
 
@@ -317,6 +324,14 @@ static void vm_gone(struct monitor *m, const char *why)
 		return;
 	}
 	vc_warn("sandbox %s: %s", m->id, why);
+	/* Callers waiting on the agent learn why it will never answer, rather than
+	 * see the connection close when the monitor exits. */
+	for (size_t i = 0; i < m->n_pend; i++)
+		if (m->pend[i].conn)
+			mon_respond_error(&m->pend[i].conn->ch, m->pend[i].conn_req, EPIPE,
+					  "%s: sandbox %s: %s", vc_agent_req_name(m->pend[i].req),
+					  m->id, why);
+	m->n_pend = 0;
 	if (m->hv_running) {
 		struct vc_error err = {0};
 		vc_hv_stop(&m->hv, 2000, &err);
@@ -489,6 +504,44 @@ static void handle_agent_response(struct monitor *m, const struct vc_frame *f)
 	}
 }
 
+/* Answers every request the agent left unanswered past its deadline as if the
+ * agent had said ETIMEDOUT; returns the ms until the next deadline, at most
+ * timeout. */
+static int expire_pending(struct monitor *m, int timeout)
+{
+	unsigned long long now = vc_now_ns();
+	for (size_t i = 0; i < m->n_pend; i++) {
+		const struct pending *p = &m->pend[i];
+		if (!p->deadline_ns)
+			continue;
+		if (p->deadline_ns > now) {
+			unsigned long long ms = (p->deadline_ns - now) / 1000000ULL + 1;
+			if (timeout < 0 || ms < (unsigned long long)timeout)
+				timeout = (int)ms;
+			continue;
+		}
+		/* The agent's own error path does the rest (a stream that never started
+		 * ends, a joining container is forgotten); an answer that comes later
+		 * names an unknown request and is dropped. */
+		char *body = NULL;
+		size_t len = 0;
+		char msg[160];
+		snprintf(msg, sizeof(msg), "%s: the guest agent did not answer within %d s",
+			 vc_agent_req_name(p->req), m->plan.boot_timeout_ms / 1000);
+		vc_warn("sandbox %s: %s", m->id, msg);
+		if (vc_proto_response_encode_error(ETIMEDOUT, msg, &body, &len) < 0)
+			continue;
+		struct vc_frame f = {.len = (uint32_t)len,
+				     .id = p->agent_id,
+				     .type = VC_FRAME_RESPONSE,
+				     .body = (uint8_t *)body};
+		handle_agent_response(m, &f);
+		free(body);
+		i = (size_t)-1; /* handle_agent_response reordered pend[] */
+	}
+	return timeout;
+}
+
 static void route_output(struct monitor *m, const struct vc_frame *f)
 {
 	struct stream *s = mon_find_stream(m, f->id);
@@ -511,7 +564,9 @@ static void handle_agent(struct monitor *m)
 		struct vc_error err = {0};
 		int r = vc_frame_reader_next(&m->agent.rd, &f, &err);
 		if (r < 0) {
-			vm_gone(m, err.msg);
+			char why[VC_ERROR_MSG_MAX + 48];
+			snprintf(why, sizeof(why), "bad frame from the guest agent: %s", err.msg);
+			vm_gone(m, why);
 			return;
 		}
 		if (r == 0)
@@ -658,9 +713,21 @@ int mon_serve(struct monitor *m)
 		size_t n = 0;
 		pfd[n++] = (struct pollfd){.fd = m->sig_fd, .events = POLLIN};
 		pfd[n++] = (struct pollfd){.fd = m->listen_fd, .events = POLLIN};
+		size_t standin_backlog = 0;
+		for (size_t i = 0; i < m->n_conns; i++)
+			standin_backlog += vc_chan_pending(&m->conns[i]->ch);
+		bool stalled = standin_backlog > STANDIN_BACKLOG_MAX;
+		/* Then the host, not the agent, is behind (its answers wait unread in
+		 * the channel): the agent's time starts again once we read. */
+		for (size_t i = 0; stalled && i < m->n_pend; i++)
+			if (m->pend[i].deadline_ns)
+				m->pend[i].deadline_ns =
+					vc_now_ns() +
+					(unsigned long long)m->plan.boot_timeout_ms * 1000000ULL;
 		pfd[n++] = (struct pollfd){
 			.fd = m->agent.eof ? -1 : m->agent.fd,
-			.events = POLLIN | (vc_chan_pending(&m->agent) ? POLLOUT : 0),
+			.events = (short)((stalled ? 0 : POLLIN) |
+					  (vc_chan_pending(&m->agent) ? POLLOUT : 0)),
 		};
 		bool backlog = vc_chan_pending(&m->agent) > AGENT_BACKLOG_MAX;
 		pfd[n++] = (struct pollfd){.fd = backlog ? -1 : m->dns_fd, .events = POLLIN};
@@ -689,6 +756,7 @@ int mon_serve(struct monitor *m)
 			timeout = (int)((m->destroy_deadline - now) / 1000000ULL) + 1;
 		}
 		timeout = mon_net_timeout_ms(m, timeout);
+		timeout = expire_pending(m, timeout);
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
 			return -errno;
 		if (pfd[0].revents)
