@@ -112,7 +112,7 @@ static char *make_bundle(const char *name, const char *mounts_json)
 }
 
 /* A container that boots its own sandbox, in root /r. */
-#define WHERE(id, dev) (&(struct vc_plan_where){"/r", id, id, dev})
+#define WHERE(id, dev) (&(struct vc_plan_where){"/r", id, id, dev, NULL, NULL})
 
 static void test_config(struct vc_config *cfg)
 {
