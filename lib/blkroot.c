@@ -312,13 +312,21 @@ int vc_blkroot_unmount(const struct vc_blkroot *b, struct vc_error *err)
 	}
 	/* A mount namespace made while it was mounted (another container's, a
 	 * service's) keeps the filesystem mounted there: then the guest would mount it
-	 * a second time. An exclusive open fails while any mount holds the device. */
-	int fd = open(b->device, O_RDONLY | O_EXCL | O_CLOEXEC);
-	if (fd >= 0) {
-		close(fd);
-		return 0;
+	 * a second time. An exclusive open fails while any mount holds the device. A
+	 * process that is exiting (a namespace of a VM just gone) lets go in a moment:
+	 * up to 3 s. */
+	int e = 0;
+	for (int i = 0; i < 30; i++) {
+		int fd = open(b->device, O_RDONLY | O_EXCL | O_CLOEXEC);
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		e = errno;
+		if (e != EBUSY)
+			break;
+		usleep(100 * 1000);
 	}
-	int e = errno;
 	struct vc_error merr = {0};
 	if (mount_back(b, &merr) < 0)
 		return vc_error_set(err, e,

@@ -115,8 +115,8 @@ static void blk_rootfs_give_back(const char *root, const char *id, bool vm_let_g
 	else if (b && vc_blkroot_remount(b, NULL, &err) < 0)
 		vc_warn("container %s: rootfs: %s", id, err.msg);
 	else if (b && err.code == 0)
-		vc_info("container %s: `%s` (%s on `%s`) mounted back at `%s`", id, b->source,
-			b->fstype, b->device, b->path);
+		vc_info("container %s: `%s` (%s) mounted back at `%s`", id, b->source, b->fstype,
+			b->path);
 	vc_plan_release(&plan);
 }
 
