@@ -39,6 +39,10 @@ struct agent_options {
 	 * agent_serve. */
 	int (*reopen)(void *ctx, struct vc_error *err);
 	void *reopen_ctx;
+	/* Where host block devices are looked for (agent/blk.c): NULL means "/sys",
+	 * "/dev" and the image's /lib/modules; tests point them at fake trees. */
+	const char *sysfs_root, *dev_root, *modules_dir;
+	unsigned blk_wait_ms; /* 0: AGENT_BLK_WAIT_MS */
 };
 
 /* Serves requests on channel_fd until the channel is closed for good (and
@@ -143,13 +147,14 @@ struct agent_container {
 	struct agent_process *init;
 	enum agent_ctr_state state;
 	char *cgroup;	 /* absolute cgroup directory, NULL when cgroups are off */
+	int devprog_fd;	 /* the device cgroup's program (devcgroup.c), -1: none */
 	char **storages; /* sources this container holds a reference on */
 	bool new_ns[VC_NS__COUNT];
 	struct agent_container *next;
 };
 
 struct agent_storage {
-	char *source, *fstype, *mount_point;
+	char *source, *fstype, *mount_point, *driver; /* driver: NULL or "blk" */
 	unsigned refs;
 	struct agent_storage *next;
 };
@@ -200,7 +205,8 @@ int agent_get_bool(const struct vc_json *obj, const char *where, const char *key
 
 struct agent_storage_req {
 	const char *source, *fstype, *mount_point;
-	char **options; /* NULL-terminated, may be NULL */
+	const char *driver; /* NULL: fstype is the driver; "blk": source is a disk serial */
+	char **options;	    /* NULL-terminated, may be NULL */
 	bool readonly;
 };
 
@@ -215,6 +221,8 @@ struct agent_req {
 	struct agent_process *proc;  /* resolved (exec_id or init) */
 	struct agent_storage_req *storages;
 	size_t n_storages;
+	struct agent_device_req *devices; /* CreateContainer's, read by the gate */
+	size_t n_devices;
 	struct vc_oci_spec *spec;	    /* owned until a handler steals it */
 	struct vc_oci_process *process;	    /* owned until a handler steals it */
 	struct vc_oci_resources *resources; /* points into res_spec */
@@ -435,6 +443,36 @@ void agent_cgroup_apply(const char *path, const struct vc_oci_resources *res);
 int agent_cgroup_freeze(const char *path, bool frozen, struct vc_error *err);
 int agent_cgroup_pids(const char *path, pid_t **pids, size_t *n, struct vc_error *err);
 
+/* ---- devcgroup.c: the device cgroup as an eBPF program ---------------------- */
+
+/* An exception to the default: type 'b' or 'c', major/minor -1 for any, access
+ * BPF_DEVCG_ACC_* bits. */
+struct agent_devrule {
+	char type;
+	int64_t major, minor;
+	unsigned access;
+};
+struct agent_devfilter {
+	bool default_allow;
+	struct agent_devrule *rules; /* sorted by major, minor, type */
+	size_t n;
+};
+void agent_devfilter_free(struct agent_devfilter *f);
+/* runc 1.1.5's device rules: res's, then runc's defaults (those with a path only
+ * when l's linux.devices does not list it), applied as cgroup v1 would. Errors
+ * name linux.resources.devices[i]. */
+int agent_devfilter_build(const struct vc_oci_resources *res, const struct vc_oci_linux *l,
+			  struct agent_devfilter *f, struct vc_error *err);
+struct bpf_insn;
+/* The BPF_PROG_TYPE_CGROUP_DEVICE program of f (malloc'd). */
+int agent_devfilter_program(const struct agent_devfilter *f, struct bpf_insn **insns, size_t *n,
+			    struct vc_error *err);
+/* Builds the spec's filter and attaches it to cgroup, in place of *prog_fd's (its
+ * fd afterwards). Bad rules are the error; a kernel that cannot load or attach it
+ * is a warning (once) and 0. cgroup NULL: nothing. */
+int agent_devcgroup_apply(const char *cgroup, const struct vc_oci_spec *spec, int *prog_fd,
+			  struct vc_error *err);
+
 /* procinfo.c: ListProcesses' "details": what procps' ps reads from /proc, per pid
  * (pids that are gone by then are left out), and the guest's clock and memory. */
 int agent_procinfo(struct vc_jgen *g, const pid_t *pids, size_t n, bool environ,
@@ -465,6 +503,54 @@ int agent_vfio_setup(struct vc_oci_spec *spec, const char *sysfs, const char *de
  * and the rest still load (PID 1 at boot). */
 int agent_modules_load(const char *dir, const char *list_name, bool strict, struct vc_error *err);
 
+/* ---- blk.c: host block devices as virtio-blk disks (issue 16) -------------- */
+
+/* A disk's serial (the host's id, hv/blk.c): lower-case letters and digits, a
+ * letter first, at most VIRTIO_BLK_ID_BYTES. */
+#define AGENT_BLK_ID_MAX  20
+#define AGENT_BLK_WAIT_MS 10000
+bool agent_blk_id_ok(const char *id);
+
+/* Where disks are looked for: SYSFS/block/X/serial, the node DEV_ROOT/X ("/sys",
+ * "/dev"; a fake tree in tests); modules_dir's blk.load-order is loaded first
+ * (NULL: none); wait_ms bounds the wait for a hot-plugged disk. */
+struct agent_blk_env {
+	const char *sysfs, *dev_root, *modules_dir;
+	unsigned wait_ms;
+};
+struct agent_blk_disk {
+	char node[128]; /* DEV_ROOT/vdX, a block device whose number is major:minor */
+	unsigned major, minor;
+};
+/* Waits for the disk whose serial is `serial`; ENODEV naming it when none came. */
+int agent_blk_find(const struct agent_blk_env *env, const char *serial, struct agent_blk_disk *out,
+		   struct vc_error *err);
+/* The agent's environment: its options, or the guest's real roots. */
+void agent_blk_env_of(const struct agent *a, struct agent_blk_env *env);
+
+/* CreateContainer's `devices` (docs/agent-protocol.md, "Device"); the strings are
+ * borrowed from the request. */
+struct agent_device_req {
+	const char *type, *id, *container_path;
+};
+/* Reads and checks the array (type, id, absolute path, no duplicates); messages
+ * name WHERE[i].field. An absent array: *n = 0. */
+int agent_devices_read(const struct vc_json *arr, const char *where, struct agent_device_req **out,
+		       size_t *n, struct vc_error *err);
+/* A host device number and the guest's for the same disk. */
+struct agent_blk_renumber {
+	int64_t host_major, host_minor;
+	unsigned major, minor;
+};
+/* Every `b` rule naming exactly a host major:minor of m gets the guest's. */
+void agent_blk_rewrite_rules(struct vc_oci_resources *res, const struct agent_blk_renumber *m,
+			     size_t n);
+/* For each device: waits for its disk, puts the guest's major:minor into the
+ * linux.devices entry whose path is container_path and into the rules naming the
+ * host's. The spec is changed only once every disk is there. */
+int agent_blk_devices_apply(struct vc_oci_spec *spec, const struct agent_device_req *devs, size_t n,
+			    const struct agent_blk_env *env, struct vc_error *err);
+
 /* ---- storage.c ----------------------------------------------------------- */
 
 /* Mounts (or references) every storage; on error releases what it took. Each
@@ -473,6 +559,9 @@ int agent_storages_acquire(struct agent *a, const struct agent_storage_req *s, s
 			   char ***held, struct vc_error *err);
 void agent_storages_release(struct agent *a, char **held);
 void agent_storages_unmount_all(struct agent *a);
-bool agent_storage_fstype_known(const char *fstype);
+/* The driver (or fstype) is known, and fstype fits it: "blk" wants a file system
+ * type of a disk (ext4, xfs, ...), never a share's; messages name WHERE.field. */
+int agent_storage_check_driver(const struct agent_storage_req *s, const char *where,
+			       struct vc_error *err);
 
 #endif

@@ -146,6 +146,8 @@ static int check_spec(const struct vc_oci_spec *spec, struct vc_error *err)
 
 static void container_free(struct agent_container *c)
 {
+	if (c->devprog_fd >= 0)
+		close(c->devprog_fd);
 	vc_oci_spec_free(c->spec);
 	free(c->cgroup);
 	vc_strv_freep(&c->storages);
@@ -167,6 +169,15 @@ static void container_unlink(struct agent *a, struct agent_container *c)
 			return;
 		}
 	}
+}
+
+/* "METHOD: params.WHEREmessage" for a message that names a field below params. */
+static int in_params(struct vc_error *err, const char *method, const char *where)
+{
+	char msg[VC_ERROR_MSG_MAX];
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	return vc_error_set(err, err->code ? err->code : EINVAL, "%s: params.%s%s", method, where,
+			    msg);
 }
 
 /* overlay is an on-demand module set (guest/modules.list): loaded for the first
@@ -192,21 +203,29 @@ int agent_h_create_container(struct agent *a, struct agent_req *r, struct vc_jge
 		free(c);
 		return vc_error_set(err, ENOMEM, "out of memory");
 	}
+	c->devprog_fd = -1;
 	int rc = check_spec(r->spec, err);
 	if (rc == 0)
 		rc = plan_namespaces(a, r->spec, c->new_ns, &flags, ns_fds, err);
 	if (rc < 0) {
 		close_ns_fds(ns_fds);
 		container_free(c);
-		char msg[VC_ERROR_MSG_MAX];
-		snprintf(msg, sizeof(msg), "%s", err->msg);
-		return vc_error_set(err, err->code, "%s: params.spec.%s", r->method, msg);
+		return in_params(err, r->method, "spec.");
 	}
 	rc = agent_storages_acquire(a, r->storages, r->n_storages, &c->storages, err);
 	if (rc < 0)
 		vc_error_wrap(err, "%s: params", r->method);
 	if (rc == 0)
 		rc = check_rootfs(r->method, r->spec, err);
+	/* before anything reads linux.devices or the device rules: they name the
+	 * host's numbers of the disks until then */
+	if (rc == 0 && r->n_devices > 0) {
+		struct agent_blk_env env;
+		agent_blk_env_of(a, &env);
+		rc = agent_blk_devices_apply(r->spec, r->devices, r->n_devices, &env, err);
+		if (rc < 0)
+			in_params(err, r->method, "");
+	}
 	if (rc == 0 && (rc = agent_vfio_setup(r->spec, "/sys", "/dev", AGENT_MODULES_DIR, err)) < 0)
 		vc_error_wrap(err, "%s: params.spec", r->method);
 	if (rc == 0 && (rc = load_overlay(r->spec, err)) < 0)
@@ -216,6 +235,8 @@ int agent_h_create_container(struct agent *a, struct agent_req *r, struct vc_jge
 	const struct vc_oci_linux *l = r->spec->linux;
 	if (rc == 0)
 		agent_cgroup_apply(c->cgroup, l ? l->resources : NULL);
+	if (rc == 0 && (rc = agent_devcgroup_apply(c->cgroup, r->spec, &c->devprog_fd, err)) < 0)
+		in_params(err, r->method, "spec.");
 	uid_t owner;
 	if (rc == 0 && agent_userns_cgroup_owner(r->spec, &owner))
 		agent_cgroup_chown(c->cgroup, owner);

@@ -29,6 +29,7 @@ enum {
 	F_SPEC = 1 << 6,
 	F_PROCESS = 1 << 7,
 	F_RESOURCES = 1 << 8,
+	F_DEVICES = 1 << 9, /* CreateContainer's devices, each one read */
 };
 
 static int h_check(struct agent *a, struct agent_req *r, struct vc_jgen *res, struct vc_error *err)
@@ -65,7 +66,7 @@ static const struct {
 	[VC_AR_GET_GUEST_DETAILS] = {0, h_guest_details},
 	[VC_AR_CREATE_SANDBOX] = {F_STORAGES, agent_h_create_sandbox},
 	[VC_AR_DESTROY_SANDBOX] = {0, agent_h_destroy_sandbox},
-	[VC_AR_CREATE_CONTAINER] = {F_NEW_CONTAINER | F_STREAM | F_STORAGES | F_SPEC,
+	[VC_AR_CREATE_CONTAINER] = {F_NEW_CONTAINER | F_STREAM | F_STORAGES | F_SPEC | F_DEVICES,
 				    agent_h_create_container},
 	[VC_AR_START_CONTAINER] = {F_CONTAINER, agent_h_start_container},
 	[VC_AR_REMOVE_CONTAINER] = {F_CONTAINER, agent_h_remove_container},
@@ -153,6 +154,8 @@ static int read_storage(const struct vc_json *v, const char *where, struct agent
 		return vc_error_set(err, EINVAL, "%s: must be an object", where);
 	int r = get_str(v, where, "source", true, &s->source, err);
 	if (r == 0)
+		r = get_str(v, where, "driver", false, &s->driver, err);
+	if (r == 0)
 		r = get_str(v, where, "fstype", true, &s->fstype, err);
 	if (r == 0)
 		r = get_str(v, where, "mount_point", true, &s->mount_point, err);
@@ -162,9 +165,8 @@ static int read_storage(const struct vc_json *v, const char *where, struct agent
 		return r;
 	if (!s->source[0])
 		return vc_error_set(err, EINVAL, "%s.source: must not be empty", where);
-	if (!agent_storage_fstype_known(s->fstype))
-		return vc_error_set(err, EINVAL, "%s.fstype: unknown fstype `%s`", where,
-				    s->fstype);
+	if ((r = agent_storage_check_driver(s, where, err)) < 0)
+		return r;
 	if (!clean_abs_path(s->mount_point))
 		return vc_error_set(err, EINVAL,
 				    "%s.mount_point: must be an absolute path without `..`", where);
@@ -356,11 +358,21 @@ static int read_ids(struct agent *a, struct agent_req *r, unsigned f, struct vc_
 	return 0;
 }
 
+static int read_devices(struct agent_req *r, struct vc_error *err)
+{
+	char where[64];
+	snprintf(where, sizeof(where), "%s: params.devices", r->method);
+	return agent_devices_read(r->rq->u.create_container.devices, where, &r->devices,
+				  &r->n_devices, err);
+}
+
 static int gate(struct agent *a, unsigned f, struct agent_req *r, struct vc_error *err)
 {
 	int rc = read_ids(a, r, f, err);
 	if (rc == 0 && (f & F_STORAGES))
 		rc = read_storages(r, err);
+	if (rc == 0 && (f & F_DEVICES))
+		rc = read_devices(r, err);
 	if (rc == 0 && (f & F_SPEC))
 		rc = read_spec(r, err);
 	if (rc == 0 && (f & F_PROCESS))
@@ -373,6 +385,7 @@ static int gate(struct agent *a, unsigned f, struct agent_req *r, struct vc_erro
 static void req_free(struct agent_req *r)
 {
 	storages_free(r->storages, r->n_storages);
+	free(r->devices);
 	vc_oci_spec_free(r->spec);
 	vc_oci_process_free(r->process);
 	vc_oci_spec_free(r->res_spec);

@@ -81,13 +81,44 @@ static int default_dev(const char *rootfs, const struct vc_oci_spec *spec, struc
 	return 0;
 }
 
+/* The guest's node of d's number: the kernel's name for it (DEVNAME in
+ * /sys/dev/{block,char}/MAJ:MIN/uevent), since the container's path may be a
+ * rename (a host disk at /dev/xvda is the guest's vdb) or name another device in
+ * the guest. d->path when the guest has no such device. */
+static char *guest_node(const struct vc_oci_device *d)
+{
+	_cleanup_free_ char *text = NULL;
+	if (d->type == 'b' || d->type == 'c') {
+		char path[96];
+		snprintf(path, sizeof(path), "/sys/dev/%s/%u:%u/uevent",
+			 d->type == 'b' ? "block" : "char", (unsigned)d->major, (unsigned)d->minor);
+		if (vc_read_file(path, 4096, &text, NULL, NULL) < 0)
+			text = NULL;
+	}
+	for (char *line = text; line && *line;) {
+		char *end = line + strcspn(line, "\n");
+		bool last = *end == '\0';
+		*end = '\0';
+		if (!strncmp(line, "DEVNAME=", 8) && line[8] && line[8] != '/' &&
+		    !strstr(line, ".."))
+			return vc_strdup_printf("/dev/%s", line + 8);
+		if (last)
+			break;
+		line = end + 1;
+	}
+	return strdup(d->path);
+}
+
 /* No CAP_MKNOD (a user namespace, as runc decides it up front, or a guest that
  * refuses): the guest's node is bound instead. */
 static int bind_device(const char *path, const struct vc_oci_device *d, struct vc_error *err)
 {
+	_cleanup_free_ char *src = guest_node(d);
+	if (!src)
+		return vc_error_set(err, ENOMEM, "out of memory");
 	int r = agent_mkdest(path, true, err);
-	if (r == 0 && mount(d->path, path, NULL, MS_BIND, NULL) < 0)
-		r = vc_error_sys(err, errno, "bind device %s", d->path);
+	if (r == 0 && mount(src, path, NULL, MS_BIND, NULL) < 0)
+		r = vc_error_sys(err, errno, "bind device %s (the guest's %s)", d->path, src);
 	return r;
 }
 

@@ -73,6 +73,10 @@ static bool make_rootfs(const char *dir)
 	return vc_write_file(p, passwd, strlen(passwd), NULL) == 0;
 }
 
+/* Where the next agent looks for disks (NULL: the host's /sys and /dev). */
+static const char *h_sysfs, *h_devroot;
+static unsigned h_blk_wait_ms;
+
 /* The agent of a test that failed before STOP: still running. */
 static pid_t live_agent = -1;
 static int live_fd = -1;
@@ -200,7 +204,10 @@ static bool h_start(struct harness *h)
 		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 			_exit(99);
 		struct agent_options opts = {.not_pid1 = true,
-					     .cgroup_root = cgroot[0] ? cgroot : NULL};
+					     .cgroup_root = cgroot[0] ? cgroot : NULL,
+					     .sysfs_root = h_sysfs,
+					     .dev_root = h_devroot,
+					     .blk_wait_ms = h_blk_wait_ms};
 		if (getenv("VCRUN_TEST_DEBUG"))
 			agent_log_set_debug(true);
 		_exit(agent_serve(sv[1], &opts) < 0 ? 1 : 0);
