@@ -52,7 +52,7 @@ teardown() {
 @test "block rootfs: the container runs on the disk, writes to it, and delete gives it back" {
 	is_vm_runtime || fail "a block rootfs is a VM's disk: run with vcrun, not $RUNTIME"
 	block_bundle "$T/b" sleep 600
-	spec_edit "$T/b" '.annotations[$a] = "true"' --arg a "$ANNOT"
+	spec_edit "$T/b" '.annotations[$a] = "true" | .root.readonly = false' --arg a "$ANNOT"
 	before=$(host_mount "$T/b/rootfs")
 	[[ $before == "$LOOP ext4 "* ]] || fail "host mount before: '$before'"
 	id=$(new_id blk)
