@@ -89,6 +89,9 @@ rm -rf "$work/block/rootfs"
 mkdir "$work/block/rootfs"
 loop=$(losetup -f --show "$work/block.img")
 mount "$loop" "$work/block/rootfs"
+# Shared, as under systemd: a mount namespace made meanwhile (another container's)
+# then loses its copy with vcrun's unmount instead of keeping the filesystem busy.
+mount --make-shared "$work/block/rootfs"
 mkdir -p "$work/vroot" "$work/rroot"
 bench_config "$work/9p.json" '.shared_fs = "9p"'
 bench_config "$work/virtiofs.json" '.shared_fs = "virtio-fs"'

@@ -2,6 +2,7 @@
  * while the VM has it, mounted back exactly as it was. */
 #include "lib/blkroot.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -298,6 +299,43 @@ static int mount_back(const struct vc_blkroot *b, struct vc_error *err)
 	return 0;
 }
 
+/* Some process whose mount namespace still has dev mounted, for the error: its pid
+ * and name in who; empty when none is found (a detached mount keeps no path). */
+static void find_holder(dev_t dev, char *who, size_t len)
+{
+	who[0] = '\0';
+	struct stat self, ns;
+	if (stat("/proc/self/ns/mnt", &self) < 0)
+		return;
+	_cleanup_closedir_ DIR *d = opendir("/proc");
+	struct dirent *de;
+	while (d && !who[0] && (de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		_cleanup_free_ char *nsp = vc_strdup_printf("/proc/%s/ns/mnt", de->d_name);
+		if (!nsp || stat(nsp, &ns) < 0 || ns.st_ino == self.st_ino)
+			continue;
+		_cleanup_free_ char *mi = vc_strdup_printf("/proc/%s/mountinfo", de->d_name);
+		_cleanup_free_ char *text = NULL;
+		_cleanup_free_ struct minfo *ms = NULL;
+		size_t n = 0;
+		if (!mi || minfo_load(mi, &text, &ms, &n, NULL) < 0)
+			continue;
+		for (size_t i = 0; i < n && !who[0]; i++) {
+			if (makedev(ms[i].maj, ms[i].min) != dev)
+				continue;
+			char comm[64] = "";
+			_cleanup_free_ char *cp = vc_strdup_printf("/proc/%s/comm", de->d_name);
+			_cleanup_free_ char *c = NULL;
+			size_t cl = 0;
+			if (cp && vc_read_file(cp, sizeof(comm) - 1, &c, &cl, NULL) == 0)
+				snprintf(comm, sizeof(comm), "%.*s", (int)strcspn(c, "\n"), c);
+			snprintf(who, len, " (pid %s, %s, has it at `%s`)", de->d_name, comm,
+				 ms[i].mnt);
+		}
+	}
+}
+
 int vc_blkroot_unmount(const struct vc_blkroot *b, struct vc_error *err)
 {
 	if (umount2(b->path, UMOUNT_NOFOLLOW) < 0) {
@@ -327,6 +365,11 @@ int vc_blkroot_unmount(const struct vc_blkroot *b, struct vc_error *err)
 			break;
 		usleep(100 * 1000);
 	}
+	/* Who has it, for the error: a process of another mount namespace. */
+	char who[PATH_MAX + 128] = "";
+	struct stat st;
+	if (e == EBUSY && stat(b->device, &st) == 0)
+		find_holder(st.st_rdev, who, sizeof(who));
 	struct vc_error merr = {0};
 	if (mount_back(b, &merr) < 0)
 		return vc_error_set(err, e,
@@ -334,11 +377,12 @@ int vc_blkroot_unmount(const struct vc_blkroot *b, struct vc_error *err)
 				    "%s",
 				    b->device, strerror(e), merr.msg);
 	if (e == EBUSY)
-		return vc_error_set(
-			err, EBUSY,
-			"root.path: `%s` is still mounted on the host in another mount "
-			"namespace: it cannot be given to the VM (left mounted at `%s`)",
-			b->device, b->path);
+		return vc_error_set(err, EBUSY,
+				    "root.path: `%s` is still mounted on the host in another mount "
+				    "namespace%s: it cannot be given to the VM (left mounted at "
+				    "`%s`; a shared mount, `mount --make-shared`, lets the "
+				    "unmount reach the copies that namespaces made of it)",
+				    b->device, who, b->path);
 	return vc_error_sys(err, e, "root.path: open `%s` (left mounted at `%s`)", b->device,
 			    b->path);
 }
@@ -349,7 +393,8 @@ int vc_blkroot_remount(const struct vc_blkroot *b, const char *mountinfo, struct
 	int r = mounted(mountinfo, b->path, &yes, err);
 	if (r < 0 || yes)
 		return r;
-	return mount_back(b, err);
+	r = mount_back(b, err);
+	return r < 0 ? r : 1;
 }
 
 /* ---- the plan's side -------------------------------------------------------- */

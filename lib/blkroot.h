@@ -49,11 +49,12 @@ void vc_blkroot_release(struct vc_blkroot *b);
 
 /* Unmounts the host's mount (never lazily): EBUSY names the path and says that
  * something on the host holds it. Then checks, by an exclusive open of the
- * device, that no other mount namespace keeps the filesystem mounted; if one does
- * it mounts it back and fails. */
+ * device, that no other mount namespace keeps the filesystem mounted (a copy made
+ * while it was mounted, which a private mount's unmount does not reach); if one
+ * does it mounts it back and fails, naming a process that has it. */
 int vc_blkroot_unmount(const struct vc_blkroot *b, struct vc_error *err);
-/* Mounts it back when path is no mount point (so twice is once); 0 when it was
- * mounted already. mountinfo NULL: /proc/self/mountinfo. */
+/* Mounts it back when path is no mount point (so twice is once): 1 when it did, 0
+ * when it was mounted already. mountinfo NULL: /proc/self/mountinfo. */
 int vc_blkroot_remount(const struct vc_blkroot *b, const char *mountinfo, struct vc_error *err);
 
 /* mountinfo's octal escapes (\040 for a space) undone in place. */

@@ -108,13 +108,14 @@ static void blk_rootfs_give_back(const char *root, const char *id, bool vm_let_g
 		return;
 	const struct vc_blkroot *b = plan.blk_rootfs;
 	struct vc_error err = {0};
+	int r = 0;
 	if (b && !vm_let_go)
 		vc_warn("container %s: rootfs `%s` left unmounted: the sandbox's VM may still "
 			"use `%s` (mount it back once the VM is gone: mount -t %s %s %s)",
 			id, b->path, b->device, b->fstype, b->source, b->path);
-	else if (b && vc_blkroot_remount(b, NULL, &err) < 0)
+	else if (b && (r = vc_blkroot_remount(b, NULL, &err)) < 0)
 		vc_warn("container %s: rootfs: %s", id, err.msg);
-	else if (b && err.code == 0)
+	else if (b && r == 1)
 		vc_info("container %s: `%s` (%s) mounted back at `%s`", id, b->source, b->fstype,
 			b->path);
 	vc_plan_release(&plan);

@@ -23,6 +23,9 @@ block_bundle() {
 	echo "$LOOP" >>"$T/loops"
 	echo "$dir/rootfs" >>"$T/rootfs-mounts"
 	mount -o nodev "$LOOP" "$dir/rootfs" || fail "mount $LOOP failed"
+	# As under systemd, whose / is shared: the copies that mount namespaces made
+	# meanwhile (other tests' stand-ins, rslave) then lose it with the host's unmount.
+	mount --make-shared "$dir/rootfs"
 }
 
 # host_mount PATH: what the host has mounted at PATH ("SOURCE FSTYPE OPTIONS"), empty
@@ -123,7 +126,7 @@ teardown() {
 	[[ $stderr == *"goes through the share, not as a disk"* ]] || fail "no debug line saying why: $stderr"
 }
 
-@test "block rootfs: a rootfs held on the host is refused, and a failed create mounts it back" {
+@test "block rootfs: a rootfs held on the host or in another namespace is refused, and a failed create mounts it back" {
 	is_vm_runtime || fail "a block rootfs is a VM's disk: run with vcrun, not $RUNTIME"
 	block_bundle "$T/b" true
 	spec_edit "$T/b" '.annotations[$a] = "true"' --arg a "$ANNOT"
@@ -135,6 +138,21 @@ teardown() {
 	vc_capture create --bundle "$T/b" "$id"
 	[ "$status" -ne 0 ] || fail "create succeeded with the rootfs busy"
 	[[ $stderr == *"$T/b/rootfs"* && $stderr == *"something on the host holds it"* ]] ||
+		fail "error: $stderr"
+	[ "$(host_mount "$T/b/rootfs")" = "$before" ] || fail "host mount: '$(host_mount "$T/b/rootfs")'"
+	[ ! -e "$ROOT/$id" ] || fail "state dir left"
+	kill "$(cat "$T/holder.pid")"
+	wait "$(cat "$T/holder.pid")" 2>/dev/null || true
+	rm "$T/holder.pid"
+
+	# A mount namespace that keeps a private copy of the filesystem: refused, naming
+	# a process that has it, and left mounted.
+	(cd / && exec unshare -m --propagation private sleep 600) </dev/null >/dev/null 2>&1 &
+	echo $! >"$T/holder.pid"
+	wait_for 10 grep -q " $T/b/rootfs " "/proc/$(cat "$T/holder.pid")/mountinfo" || fail "unshare did not start"
+	vc_capture create --bundle "$T/b" "$id"
+	[ "$status" -ne 0 ] || fail "create succeeded with the filesystem mounted in another namespace"
+	[[ $stderr == *"still mounted on the host in another mount namespace (pid $(cat "$T/holder.pid"), sleep"* ]] ||
 		fail "error: $stderr"
 	[ "$(host_mount "$T/b/rootfs")" = "$before" ] || fail "host mount: '$(host_mount "$T/b/rootfs")'"
 	[ ! -e "$ROOT/$id" ] || fail "state dir left"
