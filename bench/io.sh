@@ -26,16 +26,10 @@ rand_ops=2000
 # shellcheck source=bench/lib.sh
 . "$repo/bench/lib.sh"
 
-num_arg() {
-	if [ $# -lt 2 ] || ! [[ $2 =~ ^[1-9][0-9]*$ ]]; then
-		echo "bench: $1 needs a positive number" >&2
-		exit 2
-	fi
-}
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n | --seq | --rand)
-		num_arg "$@"
+		bench_num_arg "$@"
 		case $1 in
 		-n) n=$2 ;;
 		--seq) seq_mib=$2 ;;
@@ -136,10 +130,10 @@ done
 declare -A med
 echo "rootfs I/O in the container: ${seq_mib} MiB sequential (1 MiB blocks), ${rand_ops} x 4 KiB random; median of $n; MB/s"
 echo
-printf '| %-16s | %10s | %10s | %10s | %10s |\n' row "seq write" "seq read" "rand write" "rand read"
-printf '|%s|%s|%s|%s|%s|\n' ------------------ ------------ ------------ ------------ ------------
+printf '| %-24s | %10s | %10s | %10s | %10s |\n' row "seq write" "seq read" "rand write" "rand read"
+printf '|%s|%s|%s|%s|%s|\n' -------------------------- ------------ ------------ ------------ ------------
 for row in "${rows[@]}"; do
-	line=$(printf '| %-16s |' "${label[$row]}")
+	line=$(printf '| %-24s |' "${label[$row]}")
 	for m in "${metrics[@]}"; do
 		med[$row.$m]=$(median "${got[$row.$m]}")
 		line+=$(printf ' %10.2f |' "${med[$row.$m]}")
@@ -147,7 +141,7 @@ for row in "${rows[@]}"; do
 	echo "$line"
 done
 for row in 9p virtiofs block; do
-	line=$(printf '| %-16s |' "${label[$row]} / runc")
+	line=$(printf '| %-24s |' "${label[$row]} / runc")
 	for m in "${metrics[@]}"; do
 		line+=$(awk -v a="${med[$row.$m]}" -v b="${med[runc.$m]}" 'BEGIN { printf " %10.3f |", (b > 0 ? a / b : 0) }')
 	done

@@ -34,6 +34,14 @@ host_mount() {
 	findmnt -n -o SOURCE,FSTYPE,OPTIONS --mountpoint "$1" || true
 }
 
+# holder_stop: the process the test started to hold the rootfs ($T/holder.pid) ends.
+holder_stop() {
+	[ -f "$T/holder.pid" ] || return 0
+	kill "$(cat "$T/holder.pid")" 2>/dev/null || true
+	wait "$(cat "$T/holder.pid")" 2>/dev/null || true
+	rm "$T/holder.pid"
+}
+
 teardown() {
 	# Containers first: deleting one puts its rootfs back, which then goes here.
 	if [ -n "${T:-}" ] && [ -d "$T" ]; then
@@ -47,7 +55,7 @@ teardown() {
 		if [ -f "$T/loops" ]; then
 			while read -r l; do losetup -d "$l" 2>/dev/null || true; done <"$T/loops"
 		fi
-		[ ! -f "$T/holder.pid" ] || kill "$(cat "$T/holder.pid")" 2>/dev/null || true
+		holder_stop
 	fi
 	common_teardown
 }
@@ -141,9 +149,7 @@ teardown() {
 		fail "error: $stderr"
 	[ "$(host_mount "$T/b/rootfs")" = "$before" ] || fail "host mount: '$(host_mount "$T/b/rootfs")'"
 	[ ! -e "$ROOT/$id" ] || fail "state dir left"
-	kill "$(cat "$T/holder.pid")"
-	wait "$(cat "$T/holder.pid")" 2>/dev/null || true
-	rm "$T/holder.pid"
+	holder_stop
 
 	# A mount namespace that keeps a private copy of the filesystem: refused, naming
 	# a process that has it, and left mounted.
@@ -156,9 +162,7 @@ teardown() {
 		fail "error: $stderr"
 	[ "$(host_mount "$T/b/rootfs")" = "$before" ] || fail "host mount: '$(host_mount "$T/b/rootfs")'"
 	[ ! -e "$ROOT/$id" ] || fail "state dir left"
-	kill "$(cat "$T/holder.pid")"
-	wait "$(cat "$T/holder.pid")" 2>/dev/null || true
-	rm "$T/holder.pid"
+	holder_stop
 
 	# A failing prestart hook runs after the unmount: create fails and mounts it back.
 	spec_edit "$T/b" '.hooks.prestart = [{"path": "/bin/sh", "args": ["sh", "-c", "mountpoint -q \"$0\" && echo MOUNTED >&2; exit 3", $r]}]' \

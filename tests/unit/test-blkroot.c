@@ -160,18 +160,6 @@ VC_TEST(find_falls_back_with_a_reason)
 	CHECK_CONTAINS(err.msg, "/nonexistent/mountinfo");
 }
 
-static void test_config(struct vc_config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->qemu = strdup("/usr/bin/qemu-system-x86_64");
-	cfg->kernel = strdup("/etc/hostname");
-	cfg->initrd = strdup("/etc/hostname");
-	cfg->virtiofsd = strdup("/usr/lib/qemu/virtiofsd");
-	cfg->mem_mib = 512;
-	cfg->vcpus = 1;
-	cfg->boot_timeout_ms = 1000;
-}
-
 /* A bundle at TMP/NAME/b: rootfs, a bind mount of data, the annotation (NULL:
  * none), root.readonly. */
 static struct vc_oci_spec *bundle(const struct fake *f, const char *annotation, bool ro)
@@ -208,7 +196,7 @@ VC_TEST(plan_takes_the_disk)
 	_cleanup_spec_ struct vc_oci_spec *spec = bundle(&f, "true", true);
 	CHECK(spec);
 	struct vc_config cfg;
-	test_config(&cfg);
+	vc_unit_config(&cfg);
 	struct vc_plan_where w = {"/r", "c1", "c1", f.dev, f.mountinfo, f.sys};
 	struct vc_plan plan;
 	struct vc_error err = {0};
@@ -276,7 +264,7 @@ VC_TEST(plan_opt_in_and_out)
 	_cleanup_free_ char *rootfs = rootfs_dir(&f, "b/rootfs");
 	fake_mounts(&f, rootfs, "70 1 7:42 / %s rw,relatime - ext4 /dev/loop42 rw\n");
 	struct vc_config cfg;
-	test_config(&cfg);
+	vc_unit_config(&cfg);
 	struct vc_plan_where w = {"/r", "c2", "c2", f.dev, f.mountinfo, f.sys};
 	struct vc_plan plan;
 	struct vc_error err = {0};
