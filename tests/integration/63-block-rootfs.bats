@@ -2,7 +2,8 @@
 # A block-backed rootfs (issue 16): a bundle whose rootfs is a loop-mounted ext4 image
 # reaches the VM as that disk (virtio-blk) with the annotation io.vcrun.block-rootfs,
 # never mounted on both sides at once: create unmounts the host's mount, delete (or a
-# failed create) mounts it back as it was. Five VMs.
+# failed create) mounts it back as it was. Six VMs; the last test, a pod member's disk,
+# needs the hot-plug of disks (vc_hv_hotplug_blk, branch h-host).
 
 load helpers
 
@@ -197,4 +198,32 @@ teardown() {
 	[ "$(host_mount "$T/b/rootfs")" = "$before" ] || fail "host mount: '$(host_mount "$T/b/rootfs")'"
 	vc_capture delete --force "$id"
 	[ "$(findmnt -n --mountpoint "$T/b/rootfs" | wc -l)" -eq 1 ] || fail "mounted twice"
+}
+
+@test "block rootfs: a pod member's disk is hot-plugged into the running sandbox, and its delete gives the rootfs back while the pod runs on" {
+	is_vm_runtime || fail "pods are vcrun's: run with vcrun, not $RUNTIME"
+	make_bundle "$T/p" sleep 600
+	spec_edit "$T/p" '.annotations += {"io.kubernetes.cri.container-type": "sandbox",
+		"io.kubernetes.cri.sandbox-id": "pod"}'
+	vcrun create --bundle "$T/p" "$(new_id pod)" </dev/null >/dev/null 2>"$T/err" || fail "pod: $(cat "$T/err")"
+	vcrun start pod
+	block_bundle "$T/m" sh -c 'grep " / " /proc/mounts; echo from-member >/member'
+	spec_edit "$T/m" '.root.readonly = false | .annotations += {"io.kubernetes.cri.container-type": "container",
+		"io.kubernetes.cri.sandbox-id": "pod", ($a): "true"}' --arg a "$ANNOT"
+	before=$(host_mount "$T/m/rootfs")
+	vcrun create --bundle "$T/m" "$(new_id member)" </dev/null >"$T/member.out" 2>"$T/err" ||
+		fail "member: $(cat "$T/err")"
+	[ -z "$(host_mount "$T/m/rootfs")" ] || fail "still mounted on the host: $(host_mount "$T/m/rootfs")"
+	[ "$(qemu_pids | wc -l)" -eq 1 ] || fail "$(qemu_pids | wc -l) VMs for one pod"
+	vcrun start member
+	wait_status member stopped
+	[[ $(cat "$T/member.out") =~ ^/dev/vd[a-z]+\ /\ ext4\ rw ]] || fail "/ in the member: $(cat "$T/member.out")"
+	vcrun delete member
+	[ "$(host_mount "$T/m/rootfs")" = "$before" ] || fail "host mount after the member: '$(host_mount "$T/m/rootfs")'"
+	[ "$(cat "$T/m/rootfs/member")" = from-member ] || fail "the member's file is not on the host"
+	[ "$(state_status pod)" = running ] || fail "the pod went with its member"
+	vcrun exec pod true || fail "exec in the pod after its member left"
+	vcrun kill pod KILL
+	wait_status pod stopped
+	vcrun delete pod
 }
