@@ -447,7 +447,8 @@ int vc_plan_blk_rootfs(const struct vc_plan_where *w, const struct vc_oci_spec *
 				 w->id, spec->rootfs_abs, why);
 		return r;
 	}
-	bool ro = spec->root && spec->root->readonly;
+	/* A host mount that was read-only stays so in the guest, whatever the spec. */
+	bool ro = (spec->root && spec->root->readonly) || (b->flags & MS_RDONLY);
 	char serial[VC_HV_BLK_ID_MAX + 1];
 	vc_plan_blk_id(w->id, plan->n_blks, serial);
 	_cleanup_free_ char *mp = vc_strdup_printf("%s/%s-rootfs", VC_GUEST_STORAGE_DIR, serial);

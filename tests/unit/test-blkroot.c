@@ -291,6 +291,15 @@ VC_TEST(plan_opt_in_and_out)
 		CHECK(plan.n_blks == 0 && !plan.blk_rootfs);
 		vc_plan_release(&plan);
 	}
+	/* A read-only host mount gives a read-only disk, root.readonly or not. */
+	fake_mounts(&f, rootfs, "70 1 7:42 / %s ro,relatime - ext4 /dev/loop42 ro\n");
+	{
+		_cleanup_spec_ struct vc_oci_spec *spec = bundle(&f, NULL, false);
+		CHECK(vc_plan_build(&w, spec, &cfg, VC_ACCEL_TCG, &plan, &err) == 0);
+		CHECK(plan.n_blks == 1 && plan.blks[0].readonly);
+		CHECK(vc_json_get(plan.storages->u.array.items[0], "readonly")->u.boolean);
+		vc_plan_release(&plan);
+	}
 	/* On, but the rootfs is not a disk: the share. */
 	fake_mounts(&f, rootfs, "");
 	{
