@@ -175,8 +175,10 @@ int vc_container_teardown(const char *root, const char *id, const struct vc_stat
 				    &res, &merr) < 0) {
 			vc_debug("destroy through the monitor: %s", merr.msg);
 			/* A member the monitor does not know is no reason to stop the VM;
-			 * an owner whose monitor fails is stopped by force. */
+			 * an owner whose monitor fails is stopped by force. Nor does the VM
+			 * hold anything of it: a failed add is undone, its disks unplugged. */
 			sandbox_gone = is_owner;
+			removed_ok = merr.code == ENOENT;
 		} else if (vc_mon_removed_from_json(res, &removed, NULL) == 0) {
 			sandbox_gone = removed.sandbox;
 			removed_ok = true;

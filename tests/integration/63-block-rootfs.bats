@@ -2,7 +2,7 @@
 # A block-backed rootfs (issue 16): a bundle whose rootfs is a loop-mounted ext4 image
 # reaches the VM as that disk (virtio-blk) with the annotation io.vcrun.block-rootfs,
 # never mounted on both sides at once: create unmounts the host's mount, delete (or a
-# failed create) mounts it back as it was. Six VMs; the last test, a pod member's disk,
+# failed create) mounts it back as it was. Seven VMs; the sixth test, a pod member's disk,
 # needs the hot-plug of disks (vc_hv_hotplug_blk, branch h-host).
 
 load helpers
@@ -223,6 +223,28 @@ teardown() {
 	[ "$(cat "$T/m/rootfs/member")" = from-member ] || fail "the member's file is not on the host"
 	[ "$(state_status pod)" = running ] || fail "the pod went with its member"
 	vcrun exec pod true || fail "exec in the pod after its member left"
+	vcrun kill pod KILL
+	wait_status pod stopped
+	vcrun delete pod
+}
+
+@test "block rootfs: a pod member whose create fails gets its rootfs back; the pod runs on" {
+	is_vm_runtime || fail "pods are vcrun's: run with vcrun, not $RUNTIME"
+	make_bundle "$T/p" sleep 600
+	spec_edit "$T/p" '.annotations += {"io.kubernetes.cri.container-type": "sandbox",
+		"io.kubernetes.cri.sandbox-id": "pod"}'
+	vcrun create --bundle "$T/p" "$(new_id pod)" </dev/null >/dev/null 2>"$T/err" || fail "pod: $(cat "$T/err")"
+	vcrun start pod
+	block_bundle "$T/m" true
+	spec_edit "$T/m" '.annotations += {"io.kubernetes.cri.container-type": "container",
+		"io.kubernetes.cri.sandbox-id": "pod", ($a): "true"}
+		| .hooks.createRuntime = [{"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}]' --arg a "$ANNOT"
+	before=$(host_mount "$T/m/rootfs")
+	vc_capture create --bundle "$T/m" "$(new_id member)"
+	[ "$status" -ne 0 ] || fail "create succeeded"
+	[[ $stderr != *"left unmounted"* ]] || fail "$stderr"
+	[ "$(host_mount "$T/m/rootfs")" = "$before" ] || fail "host mount after the failed member: '$(host_mount "$T/m/rootfs")'"
+	[ "$(state_status pod)" = running ] || fail "the pod went with its member"
 	vcrun kill pod KILL
 	wait_status pod stopped
 	vcrun delete pod
