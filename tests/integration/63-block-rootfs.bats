@@ -43,6 +43,23 @@ holder_stop() {
 	rm "$T/holder.pid"
 }
 
+# pod_start: a running pod "pod" (containerd's annotations, sleep 600) from $T/p.
+pod_start() {
+	make_bundle "$T/p" sleep 600
+	spec_edit "$T/p" '.annotations += {"io.kubernetes.cri.container-type": "sandbox",
+		"io.kubernetes.cri.sandbox-id": "pod"}'
+	vcrun create --bundle "$T/p" "$(new_id pod)" </dev/null >/dev/null 2>"$T/err" || fail "pod: $(cat "$T/err")"
+	vcrun start pod
+}
+
+# pod_end: the pod is still running, and then goes.
+pod_end() {
+	[ "$(state_status pod)" = running ] || fail "the pod went with its member"
+	vcrun kill pod KILL
+	wait_status pod stopped
+	vcrun delete pod
+}
+
 teardown() {
 	# Containers first: deleting one puts its rootfs back, which then goes here.
 	if [ -n "${T:-}" ] && [ -d "$T" ]; then
@@ -202,11 +219,7 @@ teardown() {
 
 @test "block rootfs: a pod member's disk is hot-plugged into the running sandbox, and its delete gives the rootfs back while the pod runs on" {
 	is_vm_runtime || fail "pods are vcrun's: run with vcrun, not $RUNTIME"
-	make_bundle "$T/p" sleep 600
-	spec_edit "$T/p" '.annotations += {"io.kubernetes.cri.container-type": "sandbox",
-		"io.kubernetes.cri.sandbox-id": "pod"}'
-	vcrun create --bundle "$T/p" "$(new_id pod)" </dev/null >/dev/null 2>"$T/err" || fail "pod: $(cat "$T/err")"
-	vcrun start pod
+	pod_start
 	block_bundle "$T/m" sh -c 'grep " / " /proc/mounts; echo from-member >/member'
 	spec_edit "$T/m" '.root.readonly = false | .annotations += {"io.kubernetes.cri.container-type": "container",
 		"io.kubernetes.cri.sandbox-id": "pod", ($a): "true"}' --arg a "$ANNOT"
@@ -221,20 +234,13 @@ teardown() {
 	vcrun delete member
 	[ "$(host_mount "$T/m/rootfs")" = "$before" ] || fail "host mount after the member: '$(host_mount "$T/m/rootfs")'"
 	[ "$(cat "$T/m/rootfs/member")" = from-member ] || fail "the member's file is not on the host"
-	[ "$(state_status pod)" = running ] || fail "the pod went with its member"
 	vcrun exec pod true || fail "exec in the pod after its member left"
-	vcrun kill pod KILL
-	wait_status pod stopped
-	vcrun delete pod
+	pod_end
 }
 
 @test "block rootfs: a pod member whose create fails gets its rootfs back; the pod runs on" {
 	is_vm_runtime || fail "pods are vcrun's: run with vcrun, not $RUNTIME"
-	make_bundle "$T/p" sleep 600
-	spec_edit "$T/p" '.annotations += {"io.kubernetes.cri.container-type": "sandbox",
-		"io.kubernetes.cri.sandbox-id": "pod"}'
-	vcrun create --bundle "$T/p" "$(new_id pod)" </dev/null >/dev/null 2>"$T/err" || fail "pod: $(cat "$T/err")"
-	vcrun start pod
+	pod_start
 	block_bundle "$T/m" true
 	spec_edit "$T/m" '.annotations += {"io.kubernetes.cri.container-type": "container",
 		"io.kubernetes.cri.sandbox-id": "pod", ($a): "true"}
@@ -244,8 +250,5 @@ teardown() {
 	[ "$status" -ne 0 ] || fail "create succeeded"
 	[[ $stderr != *"left unmounted"* ]] || fail "$stderr"
 	[ "$(host_mount "$T/m/rootfs")" = "$before" ] || fail "host mount after the failed member: '$(host_mount "$T/m/rootfs")'"
-	[ "$(state_status pod)" = running ] || fail "the pod went with its member"
-	vcrun kill pod KILL
-	wait_status pod stopped
-	vcrun delete pod
+	pod_end
 }
