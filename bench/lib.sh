@@ -20,6 +20,15 @@ bench_other_arg() {
 	exit 2
 }
 
+# bench_num_arg FLAG [VALUE...]: in an option loop, FLAG must be followed by a positive
+# number; exits 2 saying so otherwise.
+bench_num_arg() {
+	if [ $# -lt 2 ] || ! [[ $2 =~ ^[1-9][0-9]*$ ]]; then
+		echo "bench: $1 needs a positive number" >&2
+		exit 2
+	fi
+}
+
 # bench_args LINES SCRIPT ARGS...: the option loop that start.sh, cli.sh and pod.sh
 # share: -n N sets n, --strict sets strict=true (false by default), anything else goes
 # to the script's own bench_flag FLAG when it defines one (returning 1 for a flag it

@@ -24,19 +24,13 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 n=${BENCH_N:-3}
 secs=4
 count=20
-usage_num() {
-	echo "bench: $1 needs a positive number" >&2
-	exit 2
-}
 # shellcheck source=bench/lib.sh
 . "$repo/bench/lib.sh"
 
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n | -t | -c)
-		if [ $# -lt 2 ] || ! [[ $2 =~ ^[1-9][0-9]*$ ]]; then
-			usage_num "$1"
-		fi
+		bench_num_arg "$@"
 		case $1 in
 		-n) n=$2 ;;
 		-t) secs=$2 ;;

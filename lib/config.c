@@ -104,6 +104,11 @@ int vc_config_parse(struct vc_config *cfg, const char *buf, size_t len, const ch
 		return vc_error_set(err, EINVAL, "%s: template: must be true or false", file);
 	if (tmpl)
 		cfg->template = tmpl->u.boolean;
+	const struct vc_json *blk = vc_json_get(doc, "block_rootfs");
+	if (blk && blk->type != VC_JSON_BOOL)
+		return vc_error_set(err, EINVAL, "%s: block_rootfs: must be true or false", file);
+	if (blk)
+		cfg->block_rootfs = blk->u.boolean;
 	unsigned timeout_s = 0;
 	if (take_uint(doc, "boot_timeout_seconds", file, 3600, &timeout_s, err) < 0)
 		return -EINVAL;

@@ -41,6 +41,10 @@ struct vc_config {
 	/* TCG's translation cache (-accel tcg,tb-size=N), MiB; 0: QEMU's own default
 	 * (1 GiB in QEMU 7.2). KVM ignores it. */
 	unsigned tcg_tb_size_mib;
+	/* A rootfs that is the mount of a host block device goes to the VM as that
+	 * disk, not through the share (lib/blkroot.h); the annotation
+	 * io.vcrun.block-rootfs overrides it per container. Off by default. */
+	bool block_rootfs;
 };
 
 /* Default hotplug_root_ports: see hv/README.md for what each port costs at boot. */

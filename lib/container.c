@@ -247,7 +247,8 @@ static int create_plan(const char *root, const char *id, const char *named,
 		r = vc_devices_vfio_prepare(spec, cfg.vfio_bind, vreq, err);
 	if (r == 0)
 		r = vfio_groups_free(root, id, vreq, err);
-	struct vc_plan_where w = {root, id, join->owner ? join->owner : id, vreq->dev_root};
+	struct vc_plan_where w = {root,		  id,	join->owner ? join->owner : id,
+				  vreq->dev_root, NULL, vreq->sysfs_root};
 	if (r == 0 && (r = vc_plan_build(&w, spec, &cfg, accel, plan, err)) == 0 &&
 	    ((r = vc_plan_set_vfio(plan, &vreq->place, err)) < 0 ||
 	     (r = vc_plan_set_devices(plan, spec, err)) < 0 ||
@@ -465,6 +466,18 @@ int vc_container_create_cfg(const struct vc_ctx *ctx, struct vc_container_config
 		if ((r = vc_netns_create(NULL, pin, &made, err)) < 0)
 			goto fail;
 		vc_fault_point("create.netns");
+	}
+	/* A block-backed rootfs leaves the host before anything can open or copy its
+	 * mount: the stand-in's new mount namespace would keep it mounted there, and
+	 * the VM opens the disk. plan.json, written above, tells teardown what to
+	 * mount back. */
+	if (plan.blk_rootfs) {
+		if ((r = vc_blkroot_unmount(plan.blk_rootfs, err)) < 0)
+			goto fail;
+		vc_info("container %s: unmounted `%s` (%s on `%s`) from the host: the VM has "
+			"it as a disk until delete",
+			id, plan.blk_rootfs->path, plan.blk_rootfs->fstype,
+			plan.blk_rootfs->source);
 	}
 	/* The rootfs and bind mounts reach the guest through the sandbox's share. */
 	if ((!cfg->join.owner && (r = vc_share_prepare(share, err)) < 0) ||

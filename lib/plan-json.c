@@ -141,6 +141,64 @@ static int blks_from_json(const struct vc_json *doc, const char *source, struct 
 	return 0;
 }
 
+/* The host mount a block-backed rootfs had, for teardown to put back. */
+static void blk_rootfs_to_json(struct vc_jgen *g, const struct vc_blkroot *b)
+{
+	vc_jgen_key(g, "blk_rootfs");
+	vc_jgen_object_open(g);
+	vc_jgen_kv_string(g, "path", b->path);
+	vc_jgen_kv_string(g, "source", b->source);
+	vc_jgen_kv_string(g, "device", b->device);
+	vc_jgen_kv_string(g, "fstype", b->fstype);
+	vc_jgen_key(g, "flags");
+	vc_jgen_uint(g, b->flags);
+	vc_jgen_kv_string(g, "data", b->data);
+	vc_jgen_object_close(g);
+}
+
+static bool plain_str(const char *s, bool absolute)
+{
+	if (!s || (absolute && s[0] != '/'))
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20)
+			return false;
+	return true;
+}
+
+/* Teardown mounts what this says as root: each field is checked for its shape, and
+ * the disk it names must be one of the plan's. */
+static int blk_rootfs_from_json(const struct vc_json *doc, const char *source, struct vc_plan *plan,
+				struct vc_error *err)
+{
+	const struct vc_json *o = vc_json_get(doc, "blk_rootfs");
+	if (!o)
+		return 0;
+	const char *path = vc_json_str(vc_json_get(o, "path"));
+	const char *src = vc_json_str(vc_json_get(o, "source"));
+	const char *dev = vc_json_str(vc_json_get(o, "device"));
+	const char *fstype = vc_json_str(vc_json_get(o, "fstype"));
+	const char *data = vc_json_str(vc_json_get(o, "data"));
+	uint64_t flags = 0;
+	bool disk = false;
+	for (size_t i = 0; dev && i < plan->n_blks; i++)
+		disk |= !plan->blks[i].target && !strcmp(plan->blks[i].path, dev);
+	if (o->type != VC_JSON_OBJECT || !plain_str(path, true) || !plain_str(src, false) ||
+	    !*src || !plain_str(dev, true) || !plain_str(fstype, false) || !*fstype ||
+	    !plain_str(data, false) || vc_json_to_u64(vc_json_get(o, "flags"), &flags) < 0 ||
+	    flags > ULONG_MAX || !disk)
+		return vc_error_set(err, EINVAL, "%s: blk_rootfs: bad entry", source);
+	struct vc_blkroot *b = calloc(1, sizeof(*b));
+	if (!b)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	plan->blk_rootfs = b;
+	b->flags = (unsigned long)flags;
+	if (!(b->path = strdup(path)) || !(b->source = strdup(src)) || !(b->device = strdup(dev)) ||
+	    !(b->fstype = strdup(fstype)) || !(b->data = strdup(data)))
+		return vc_error_set(err, ENOMEM, "out of memory");
+	return 0;
+}
+
 int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct vc_error *err)
 {
 	_cleanup_jgen_ struct vc_jgen *g = vc_jgen_new(false);
@@ -191,6 +249,8 @@ int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct 
 	vc_jgen_array_close(g);
 	vfio_to_json(g, plan);
 	vc_plan_blks_to_json(g, "blk", plan);
+	if (plan->blk_rootfs)
+		blk_rootfs_to_json(g, plan->blk_rootfs);
 	if (plan->netns_path) {
 		vc_jgen_key(g, "netns");
 		vc_jgen_object_open(g);
@@ -240,7 +300,7 @@ static int binds_from_json(const struct vc_json *doc, const char *source, struct
 		if (vc_plan_add_bind(plan, src, what, json_true(b, "readonly"),
 				     json_true(b, "recursive"), json_true(b, "file")) < 0)
 			return vc_error_set(err, ENOMEM, "out of memory");
-		/* add_bind names targets by position: the file must agree. */
+		/* add_bind names targets by what and position: the file must agree. */
 		if (strcmp(plan->binds[plan->n_binds - 1].target, target))
 			return vc_error_set(err, EINVAL, "%s: binds[%zu].target: `%s` out of order",
 					    source, i, target);
@@ -353,7 +413,8 @@ int vc_plan_from_json(const char *text, size_t len, const char *source, struct v
 		goto fail;
 	}
 	if ((r = vfio_from_json(doc, source, plan, err)) < 0 ||
-	    (r = blks_from_json(doc, source, plan, err)) < 0)
+	    (r = blks_from_json(doc, source, plan, err)) < 0 ||
+	    (r = blk_rootfs_from_json(doc, source, plan, err)) < 0)
 		goto fail;
 	const struct vc_json *ns = vc_json_get(doc, "netns");
 	if (ns) {

@@ -50,6 +50,9 @@ void vc_plan_release(struct vc_plan *plan)
 		free(plan->blks[i].target);
 	}
 	free(plan->blks);
+	if (plan->blk_rootfs)
+		vc_blkroot_release(plan->blk_rootfs);
+	free(plan->blk_rootfs);
 	vc_json_free(plan->storages);
 	vc_json_free(plan->guest_spec);
 	memset(plan, 0, sizeof(*plan));
@@ -69,12 +72,13 @@ static bool is_bind(const struct vc_oci_mount *m)
 	       has_option(m->options, "rbind");
 }
 
-/* A bind's name in the share: ID/rootfs, or ID/mN-BASE, BASE the source's last
- * component (letters, digits, `._-` kept, at most 48), so that the guest's mountinfo
- * says where a mount came from (its root is /ID/mN-BASE under the share). */
-static char *bind_target(const struct vc_plan *plan, const char *source)
+/* A bind's name in the share: ID/rootfs for the rootfs (root.path; none when the
+ * rootfs is a disk), or ID/mN-BASE, BASE the source's last component (letters,
+ * digits, `._-` kept, at most 48), so that the guest's mountinfo says where a mount
+ * came from (its root is /ID/mN-BASE under the share). */
+static char *bind_target(const struct vc_plan *plan, const char *source, const char *what)
 {
-	if (plan->n_binds == 0)
+	if (!strcmp(what, "root.path"))
 		return vc_strdup_printf("%s/rootfs", plan->container_id);
 	const char *base = strrchr(source, '/');
 	base = base ? base + 1 : source;
@@ -102,7 +106,7 @@ int vc_plan_add_bind(struct vc_plan *plan, const char *source, const char *what,
 	*b = (struct vc_plan_bind){.readonly = readonly, .recursive = recursive, .file = file};
 	b->source = strdup(source);
 	b->what = strdup(what);
-	b->target = bind_target(plan, source);
+	b->target = bind_target(plan, source, what);
 	if (!b->source || !b->what || !b->target) {
 		free(b->source);
 		free(b->what);
@@ -342,7 +346,12 @@ int vc_plan_build(const struct vc_plan_where *w, const struct vc_oci_spec *spec,
 	plan->shares[0].tag = strdup(VC_SANDBOX_SHARE_TAG);
 	plan->shares[0].host_path = strdup(share_dir);
 	plan->n_shares = 1;
-	if (!plan->shares[0].tag || !plan->shares[0].host_path ||
+	if (!plan->shares[0].tag || !plan->shares[0].host_path)
+		goto fail_nomem;
+	/* A disk, or the share's first bind: root.path in the guest spec is either's. */
+	if ((r = vc_plan_blk_rootfs(w, spec, cfg, plan, err)) < 0)
+		goto fail;
+	if (!plan->blk_rootfs &&
 	    vc_plan_add_bind(plan, spec->rootfs_abs, "root.path", false, true, false) < 0)
 		goto fail_nomem;
 	r = plan_mounts(plan, spec, err);
@@ -350,9 +359,10 @@ int vc_plan_build(const struct vc_plan_where *w, const struct vc_oci_spec *spec,
 		goto fail;
 
 	struct vc_json *root = vc_json_get(plan->guest_spec, "root");
-	guest_root = guest_path(&plan->binds[0]);
-	if (!root || !guest_root ||
-	    vc_json_object_set(root, "path", vc_json_new_string(guest_root)) < 0)
+	guest_root = plan->blk_rootfs ? NULL : guest_path(&plan->binds[0]);
+	if (!plan->blk_rootfs &&
+	    (!root || !guest_root ||
+	     vc_json_object_set(root, "path", vc_json_new_string(guest_root)) < 0))
 		goto fail_nomem;
 	struct vc_json *st = NULL;
 	if (storage_json(plan, &plan->shares[0], &st) < 0 ||

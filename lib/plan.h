@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "hv/hv.h"
+#include "lib/blkroot.h"
 #include "lib/config.h"
 #include "oci/json.h"
 #include "oci/spec.h"
@@ -77,15 +78,22 @@ struct vc_plan {
 	 * linux.devices entry, NULL for a block-backed rootfs). */
 	struct vc_hv_blk *blks;
 	size_t n_blks;
+	/* A block-backed rootfs (lib/blkroot.h): the host's mount that create unmounts
+	 * and teardown mounts back; its disk is in blks (no target). NULL: the rootfs
+	 * goes through the share. */
+	struct vc_blkroot *blk_rootfs;
 	struct vc_json *storages;   /* array of Storage (docs/agent-protocol.md) */
 	struct vc_json *guest_spec; /* config.json rewritten for the guest */
 };
 
 /* Where a container goes: its --root (absolute) and id, the container whose
  * sandbox it lives in (owner: its own id when it boots the VM), and where
- * /dev/vhost-vsock is looked for ("/dev"; a fake tree in tests). */
+ * /dev/vhost-vsock and a rootfs's block node are looked for ("/dev"; a fake tree in
+ * tests); mountinfo and sysfs_root (NULL: /proc/self/mountinfo, /sys) are where a
+ * block-backed rootfs is found. */
 struct vc_plan_where {
 	const char *root, *id, *owner, *dev_root;
+	const char *mountinfo, *sysfs_root;
 };
 /* accel must already be resolved (KVM or TCG). */
 int vc_plan_build(const struct vc_plan_where *w, const struct vc_oci_spec *spec,

@@ -79,8 +79,9 @@ int vc_plan_describe(const struct vc_ctx *ctx, const char *bundle, char **json,
 	char **argv = NULL;
 	_cleanup_jgen_ struct vc_jgen *g = NULL;
 	if ((r = vc_devices_vfio_prepare(spec, cfg.vfio_bind, &v, err)) < 0 ||
-	    (r = vc_plan_build(&(struct vc_plan_where){ctx->root, "plan", "plan", v.dev_root}, spec,
-			       &cfg, accel, &plan, err)) < 0 ||
+	    (r = vc_plan_build(&(struct vc_plan_where){ctx->root, "plan", "plan", v.dev_root, NULL,
+						       v.sysfs_root},
+			       spec, &cfg, accel, &plan, err)) < 0 ||
 	    (r = vc_plan_set_vfio(&plan, &v.place, err)) < 0 ||
 	    (r = vc_plan_set_devices(&plan, spec, err)) < 0)
 		goto out;

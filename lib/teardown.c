@@ -66,19 +66,29 @@ static void vfio_give_back(const char *root, const char *id)
 /* What create did to the container's network namespace: vcrun's taps and
  * filters go (the engine's interfaces stay, as it left them), and so does the
  * namespace when vcrun made it. Only once QEMU is gone, which holds the taps. */
-static void netns_give_back(const char *root, const char *id)
+/* The container's plan.json; false (warned about, for what) when it cannot be
+ * read, and quietly when there is none. */
+static bool plan_load(const char *root, const char *id, const char *what, struct vc_plan *plan)
 {
 	_cleanup_free_ char *path = vc_state_path(root, id, "plan.json");
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
-	struct vc_plan plan;
 	struct vc_error err = {0};
 	if (!path || vc_read_file(path, 64 << 20, &text, &len, &err) < 0 ||
-	    vc_plan_from_json(text, len, path, &plan, &err) < 0) {
+	    vc_plan_from_json(text, len, path, plan, &err) < 0) {
 		if (err.code && err.code != ENOENT)
-			vc_warn("container %s: network clean-up: %s", id, err.msg);
-		return;
+			vc_warn("container %s: %s: %s", id, what, err.msg);
+		return false;
 	}
+	return true;
+}
+
+static void netns_give_back(const char *root, const char *id)
+{
+	struct vc_plan plan;
+	struct vc_error err = {0};
+	if (!plan_load(root, id, "network clean-up", &plan))
+		return;
 	_cleanup_free_ char *bridged = vc_state_path(root, id, VC_NETNS_BRIDGED_FILE);
 	if (plan.netns_path && bridged && access(bridged, F_OK) == 0) {
 		if (vc_netns_teardown(plan.netns_path, &err) < 0)
@@ -86,6 +96,30 @@ static void netns_give_back(const char *root, const char *id)
 	}
 	if (plan.netns_path && plan.netns_owned && vc_netns_remove(plan.netns_path, &err) < 0)
 		vc_warn("container %s: %s", id, err.msg);
+	vc_plan_release(&plan);
+}
+
+/* A block-backed rootfs goes back on the host as create found it, once the VM let
+ * go of its disk (vm_let_go: the VM is gone, or its guest removed the container);
+ * a rootfs mounted already (create failed before it unmounted, or a second
+ * teardown) is left as it is. */
+static void blk_rootfs_give_back(const char *root, const char *id, bool vm_let_go)
+{
+	struct vc_plan plan;
+	if (!plan_load(root, id, "block rootfs", &plan))
+		return;
+	const struct vc_blkroot *b = plan.blk_rootfs;
+	struct vc_error err = {0};
+	int r = 0;
+	if (b && !vm_let_go)
+		vc_warn("container %s: rootfs `%s` left unmounted: the sandbox's VM may still "
+			"use `%s` (mount it back once the VM is gone: mount -t %s %s %s)",
+			id, b->path, b->device, b->fstype, b->source, b->path);
+	else if (b && (r = vc_blkroot_remount(b, NULL, &err)) < 0)
+		vc_warn("container %s: rootfs: %s", id, err.msg);
+	else if (b && r == 1)
+		vc_info("container %s: `%s` (%s) mounted back at `%s`", id, b->source, b->fstype,
+			b->path);
 	vc_plan_release(&plan);
 }
 
@@ -164,7 +198,7 @@ int vc_container_teardown(const char *root, const char *id, const struct vc_stat
 {
 	const char *owner = st && st->sandbox && *st->sandbox ? st->sandbox : id;
 	bool is_owner = !strcmp(owner, id);
-	bool sandbox_gone = true;
+	bool sandbox_gone = true, removed_ok = false;
 	if (st && vc_proc_alive(st->monitor_pid, st->monitor_start)) {
 		struct vc_error merr = {0};
 		_cleanup_json_ struct vc_json *res = NULL;
@@ -173,10 +207,13 @@ int vc_container_teardown(const char *root, const char *id, const struct vc_stat
 				    &res, &merr) < 0) {
 			vc_debug("destroy through the monitor: %s", merr.msg);
 			/* A member the monitor does not know is no reason to stop the VM;
-			 * an owner whose monitor fails is stopped by force. */
+			 * an owner whose monitor fails is stopped by force. Nor does the VM
+			 * hold anything of it: a failed add is undone, its disks unplugged. */
 			sandbox_gone = is_owner;
+			removed_ok = merr.code == ENOENT;
 		} else if (vc_mon_removed_from_json(res, &removed, NULL) == 0) {
 			sandbox_gone = removed.sandbox;
+			removed_ok = true;
 		}
 		if (sandbox_gone && !vc_wait_exit(st->monitor_pid, false, 10000, NULL)) {
 			vc_warn("container %s: monitor %d did not exit: killing it", id,
@@ -197,6 +234,7 @@ int vc_container_teardown(const char *root, const char *id, const struct vc_stat
 	vc_fault_point("delete.monitor");
 	if (sandbox_gone && st)
 		kill_stray_qemu(root, owner, st->hv_pid);
+	blk_rootfs_give_back(root, id, sandbox_gone || removed_ok);
 	_cleanup_free_ char *share = vc_sandbox_share_dir(root, owner);
 	_cleanup_free_ char *dir = vc_state_dir(root, id);
 	if (!share || !dir)

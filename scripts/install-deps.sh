@@ -12,7 +12,8 @@ BUILD="gcc make autoconf automake pkg-config libc6-dev git
 # installed completion; catatonit is the init of podman's pods' infra containers.
 RUN="qemu-system-x86 qemu-system-common cpio busybox-static xz-utils binutils man-db
      bash-completion catatonit"
-# uidmap (newuidmap), slirp4netns: rootless podman (75-rootless.bats).
+# uidmap (newuidmap), slirp4netns: rootless podman (75-rootless.bats). e2fsprogs
+# (mkfs.ext4): the ext4 images of 63-block-rootfs.bats.
 # lintian: tests/integration/05-install.bats checks the package with it; abigail-tools:
 # the ABI check of libvcrun (80-libvcrun.bats, make abi-check).
 # The lean guest kernel (`make guest-kernel`, guest/build-kernel.sh) is built from
@@ -20,7 +21,7 @@ RUN="qemu-system-x86 qemu-system-common cpio busybox-static xz-utils binutils ma
 KERNEL="linux-source bc flex bison libelf-dev libssl-dev"
 TEST="bats jq runc crun iproute2 procps util-linux bsdutils clang-format python3 clang libclang-rt-14-dev
       docker.io containerd podman conmon netavark aardvark-dns iptables iperf3 wget lintian
-      abigail-tools uidmap slirp4netns"
+      abigail-tools uidmap slirp4netns e2fsprogs"
 
 missing=""
 for p in $BUILD $RUN $KERNEL $TEST; do

@@ -112,24 +112,7 @@ static char *make_bundle(const char *name, const char *mounts_json)
 }
 
 /* A container that boots its own sandbox, in root /r. */
-#define WHERE(id, dev) (&(struct vc_plan_where){"/r", id, id, dev})
-
-static void test_config(struct vc_config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	/* Any readable files stand in for the guest image. */
-	cfg->qemu = strdup("/usr/bin/qemu-system-x86_64");
-	cfg->kernel = strdup("/etc/hostname");
-	cfg->initrd = strdup("/etc/hostname");
-	cfg->virtiofsd = strdup("/usr/lib/qemu/virtiofsd");
-	cfg->mem_mib = 512;
-	cfg->vcpus = 1;
-	cfg->boot_timeout_ms = 1000;
-	cfg->hotplug_root_ports = 3;
-	cfg->hotplug_memory_mib = 1024;
-	cfg->max_vcpus = 4;
-	cfg->tcg_tb_size_mib = 96;
-}
+#define WHERE(id, dev) (&(struct vc_plan_where){"/r", id, id, dev, NULL, NULL})
 
 VC_TEST(plan_shares_and_guest_spec)
 {
@@ -143,7 +126,7 @@ VC_TEST(plan_shares_and_guest_spec)
 	_cleanup_spec_ struct vc_oci_spec *spec = NULL;
 	CHECK(vc_oci_spec_load(bundle, &spec, &err) == 0);
 	struct vc_config cfg;
-	test_config(&cfg);
+	vc_unit_config(&cfg);
 	struct vc_plan plan;
 	CHECK(vc_plan_build(WHERE("c1", "/nonexistent"), spec, &cfg, VC_ACCEL_TCG, &plan, &err) ==
 	      0);
@@ -220,7 +203,7 @@ VC_TEST(plan_picks_vsock_when_the_host_has_it)
 	_cleanup_spec_ struct vc_oci_spec *spec = NULL;
 	CHECK(vc_oci_spec_load(bundle, &spec, &err) == 0);
 	struct vc_config cfg;
-	test_config(&cfg);
+	vc_unit_config(&cfg);
 	struct vc_plan plan, serial, back;
 	CHECK(vc_plan_build(WHERE("v", dev), spec, &cfg, VC_ACCEL_KVM, &plan, &err) == 0);
 	CHECK(vc_plan_build(WHERE("s", "/nonexistent"), spec, &cfg, VC_ACCEL_KVM, &serial, &err) ==
@@ -257,7 +240,7 @@ VC_TEST(plan_network_namespace_and_dns_relay)
 				 "nameserver 10.89.0.1\nnameserver 127.0.0.11\n",
 				 "nameserver ::1\n"};
 	struct vc_config cfg;
-	test_config(&cfg);
+	vc_unit_config(&cfg);
 	for (size_t i = 0; i < 3; i++) {
 		_cleanup_free_ char *text = vc_strdup_printf(
 			"{\"ociVersion\":\"1.2.0\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},"
@@ -356,7 +339,7 @@ VC_TEST(plan_vfio_mode)
 	};
 	struct vc_vfio_plan vp = {.pci = pci, .n_pci = 4, .pci_hole64_bytes = 32ULL << 30};
 	struct vc_config cfg;
-	test_config(&cfg);
+	vc_unit_config(&cfg);
 
 	/* default: guest-kernel */
 	_cleanup_free_ char *b0 = make_vfio_bundle("v0", "{\"io.vcrun.vfio.group.9\":\"1.0\"}");
@@ -439,7 +422,7 @@ VC_TEST(plan_rejects_bad_mounts)
 	_cleanup_spec_ struct vc_oci_spec *s1 = NULL;
 	CHECK(vc_oci_spec_load(b1, &s1, &err) == 0);
 	struct vc_plan plan;
-	test_config(&cfg);
+	vc_unit_config(&cfg);
 	CHECK(vc_plan_build(WHERE("c", "/dev"), s1, &cfg, VC_ACCEL_TCG, &plan, &err) < 0);
 	CHECK_CONTAINS(err.msg, "mounts[0].source");
 	CHECK_CONTAINS(err.msg, "/nonexistent/vcrun");

@@ -9,6 +9,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "lib/config.h"
 #include "lib/state.h"
 #include "oci/spec.h"
 
@@ -157,4 +158,21 @@ void vc_unit_add_container(const char *root, const char *id, const char *sandbox
 	struct vc_error err = {0};
 	if (vc_state_write(root, &st, &err) < 0)
 		fprintf(stderr, "# state of %s: %s\n", id, err.msg);
+}
+
+void vc_unit_config(struct vc_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	/* Any readable files stand in for the guest image. */
+	cfg->qemu = strdup("/usr/bin/qemu-system-x86_64");
+	cfg->kernel = strdup("/etc/hostname");
+	cfg->initrd = strdup("/etc/hostname");
+	cfg->virtiofsd = strdup("/usr/lib/qemu/virtiofsd");
+	cfg->mem_mib = 512;
+	cfg->vcpus = 1;
+	cfg->boot_timeout_ms = 1000;
+	cfg->hotplug_root_ports = 3;
+	cfg->hotplug_memory_mib = 1024;
+	cfg->max_vcpus = 4;
+	cfg->tcg_tb_size_mib = 96;
 }

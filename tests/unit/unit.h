@@ -80,6 +80,12 @@ size_t vc_unit_mutate(uint8_t *buf, size_t n, size_t cap, unsigned long long *st
 void vc_unit_add_container(const char *root, const char *id, const char *sandbox, const char *key,
 			   bool pod_sandbox, bool live, pid_t standin);
 
+/* vcrun's config for plan tests: readable files stand in for the guest image;
+ * 512 MiB, 1 vCPU, 3 spare root ports, 1 GiB of memory hot-plug room, 4 vCPUs at
+ * most, a 96 MiB translation cache. */
+struct vc_config;
+void vc_unit_config(struct vc_config *cfg);
+
 /* A fresh temporary directory for the test (removed by the runner at exit). */
 const char *vc_unit_tmpdir(void);
 
