@@ -27,6 +27,7 @@ struct conn {
 	struct vc_chan ch;
 	uint32_t stream; /* attached stream, 0 if none */
 	pid_t peer_pid;
+	bool refused; /* accepted on the spare fd: answered EMFILE, then closed */
 };
 
 struct waiter {
@@ -114,7 +115,12 @@ struct monitor {
 	bool hv_running;
 	struct vc_chan agent;
 	int listen_fd, sig_fd;
-	int dns_fd; /* UDP to the resolver in the container's namespace, or -1 */
+	/* Held so that a caller can still be told why when the monitor is out of fds
+	 * (accept_conn); -1 while a refused connection uses its slot. */
+	int spare_fd;
+	bool accept_paused; /* out of fds and no spare: the listening socket is not polled */
+	unsigned long long oom_kills; /* the host cgroup's count when serving began */
+	int dns_fd;		      /* UDP to the resolver in the container's namespace, or -1 */
 	/* Interfaces of the container's namespace: those bridged at boot, and the ones
 	 * that came later and were reported as not bridged (netns/watch.c). */
 	struct vc_netns_watch *net_watch;
@@ -210,6 +216,10 @@ int mon_ctr_resize(struct monitor *m, struct mctr *c, const struct vc_json *res,
 		   struct vc_error *err);
 /* Runs the event loop until the sandbox is destroyed or the VM is gone. */
 int mon_serve(struct monitor *m);
+/* Why the VM ended by itself (QEMU's wait status st), for the log. */
+const char *mon_qemu_end(const struct monitor *m, int st);
+/* Reaps QEMU if it exits within wait_ms (then *st is its status). */
+bool mon_qemu_reaped(struct monitor *m, int wait_ms, int *st);
 void mon_release(struct monitor *m);
 
 #endif

@@ -316,6 +316,11 @@ static void vm_gone(struct monitor *m, const char *why)
 		finish_destroy(m);
 		return;
 	}
+	/* A killed QEMU's channel closes as it exits: the log says why it ended
+	 * (the host's OOM killer) rather than what the monitor saw first. */
+	int st;
+	if (m->hv_running && mon_qemu_reaped(m, 100, &st))
+		why = mon_qemu_end(m, st);
 	vc_warn("sandbox %s: %s", m->id, why);
 	if (m->hv_running) {
 		struct vc_error err = {0};
@@ -550,6 +555,14 @@ static void handle_conn(struct monitor *m, struct conn *c)
 		}
 		if (r == 0)
 			return;
+		if (f.type == VC_FRAME_REQUEST && c->refused) {
+			mon_respond_error(&c->ch, f.id, EMFILE,
+					  "the monitor of %s is out of file descriptors (EMFILE) "
+					  "with %zu connections open: try again later",
+					  m->id, m->n_conns);
+			c->ch.eof = true;
+			return;
+		}
 		if (f.type == VC_FRAME_REQUEST)
 			mon_handle_request(m, c, &f);
 		else if (f.type == VC_FRAME_STDIN && c->stream && c->stream == f.id &&
@@ -584,26 +597,49 @@ static void conn_gone(struct monitor *m, struct conn *c)
 		m->destroyer.conn = NULL;
 	vc_chan_close(&c->ch);
 	free(c);
+	/* An fd is free again: take the spare back, listen again. */
+	if (m->spare_fd < 0)
+		m->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	m->accept_paused = false;
 }
 
 static void accept_conn(struct monitor *m)
 {
 	int fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (fd < 0)
-		return;
-	if (m->n_conns == MAX_CONNS) {
-		close(fd);
+	bool refused = false;
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+		/* Out of fds, the caller still waits in the backlog: give up the spare to
+		 * accept it and tell it why. Without a spare, stop polling the socket
+		 * (it would stay readable: a busy loop) until a connection ends. */
+		if (m->spare_fd < 0) {
+			if (!m->accept_paused)
+				vc_warn("sandbox %s: out of file descriptors: callers wait", m->id);
+			m->accept_paused = true;
+			return;
+		}
+		close(m->spare_fd);
+		m->spare_fd = -1;
+		fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		refused = true;
+		vc_warn("sandbox %s: out of file descriptors (EMFILE): a caller refused", m->id);
+	}
+	if (fd < 0) {
+		if (refused)
+			m->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		return;
 	}
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c = m->n_conns < MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
 	if (!c) {
 		close(fd);
+		if (refused)
+			m->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		return;
 	}
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
 		c->peer_pid = cred.pid;
+	c->refused = refused;
 	vc_chan_init(&c->ch, fd);
 	m->conns[m->n_conns++] = c;
 }
@@ -614,10 +650,11 @@ static void handle_signals(struct monitor *m)
 	while (read(m->sig_fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGCHLD) {
 			/* vc_hv_stop reaps QEMU itself while destroying. */
+			int st = 0;
 			if (m->hv_running && !m->destroying &&
-			    waitpid(m->hv.pid, NULL, WNOHANG) == m->hv.pid) {
+			    waitpid(m->hv.pid, &st, WNOHANG) == m->hv.pid) {
 				m->hv_running = false;
-				vm_gone(m, "the VM exited");
+				vm_gone(m, mon_qemu_end(m, st));
 			}
 		} else {
 			mon_start_destroy(m, NULL, NULL, 0);
@@ -640,6 +677,9 @@ static void dns_from_namespace(struct monitor *m)
 
 int mon_serve(struct monitor *m)
 {
+	if (m->spare_fd < 0)
+		m->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	m->oom_kills = vc_host_cgroup_oom_kills();
 	while (!m->done) {
 		/* Now and then: is our state dir still there? A caller that removed --root
 		 * left nobody to delete us. (Before the poll set is made: the requests
@@ -657,7 +697,8 @@ int mon_serve(struct monitor *m)
 		struct pollfd pfd[FIXED_FDS + MAX_CONNS];
 		size_t n = 0;
 		pfd[n++] = (struct pollfd){.fd = m->sig_fd, .events = POLLIN};
-		pfd[n++] = (struct pollfd){.fd = m->listen_fd, .events = POLLIN};
+		pfd[n++] = (struct pollfd){.fd = m->accept_paused ? -1 : m->listen_fd,
+					   .events = POLLIN};
 		pfd[n++] = (struct pollfd){
 			.fd = m->agent.eof ? -1 : m->agent.fd,
 			.events = POLLIN | (vc_chan_pending(&m->agent) ? POLLOUT : 0),
@@ -754,6 +795,8 @@ void mon_release(struct monitor *m)
 	free(m->share_dir);
 	if (m->dir_fd >= 0)
 		close(m->dir_fd);
+	if (m->spare_fd >= 0)
+		close(m->spare_fd);
 	if (m->listen_fd >= 0) {
 		unlink(VC_MONITOR_SOCK);
 		close(m->listen_fd);
