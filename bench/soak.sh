@@ -52,7 +52,6 @@ BATS_TEST_DIRNAME=$repo/tests/integration
 . "$repo/bench/lib.sh"
 # shellcheck source=tests/integration/helpers.bash
 . "$repo/tests/integration/helpers.bash"
-[ -x "$RUNTIME" ] || die "$RUNTIME is not built (run make)"
 [ "$(id -u)" -eq 0 ] || die "needs root (vcrun creates namespaces and VMs)"
 command -v jq >/dev/null || die "jq is not installed"
 
@@ -60,11 +59,7 @@ command -v jq >/dev/null || die "jq is not installed"
 echo "bench: $par parallel cycles, $seq sequential runs, $members pod member cycles;" \
 	"expect about $((par * 3 / 2 + seq * 2 + members + 10)) s on a 2-core TCG host" >&2
 
-T=$(mktemp -d /tmp/vcsoak.XXXXXX)
-ROOT=$T/root
-mkdir -p "$ROOT"
-: >"$T/ids"
-: >"$T/bg.pids"
+common_setup # $T (/tmp/vct.XXXXXX), $ROOT and the lists the leak checks read
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	cleanup_containers
