@@ -108,8 +108,9 @@ child_exec(char *const argv[], int out_fd, int keep_fd, int netns_fd, pid_t boun
 	if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0)
 		child_fail(errpipe, errno);
 
-	/* Move what we keep above the fds we are about to fill. */
-	int hi = 64;
+	/* Move what we keep above the fds we are about to fill: just above, since
+	 * F_DUPFD refuses a floor at or past RLIMIT_NOFILE (a low `ulimit -n`). */
+	int hi = 4;
 	if (errpipe < hi)
 		errpipe = fcntl(errpipe, F_DUPFD_CLOEXEC, hi);
 	if (errpipe < 0)

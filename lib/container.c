@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -37,6 +38,10 @@
 #include "oci/spec.h"
 #include "oci/state.h"
 #include "vfio/vfio.h"
+
+/* ulimit -n below which create refuses to start: a VM's helpers open about 20
+ * (measured: 15 fails, 20 runs one container), a pod's monitor one per caller. */
+#define VC_MIN_NOFILE 64
 
 int vc_id_validate(const char *id, struct vc_error *err)
 {
@@ -379,6 +384,16 @@ int vc_container_config_load(const struct vc_ctx *ctx, const char *id,
 				    "--preserve-fds %d: file descriptors cannot be passed into the "
 				    "container's VM",
 				    opts->preserve_fds);
+	/* The stand-in, the monitor and QEMU inherit the caller's limit. Below this
+	 * floor one of them would run out half-way, each in its own words (a QEMU
+	 * that cannot make its event loop, a 9p server that cannot open the share). */
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < VC_MIN_NOFILE)
+		return vc_error_set(err, EMFILE,
+				    "RLIMIT_NOFILE (ulimit -n) is %llu: a container's stand-in, "
+				    "monitor and QEMU need at least %d open files, or they fail "
+				    "with EMFILE (Too many open files)",
+				    (unsigned long long)nofile.rlim_cur, VC_MIN_NOFILE);
 
 	_cleanup_free_ char *dir = vc_state_dir(cfg->root, id);
 	if (!dir)

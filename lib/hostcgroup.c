@@ -259,3 +259,39 @@ void vc_host_cgroup_drop(struct vc_cgroup **held, const char *id, bool remove)
 	free(*held);
 	*held = NULL;
 }
+
+/* COUNT of "oom_kill COUNT" in a memory cgroup file; 0 without one. */
+static unsigned long long oom_kill_line(const char *path)
+{
+	_cleanup_free_ char *text = proc_text(path);
+	const char *p = text ? strstr(text, "oom_kill ") : NULL;
+	/* not "oom_kill_disable 0": the count's line starts a line */
+	while (p && p != text && p[-1] != '\n')
+		p = strstr(p + 1, "oom_kill ");
+	return p ? strtoull(p + strlen("oom_kill "), NULL, 10) : 0;
+}
+
+unsigned long long vc_host_cgroup_oom_kills(void)
+{
+	_cleanup_free_ char *self = proc_text("/proc/self/cgroup");
+	char *save = NULL;
+	for (char *line = strtok_r(self, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *ctrls = strchr(line, ':');
+		char *path = ctrls ? strchr(ctrls + 1, ':') : NULL;
+		if (!path)
+			continue;
+		*path++ = '\0';
+		ctrls++;
+		_cleanup_free_ char *file = NULL;
+		if (!strcmp(ctrls, "memory") || strstr(ctrls, ",memory") ||
+		    !strncmp(ctrls, "memory,", 7))
+			file = vc_strdup_printf("%s/memory%s/memory.oom_control", cgroup_root(),
+						path);
+		else if (!*ctrls && !strcmp(line, "0"))
+			file = vc_strdup_printf("%s%s/memory.events", cgroup_root(), path);
+		unsigned long long n = file ? oom_kill_line(file) : 0;
+		if (n)
+			return n;
+	}
+	return 0;
+}

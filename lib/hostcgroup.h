@@ -44,4 +44,9 @@ void vc_host_cgroup_remove(const char *root, const char *id);
 struct vc_cgroup *vc_host_cgroup_hold(const char *root, const char *id);
 void vc_host_cgroup_drop(struct vc_cgroup **held, const char *id, bool remove);
 
+/* The OOM kills counted so far in the caller's own memory cgroup (v1
+ * memory.oom_control, v2 memory.events): how the monitor tells a QEMU that the
+ * host's OOM killer took from one killed by someone. 0 when it cannot tell. */
+unsigned long long vc_host_cgroup_oom_kills(void);
+
 #endif

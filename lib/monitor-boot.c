@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent-proto/agent-msg.h"
@@ -335,6 +336,7 @@ int vc_monitor_main(int argc, char **argv)
 			    .id = args.id,
 			    .sync_fd = args.sync_fd,
 			    .listen_fd = -1,
+			    .spare_fd = -1,
 			    .dir_fd = -1,
 			    .sig_fd = -1,
 			    .dns_fd = -1,
@@ -406,4 +408,37 @@ void mon_orphan_cleanup(struct monitor *m)
 	if (m->plan.n_shares && vc_share_release(m->plan.shares[0].host_path, &err) < 0)
 		vc_warn("sandbox %s: %s", m->id, err.msg);
 	vc_host_cgroup_drop(&m->cgroup, m->id, true);
+}
+
+/* A QEMU killed while its cgroup counts more OOM kills than when serving began
+ * was the host's OOM killer's. */
+const char *mon_qemu_end(const struct monitor *m, int st)
+{
+	static char why[192];
+	if (WIFEXITED(st))
+		snprintf(why, sizeof(why), "the VM exited (QEMU exit status %d)", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st) && vc_host_cgroup_oom_kills() > m->oom_kills)
+		snprintf(why, sizeof(why),
+			 "QEMU was killed by signal %d by the host's OOM killer: the VM needed "
+			 "more memory than its host cgroup's limit",
+			 WTERMSIG(st));
+	else
+		snprintf(why, sizeof(why), "QEMU was killed by signal %d (%s)", WTERMSIG(st),
+			 strsignal(WTERMSIG(st)));
+	return why;
+}
+
+bool mon_qemu_reaped(struct monitor *m, int wait_ms, int *st)
+{
+	for (int waited = 0; m->hv.pid > 0; waited += 5) {
+		if (waitpid(m->hv.pid, st, WNOHANG) == m->hv.pid) {
+			m->hv.pid = 0; /* vc_hv_stop then stops only the helpers */
+			return true;
+		}
+		if (waited >= wait_ms)
+			break;
+		struct timespec ts = {0, 5 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	return false;
 }

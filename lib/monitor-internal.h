@@ -33,6 +33,7 @@ struct conn {
 	struct vc_chan ch;
 	uint32_t stream; /* attached stream, 0 if none */
 	pid_t peer_pid;
+	bool refused; /* accepted on the spare fd: answered EMFILE, then closed */
 };
 
 struct waiter {
@@ -124,7 +125,12 @@ struct monitor {
 	bool hv_running;
 	struct vc_chan agent;
 	int listen_fd, sig_fd;
-	int dns_fd; /* UDP to the resolver in the container's namespace, or -1 */
+	/* Held so that a caller can still be told why when the monitor is out of fds
+	 * (mon_accept_conn); -1 while a refused connection uses its slot. */
+	int spare_fd;
+	bool accept_paused; /* out of fds and no spare: the listening socket is not polled */
+	unsigned long long oom_kills; /* the host cgroup's count when serving began */
+	int dns_fd;		      /* UDP to the resolver in the container's namespace, or -1 */
 	/* Interfaces of the container's namespace: those bridged at boot, and the ones
 	 * that came later and were reported as not bridged (netns/watch.c). */
 	struct vc_netns_watch *net_watch;
@@ -220,6 +226,15 @@ int mon_ctr_resize(struct monitor *m, struct mctr *c, const struct vc_json *res,
 		   struct vc_error *err);
 /* Runs the event loop until the sandbox is destroyed or the VM is gone. */
 int mon_serve(struct monitor *m);
+/* Why the VM ended by itself (QEMU's wait status st), for the log. */
+const char *mon_qemu_end(const struct monitor *m, int st);
+/* Reaps QEMU if it exits within wait_ms (then *st is its status). */
+bool mon_qemu_reaped(struct monitor *m, int wait_ms, int *st);
 void mon_release(struct monitor *m);
+
+/* monitor-conn.c: the callers on monitor.sock. */
+void mon_accept_conn(struct monitor *m);
+void mon_handle_conn(struct monitor *m, struct conn *c);
+void mon_conn_gone(struct monitor *m, struct conn *c);
 
 #endif

@@ -323,6 +323,11 @@ static void vm_gone(struct monitor *m, const char *why)
 		finish_destroy(m);
 		return;
 	}
+	/* A killed QEMU's channel closes as it exits: the log says why it ended
+	 * (the host's OOM killer) rather than what the monitor saw first. */
+	int st;
+	if (m->hv_running && mon_qemu_reaped(m, 100, &st))
+		why = mon_qemu_end(m, st);
 	vc_warn("sandbox %s: %s", m->id, why);
 	/* Callers waiting on the agent learn why it will never answer, rather than
 	 * see the connection close when the monitor exits. */
@@ -591,88 +596,17 @@ int mon_signal(struct monitor *m, const struct stream *s, uint32_t sig, bool all
 			      0);
 }
 
-static void handle_conn(struct monitor *m, struct conn *c)
-{
-	vc_chan_fill(&c->ch);
-	for (;;) {
-		struct vc_frame f;
-		struct vc_error err = {0};
-		int r = vc_frame_reader_next(&c->ch.rd, &f, &err);
-		if (r < 0) {
-			vc_warn("monitor client: %s", err.msg);
-			c->ch.eof = true;
-			return;
-		}
-		if (r == 0)
-			return;
-		if (f.type == VC_FRAME_REQUEST)
-			mon_handle_request(m, c, &f);
-		else if (f.type == VC_FRAME_STDIN && c->stream && c->stream == f.id &&
-			 !m->agent.eof)
-			vc_chan_queue(&m->agent, f.type, f.flags, f.id, f.body, f.len);
-	}
-}
-
-static void conn_gone(struct monitor *m, struct conn *c)
-{
-	struct stream *s = c->stream ? mon_find_stream(m, c->stream) : NULL;
-	if (s && s->conn == c) {
-		s->conn = NULL;
-		/* A stand-in that dies (SIGKILL) takes its guest process with it. */
-		if (!s->exited && !m->destroying) {
-			mon_signal(m, s, SIGKILL, false, NULL, 0);
-		}
-	}
-	for (size_t k = 0; k < m->n_streams; k++) {
-		struct stream *w = m->streams[k];
-		for (size_t i = 0; i < w->n_waiters; i++)
-			if (w->waiters[i].conn == c)
-				w->waiters[i--] = w->waiters[--w->n_waiters];
-	}
-	for (size_t i = 0; i < m->n_pend; i++)
-		if (m->pend[i].conn == c)
-			m->pend[i].conn = NULL;
-	for (size_t i = 0; i < m->n_ctrs; i++)
-		if (m->ctrs[i]->remover.conn == c)
-			m->ctrs[i]->remover.conn = NULL;
-	if (m->destroyer.conn == c)
-		m->destroyer.conn = NULL;
-	vc_chan_close(&c->ch);
-	free(c);
-}
-
-static void accept_conn(struct monitor *m)
-{
-	int fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (fd < 0)
-		return;
-	if (m->n_conns == MAX_CONNS) {
-		close(fd);
-		return;
-	}
-	struct conn *c = calloc(1, sizeof(*c));
-	if (!c) {
-		close(fd);
-		return;
-	}
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
-		c->peer_pid = cred.pid;
-	vc_chan_init(&c->ch, fd);
-	m->conns[m->n_conns++] = c;
-}
-
 static void handle_signals(struct monitor *m)
 {
 	struct signalfd_siginfo si;
 	while (read(m->sig_fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGCHLD) {
 			/* vc_hv_stop reaps QEMU itself while destroying. */
+			int st = 0;
 			if (m->hv_running && !m->destroying &&
-			    waitpid(m->hv.pid, NULL, WNOHANG) == m->hv.pid) {
+			    waitpid(m->hv.pid, &st, WNOHANG) == m->hv.pid) {
 				m->hv_running = false;
-				vm_gone(m, "the VM exited");
+				vm_gone(m, mon_qemu_end(m, st));
 			}
 		} else {
 			mon_start_destroy(m, NULL, NULL, 0);
@@ -695,6 +629,9 @@ static void dns_from_namespace(struct monitor *m)
 
 int mon_serve(struct monitor *m)
 {
+	if (m->spare_fd < 0)
+		m->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	m->oom_kills = vc_host_cgroup_oom_kills();
 	while (!m->done) {
 		/* Now and then: is our state dir still there? A caller that removed --root
 		 * left nobody to delete us. (Before the poll set is made: the requests
@@ -712,7 +649,8 @@ int mon_serve(struct monitor *m)
 		struct pollfd pfd[FIXED_FDS + MAX_CONNS];
 		size_t n = 0;
 		pfd[n++] = (struct pollfd){.fd = m->sig_fd, .events = POLLIN};
-		pfd[n++] = (struct pollfd){.fd = m->listen_fd, .events = POLLIN};
+		pfd[n++] = (struct pollfd){.fd = m->accept_paused ? -1 : m->listen_fd,
+					   .events = POLLIN};
 		size_t standin_backlog = 0;
 		for (size_t i = 0; i < m->n_conns; i++)
 			standin_backlog += vc_chan_pending(&m->conns[i]->ch);
@@ -762,7 +700,7 @@ int mon_serve(struct monitor *m)
 		if (pfd[0].revents)
 			handle_signals(m);
 		if (pfd[1].revents & POLLIN)
-			accept_conn(m);
+			mon_accept_conn(m);
 		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
 			handle_agent(m);
 		if (pfd[3].revents & POLLIN)
@@ -772,15 +710,15 @@ int mon_serve(struct monitor *m)
 		mon_net_run(m);
 		if (vc_chan_flush(&m->agent) < 0 && !m->done)
 			vm_gone(m, "write to the guest agent failed");
-		/* conns[] may have grown in accept_conn: only the polled ones have revents. */
+		/* conns[] may have grown in mon_accept_conn: only the polled ones have revents. */
 		for (size_t i = 0; i + FIXED_FDS < n && i < m->n_conns; i++)
 			if (pfd[i + FIXED_FDS].revents & (POLLIN | POLLHUP | POLLERR))
-				handle_conn(m, m->conns[i]);
+				mon_handle_conn(m, m->conns[i]);
 		for (size_t i = 0; i < m->n_conns; i++) {
 			struct conn *c = m->conns[i];
 			vc_chan_flush(&c->ch);
 			if (c->ch.eof) {
-				conn_gone(m, c);
+				mon_conn_gone(m, c);
 				m->conns[i--] = m->conns[--m->n_conns];
 			}
 		}
@@ -822,6 +760,8 @@ void mon_release(struct monitor *m)
 	free(m->share_dir);
 	if (m->dir_fd >= 0)
 		close(m->dir_fd);
+	if (m->spare_fd >= 0)
+		close(m->spare_fd);
 	if (m->listen_fd >= 0) {
 		unlink(VC_MONITOR_SOCK);
 		close(m->listen_fd);

@@ -32,11 +32,13 @@ static void child_exec(char *const argv[], const int stdio[3], int sync_fd, bool
 	int fds[3];
 	for (int i = 0; i < 3; i++)
 		fds[i] = stdio[i] >= 0 ? stdio[i] : devnull;
-	/* Move everything above 3 first so dup2 onto 0..3 cannot clobber a source. */
+	/* Move everything above 3 first so dup2 onto 0..3 cannot clobber a source.
+	 * Just above: F_DUPFD refuses a floor at or past RLIMIT_NOFILE (a low
+	 * `ulimit -n` would lose the sync fd, and the reason with it). */
 	int hi[4];
 	for (int i = 0; i < 3; i++)
-		hi[i] = fds[i] >= 0 ? fcntl(fds[i], F_DUPFD, 10) : -1;
-	hi[3] = sync_fd >= 0 ? fcntl(sync_fd, F_DUPFD, 10) : -1;
+		hi[i] = fds[i] >= 0 ? fcntl(fds[i], F_DUPFD, 4) : -1;
+	hi[3] = sync_fd >= 0 ? fcntl(sync_fd, F_DUPFD, 4) : -1;
 	for (int i = 0; i < 4; i++)
 		if (hi[i] >= 0)
 			dup2(hi[i], i);
