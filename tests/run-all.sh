@@ -93,7 +93,7 @@ parse_tap() {
 
 # run_suite SUITE TIMEOUT CMD...: run, show the output as it comes, then count it.
 run_suite() {
-	local suite=$1 limit=$2 log rc=0
+	local suite=$1 limit=$2 log rc=0 start=$SECONDS
 	shift 2
 	log=$logdir/$(echo "$suite" | tr '/ ' '__').tap
 	echo "=== $suite"
@@ -101,6 +101,8 @@ run_suite() {
 	timeout --kill-after=10 "$limit" "$@" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	set -e
+	# what each suite costs, for keeping the whole run inside CI's budget
+	echo "# $suite: $((SECONDS - start)) s"
 	parse_tap "$suite" "$log" "$rc"
 }
 
