@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/sysfs.h"
 #include "common/util.h"
 
 static const char *const default_devices[] = {"null", "zero", "full", "random", "urandom", "tty"};
@@ -87,26 +88,12 @@ static int default_dev(const char *rootfs, const struct vc_oci_spec *spec, struc
  * the guest. d->path when the guest has no such device. */
 static char *guest_node(const struct vc_oci_device *d)
 {
-	_cleanup_free_ char *text = NULL;
-	if (d->type == 'b' || d->type == 'c') {
-		char path[96];
-		snprintf(path, sizeof(path), "/sys/dev/%s/%u:%u/uevent",
-			 d->type == 'b' ? "block" : "char", (unsigned)d->major, (unsigned)d->minor);
-		if (vc_read_file(path, 4096, &text, NULL, NULL) < 0)
-			text = NULL;
-	}
-	for (char *line = text; line && *line;) {
-		char *end = line + strcspn(line, "\n");
-		bool last = *end == '\0';
-		*end = '\0';
-		if (!strncmp(line, "DEVNAME=", 8) && line[8] && line[8] != '/' &&
-		    !strstr(line, ".."))
-			return vc_strdup_printf("/dev/%s", line + 8);
-		if (last)
-			break;
-		line = end + 1;
-	}
-	return strdup(d->path);
+	_cleanup_free_ char *name =
+		d->type == 'b' || d->type == 'c'
+			? vc_sysfs_devname(NULL, d->type == 'b', (unsigned)d->major,
+					   (unsigned)d->minor)
+			: NULL;
+	return name ? vc_strdup_printf("/dev/%s", name) : strdup(d->path);
 }
 
 /* No CAP_MKNOD (a user namespace, as runc decides it up front, or a guest that

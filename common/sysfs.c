@@ -5,6 +5,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -60,4 +62,36 @@ bool vc_sysfs_parse_index(const char *s, unsigned *out)
 	}
 	*out = (unsigned)v;
 	return true;
+}
+
+char *vc_sysfs_devname(const char *sysfs_root, bool block, unsigned maj, unsigned min)
+{
+	_cleanup_free_ char *uevent =
+		vc_strdup_printf("%s/dev/%s/%u:%u/uevent", sysfs_root ? sysfs_root : "/sys",
+				 block ? "block" : "char", maj, min);
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	if (!uevent || vc_read_file(uevent, 64 << 10, &text, &len, NULL) < 0)
+		return NULL;
+	char *save = NULL;
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		if (!strncmp(l, "DEVNAME=", 8))
+			return l[8] && l[8] != '/' && !strstr(l + 8, "..") ? strdup(l + 8) : NULL;
+	return NULL;
+}
+
+int vc_sysfs_block_node(const char *sysfs_root, const char *dev_root, unsigned maj, unsigned min,
+			char **node)
+{
+	*node = NULL;
+	_cleanup_free_ char *name = vc_sysfs_devname(sysfs_root, true, maj, min);
+	if (!name)
+		return -ENODEV;
+	*node = vc_strdup_printf("%s/%s", dev_root ? dev_root : "/dev", name);
+	if (!*node)
+		return -ENOMEM;
+	struct stat st;
+	if (stat(*node, &st) < 0 || !S_ISBLK(st.st_mode) || st.st_rdev != makedev(maj, min))
+		return -ENOTBLK;
+	return 0;
 }

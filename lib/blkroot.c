@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/sysfs.h"
 #include "common/util.h"
 #include "lib/log.h"
 #include "lib/plan-internal.h"
@@ -184,35 +185,22 @@ static int fill_flags(const struct minfo *m, struct vc_blkroot *b)
 	return 0;
 }
 
-/* The node of a block device: sysfs's uevent names it (DEVNAME), and it must be
- * that device. */
+/* The node of a block device (common/sysfs.h), or NULL with why. */
 static char *block_node(const struct vc_blkroot_where *w, unsigned maj, unsigned min, char *why,
 			size_t why_len)
 {
-	const char *sys = w->sysfs_root ? w->sysfs_root : "/sys";
-	const char *dev = w->dev_root ? w->dev_root : "/dev";
-	_cleanup_free_ char *uevent = vc_strdup_printf("%s/dev/block/%u:%u/uevent", sys, maj, min);
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	if (!uevent || vc_read_file(uevent, 1 << 16, &text, &len, NULL) < 0) {
-		snprintf(why, why_len, "%u:%u is no block device (no `%s`)", maj, min,
-			 uevent ? uevent : "uevent");
-		return NULL;
-	}
-	char *save = NULL;
-	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		if (strncmp(l, "DEVNAME=", 8) || !l[8] || strstr(l + 8, ".."))
-			continue;
-		_cleanup_free_ char *node = vc_strdup_printf("%s/%s", dev, l + 8);
-		struct stat st;
-		if (node && stat(node, &st) == 0 && S_ISBLK(st.st_mode) &&
-		    st.st_rdev == makedev(maj, min))
-			return steal_ptr(node);
-		snprintf(why, why_len, "`%s` is not the block device %u:%u", node ? node : l + 8,
-			 maj, min);
-		return NULL;
-	}
-	snprintf(why, why_len, "`%s` names no DEVNAME", uevent);
+	char *node = NULL;
+	int r = vc_sysfs_block_node(w->sysfs_root, w->dev_root, maj, min, &node);
+	if (r == 0)
+		return node;
+	if (r == -ENODEV)
+		snprintf(why, why_len, "%u:%u is no block device (sysfs names no node for it)", maj,
+			 min);
+	else if (r == -ENOTBLK)
+		snprintf(why, why_len, "`%s` is not the block device %u:%u", node, maj, min);
+	else
+		snprintf(why, why_len, "out of memory");
+	free(node);
 	return NULL;
 }
 

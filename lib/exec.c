@@ -216,27 +216,6 @@ static bool same_ns(pid_t a, pid_t b)
 	       sa.st_ino == sb.st_ino;
 }
 
-/* Whether pid is the stand-in of container id now (its command line says so). */
-static bool is_standin_of(pid_t pid, const char *id)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0;
-	if (vc_read_file(path, 64 << 10, &buf, &len, NULL) < 0)
-		return false;
-	const char *prev = "";
-	bool standin = false;
-	for (size_t i = 0; i < len; i += strlen(buf + i) + 1) {
-		const char *arg = buf + i;
-		standin |= !strcmp(arg, "__standin");
-		if (standin && !strcmp(prev, "--id") && !strcmp(arg, id))
-			return true;
-		prev = arg;
-	}
-	return false;
-}
-
 /* exec's stand-in joins the pid namespace of the container's (as runc's exec joins
  * the container's), when that one holds its own: "pid:/proc/PID/ns/pid", or NULL
  * (ENOMEM aside) when it is the host's. */
@@ -251,7 +230,7 @@ static char *exec_pid_ns_arg(pid_t standin)
  * pid reused since), and what ours holds. */
 static int exec_pid_ns_check(pid_t standin, pid_t ctr_standin, const char *id, struct vc_error *err)
 {
-	if (!same_ns(standin, ctr_standin) || !is_standin_of(ctr_standin, id))
+	if (!same_ns(standin, ctr_standin) || !vc_helper_is(ctr_standin, "__standin", NULL, id))
 		return vc_error_set(err, ESRCH, "container not running");
 	return 0;
 }

@@ -227,10 +227,7 @@ static int clone_setup(struct monitor *m, const struct vc_hv_nic *nics, size_t n
 
 static int boot(struct monitor *m, struct vc_error *err)
 {
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	if (vc_read_file("plan.json", 64 << 20, &text, &len, err) < 0 ||
-	    vc_plan_from_json(text, len, "plan.json", &m->plan, err) < 0)
+	if (vc_plan_load(m->root, m->id, &m->plan, err) < 0)
 		return -EINVAL;
 
 	struct vc_netns_plan *np __attribute__((cleanup(vc_netns_plan_freep))) = NULL;

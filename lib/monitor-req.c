@@ -207,16 +207,12 @@ static void req_add(struct monitor *m, struct conn *c, uint32_t req, const char 
 	}
 	struct vc_state st;
 	struct vc_plan plan;
-	_cleanup_free_ char *path = vc_state_path(m->root, id, "plan.json");
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
 	if (vc_state_read(m->root, id, &st, &err) < 0) {
 		mon_respond_error(&c->ch, req, err.code ? err.code : EIO, "%s", err.msg);
 		return;
 	}
 	int r = -ENOMEM;
-	if (!path || vc_read_file(path, 64 << 20, &text, &len, &err) < 0 ||
-	    vc_plan_from_json(text, len, path, &plan, &err) < 0) {
+	if (vc_plan_load(m->root, id, &plan, &err) < 0) {
 		mon_respond_error(&c->ch, req, EINVAL, "%s", err.msg[0] ? err.msg : "no plan");
 		vc_state_release(&st);
 		return;

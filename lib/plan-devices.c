@@ -17,11 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/sysfs.h"
 #include "common/util.h"
 #include "lib/log.h"
 #include "lib/plan-internal.h"
@@ -176,36 +175,25 @@ static bool guest_only_has(const struct guest_only *g, const char *path)
 	return false;
 }
 
-/* The host's node of block device major:minor, from sysfs (the kernel's name for
- * it, which udev follows), checked to be that device. */
+/* The host's node of block device major:minor (common/sysfs.h: the kernel's name,
+ * which udev follows, checked to be that device). */
 static int host_block_node(const struct vc_oci_device *d, size_t i, char **node,
 			   struct vc_error *err)
 {
 	*node = NULL;
-	char uevent[96];
-	snprintf(uevent, sizeof(uevent), "/sys/dev/block/%lld:%lld/uevent", (long long)d->major,
-		 (long long)d->minor);
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	const char *name = NULL;
-	if (d->major >= 0 && d->minor >= 0 && d->major <= UINT32_MAX && d->minor <= UINT32_MAX &&
-	    vc_read_file(uevent, 64 << 10, &text, &len, NULL) == 0) {
-		char *save = NULL;
-		for (char *l = strtok_r(text, "\n", &save); l && !name;
-		     l = strtok_r(NULL, "\n", &save))
-			if (!strncmp(l, "DEVNAME=", 8))
-				name = l + 8;
-	}
-	struct stat st;
-	_cleanup_free_ char *path = NULL;
-	if (name && *name && !strstr(name, ".."))
-		path = vc_strdup_printf("/dev/%s", name);
-	if (!path || stat(path, &st) < 0 || !S_ISBLK(st.st_mode) ||
-	    st.st_rdev != makedev((unsigned)d->major, (unsigned)d->minor))
+	int r = d->major >= 0 && d->minor >= 0 && d->major <= UINT32_MAX && d->minor <= UINT32_MAX
+			? vc_sysfs_block_node(NULL, NULL, (unsigned)d->major, (unsigned)d->minor,
+					      node)
+			: -ENODEV;
+	if (r == -ENOMEM)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	if (r < 0) {
+		free(*node);
+		*node = NULL;
 		return vc_error_set(err, ENODEV,
 				    "linux.devices[%zu] %s: no host block device %lld:%lld", i,
 				    d->path, (long long)d->major, (long long)d->minor);
-	*node = steal_ptr(path);
+	}
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "agent-proto/transport.h"
 #include "common/util.h"
 #include "lib/sandbox.h"
+#include "lib/state.h"
 #include "netns/netns.h"
 #include "vfio/vfio.h"
 
@@ -429,4 +430,19 @@ fail_nomem:
 fail:
 	vc_plan_release(plan);
 	return r;
+}
+
+/* A plan is a few KiB; the bound only keeps a hostile file from filling memory. */
+#define PLAN_FILE_MAX (64 << 20)
+
+int vc_plan_load(const char *root, const char *id, struct vc_plan *plan, struct vc_error *err)
+{
+	memset(plan, 0, sizeof(*plan));
+	_cleanup_free_ char *path = vc_state_path(root, id, "plan.json");
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	if (!path)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	int r = vc_read_file(path, PLAN_FILE_MAX, &text, &len, err);
+	return r < 0 ? r : vc_plan_from_json(text, len, path, plan, err);
 }

@@ -116,6 +116,9 @@ int vc_plan_set_devices(struct vc_plan *plan, const struct vc_oci_spec *spec, st
 int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct vc_error *err);
 int vc_plan_from_json(const char *text, size_t len, const char *source, struct vc_plan *plan,
 		      struct vc_error *err);
+/* ROOT/ID/plan.json read (bounded) and parsed; errors name the file (ENOENT when
+ * there is none). */
+int vc_plan_load(const char *root, const char *id, struct vc_plan *plan, struct vc_error *err);
 /* The hypervisor config for the plan (pointers borrowed from plan). */
 void vc_plan_hv_config(const struct vc_plan *plan, const char *state_dir, struct vc_hv_config *cfg);
 void vc_plan_release(struct vc_plan *plan);

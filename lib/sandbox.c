@@ -71,12 +71,8 @@ static void peers_free(struct peers *p)
 
 static char *plan_netns(const char *root, const char *id)
 {
-	_cleanup_free_ char *path = vc_state_path(root, id, "plan.json");
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
 	struct vc_plan plan;
-	if (!path || vc_read_file(path, 64 << 20, &text, &len, NULL) < 0 ||
-	    vc_plan_from_json(text, len, path, &plan, NULL) < 0)
+	if (vc_plan_load(root, id, &plan, NULL) < 0)
 		return NULL;
 	char *ns = steal_ptr(plan.netns_path);
 	vc_plan_release(&plan);
@@ -120,13 +116,8 @@ int vc_sandbox_vfio_free(const char *root, const char *id, const unsigned *group
 	int r = peers_load(root, id, &ps, err);
 	for (size_t i = 0; r == 0 && i < ps.n; i++) {
 		const struct peer *p = &ps.v[i];
-		_cleanup_free_ char *path = vc_state_path(root, p->st.id, "plan.json");
-		_cleanup_free_ char *text = NULL;
-		size_t len = 0;
 		struct vc_plan plan;
-		if (!p->sandbox_live || !path ||
-		    vc_read_file(path, 64 << 20, &text, &len, NULL) < 0 ||
-		    vc_plan_from_json(text, len, path, &plan, NULL) < 0)
+		if (!p->sandbox_live || vc_plan_load(root, p->st.id, &plan, NULL) < 0)
 			continue;
 		for (size_t j = 0; r == 0 && j < plan.n_vfio_pci; j++)
 			for (size_t k = 0; r == 0 && k < n; k++)

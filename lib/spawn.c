@@ -280,6 +280,24 @@ int vc_write_pid_file(const char *path, pid_t pid, struct vc_error *err)
 }
 
 /* argv for a helper mode: vcrun MODE --root R --id ID [extra...] [--log ...] */
+bool vc_helper_is(pid_t pid, const char *mode, const char *root, const char *id)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	if (vc_read_file(path, 64 << 10, &text, &len, NULL) < 0)
+		return false;
+	/* vcrun MODE --root R --id ID ...: vc_helper_argv's order */
+	const char *argv[6] = {0};
+	size_t n = 0;
+	for (size_t off = 0; off < len && n < VC_ARRAY_SIZE(argv); off += strlen(text + off) + 1)
+		argv[n++] = text + off;
+	return n == VC_ARRAY_SIZE(argv) && !strcmp(argv[1], mode) && !strcmp(argv[2], "--root") &&
+	       (!root || !strcmp(argv[3], root)) && !strcmp(argv[4], "--id") &&
+	       !strcmp(argv[5], id);
+}
+
 char **vc_helper_argv(const struct vc_ctx *ctx, const char *mode, const char *root, const char *id,
 		      const char *extra_key, const char *extra_val)
 {

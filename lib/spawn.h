@@ -61,6 +61,10 @@ struct vc_mon_request;
 int vc_monitor_call(const char *root, const char *id, const struct vc_mon_request *req,
 		    struct vc_json **result, struct vc_error *err);
 
+/* Whether pid runs helper mode for container id (under --root root, unless root is
+ * NULL): its command line is the one vc_helper_argv made. */
+bool vc_helper_is(pid_t pid, const char *mode, const char *root, const char *id);
+
 /* argv for a helper mode: vcrun MODE --root R --id ID --sync-fd 3 [extra] [--log ..]
  * [--debug]; NULL on ENOMEM. */
 char **vc_helper_argv(const struct vc_ctx *ctx, const char *mode, const char *root, const char *id,

@@ -70,12 +70,8 @@ static void vfio_give_back(const char *root, const char *id)
  * read, and quietly when there is none. */
 static bool plan_load(const char *root, const char *id, const char *what, struct vc_plan *plan)
 {
-	_cleanup_free_ char *path = vc_state_path(root, id, "plan.json");
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
 	struct vc_error err = {0};
-	if (!path || vc_read_file(path, 64 << 20, &text, &len, &err) < 0 ||
-	    vc_plan_from_json(text, len, path, plan, &err) < 0) {
+	if (vc_plan_load(root, id, plan, &err) < 0) {
 		if (err.code && err.code != ENOENT)
 			vc_warn("container %s: %s: %s", id, what, err.msg);
 		return false;
@@ -151,21 +147,8 @@ static pid_t unrecorded_monitor(const char *root, const char *id)
 	while (d && (de = readdir(d))) {
 		char *end = NULL;
 		long pid = strtol(de->d_name, &end, 10);
-		if (pid <= 1 || *end || pid == getpid())
-			continue;
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
-		_cleanup_free_ char *text = NULL;
-		size_t len = 0;
-		if (vc_read_file(path, 8192, &text, &len, NULL) < 0 || len < 2)
-			continue;
-		const char *argv[6] = {0};
-		size_t n = 0;
-		for (size_t off = 0; off < len && n < VC_ARRAY_SIZE(argv);
-		     off += strlen(text + off) + 1)
-			argv[n++] = text + off;
-		if (n == 6 && !strcmp(argv[1], "__monitor") && !strcmp(argv[2], "--root") &&
-		    !strcmp(argv[3], root) && !strcmp(argv[4], "--id") && !strcmp(argv[5], id))
+		if (pid > 1 && !*end && pid != getpid() &&
+		    vc_helper_is((pid_t)pid, "__monitor", root, id))
 			return (pid_t)pid;
 	}
 	return 0;
