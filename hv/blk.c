@@ -38,7 +38,7 @@ int vc_hv_blk_check(const struct vc_hv_blk *b, struct vc_error *err)
 
 int vc_hv_qmp_blockdev_args(const struct vc_hv_blk *b, char **out, struct vc_error *err)
 {
-	return hv_blockdev_args(b, "host_device", out, err);
+	return hv_blockdev_args(b, "host_device", NULL, out, err);
 }
 
 int hv_blk_node(const struct vc_hv_blk *b, char node[HV_BLK_NODE_MAX], struct vc_error *err)
@@ -49,8 +49,8 @@ int hv_blk_node(const struct vc_hv_blk *b, char node[HV_BLK_NODE_MAX], struct vc
 	return r;
 }
 
-int hv_blockdev_args(const struct vc_hv_blk *b, const char *driver, char **out,
-		     struct vc_error *err)
+int hv_blockdev_args(const struct vc_hv_blk *b, const char *driver, const char *filename,
+		     char **out, struct vc_error *err)
 {
 	char node[HV_BLK_NODE_MAX];
 	int r = hv_blk_node(b, node, err);
@@ -62,7 +62,7 @@ int hv_blockdev_args(const struct vc_hv_blk *b, const char *driver, char **out,
 	vc_jgen_object_open(g);
 	vc_jgen_kv_string(g, "driver", driver);
 	vc_jgen_kv_string(g, "node-name", node);
-	vc_jgen_kv_string(g, "filename", b->path);
+	vc_jgen_kv_string(g, "filename", filename ? filename : b->path);
 	vc_jgen_kv_bool(g, "read-only", b->readonly);
 	/* Writes reach the host's page cache of the device, as the container's own
 	 * writes under runc would: a host reader sees them once the guest flushes. */
@@ -92,8 +92,17 @@ int hv_blk_argv(const struct vc_hv_config *cfg, char ***argv)
 		const struct vc_hv_blk *b = &cfg->blks[i];
 		_cleanup_free_ char *bd = NULL;
 		struct vc_error err = {0};
-		if (vc_hv_qmp_blockdev_args(b, &bd, &err) < 0)
+		/* Confined: the disk is an fd set of one, opened by vc_hv_start. */
+		char fdset[32];
+		snprintf(fdset, sizeof(fdset), "/dev/fdset/%d", hv_fd_blk(cfg, i));
+		if (hv_blockdev_args(b, "host_device", cfg->confine ? fdset : NULL, &bd, &err) < 0)
 			return -EINVAL; /* hv_blk_validate said why already */
+		if (cfg->confine) {
+			_cleanup_free_ char *add = vc_strdup_printf("fd=%d,set=%d", hv_fd_blk(cfg, i),
+								    hv_fd_blk(cfg, i));
+			if (!add || vc_strv_push(argv, "-add-fd") < 0 || vc_strv_push(argv, add) < 0)
+				return -ENOMEM;
+		}
 		_cleanup_free_ char *dev = vc_strdup_printf(
 			"virtio-blk-pci,drive=d%s,id=%s,serial=%s", b->id, b->id, b->id);
 		if (!dev || vc_strv_push(argv, "-blockdev") < 0 || vc_strv_push(argv, bd) < 0 ||

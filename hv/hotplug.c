@@ -6,10 +6,12 @@
 #include "hv/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -93,8 +95,9 @@ static int nic_args_open(const char *id, const struct vc_hv_nic *nic, char netde
 	return 0;
 }
 
-int vc_hv_qmp_netdev_args(const char *id, const struct vc_hv_nic *nic, char **out,
-			  struct vc_error *err)
+/* fdname: a confined QEMU's tap, handed over with getfd under that name. */
+static int netdev_args(const char *id, const struct vc_hv_nic *nic, const char *fdname,
+		       char **out, struct vc_error *err)
 {
 	char netdev[HV_ID_MAX + 8];
 	_cleanup_jgen_ struct vc_jgen *g = NULL;
@@ -104,11 +107,72 @@ int vc_hv_qmp_netdev_args(const char *id, const struct vc_hv_nic *nic, char **ou
 	/* As at boot (hv/qemu-argv.c): the tap exists in QEMU's namespace already. */
 	vc_jgen_kv_string(g, "type", "tap");
 	vc_jgen_kv_string(g, "id", netdev);
-	vc_jgen_kv_string(g, "ifname", nic->tap);
-	vc_jgen_kv_string(g, "script", "no");
-	vc_jgen_kv_string(g, "downscript", "no");
+	if (fdname) {
+		vc_jgen_kv_string(g, "fd", fdname);
+	} else {
+		vc_jgen_kv_string(g, "ifname", nic->tap);
+		vc_jgen_kv_string(g, "script", "no");
+		vc_jgen_kv_string(g, "downscript", "no");
+	}
 	vc_jgen_kv_bool(g, "vhost", false);
 	return finish(g, out, err);
+}
+
+int vc_hv_qmp_netdev_args(const char *id, const struct vc_hv_nic *nic, char **out,
+			  struct vc_error *err)
+{
+	return netdev_args(id, nic, NULL, out, err);
+}
+
+/* A confined QEMU opens no tap or disk: the backend's fd is opened here and handed
+ * over on the QMP session that then adds the backend (an fd given over QMP is
+ * found by the monitor connection that uses it). */
+static int netdev_add_fd(struct vc_hv *hv, const char *id, const struct vc_hv_nic *nic,
+			 const char *netdev, struct vc_error *err)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *args = NULL;
+	int r = hv_tap_open(hv->netns_path, nic->tap, &fd, err);
+	if (r == 0)
+		r = netdev_args(id, nic, netdev, &args, err);
+	struct hv_qmp q;
+	if (r < 0 || (r = hv_qmp_open(&q, hv->qmp_path, HV_PLUG_TIMEOUT_MS, err)) < 0)
+		return r;
+	r = hv_qmp_getfd(&q, netdev, fd, err);
+	if (r == 0)
+		r = hv_qmp_call(&q, "netdev_add", args, NULL, err);
+	hv_qmp_close(&q);
+	return r;
+}
+
+/* The disk as an fd set of one: QEMU's "/dev/fdset/N" takes a dup of it, and the
+ * set goes with the last dup (blockdev-del) once no QMP client is connected. */
+static int blockdev_add_fd(struct vc_hv *hv, const struct vc_hv_blk *b, const char *driver,
+			   struct vc_error *err)
+{
+	_cleanup_close_ int fd =
+		open(b->path, (b->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return vc_error_sys(err, errno, "open `%s`", b->path);
+	struct hv_qmp q;
+	int r = hv_qmp_open(&q, hv->qmp_path, HV_PLUG_TIMEOUT_MS, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *reply = NULL, *args = NULL;
+	_cleanup_json_ struct vc_json *v = NULL;
+	int64_t set = -1;
+	r = hv_qmp_call_fd(&q, "add-fd", NULL, fd, &reply, err);
+	if (r == 0 && (vc_json_parse(reply, strlen(reply), "add-fd", &v, err) < 0 ||
+		       vc_json_to_i64(vc_json_get(v, "fdset-id"), &set) < 0 || set < 0))
+		r = vc_error_set(err, EPROTO, "QMP add-fd: no fdset-id in `%.80s`", reply);
+	char name[40];
+	snprintf(name, sizeof(name), "/dev/fdset/%lld", (long long)set);
+	if (r == 0)
+		r = hv_blockdev_args(b, driver, name, &args, err);
+	if (r == 0)
+		r = hv_qmp_call(&q, "blockdev-add", args, NULL, err);
+	hv_qmp_close(&q);
+	return r;
 }
 
 int vc_hv_qmp_nic_args(const char *id, const struct vc_hv_nic *nic, unsigned port, char **out,
@@ -265,8 +329,9 @@ int vc_hv_hotplug_nic(struct vc_hv *hv, const char *id, const struct vc_hv_nic *
 		return r;
 	char netdev[HV_ID_MAX + 8];
 	snprintf(netdev, sizeof(netdev), "%s-net", id);
-	r = vc_hv_qmp_execute(hv->qmp_path, "netdev_add", netdev_args, HV_PLUG_TIMEOUT_MS, NULL,
-			      err);
+	r = hv->confined ? netdev_add_fd(hv, id, nic, netdev, err)
+			 : vc_hv_qmp_execute(hv->qmp_path, "netdev_add", netdev_args,
+					     HV_PLUG_TIMEOUT_MS, NULL, err);
 	if (r < 0)
 		return vc_error_wrap(err, "hot-plug %s", what);
 	if ((r = device_add(hv, what, dev_args, err)) < 0)
@@ -330,13 +395,15 @@ int vc_hv_hotplug_blk(struct vc_hv *hv, const struct vc_hv_blk *b, struct vc_err
 	if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
 		return vc_error_set(err, ENOTBLK, "hot-plug %s: not a block device", what);
 	unsigned port = 0;
+	const char *driver = S_ISBLK(st.st_mode) ? "host_device" : "file";
 	_cleanup_free_ char *bd_args = NULL, *dev_args = NULL;
 	if ((r = take_port(hv, what, &port, err)) < 0 ||
-	    (r = hv_blockdev_args(b, S_ISBLK(st.st_mode) ? "host_device" : "file", &bd_args, err)) <
-		    0 ||
+	    (r = hv_blockdev_args(b, driver, NULL, &bd_args, err)) < 0 ||
 	    (r = vc_hv_qmp_blk_device_args(b, port, &dev_args, err)) < 0)
 		return r;
-	r = vc_hv_qmp_execute(hv->qmp_path, "blockdev-add", bd_args, HV_PLUG_TIMEOUT_MS, NULL, err);
+	r = hv->confined ? blockdev_add_fd(hv, b, driver, err)
+			 : vc_hv_qmp_execute(hv->qmp_path, "blockdev-add", bd_args,
+					     HV_PLUG_TIMEOUT_MS, NULL, err);
 	if (r < 0)
 		return vc_error_wrap(err, "hot-plug %s", what);
 	if ((r = device_add(hv, what, dev_args, err)) < 0)

@@ -126,7 +126,22 @@ struct vc_hv_config {
 	/* Added for block devices (append only): virtio-blk disks at boot, on pcie.0. */
 	const struct vc_hv_blk *blks;
 	size_t n_blks;
+	/* Added for confinement (append only; hv/jail.c, issue 12): QEMU in a mount
+	 * namespace of its own holding only what it needs, as uid hv_uid_base + its
+	 * pid and gid hv_uid_base (0: uid 0), with no capability but the 9p server's,
+	 * and every socket, log, tap, disk and vhost device passed in as an fd. */
+	bool confine;
+	uint32_t hv_uid_base;
+	/* -name guest=NAME (NULL: none): the container's state dir, so that `ps`
+	 * (and the tests) can tell which container a QEMU serves once its cwd and
+	 * argv no longer name it (a confined QEMU lives in / of its jail). */
+	const char *vm_name;
 };
+/* The default hv_uid_base: above systemd's container range (524288 to
+ * 1879048191), below the 2^31 that tools read as negative; with pid_max at most
+ * 2^22 a QEMU's uid stays under 0x70400000. */
+#define VC_HV_UID_BASE_DEFAULT 0x70000000u
+#define VC_HV_PID_MAX	       (1u << 22)
 
 #define VC_HV_MEM_SLOTS 8
 /* Linux adds memory in blocks of 128 MiB on x86: a DIMM is a multiple of it. */
@@ -152,6 +167,10 @@ struct vc_hv {
 	unsigned hotplug_mem_mib; /* room left for DIMMs */
 	bool shared_mem;	  /* virtio-fs: guest RAM must be shareable memfd */
 	enum vc_hv_accel accel;	  /* which CPU model a hot-added vCPU is */
+	/* Added for confinement (append only): QEMU opens no tap or disk itself;
+	 * hot-plug passes them over QMP. netns_path: where its taps are. */
+	bool confined;
+	char *netns_path;
 };
 
 /* A device added while the VM runs: its QEMU id, the root port it took, and the

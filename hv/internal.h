@@ -34,8 +34,8 @@ int hv_blk_argv(const struct vc_hv_config *cfg, char ***argv);
 int hv_blk_node(const struct vc_hv_blk *b, char node[HV_BLK_NODE_MAX], struct vc_error *err);
 /* blockdev-add's arguments with QEMU's driver named: "host_device" for a block
  * node, "file" for a regular file (a hot-plugged disk may be either). */
-int hv_blockdev_args(const struct vc_hv_blk *b, const char *driver, char **out,
-		     struct vc_error *err);
+int hv_blockdev_args(const struct vc_hv_blk *b, const char *driver, const char *filename,
+		     char **out, struct vc_error *err); /* filename: NULL for b->path */
 
 /* A value inside a QEMU option string ("path=...,server=on"): commas doubled.
  * malloc'd, NULL when out of memory. */
@@ -64,6 +64,9 @@ int hv_qmp_call(struct hv_qmp *q, const char *command, const char *args_json, ch
 		struct vc_error *err);
 /* getfd: hands fd to QEMU under fdname (SCM_RIGHTS); the caller keeps its copy. */
 int hv_qmp_getfd(struct hv_qmp *q, const char *fdname, int fd, struct vc_error *err);
+/* hv_qmp_call with fd attached (SCM_RIGHTS): getfd, add-fd. */
+int hv_qmp_call_fd(struct hv_qmp *q, const char *command, const char *args_json, int fd,
+		   char **reply, struct vc_error *err);
 void hv_qmp_close(struct hv_qmp *q);
 
 /* Spawning. The child gets a new session, default signal dispositions and an
@@ -102,4 +105,72 @@ int hv_left_ms(long long deadline_ms);
 /* The last `lines` lines of a file, for error messages ("" when unreadable). */
 char *hv_file_tail(const char *path, int lines);
 
+
+/* QEMU's confinement (hv/jail.c, cfg->confine). The jail's tmpfs is mounted on
+ * STATE/jail, in QEMU's mount namespace only. */
+#define HV_JAIL_DIR "jail"
+struct hv_jail_bind {
+	char *src, *dst; /* dst: src under the jail's root */
+	bool dir, ro, rec, dev;
+};
+struct hv_jail {
+	char *root; /* absolute */
+	char *proc; /* root + "/proc" */
+	char **dirs; /* under root, parents first; NULL-terminated like the links */
+	struct hv_jail_bind *binds;
+	size_t n_binds;
+	char **link_targets, **link_paths; /* symlinks made in the jail (a merged /usr) */
+	uint32_t uid_base; /* QEMU's uid is uid_base + its pid, its gid uid_base; 0: uid 0 */
+	bool has_kvm_gid;
+	gid_t kvm_gid;
+	int caps[8]; /* capabilities kept (CAP_*), n_caps of them */
+	size_t n_caps;
+};
+/* Plans the jail of the QEMU `program` for cfg (makes STATE/jail). */
+int hv_jail_plan(const struct vc_hv_config *cfg, const char *program, struct hv_jail *j,
+		 struct vc_error *err);
+void hv_jail_free(struct hv_jail *j);
+/* In the forked child, before exec: 0 or -errno. */
+int hv_jail_enter(const struct hv_jail *j);
+
+/* A confined QEMU opens nothing by a root-only path: these fds are passed in, at
+ * these numbers (the argv names them). */
+#define HV_FD_QMP     3
+#define HV_FD_AGENT   4 /* the serial channel's listening socket, or /dev/vhost-vsock */
+#define HV_FD_CONSOLE 5
+static inline int hv_fd_nic(const struct vc_hv_config *cfg, size_t i)
+{
+	(void)cfg;
+	return 6 + (int)i;
+}
+static inline int hv_fd_vfsd(const struct vc_hv_config *cfg, size_t i)
+{
+	return 6 + (int)cfg->n_nics + (int)i;
+}
+static inline int hv_fd_blk(const struct vc_hv_config *cfg, size_t i)
+{
+	return 6 + (int)cfg->n_nics + (cfg->fs == VC_FS_VIRTIOFS ? (int)cfg->n_shares : 0) +
+	       (int)i;
+}
+static inline int hv_fd_count(const struct vc_hv_config *cfg)
+{
+	return hv_fd_blk(cfg, cfg->n_blks) - 3;
+}
+/* Attaches to the persistent tap `name` of the network namespace at netns_path
+ * (NULL: ours), as QEMU would: IFF_VNET_HDR, no packet info. */
+int hv_tap_open(const char *netns_path, const char *name, int *fd, struct vc_error *err);
+
+/* Spawning with everything: fds[i] becomes the child's fd 3 + i, and a jail (may be
+ * NULL) is entered after the fds are placed. */
+#define HV_SPAWN_FDS_MAX 64
+struct hv_spawn_opts {
+	int out_fd;
+	const int *fds;
+	size_t n_fds;
+	int netns_fd;
+	bool bound;
+	const struct hv_jail *jail;
+};
+int hv_spawn_with(char *const argv[], const struct hv_spawn_opts *o, pid_t *pid,
+		  struct vc_error *err);
 #endif

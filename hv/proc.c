@@ -89,7 +89,7 @@ static void __attribute__((noreturn)) child_fail(int errpipe, int e)
 }
 
 static void __attribute__((noreturn))
-child_exec(char *const argv[], int out_fd, int keep_fd, int netns_fd, pid_t bound_to, int errpipe)
+child_exec(char *const argv[], const struct hv_spawn_opts *o, pid_t bound_to, int errpipe)
 {
 	/* Bound: killed when the spawner goes, even by SIGKILL (a template's builder). */
 	if (bound_to && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
@@ -105,20 +105,23 @@ child_exec(char *const argv[], int out_fd, int keep_fd, int netns_fd, pid_t boun
 	if (setsid() < 0)
 		child_fail(errpipe, errno);
 	/* Only this child moves: the caller stays where it is. */
-	if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0)
+	if (o->netns_fd >= 0 && setns(o->netns_fd, CLONE_NEWNET) < 0)
 		child_fail(errpipe, errno);
 
 	/* Move what we keep above the fds we are about to fill: just above, since
 	 * F_DUPFD refuses a floor at or past RLIMIT_NOFILE (a low `ulimit -n`). */
-	int hi = 4;
+	int hi = 3 + (int)o->n_fds + 1;
 	if (errpipe < hi)
 		errpipe = fcntl(errpipe, F_DUPFD_CLOEXEC, hi);
 	if (errpipe < 0)
 		_exit(127);
+	int out_fd = o->out_fd;
 	if (out_fd >= 0 && (out_fd = fcntl(out_fd, F_DUPFD_CLOEXEC, hi)) < 0)
 		child_fail(errpipe, errno);
-	if (keep_fd >= 0 && (keep_fd = fcntl(keep_fd, F_DUPFD_CLOEXEC, hi)) < 0)
-		child_fail(errpipe, errno);
+	int moved[HV_SPAWN_FDS_MAX];
+	for (size_t i = 0; i < o->n_fds; i++)
+		if ((moved[i] = fcntl(o->fds[i], F_DUPFD_CLOEXEC, hi)) < 0)
+			child_fail(errpipe, errno);
 
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null >= 0 && null < hi)
@@ -128,23 +131,32 @@ child_exec(char *const argv[], int out_fd, int keep_fd, int netns_fd, pid_t boun
 	int out = out_fd >= 0 ? out_fd : null;
 	if (dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 		child_fail(errpipe, errno);
-	if (keep_fd >= 0 && dup2(keep_fd, 3) < 0)
-		child_fail(errpipe, errno);
-	/* dup2 clears CLOEXEC on 0-3; everything else goes at exec, errpipe included,
-	 * which is how the parent learns that exec worked. */
-	child_cloexec_from(keep_fd >= 0 ? 4 : 3);
+	for (size_t i = 0; i < o->n_fds; i++)
+		if (dup2(moved[i], 3 + (int)i) < 0)
+			child_fail(errpipe, errno);
+	/* dup2 clears CLOEXEC on 0 to 3+n-1; everything else goes at exec, errpipe
+	 * included, which is how the parent learns that exec worked. */
+	child_cloexec_from(3 + (int)o->n_fds);
+	if (o->jail) {
+		int r = hv_jail_enter(o->jail);
+		if (r < 0)
+			child_fail(errpipe, -r);
+		/* A change of uid cleared the parent-death signal. */
+		if (bound_to && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+			child_fail(errpipe, errno);
+		if (bound_to && getppid() != bound_to)
+			child_fail(errpipe, ESRCH);
+	}
 	execv(argv[0], argv);
 	child_fail(errpipe, errno);
 }
 
-int hv_spawn(char *const argv[], int out_fd, int keep_fd, pid_t *pid, struct vc_error *err)
+int hv_spawn_with(char *const argv[], const struct hv_spawn_opts *o, pid_t *pid,
+		  struct vc_error *err)
 {
-	return hv_spawn_in(argv, out_fd, keep_fd, -1, pid, err);
-}
-
-static int spawn(char *const argv[], int out_fd, int keep_fd, int netns_fd, bool bound, pid_t *pid,
-		 struct vc_error *err)
-{
+	if (o->n_fds > HV_SPAWN_FDS_MAX)
+		return vc_error_set(err, EMFILE, "`%s`: %zu fds to pass, at most %d", argv[0],
+				    o->n_fds, HV_SPAWN_FDS_MAX);
 	pid_t self = getpid();
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -156,7 +168,7 @@ static int spawn(char *const argv[], int out_fd, int keep_fd, int netns_fd, bool
 	if (child < 0)
 		return vc_error_sys(err, errno, "fork for `%s`", argv[0]);
 	if (child == 0)
-		child_exec(argv, out_fd, keep_fd, netns_fd, bound ? self : 0, wr);
+		child_exec(argv, o, o->bound ? self : 0, wr);
 
 	vc_closep(&wr);
 	wr = -1;
@@ -171,18 +183,28 @@ static int spawn(char *const argv[], int out_fd, int keep_fd, int netns_fd, bool
 		;
 	if (n != (ssize_t)sizeof(e) || e <= 0)
 		e = EIO;
-	return vc_error_sys(err, e, "exec `%s`", argv[0]);
+	return vc_error_sys(err, e, o->jail ? "confine and exec `%s`" : "exec `%s`", argv[0]);
+}
+
+int hv_spawn(char *const argv[], int out_fd, int keep_fd, pid_t *pid, struct vc_error *err)
+{
+	return hv_spawn_in(argv, out_fd, keep_fd, -1, pid, err);
 }
 
 int hv_spawn_in(char *const argv[], int out_fd, int keep_fd, int netns_fd, pid_t *pid,
 		struct vc_error *err)
 {
-	return spawn(argv, out_fd, keep_fd, netns_fd, false, pid, err);
+	struct hv_spawn_opts o = {.out_fd = out_fd,
+				  .fds = &keep_fd,
+				  .n_fds = keep_fd >= 0 ? 1 : 0,
+				  .netns_fd = netns_fd};
+	return hv_spawn_with(argv, &o, pid, err);
 }
 
 int hv_spawn_bound(char *const argv[], int out_fd, int netns_fd, pid_t *pid, struct vc_error *err)
 {
-	return spawn(argv, out_fd, -1, netns_fd, true, pid, err);
+	struct hv_spawn_opts o = {.out_fd = out_fd, .netns_fd = netns_fd, .bound = true};
+	return hv_spawn_with(argv, &o, pid, err);
 }
 
 bool hv_wait_gone(pid_t pid, int timeout_ms, int *status)

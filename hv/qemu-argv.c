@@ -257,7 +257,11 @@ static void add_channel(const struct vc_hv_config *cfg, char ***v, int *r)
 {
 	if (cfg->channel == VC_CHANNEL_VSOCK) {
 		add(v, r, "-device");
-		addf(v, r, "vhost-vsock-pci,guest-cid=%u", cfg->vsock_cid);
+		if (cfg->confine)
+			addf(v, r, "vhost-vsock-pci,guest-cid=%u,vhostfd=%d", cfg->vsock_cid,
+			     HV_FD_AGENT);
+		else
+			addf(v, r, "vhost-vsock-pci,guest-cid=%u", cfg->vsock_cid);
 		return;
 	}
 	_cleanup_free_ char *sock = state_qopt(cfg, HV_AGENT_SOCK);
@@ -268,7 +272,10 @@ static void add_channel(const struct vc_hv_config *cfg, char ***v, int *r)
 	add(v, r, "-device");
 	add(v, r, "virtio-serial-pci,id=vser0");
 	add(v, r, "-chardev");
-	addf(v, r, "socket,id=agent,path=%s,server=on,wait=off", sock);
+	if (cfg->confine)
+		addf(v, r, "socket,id=agent,fd=%d,server=on,wait=off", HV_FD_AGENT);
+	else
+		addf(v, r, "socket,id=agent,path=%s,server=on,wait=off", sock);
 	add(v, r, "-device");
 	add(v, r, "virtserialport,bus=vser0.0,chardev=agent,name=" VC_AGENT_SERIAL_NAME);
 }
@@ -322,7 +329,10 @@ static void add_shares(const struct vc_hv_config *cfg, char ***v, int *r)
 				return;
 			}
 			add(v, r, "-chardev");
-			addf(v, r, "socket,id=vfs%zu,path=%s", i, sock);
+			if (cfg->confine)
+				addf(v, r, "socket,id=vfs%zu,fd=%d", i, hv_fd_vfsd(cfg, i));
+			else
+				addf(v, r, "socket,id=vfs%zu,path=%s", i, sock);
 			add(v, r, "-device");
 			addf(v, r, "vhost-user-fs-pci,chardev=vfs%zu,tag=%s", i, tag);
 		}
@@ -360,7 +370,11 @@ static void add_nics(const struct vc_hv_config *cfg, char ***v, int *r)
 			return;
 		}
 		add(v, r, "-netdev");
-		addf(v, r, "tap,id=net%zu,ifname=%s,script=no,downscript=no,vhost=off", i, tap);
+		if (cfg->confine)
+			addf(v, r, "tap,id=net%zu,fd=%d,vhost=off", i, hv_fd_nic(cfg, i));
+		else
+			addf(v, r, "tap,id=net%zu,ifname=%s,script=no,downscript=no,vhost=off", i,
+			     tap);
 		add(v, r, "-device");
 		if (n->mtu)
 			addf(v, r, "virtio-net-pci,netdev=net%zu,mac=%s,host_mtu=%u,romfile=", i,
@@ -415,6 +429,14 @@ int vc_hv_qemu_argv(const struct vc_hv_config *cfg, char ***argv, struct vc_erro
 		addf(&v, &r, "%u", cfg->vcpus);
 	/* No default NIC, VGA, serial, parallel, monitor or CD-ROM; no config files
 	 * from the host; a guest reboot ends QEMU like a power-off does. */
+	if (cfg->vm_name) {
+		_cleanup_free_ char *name = hv_qopt(cfg->vm_name);
+		add(&v, &r, "-name");
+		if (!name)
+			r = -ENOMEM;
+		else
+			addf(&v, &r, "guest=%s", name);
+	}
 	add(&v, &r, "-nodefaults");
 	add(&v, &r, "-no-user-config");
 	add(&v, &r, "-display");
@@ -424,12 +446,23 @@ int vc_hv_qemu_argv(const struct vc_hv_config *cfg, char ***argv, struct vc_erro
 		add(&v, &r, "-sandbox");
 		add(&v, &r, HV_SANDBOX_OPTS);
 	}
+	/* A confined QEMU's console log is an fd set of one (QEMU opens "/dev/fdset/N"
+	 * by taking a dup of it), its QMP socket one made and listening already. */
 	add(&v, &r, "-chardev");
-	addf(&v, &r, "file,id=console,path=%s", console);
+	if (cfg->confine) {
+		addf(&v, &r, "file,id=console,path=/dev/fdset/%d", HV_FD_CONSOLE);
+		add(&v, &r, "-add-fd");
+		addf(&v, &r, "fd=%d,set=%d", HV_FD_CONSOLE, HV_FD_CONSOLE);
+	} else {
+		addf(&v, &r, "file,id=console,path=%s", console);
+	}
 	add(&v, &r, "-serial");
 	add(&v, &r, "chardev:console");
 	add(&v, &r, "-chardev");
-	addf(&v, &r, "socket,id=qmp,path=%s,server=on,wait=off", qmp);
+	if (cfg->confine)
+		addf(&v, &r, "socket,id=qmp,fd=%d,server=on,wait=off", HV_FD_QMP);
+	else
+		addf(&v, &r, "socket,id=qmp,path=%s,server=on,wait=off", qmp);
 	add(&v, &r, "-mon");
 	add(&v, &r, "chardev=qmp,mode=control");
 	add(&v, &r, "-kernel");

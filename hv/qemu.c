@@ -178,6 +178,91 @@ static int check_shares(const struct vc_hv_config *cfg, struct vc_error *err)
 	return 0;
 }
 
+static void close_fds(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* What a confined QEMU would have opened by path, opened here (HV_FD_* order). */
+static int open_confined_fds(const struct vc_hv_config *cfg, const struct vc_hv *hv, int *fds,
+			     struct vc_error *err)
+{
+	int r;
+	if ((r = fds[HV_FD_QMP - 3] = listen_unix(hv->qmp_path, err)) < 0)
+		return r;
+	if (cfg->channel == VC_CHANNEL_SERIAL) {
+		if ((r = fds[HV_FD_AGENT - 3] = listen_unix(hv->agent_path, err)) < 0)
+			return r;
+	} else if ((fds[HV_FD_AGENT - 3] = open("/dev/vhost-vsock", O_RDWR | O_CLOEXEC)) < 0) {
+		return vc_error_sys(err, errno, "open /dev/vhost-vsock");
+	}
+	if ((r = fds[HV_FD_CONSOLE - 3] = open_log(hv->console_path, err)) < 0)
+		return r;
+	for (size_t i = 0; i < cfg->n_nics; i++) {
+		if ((r = hv_tap_open(cfg->netns_path, cfg->nics[i].tap, &fds[hv_fd_nic(cfg, i) - 3],
+				     err)) < 0)
+			return vc_error_wrap(err, "nics[%zu]", i);
+	}
+	for (size_t i = 0; cfg->fs == VC_FS_VIRTIOFS && i < cfg->n_shares; i++) {
+		int fd = hv_unix_connect(hv->helper_sockets[i]);
+		if (fd < 0)
+			return vc_error_sys(err, -fd, "connect to virtiofsd `%s`",
+					    hv->helper_sockets[i]);
+		fds[hv_fd_vfsd(cfg, i) - 3] = fd;
+		int fl = fcntl(fd, F_GETFL);
+		if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+			return vc_error_sys(err, errno, "virtiofsd socket");
+	}
+	for (size_t i = 0; i < cfg->n_blks; i++) {
+		const struct vc_hv_blk *b = &cfg->blks[i];
+		int fd = open(b->path, (b->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			return vc_error_sys(err, errno, "blks[%zu]: `%s`", i, b->path);
+		fds[hv_fd_blk(cfg, i) - 3] = fd;
+	}
+	/* A template's RAM file: the template's QEMU writes it, its clones map it
+	 * privately, each under a uid of its own, all in the group hv_uid_base. */
+	if (cfg->mem_path) {
+		_cleanup_close_ int fd =
+			open(cfg->mem_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660);
+		if (fd < 0 || (cfg->hv_uid_base && fchown(fd, 0, cfg->hv_uid_base) < 0) ||
+		    fchmod(fd, 0660) < 0)
+			return vc_error_sys(err, errno, "mem_path: `%s`", cfg->mem_path);
+	}
+	return 0;
+}
+
+static int spawn_qemu(const struct vc_hv_config *cfg, struct vc_hv *hv, char **argv, int logfd,
+		      int netns, struct vc_error *err)
+{
+	struct hv_spawn_opts o = {.out_fd = logfd, .netns_fd = netns, .bound = cfg->bound};
+	if (!cfg->confine)
+		return hv_spawn_with(argv, &o, &hv->pid, err);
+	size_t n = (size_t)hv_fd_count(cfg);
+	_cleanup_free_ int *fds = malloc(n * sizeof(int));
+	if (!fds)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		fds[i] = -1;
+	struct hv_jail jail;
+	int r = hv_jail_plan(cfg, argv[0], &jail, err);
+	if (r == 0)
+		r = open_confined_fds(cfg, hv, fds, err);
+	if (r == 0) {
+		o.fds = fds;
+		o.n_fds = n;
+		o.jail = &jail;
+		r = hv_spawn_with(argv, &o, &hv->pid, err);
+	}
+	/* Ours closed: a QEMU that dies takes its listening sockets with it, so a
+	 * caller's connect fails at once instead of waiting in a backlog. */
+	close_fds(fds, n);
+	hv_jail_free(&jail);
+	return r;
+}
+
 static int start(const struct vc_hv_config *cfg, struct vc_hv *hv, struct vc_error *err)
 {
 	_cleanup_strv_ char **argv = NULL;
@@ -234,8 +319,7 @@ static int start(const struct vc_hv_config *cfg, struct vc_hv *hv, struct vc_err
 	_cleanup_close_ int netns = -1;
 	if (cfg->netns_path && (netns = open(cfg->netns_path, O_RDONLY | O_CLOEXEC)) < 0)
 		return vc_error_sys(err, errno, "network namespace `%s`", cfg->netns_path);
-	r = cfg->bound ? hv_spawn_bound(argv, logfd, netns, &hv->pid, err)
-		       : hv_spawn_in(argv, logfd, -1, netns, &hv->pid, err);
+	r = spawn_qemu(cfg, hv, argv, logfd, netns, err);
 	if (r < 0)
 		return vc_error_wrap(err, "qemu");
 	if ((r = wait_ready(hv->qmp_path, &hv->pid, hv->log_path, err)) < 0)
@@ -254,6 +338,9 @@ int vc_hv_start(const struct vc_hv_config *cfg, struct vc_hv *hv, struct vc_erro
 	hv->hotplug_mem_mib = cfg->hotplug_mem_mib;
 	hv->shared_mem = cfg->fs == VC_FS_VIRTIOFS && cfg->n_shares > 0;
 	hv->accel = cfg->accel;
+	hv->confined = cfg->confine;
+	if (cfg->confine && cfg->netns_path && !(hv->netns_path = strdup(cfg->netns_path)))
+		return vc_error_set(err, ENOMEM, "out of memory");
 	int r = start(cfg, hv, err);
 	if (r < 0) {
 		kill_all(hv);
@@ -311,5 +398,6 @@ void vc_hv_release(struct vc_hv *hv)
 	free(hv->console_path);
 	free(hv->log_path);
 	free(hv->plugged);
+	free(hv->netns_path);
 	memset(hv, 0, sizeof(*hv));
 }

@@ -268,13 +268,15 @@ int hv_qmp_call(struct hv_qmp *q, const char *command, const char *args_json, ch
 	return r;
 }
 
-int hv_qmp_getfd(struct hv_qmp *q, const char *fdname, int fd, struct vc_error *err)
+int hv_qmp_call_fd(struct hv_qmp *q, const char *command, const char *args_json, int fd,
+		   char **reply, struct vc_error *err)
 {
-	_cleanup_free_ char *text = vc_strdup_printf(
-		"{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"%s\"}}\n", fdname);
-	if (!text)
-		return vc_error_set(err, ENOMEM, "out of memory");
-	int r = qmp_poll(q, POLLOUT, "the socket to accept getfd", err);
+	if (reply)
+		*reply = NULL;
+	_cleanup_free_ char *text = NULL;
+	int r = qmp_command_text(command, args_json, &text, err);
+	if (r == 0)
+		r = qmp_poll(q, POLLOUT, "the socket to accept an fd", err);
 	if (r < 0)
 		return r;
 	/* QEMU takes the fd from the message that carries the command's first byte. */
@@ -298,10 +300,18 @@ int hv_qmp_getfd(struct hv_qmp *q, const char *fdname, int fd, struct vc_error *
 		w = sendmsg(q->fd, &msg, MSG_NOSIGNAL);
 	while (w < 0 && errno == EINTR);
 	if (w < 0)
-		return vc_error_sys(err, errno, "QMP `%s`: getfd", q->path);
+		return vc_error_sys(err, errno, "QMP `%s`: %s", q->path, command);
 	if ((size_t)w < iov.iov_len && (r = qmp_send(q, text + w, err)) < 0)
 		return r;
-	return qmp_read_reply(q, "getfd", NULL, NULL, err);
+	return qmp_read_reply(q, command, reply, NULL, err);
+}
+
+int hv_qmp_getfd(struct hv_qmp *q, const char *fdname, int fd, struct vc_error *err)
+{
+	_cleanup_free_ char *args = vc_strdup_printf("{\"fdname\":\"%s\"}", fdname);
+	if (!args)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	return hv_qmp_call_fd(q, "getfd", args, fd, NULL, err);
 }
 
 void hv_qmp_close(struct hv_qmp *q)

@@ -52,6 +52,35 @@ static int take_uint(const struct vc_json *doc, const char *key, const char *fil
 	return 0;
 }
 
+static int take_bool(const struct vc_json *doc, const char *key, const char *file, bool *dst,
+		     struct vc_error *err)
+{
+	const struct vc_json *v = vc_json_get(doc, key);
+	if (v && v->type != VC_JSON_BOOL)
+		return vc_error_set(err, EINVAL, "%s: %s: must be true or false", file, key);
+	if (v)
+		*dst = v->u.boolean;
+	return 0;
+}
+
+/* 0 (QEMU keeps uid 0), or a base whose whole range of pids stays a plain uid. */
+static int take_uid_base(const struct vc_json *doc, const char *file, uint32_t *dst,
+			 struct vc_error *err)
+{
+	const struct vc_json *v = vc_json_get(doc, "hypervisor_uid_base");
+	uint64_t u;
+	const uint64_t max = (1ull << 31) - VC_HV_PID_MAX;
+	if (!v)
+		return 0;
+	if (vc_json_to_u64(v, &u) < 0 || (u != 0 && (u < 65536 || u > max)))
+		return vc_error_set(err, EINVAL,
+				    "%s: hypervisor_uid_base: must be 0 (uid 0) or an integer "
+				    "from 65536 to %llu",
+				    file, (unsigned long long)max);
+	*dst = (uint32_t)u;
+	return 0;
+}
+
 int vc_config_parse(struct vc_config *cfg, const char *buf, size_t len, const char *file,
 		    struct vc_error *err)
 {
@@ -94,21 +123,12 @@ int vc_config_parse(struct vc_config *cfg, const char *buf, size_t len, const ch
 				    file, VC_CONFIG_TCG_TB_SIZE_MAX);
 	if (tb)
 		cfg->tcg_tb_size_mib = (unsigned)u;
-	const struct vc_json *bind = vc_json_get(doc, "vfio_bind");
-	if (bind && bind->type != VC_JSON_BOOL)
-		return vc_error_set(err, EINVAL, "%s: vfio_bind: must be true or false", file);
-	if (bind)
-		cfg->vfio_bind = bind->u.boolean;
-	const struct vc_json *tmpl = vc_json_get(doc, "template");
-	if (tmpl && tmpl->type != VC_JSON_BOOL)
-		return vc_error_set(err, EINVAL, "%s: template: must be true or false", file);
-	if (tmpl)
-		cfg->template = tmpl->u.boolean;
-	const struct vc_json *blk = vc_json_get(doc, "block_rootfs");
-	if (blk && blk->type != VC_JSON_BOOL)
-		return vc_error_set(err, EINVAL, "%s: block_rootfs: must be true or false", file);
-	if (blk)
-		cfg->block_rootfs = blk->u.boolean;
+	if (take_bool(doc, "vfio_bind", file, &cfg->vfio_bind, err) < 0 ||
+	    take_bool(doc, "template", file, &cfg->template, err) < 0 ||
+	    take_bool(doc, "block_rootfs", file, &cfg->block_rootfs, err) < 0 ||
+	    take_bool(doc, "confine_hypervisor", file, &cfg->confine_hypervisor, err) < 0 ||
+	    take_uid_base(doc, file, &cfg->hypervisor_uid_base, err) < 0)
+		return -EINVAL;
 	unsigned timeout_s = 0;
 	if (take_uint(doc, "boot_timeout_seconds", file, 3600, &timeout_s, err) < 0)
 		return -EINVAL;
@@ -211,6 +231,8 @@ int vc_config_load(struct vc_config *cfg, struct vc_error *err)
 	cfg->hotplug_root_ports = VC_CONFIG_HOTPLUG_PORTS;
 	cfg->hotplug_memory_mib = VC_CONFIG_HOTPLUG_MEMORY_MIB;
 	cfg->tcg_tb_size_mib = VC_CONFIG_TCG_TB_SIZE_MIB;
+	cfg->confine_hypervisor = true;
+	cfg->hypervisor_uid_base = VC_HV_UID_BASE_DEFAULT;
 	if (!cfg->qemu || !cfg->virtiofsd) {
 		vc_config_release(cfg);
 		return vc_error_set(err, ENOMEM, "out of memory");

@@ -45,6 +45,11 @@ struct vc_config {
 	 * disk, not through the share (lib/blkroot.h); the annotation
 	 * io.vcrun.block-rootfs overrides it per container. Off by default. */
 	bool block_rootfs;
+	/* QEMU confined (hv/jail.c): its own mount namespace, uid
+	 * hypervisor_uid_base + its pid (0: uid 0), no capability but the 9p
+	 * server's. On by default; only root can confine. */
+	bool confine_hypervisor;
+	uint32_t hypervisor_uid_base;
 };
 
 /* Default hotplug_root_ports: see hv/README.md for what each port costs at boot. */

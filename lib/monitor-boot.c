@@ -237,6 +237,10 @@ static int boot(struct monitor *m, struct vc_error *err)
 		return r;
 	struct vc_hv_config cfg;
 	vc_plan_hv_config(&m->plan, ".", &cfg);
+	_cleanup_free_ char *name = vc_strdup_printf("%s/%s", m->root, m->id);
+	if (!name)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	cfg.vm_name = name;
 	cfg.nics = nics;
 	cfg.n_nics = nics ? np->n_ifaces : 0;
 	/* QEMU dies with its monitor: a monitor killed before it recorded QEMU's pid

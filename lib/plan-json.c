@@ -224,6 +224,8 @@ int vc_plan_to_json(const struct vc_plan *plan, char **out, size_t *len, struct 
 	vc_jgen_kv_int(g, "max_vcpus", plan->max_vcpus);
 	vc_jgen_kv_bool(g, "template", plan->template);
 	vc_jgen_kv_int(g, "tcg_tb_size_mib", plan->tcg_tb_size_mib);
+	vc_jgen_kv_bool(g, "confine", plan->confine);
+	vc_jgen_kv_int(g, "hv_uid_base", plan->hv_uid_base);
 	vc_jgen_key(g, "shares");
 	vc_jgen_array_open(g);
 	for (size_t i = 0; i < plan->n_shares; i++) {
@@ -382,6 +384,16 @@ int vc_plan_from_json(const char *text, size_t len, const char *source, struct v
 		goto fail;
 	}
 	plan->tcg_tb_size_mib = (unsigned)tb;
+	/* Absent in a plan written before confinement: not confined. */
+	const struct vc_json *conf = vc_json_get(doc, "confine");
+	plan->confine = conf && conf->type == VC_JSON_BOOL && conf->u.boolean;
+	int64_t base = 0;
+	vc_json_to_i64(vc_json_get(doc, "hv_uid_base"), &base);
+	if (base < 0 || base > (int64_t)((1u << 31) - VC_HV_PID_MAX)) {
+		r = vc_error_set(err, EINVAL, "%s: hv_uid_base: out of range", source);
+		goto fail;
+	}
+	plan->hv_uid_base = (uint32_t)base;
 	plan->max_vcpus = (unsigned)maxc;
 	const struct vc_json *tmpl = vc_json_get(doc, "template");
 	plan->template = tmpl && tmpl->type == VC_JSON_BOOL && tmpl->u.boolean;

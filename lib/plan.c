@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/rootless.h"
 #include "agent-proto/proto.h"
 #include "agent-proto/transport.h"
 #include "common/util.h"
@@ -276,6 +277,10 @@ int vc_plan_build(const struct vc_plan_where *w, const struct vc_oci_spec *spec,
 			  : host_cpus > 0 && host_cpus <= 255 ? (unsigned)host_cpus
 							      : 1;
 	plan->template = cfg->template;
+	/* Only real root can make QEMU a mount namespace and another uid; rootless,
+	 * QEMU is the user's already. */
+	plan->confine = cfg->confine_hypervisor && geteuid() == 0 && !vc_rootless(NULL, 0);
+	plan->hv_uid_base = cfg->hypervisor_uid_base;
 	const char *tmpl = vc_oci_spec_annotation(spec, VC_ANNOT_TEMPLATE);
 	if (tmpl && strcmp(tmpl, "true") && strcmp(tmpl, "false")) {
 		vc_plan_release(plan);
@@ -545,6 +550,10 @@ void vc_plan_hv_config(const struct vc_plan *plan, const char *state_dir, struct
 	cfg->viommu = plan->vfio_mode == VC_PLAN_VFIO_VFIO;
 	cfg->blks = plan->blks;
 	cfg->n_blks = plan->n_blks;
+	/* QEMU 7.2 takes no VFIO device as an fd (iommufd came in 8.2): it must open
+	 * /dev/vfio itself, so a VM with VFIO devices is not confined. */
+	cfg->confine = plan->confine && plan->n_vfio_pci == 0 && plan->n_vfio_ap == 0;
+	cfg->hv_uid_base = plan->hv_uid_base;
 }
 
 /* The host file behind a guest path: the source of the bind that put it there. */

@@ -74,6 +74,10 @@ struct vc_plan {
 	/* Start as a clone of a template VM when one fits (lib/template.h): config
 	 * "template", or the annotation io.vcrun.template. */
 	bool template;
+	/* QEMU confined (config confine_hypervisor, when vcrun runs as real root);
+	 * uid base as in hv's vc_hv_config. */
+	bool confine;
+	uint32_t hv_uid_base;
 	/* Host block devices as virtio-blk disks (hv's blks; target set for a
 	 * linux.devices entry, NULL for a block-backed rootfs). */
 	struct vc_hv_blk *blks;

@@ -357,6 +357,7 @@ static int build(const char *dir, const struct vc_plan *plan, const char *key,
 	cfg.mem_path = mem;
 	cfg.vmgenid = "auto";
 	cfg.bound = true;
+	cfg.vm_name = dir;
 	struct vc_hv hv;
 	if ((r = vc_hv_start(&cfg, &hv, err)) < 0)
 		return vc_error_wrap(err, "template %s", key);

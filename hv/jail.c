@@ -1,0 +1,362 @@
+/* QEMU's confinement (issue 12): a mount namespace of its own whose root is a
+ * read-only tmpfs holding only what the command line names (the binary's /usr, the
+ * kernel and initrd, the 9p shares, a template's RAM file, a few device nodes), a
+ * uid of its own (base + its pid: unique among live processes, so no two VMs share
+ * one, and nothing is left to reclaim when a VM dies), and no capability beyond
+ * what its devices need. Everything QEMU would otherwise open by a root-only path
+ * (QMP and agent sockets, console log, taps, virtiofsd, host disks, vhost-vsock)
+ * is opened here by root and passed in as an fd (hv_fd_* in hv/internal.h).
+ *
+ * The plan is made before fork (it allocates); hv_jail_enter runs in the forked
+ * child, where only async-signal-safe calls are allowed, since the monitor may
+ * have threads. */
+#include "hv/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+
+/* The host's top-level program and library directories: a symlink is copied (a
+ * merged /usr), a directory is bound read-only. */
+static const char *const top_dirs[] = {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"};
+/* Nodes every QEMU opens; the rest come as fds. */
+static const char *const dev_nodes[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+					"/dev/urandom"};
+/* What the 9p server needs to act on files of any owner in the shares: chown to
+ * the guest's uids, read and write past modes, keep setgid bits, make device
+ * nodes and set file capabilities, as QEMU running as root did. */
+static const int share_caps[] = {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER,
+				 CAP_FSETID, CAP_MKNOD,		CAP_SETFCAP};
+
+static bool listed(char *const *v, const char *s)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
+/* Every ancestor of abs (not "/"), parents first, once each. */
+static int add_parents(struct hv_jail *j, const char *abs)
+{
+	_cleanup_free_ char *p = strdup(abs);
+	if (!p)
+		return -ENOMEM;
+	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		_cleanup_free_ char *d = vc_strdup_printf("%s%s", j->root, p);
+		*s = '/';
+		if (!d)
+			return -ENOMEM;
+		if (!listed(j->dirs, d) && vc_strv_push(&j->dirs, d) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Binds host path src at the same path in the jail. */
+static int add_bind(struct hv_jail *j, const char *src, bool ro, bool rec, struct vc_error *err)
+{
+	if (src[0] != '/')
+		return vc_error_set(err, EINVAL, "confinement: `%s` is not an absolute path", src);
+	/* Under /usr already: the /usr bind shows it. */
+	if (!strncmp(src, "/usr/", 5))
+		return 0;
+	for (size_t i = 0; i < j->n_binds; i++) {
+		const struct hv_jail_bind *b = &j->binds[i];
+		size_t n = strlen(b->src);
+		/* Bound already, or inside a directory that is: a mount point made
+		 * there would be made in the host's directory. */
+		if (!strcmp(b->src, src) || (b->dir && !strncmp(src, b->src, n) && src[n] == '/'))
+			return 0;
+	}
+	struct stat st;
+	if (stat(src, &st) < 0)
+		return vc_error_sys(err, errno, "confinement: `%s`", src);
+	int r = add_parents(j, src);
+	struct hv_jail_bind *nb = r == 0 ? realloc(j->binds, (j->n_binds + 1) * sizeof(*nb)) : NULL;
+	if (!nb)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	j->binds = nb;
+	struct hv_jail_bind *b = &j->binds[j->n_binds];
+	*b = (struct hv_jail_bind){.src = strdup(src),
+				   .dst = vc_strdup_printf("%s%s", j->root, src),
+				   .dir = S_ISDIR(st.st_mode),
+				   .ro = ro,
+				   .rec = rec,
+				   .dev = S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)};
+	j->n_binds++;
+	if (!b->src || !b->dst)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	return 0;
+}
+
+static int add_top_dirs(struct hv_jail *j, struct vc_error *err)
+{
+	for (size_t i = 0; i < sizeof(top_dirs) / sizeof(top_dirs[0]); i++) {
+		struct stat st;
+		if (lstat(top_dirs[i], &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			int r = add_bind(j, top_dirs[i], true, true, err);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (!S_ISLNK(st.st_mode))
+			continue;
+		char target[PATH_MAX];
+		ssize_t n = readlink(top_dirs[i], target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		_cleanup_free_ char *path = vc_strdup_printf("%s%s", j->root, top_dirs[i]);
+		if (!path || vc_strv_push(&j->link_targets, target) < 0 ||
+		    vc_strv_push(&j->link_paths, path) < 0)
+			return vc_error_set(err, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+int hv_jail_plan(const struct vc_hv_config *cfg, const char *program, struct hv_jail *j,
+		 struct vc_error *err)
+{
+	memset(j, 0, sizeof(*j));
+	_cleanup_free_ char *cwd = getcwd(NULL, 0);
+	if (!cwd)
+		return vc_error_sys(err, errno, "confinement: getcwd");
+	j->root = cfg->state_dir[0] == '/'
+			  ? vc_strdup_printf("%s/" HV_JAIL_DIR, cfg->state_dir)
+			  : vc_strdup_printf("%s/%s/" HV_JAIL_DIR, cwd, cfg->state_dir);
+	j->proc = vc_strdup_printf("%s/proc", j->root ? j->root : "");
+	if (!j->root || !j->proc)
+		return vc_error_set(err, ENOMEM, "out of memory");
+	if (mkdir(j->root, 0700) < 0 && errno != EEXIST)
+		return vc_error_sys(err, errno, "confinement: mkdir `%s`", j->root);
+	j->uid_base = cfg->hv_uid_base;
+
+	int r = add_bind(j, "/usr", true, true, err);
+	if (r == 0)
+		r = add_top_dirs(j, err);
+	if (r == 0 && access("/etc/ld.so.cache", R_OK) == 0)
+		r = add_bind(j, "/etc/ld.so.cache", true, false, err);
+	if (r == 0)
+		r = add_bind(j, program, true, false, err);
+	if (r == 0)
+		r = add_bind(j, cfg->kernel, true, false, err);
+	if (r == 0)
+		r = add_bind(j, cfg->initrd, true, false, err);
+	if (r == 0 && cfg->mem_path)
+		r = add_bind(j, cfg->mem_path, false, false, err);
+	for (size_t i = 0; r == 0 && cfg->fs == VC_FS_9P && i < cfg->n_shares; i++)
+		r = add_bind(j, cfg->shares[i].host_path, cfg->shares[i].readonly, true, err);
+	for (size_t i = 0; r == 0 && i < sizeof(dev_nodes) / sizeof(dev_nodes[0]); i++)
+		r = add_bind(j, dev_nodes[i], false, false, err);
+	if (r == 0 && cfg->accel == VC_ACCEL_KVM) {
+		struct stat st;
+		if (stat("/dev/kvm", &st) < 0)
+			return vc_error_sys(err, errno, "confinement: /dev/kvm");
+		/* No fd option for KVM in QEMU 7.2: its group opens it, or else uid 0. */
+		if ((st.st_mode & 0060) == 0060)
+			j->kvm_gid = st.st_gid, j->has_kvm_gid = true;
+		else if ((st.st_mode & 0006) != 0006)
+			j->uid_base = 0;
+		r = add_bind(j, "/dev/kvm", false, false, err);
+	}
+	if (r < 0)
+		return r;
+
+	if (cfg->fs == VC_FS_9P && cfg->n_shares > 0) {
+		j->n_caps = sizeof(share_caps) / sizeof(share_caps[0]);
+		memcpy(j->caps, share_caps, sizeof(share_caps));
+	}
+	return 0;
+}
+
+void hv_jail_free(struct hv_jail *j)
+{
+	for (size_t i = 0; i < j->n_binds; i++) {
+		free(j->binds[i].src);
+		free(j->binds[i].dst);
+	}
+	free(j->binds);
+	vc_strv_freep(&j->dirs);
+	vc_strv_freep(&j->link_targets);
+	vc_strv_freep(&j->link_paths);
+	free(j->root);
+	free(j->proc);
+	memset(j, 0, sizeof(*j));
+}
+
+/* --- in the forked child: no allocation, no stdio --- */
+
+static int make_point(const struct hv_jail_bind *b)
+{
+	if (b->dir)
+		return mkdir(b->dst, 0755) < 0 && errno != EEXIST ? -errno : 0;
+	int fd = open(b->dst, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+static int do_bind(const struct hv_jail_bind *b)
+{
+	int r = make_point(b);
+	if (r < 0)
+		return r;
+	if (mount(b->src, b->dst, NULL, MS_BIND | (b->rec ? MS_REC : 0), NULL) < 0)
+		return -errno;
+	/* Device nodes must stay usable; everything else loses setuid and nodes. */
+	unsigned long flags = MS_REMOUNT | MS_BIND | MS_NOSUID | (b->dev ? 0 : MS_NODEV) |
+			      (b->ro ? MS_RDONLY : 0);
+	if (!b->dev || b->ro)
+		if (mount(NULL, b->dst, NULL, flags, NULL) < 0)
+			return -errno;
+	return 0;
+}
+
+static int drop_caps(const struct hv_jail *j)
+{
+	for (int c = 0; c <= CAP_LAST_CAP; c++) {
+		bool keep = false;
+		for (size_t i = 0; i < j->n_caps; i++)
+			keep |= j->caps[i] == c;
+		if (!keep && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+			return -errno;
+	}
+	if (j->uid_base) {
+		gid_t groups[1] = {j->kvm_gid};
+		if (setgroups(j->has_kvm_gid ? 1 : 0, groups) < 0 ||
+		    setresgid(j->uid_base, j->uid_base, j->uid_base) < 0)
+			return -errno;
+		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+			return -errno;
+		uid_t uid = j->uid_base + (uid_t)getpid();
+		if (setresuid(uid, uid, uid) < 0)
+			return -errno;
+	}
+	/* Permitted, effective and inheritable become the kept set; as ambient
+	 * capabilities they survive the exec of a binary without file capabilities
+	 * under a non-zero uid. For uid 0 the bounding set above is what limits exec. */
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2];
+	memset(data, 0, sizeof(data));
+	for (size_t i = 0; i < j->n_caps; i++) {
+		unsigned c = (unsigned)j->caps[i];
+		data[c / 32].permitted |= 1u << (c % 32);
+	}
+	for (int k = 0; k < 2; k++)
+		data[k].effective = data[k].inheritable = data[k].permitted;
+	if (j->uid_base && syscall(SYS_capset, &hdr, data) < 0)
+		return -errno;
+	for (size_t i = 0; j->uid_base && i < j->n_caps; i++)
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, j->caps[i], 0, 0) < 0)
+			return -errno;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+int hv_jail_enter(const struct hv_jail *j)
+{
+	/* IPC and UTS too: QEMU needs neither the host's SysV objects nor its name. */
+	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
+		return -errno;
+	/* A slave copy: the pod's members bound below the share later still reach
+	 * the 9p server here, and nothing from here reaches the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return -errno;
+	if (mount("vcrun-jail", j->root, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "mode=0755,size=1m,nr_inodes=4096") < 0)
+		return -errno;
+	for (size_t i = 0; j->dirs && j->dirs[i]; i++)
+		if (mkdir(j->dirs[i], 0755) < 0 && errno != EEXIST)
+			return -errno;
+	for (size_t i = 0; j->link_paths && j->link_paths[i]; i++)
+		if (symlink(j->link_targets[i], j->link_paths[i]) < 0)
+			return -errno;
+	for (size_t i = 0; i < j->n_binds; i++) {
+		int r = do_bind(&j->binds[i]);
+		if (r < 0)
+			return r;
+	}
+	/* QEMU's 9p server reopens files through /proc/self/fd: a proc of its own
+	 * processes only (hidepid=invisible), without /proc/sys and the rest. */
+	if (mkdir(j->proc, 0555) < 0 ||
+	    mount("proc", j->proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "hidepid=invisible,subset=pid") < 0)
+		return -errno;
+	if (chdir(j->root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+		return -errno;
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) <
+	    0)
+		return -errno;
+	return drop_caps(j);
+}
+
+/* --- the fds a confined QEMU gets instead of paths --- */
+
+int hv_tap_open(const char *netns_path, const char *name, int *out, struct vc_error *err)
+{
+	if (!name || !*name || strlen(name) >= IFNAMSIZ)
+		return vc_error_set(err, EINVAL, "tap: `%s` is not an interface name",
+				    name ? name : "");
+	_cleanup_close_ int home = -1, there = -1;
+	if (netns_path) {
+		/* This thread only (setns of a network namespace is per thread), and
+		 * back before anything else runs on it. */
+		home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (home < 0)
+			return vc_error_sys(err, errno, "tap %s: our network namespace", name);
+		there = open(netns_path, O_RDONLY | O_CLOEXEC);
+		if (there < 0)
+			return vc_error_sys(err, errno, "tap %s: network namespace `%s`", name,
+					    netns_path);
+		if (setns(there, CLONE_NEWNET) < 0)
+			return vc_error_sys(err, errno, "tap %s: enter `%s`", name, netns_path);
+	}
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	int e = errno;
+	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
+	memcpy(ifr.ifr_name, name, strlen(name));
+	if (fd >= 0 && ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		e = errno;
+		close(fd);
+		fd = -1;
+	}
+	/* TUNSETIFF makes a tap when none has the name: only a persistent one is ours. */
+	if (fd >= 0 && (ioctl(fd, TUNGETIFF, &ifr) < 0 || !(ifr.ifr_flags & IFF_PERSIST))) {
+		e = ENOENT;
+		close(fd);
+		fd = -1;
+	}
+	if (home >= 0 && setns(home, CLONE_NEWNET) < 0) {
+		/* Stuck in the container's namespace: nothing on this thread may go on. */
+		if (fd >= 0)
+			close(fd);
+		return vc_error_sys(err, errno, "tap %s: back to our network namespace", name);
+	}
+	if (fd < 0)
+		return vc_error_sys(err, e, "tap %s in `%s`", name, netns_path ? netns_path : "ours");
+	*out = fd;
+	return 0;
+}
