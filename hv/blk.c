@@ -98,9 +98,10 @@ int hv_blk_argv(const struct vc_hv_config *cfg, char ***argv)
 		if (hv_blockdev_args(b, "host_device", cfg->confine ? fdset : NULL, &bd, &err) < 0)
 			return -EINVAL; /* hv_blk_validate said why already */
 		if (cfg->confine) {
-			_cleanup_free_ char *add = vc_strdup_printf("fd=%d,set=%d", hv_fd_blk(cfg, i),
-								    hv_fd_blk(cfg, i));
-			if (!add || vc_strv_push(argv, "-add-fd") < 0 || vc_strv_push(argv, add) < 0)
+			_cleanup_free_ char *add = vc_strdup_printf(
+				"fd=%d,set=%d", hv_fd_blk(cfg, i), hv_fd_blk(cfg, i));
+			if (!add || vc_strv_push(argv, "-add-fd") < 0 ||
+			    vc_strv_push(argv, add) < 0)
 				return -ENOMEM;
 		}
 		_cleanup_free_ char *dev = vc_strdup_printf(

@@ -96,8 +96,8 @@ static int nic_args_open(const char *id, const struct vc_hv_nic *nic, char netde
 }
 
 /* fdname: a confined QEMU's tap, handed over with getfd under that name. */
-static int netdev_args(const char *id, const struct vc_hv_nic *nic, const char *fdname,
-		       char **out, struct vc_error *err)
+static int netdev_args(const char *id, const struct vc_hv_nic *nic, const char *fdname, char **out,
+		       struct vc_error *err)
 {
 	char netdev[HV_ID_MAX + 8];
 	_cleanup_jgen_ struct vc_jgen *g = NULL;

@@ -105,7 +105,6 @@ int hv_left_ms(long long deadline_ms);
 /* The last `lines` lines of a file, for error messages ("" when unreadable). */
 char *hv_file_tail(const char *path, int lines);
 
-
 /* QEMU's confinement (hv/jail.c, cfg->confine). The jail's tmpfs is mounted on
  * STATE/jail, in QEMU's mount namespace only. */
 #define HV_JAIL_DIR "jail"
@@ -114,21 +113,26 @@ struct hv_jail_bind {
 	bool dir, ro, rec, dev;
 };
 struct hv_jail {
-	char *root; /* absolute */
-	char *proc; /* root + "/proc" */
-	char **dirs; /* under root, parents first; NULL-terminated like the links */
+	char *root;		  /* absolute */
+	char *proc;		  /* root + "/proc" */
+	bool proc_sys;		  /* with /proc/sys (read-only to a non-root uid) */
+	bool keep_caps_on_setuid; /* SECBIT_NO_SETUID_FIXUP: a helper that moves its euid */
+	char **dirs;		  /* under root, parents first; NULL-terminated like the links */
 	struct hv_jail_bind *binds;
 	size_t n_binds;
 	char **link_targets, **link_paths; /* symlinks made in the jail (a merged /usr) */
 	uint32_t uid_base; /* QEMU's uid is uid_base + its pid, its gid uid_base; 0: uid 0 */
 	bool has_kvm_gid;
 	gid_t kvm_gid;
-	int caps[8]; /* capabilities kept (CAP_*), n_caps of them */
+	int caps[12]; /* capabilities kept (CAP_*), n_caps of them */
 	size_t n_caps;
 };
 /* Plans the jail of the QEMU `program` for cfg (makes STATE/jail). */
 int hv_jail_plan(const struct vc_hv_config *cfg, const char *program, struct hv_jail *j,
 		 struct vc_error *err);
+/* The same for the virtiofsd of share i: run it with `-o sandbox=chroot`. */
+int hv_jail_plan_virtiofsd(const struct vc_hv_config *cfg, const char *program, size_t share,
+			   struct hv_jail *j, struct vc_error *err);
 void hv_jail_free(struct hv_jail *j);
 /* In the forked child, before exec: 0 or -errno. */
 int hv_jail_enter(const struct hv_jail *j);
@@ -149,8 +153,7 @@ static inline int hv_fd_vfsd(const struct vc_hv_config *cfg, size_t i)
 }
 static inline int hv_fd_blk(const struct vc_hv_config *cfg, size_t i)
 {
-	return 6 + (int)cfg->n_nics + (cfg->fs == VC_FS_VIRTIOFS ? (int)cfg->n_shares : 0) +
-	       (int)i;
+	return 6 + (int)cfg->n_nics + (cfg->fs == VC_FS_VIRTIOFS ? (int)cfg->n_shares : 0) + (int)i;
 }
 static inline int hv_fd_count(const struct vc_hv_config *cfg)
 {

@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <linux/if_tun.h>
+#include <linux/securebits.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -41,8 +42,8 @@ static const char *const dev_nodes[] = {"/dev/null", "/dev/zero", "/dev/full", "
 /* What the 9p server needs to act on files of any owner in the shares: chown to
  * the guest's uids, read and write past modes, keep setgid bits, make device
  * nodes and set file capabilities, as QEMU running as root did. */
-static const int share_caps[] = {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER,
-				 CAP_FSETID, CAP_MKNOD,		CAP_SETFCAP};
+static const int share_caps[] = {CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER,
+				 CAP_FSETID, CAP_MKNOD,	       CAP_SETFCAP};
 
 static bool listed(char *const *v, const char *s)
 {
@@ -134,8 +135,11 @@ static int add_top_dirs(struct hv_jail *j, struct vc_error *err)
 	return 0;
 }
 
-int hv_jail_plan(const struct vc_hv_config *cfg, const char *program, struct hv_jail *j,
-		 struct vc_error *err)
+/* What every confined helper gets: the jail's root on STATE/jail (one empty host
+ * directory serves each helper's mount namespace), /usr and the top directories,
+ * the loader's cache, the program, the harmless device nodes. */
+static int plan_common(const struct vc_hv_config *cfg, const char *program, struct hv_jail *j,
+		       struct vc_error *err)
 {
 	memset(j, 0, sizeof(*j));
 	_cleanup_free_ char *cwd = getcwd(NULL, 0);
@@ -158,6 +162,21 @@ int hv_jail_plan(const struct vc_hv_config *cfg, const char *program, struct hv_
 		r = add_bind(j, "/etc/ld.so.cache", true, false, err);
 	if (r == 0)
 		r = add_bind(j, program, true, false, err);
+	for (size_t i = 0; r == 0 && i < sizeof(dev_nodes) / sizeof(dev_nodes[0]); i++)
+		r = add_bind(j, dev_nodes[i], false, false, err);
+	return r;
+}
+
+static void keep_caps(struct hv_jail *j, const int *caps, size_t n)
+{
+	for (size_t i = 0; i < n && j->n_caps < sizeof(j->caps) / sizeof(j->caps[0]); i++)
+		j->caps[j->n_caps++] = caps[i];
+}
+
+int hv_jail_plan(const struct vc_hv_config *cfg, const char *program, struct hv_jail *j,
+		 struct vc_error *err)
+{
+	int r = plan_common(cfg, program, j, err);
 	if (r == 0)
 		r = add_bind(j, cfg->kernel, true, false, err);
 	if (r == 0)
@@ -166,8 +185,6 @@ int hv_jail_plan(const struct vc_hv_config *cfg, const char *program, struct hv_
 		r = add_bind(j, cfg->mem_path, false, false, err);
 	for (size_t i = 0; r == 0 && cfg->fs == VC_FS_9P && i < cfg->n_shares; i++)
 		r = add_bind(j, cfg->shares[i].host_path, cfg->shares[i].readonly, true, err);
-	for (size_t i = 0; r == 0 && i < sizeof(dev_nodes) / sizeof(dev_nodes[0]); i++)
-		r = add_bind(j, dev_nodes[i], false, false, err);
 	if (r == 0 && cfg->accel == VC_ACCEL_KVM) {
 		struct stat st;
 		if (stat("/dev/kvm", &st) < 0)
@@ -179,14 +196,27 @@ int hv_jail_plan(const struct vc_hv_config *cfg, const char *program, struct hv_
 			j->uid_base = 0;
 		r = add_bind(j, "/dev/kvm", false, false, err);
 	}
-	if (r < 0)
-		return r;
+	if (r == 0 && cfg->fs == VC_FS_9P && cfg->n_shares > 0)
+		keep_caps(j, share_caps, sizeof(share_caps) / sizeof(share_caps[0]));
+	return r;
+}
 
-	if (cfg->fs == VC_FS_9P && cfg->n_shares > 0) {
-		j->n_caps = sizeof(share_caps) / sizeof(share_caps[0]);
-		memcpy(j->caps, share_caps, sizeof(share_caps));
-	}
-	return 0;
+/* virtiofsd serves share i from this jail with `-o sandbox=chroot` (its namespace
+ * sandbox needs CAP_SYS_ADMIN): it chroots into the share, then keeps only its
+ * file-serving set. It acts on behalf of the guest's users by switching its fsuid
+ * and fsgid, hence SETUID and SETGID beside the 9p server's set. */
+int hv_jail_plan_virtiofsd(const struct vc_hv_config *cfg, const char *program, size_t share,
+			   struct hv_jail *j, struct vc_error *err)
+{
+	static const int more[] = {CAP_SETUID, CAP_SETGID, CAP_SYS_CHROOT, CAP_SETPCAP};
+	int r = plan_common(cfg, program, j, err);
+	j->proc_sys = true;
+	j->keep_caps_on_setuid = true;
+	if (r == 0)
+		r = add_bind(j, cfg->shares[share].host_path, false, true, err);
+	keep_caps(j, share_caps, sizeof(share_caps) / sizeof(share_caps[0]));
+	keep_caps(j, more, sizeof(more) / sizeof(more[0]));
+	return r;
 }
 
 void hv_jail_free(struct hv_jail *j)
@@ -235,6 +265,13 @@ static int do_bind(const struct hv_jail_bind *b)
 
 static int drop_caps(const struct hv_jail *j)
 {
+	/* virtiofsd moves its euid to each guest user's and back: without this,
+	 * the kernel would take its capabilities at the first move back, since
+	 * its real uid is not 0. */
+	if (j->keep_caps_on_setuid &&
+	    prctl(PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED, 0, 0,
+		  0) < 0)
+		return -errno;
 	for (int c = 0; c <= CAP_LAST_CAP; c++) {
 		bool keep = false;
 		for (size_t i = 0; i < j->n_caps; i++)
@@ -299,10 +336,12 @@ int hv_jail_enter(const struct hv_jail *j)
 			return r;
 	}
 	/* QEMU's 9p server reopens files through /proc/self/fd: a proc of its own
-	 * processes only (hidepid=invisible), without /proc/sys and the rest. */
+	 * processes only (hidepid=invisible), without /proc/sys and the rest, which
+	 * only virtiofsd reads (fs/file-max, kernel/cap_last_cap; writing a sysctl
+	 * takes uid 0, which no confined helper is). */
 	if (mkdir(j->proc, 0555) < 0 ||
 	    mount("proc", j->proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  "hidepid=invisible,subset=pid") < 0)
+		  j->proc_sys ? "hidepid=invisible" : "hidepid=invisible,subset=pid") < 0)
 		return -errno;
 	if (chdir(j->root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
 	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
@@ -356,7 +395,8 @@ int hv_tap_open(const char *netns_path, const char *name, int *out, struct vc_er
 		return vc_error_sys(err, errno, "tap %s: back to our network namespace", name);
 	}
 	if (fd < 0)
-		return vc_error_sys(err, e, "tap %s in `%s`", name, netns_path ? netns_path : "ours");
+		return vc_error_sys(err, e, "tap %s in `%s`", name,
+				    netns_path ? netns_path : "ours");
 	*out = fd;
 	return 0;
 }

@@ -89,8 +89,23 @@ static int start_virtiofsd(const struct vc_hv_config *cfg, const char *program, 
 		return logfd;
 	/* Read-only shares are enforced by the guest's read-only mount: this
 	 * virtiofsd (QEMU 7.2's C one) has no read-only option. */
-	char *argv[] = {(char *)program, "--fd=3", "-o", src_opt, "-o", "cache=auto", NULL};
-	int r = hv_spawn(argv, logfd, lfd, pid, err);
+	char *argv[] = {(char *)program,
+			"--fd=3",
+			"-o",
+			src_opt,
+			"-o",
+			"cache=auto",
+			cfg->confine ? "-o" : NULL,
+			"sandbox=chroot",
+			NULL};
+	struct hv_jail jail = {0};
+	struct hv_spawn_opts o = {.out_fd = logfd, .fds = &lfd, .n_fds = 1, .netns_fd = -1};
+	int r = cfg->confine ? hv_jail_plan_virtiofsd(cfg, program, i, &jail, err) : 0;
+	if (r == 0) {
+		o.jail = cfg->confine ? &jail : NULL;
+		r = hv_spawn_with(argv, &o, pid, err);
+	}
+	hv_jail_free(&jail);
 	if (r < 0) {
 		unlink(sock);
 		return vc_error_wrap(err, "virtiofsd for shares[%zu]", i);
@@ -246,10 +261,11 @@ static int spawn_qemu(const struct vc_hv_config *cfg, struct vc_hv *hv, char **a
 		return vc_error_set(err, ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++)
 		fds[i] = -1;
-	struct hv_jail jail;
-	int r = hv_jail_plan(cfg, argv[0], &jail, err);
+	struct hv_jail jail = {0};
+	/* The fds first: they make the template's RAM file that the jail binds. */
+	int r = open_confined_fds(cfg, hv, fds, err);
 	if (r == 0)
-		r = open_confined_fds(cfg, hv, fds, err);
+		r = hv_jail_plan(cfg, argv[0], &jail, err);
 	if (r == 0) {
 		o.fds = fds;
 		o.n_fds = n;

@@ -97,6 +97,36 @@ static void check_vfio(struct vc_host_check *c, const char *sysfs, const char *d
 		add(c, "vfio", true, "vfio-pci is loaded, %s/vfio/vfio exists", dev);
 }
 
+/* What create will do to QEMU (hv/jail.c), as plan.c decides it. */
+static void check_confinement(struct vc_host_check *c, const struct vc_config *cfg)
+{
+	if (!cfg->confine_hypervisor) {
+		add(c, "confinement", false,
+		    "off (confine_hypervisor is false): QEMU runs as root with every capability, "
+		    "confined by -sandbox on only");
+		return;
+	}
+	if (geteuid() != 0 || c->rootless) {
+		add(c, "confinement", true,
+		    "rootless: QEMU runs as the calling user, with -sandbox on, in the user's "
+		    "namespaces");
+		return;
+	}
+	char who[96];
+	if (cfg->hypervisor_uid_base)
+		snprintf(who, sizeof(who), "uid %u + its pid, gid %u", cfg->hypervisor_uid_base,
+			 cfg->hypervisor_uid_base);
+	else
+		snprintf(who, sizeof(who), "uid 0 (hypervisor_uid_base is 0)");
+	add(c, "confinement", true,
+	    "QEMU runs as %s, in a mount namespace of its own (a read-only root with /usr, "
+	    "its kernel, initrd and shares), with no capability but the 9p server's (none "
+	    "with virtio-fs), no new privileges and -sandbox on; sockets, taps and disks are "
+	    "passed in as fds. Not for a VM with VFIO devices: QEMU 7.2 opens /dev/vfio "
+	    "itself",
+	    who);
+}
+
 int vc_host_check(const struct vc_ctx *ctx, struct vc_host_check *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -115,6 +145,8 @@ int vc_host_check(const struct vc_ctx *ctx, struct vc_host_check *c)
 	enum vc_hv_accel probed = check_kvm(c, ctx->root, qemu);
 	bool vsock = check_vsock(c, dev);
 	check_vfio(c, sysfs, dev);
+	if (have_cfg)
+		check_confinement(c, &cfg);
 
 	if (have_cfg && cfg.accel != VC_ACCEL_AUTO)
 		snprintf(c->accel, sizeof(c->accel), "%s (set in vcrun's config)",

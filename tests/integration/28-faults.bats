@@ -98,7 +98,7 @@ victim_pid() {
 	for p in $(procs_under "$T") $(pgrep -f "source=$share"); do
 		case "$2:$(cmdline_of "$p")" in
 		standin:*__standin*"--id $1"* | monitor:*__monitor*"--id $1"*) echo "$p" && return ;;
-		qemu:*qemu-system*) [[ $(readlink "/proc/$p/cwd") == "$ROOT/$1" ]] && echo "$p" && return ;;
+		qemu:*qemu-system*) qemu_serves "$p" "$ROOT/$1" && echo "$p" && return ;;
 		virtiofsd:*virtiofsd*"source=$share"*) echo "$p" && return ;;
 		esac
 	done

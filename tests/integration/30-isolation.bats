@@ -38,8 +38,7 @@ load helpers
 		for id in "$left" "$right"; do
 			n=0
 			for q in "${qemus[@]}"; do
-				if [ "$(readlink "/proc/$q/cwd")" = "$ROOT/$id" ] ||
-					[[ "$(cmdline_of "$q")" == *"$ROOT/$id/"* ]]; then
+				if qemu_serves "$q" "$ROOT/$id"; then
 					n=$((n + 1))
 				fi
 			done

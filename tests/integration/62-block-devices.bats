@@ -62,11 +62,12 @@ guest_only() {
 	jq -e --arg d "$dev" --arg d2 "$dev2" '[.disks[] | [.path, .readonly, .target]] ==
 		[[$d, false, "/dev/xvda"], [$d2, true, "/dev/xvdb"]]' "$T/out" >/dev/null ||
 		fail "disks: $(jq -c .disks "$T/out")"
-	# Both on the command line, each found by its serial in the guest.
+	# Both on the command line, each found by its serial in the guest; a confined
+	# QEMU gets each disk as an fd set of one (-add-fd) that vcrun opened.
 	id=$(jq -r '.disks[1].id' "$T/out")
 	jq -e --arg id "$id" --arg d "$dev2" '.hypervisor.argv | (map(select(startswith("{\"driver\":\"host_device\""))) | length == 2)
 		and (index("virtio-blk-pci,drive=d\($id),id=\($id),serial=\($id)") != null)
-		and (map(select(contains("\"filename\":\"\($d)\",\"read-only\":true"))) | length == 1)' \
+		and (map(select(test("\"filename\":\"(\($d)|/dev/fdset/[0-9]+)\",\"read-only\":true"))) | length == 1)' \
 		"$T/out" >/dev/null || fail "argv: $(jq -c .hypervisor.argv "$T/out")"
 	# The agent rewrites the host's numbers: they stay in the guest's spec.
 	jq -e --argjson ma "$maj" --argjson mi "$min" '[.guest_spec.linux.devices[] |

@@ -23,12 +23,11 @@ U=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 # pod_qemus DIR ID...: QEMU processes running in the state dir DIR/ID of any of the
 # containers named (a sandbox's QEMU runs in its first container's state dir).
 pod_qemus() {
-	local dir=$1 p cwd id n=0
+	local dir=$1 p id n=0
 	shift
 	for p in $(pgrep -f qemu-system || true); do
-		cwd=$(readlink "/proc/$p/cwd" 2>/dev/null) || continue
 		for id in "$@"; do
-			[ "$cwd" = "$dir/$id" ] && n=$((n + 1))
+			qemu_serves "$p" "$dir/$id" && n=$((n + 1))
 		done
 	done
 	echo "$n"

@@ -275,6 +275,13 @@ procs_under() {
 	return 0
 }
 
+# qemu_serves PID STATE_DIR: whether QEMU PID is the VM of the container whose state
+# dir that is: named by -name guest=DIR (a confined QEMU's cwd is its jail's /), or
+# running in it (an unconfined one).
+qemu_serves() {
+	[[ "$(cmdline_of "$1")" == *"-name guest=$2 "* ]] || [ "$(readlink "/proc/$1/cwd" 2>/dev/null)" = "$2" ]
+}
+
 cmdline_of() {
 	tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline"
 }
