@@ -69,7 +69,7 @@ page_options() {
 
 @test "man: vcrun-config(5) and the example config.json name every key lib/config.c reads; the example changes nothing" {
 	local keys k missing=()
-	keys=$(grep -oE '(take_string|take_uint)\(doc, "[a-z_]+"|vc_json_get\(doc, "[a-z_]+"' \
+	keys=$(grep -oE '(take_string|take_uint|take_bool)\(doc, "[a-z_]+"|vc_json_get\(doc, "[a-z_]+"' \
 		"$REPO/lib/config.c" | sed 's/.*"\([a-z_]*\)"/\1/' | sort -u)
 	[ "$(wc -w <<<"$keys")" -ge 14 ] || fail "found only these keys in lib/config.c: $keys"
 	for k in $keys; do

@@ -48,9 +48,9 @@ line_of() {
 @test "check: one line per capability, each usable or not usable with why; exit 0" {
 	run --separate-stderr vcrun check
 	[ "$status" -eq 0 ] || { echo "stderr: $stderr"; return 1; }
-	[ "${#lines[@]}" -eq 8 ] || { printf '%s\n' "${lines[@]}"; return 1; }
+	[ "${#lines[@]}" -eq 9 ] || { printf '%s\n' "${lines[@]}"; return 1; }
 	local name l
-	for name in kvm vhost-vsock iommu vfio; do
+	for name in kvm vhost-vsock iommu vfio confinement; do
 		l=$(line_of "$name") || { echo "no $name line in: $output"; return 1; }
 		[[ $l =~ ^$name:\ (usable\ \(.+\)|not\ usable:\ .+)$ ]] || { echo "bad line: $l"; return 1; }
 	done

@@ -311,6 +311,61 @@ VC_TEST(argv_nics)
 	}
 }
 
+/* Confined (hv/jail.c): nothing by a path only root may open. QMP, agent and console
+ * are fds 3, 4, 5, then the taps, the virtiofsd connections and the disks, in that
+ * order; -name says whose VM it is. */
+VC_TEST(argv_confined_fds)
+{
+	struct vc_hv_nic nics[] = {{.tap = "tap0_vc", .mac = "02:42:ac:11:00:02"},
+				   {.tap = "tap1_vc", .mac = "02:42:ac:11:00:03"}};
+	struct vc_hv_blk blks[] = {{.path = "/dev/loop3", .id = "vb1"},
+				   {.path = "/dev/loop4", .id = "vb2", .readonly = true}};
+	struct vc_hv_config c = base_config();
+	c.confine = true;
+	c.vm_name = "/run/vc/x,y";
+	c.netns_path = "/run/netns/x";
+	c.nics = nics;
+	c.n_nics = 2;
+	c.blks = blks;
+	c.n_blks = 2;
+	c.shares = two_shares;
+	c.n_shares = 2;
+	_cleanup_strv_ char **argv = NULL;
+	struct vc_error err = {0};
+	CHECK(vc_hv_qemu_argv(&c, &argv, &err) == 0);
+	CHECK(argv_find(argv, "guest=/run/vc/x,,y") != (size_t)-1);
+	CHECK(argv_find(argv, "socket,id=qmp,fd=3,server=on,wait=off") != (size_t)-1);
+	CHECK(argv_find(argv, "socket,id=agent,fd=4,server=on,wait=off") != (size_t)-1);
+	size_t con = argv_find(argv, "file,id=console,path=/dev/fdset/5");
+	CHECK(con != (size_t)-1 && !strcmp(argv[con + 2], "fd=5,set=5"));
+	CHECK(argv_find(argv, "tap,id=net0,fd=6,vhost=off") != (size_t)-1);
+	CHECK(argv_find(argv, "tap,id=net1,fd=7,vhost=off") != (size_t)-1);
+	/* 9p shares are paths (bound into the jail), so the disks come next */
+	CHECK(argv_find(argv, "fd=8,set=8") != (size_t)-1);
+	CHECK(argv_find(argv, "fd=9,set=9") != (size_t)-1);
+	size_t d2 = argv_find(argv, "fd=9,set=9");
+	CHECK_CONTAINS(argv[d2 + 2], "\"filename\":\"/dev/fdset/9\",\"read-only\":true");
+	for (size_t i = 0; argv[i]; i++) {
+		CHECK(!strstr(argv[i], "ifname="));
+		CHECK(!strstr(argv[i], "/dev/loop"));
+		CHECK(!strstr(argv[i], "qmp.sock") && !strstr(argv[i], "console.log"));
+	}
+
+	/* virtio-fs: the virtiofsd connections sit between the taps and the disks;
+	 * vsock: /dev/vhost-vsock is fd 4 */
+	argv_reset(&argv);
+	c.fs = VC_FS_VIRTIOFS;
+	c.virtiofsd_path = "/usr/lib/qemu/virtiofsd";
+	c.channel = VC_CHANNEL_VSOCK;
+	c.vsock_cid = 9;
+	CHECK(vc_hv_qemu_argv(&c, &argv, &err) == 0);
+	CHECK(argv_find(argv, "socket,id=vfs0,fd=8") != (size_t)-1);
+	CHECK(argv_find(argv, "socket,id=vfs1,fd=9") != (size_t)-1);
+	CHECK(argv_find(argv, "fd=10,set=10") != (size_t)-1);
+	CHECK(argv_find(argv, "fd=11,set=11") != (size_t)-1);
+	CHECK(argv_find(argv, "vhost-vsock-pci,guest-cid=9,vhostfd=4") != (size_t)-1);
+}
+
 /* TCG's translation cache: -accel with tb-size instead of -M's accel=; KVM has none. */
 VC_TEST(argv_tcg_tb_size)
 {
@@ -937,9 +992,9 @@ VC_TEST(start_virtiofs)
 	CHECK(cleaned);
 }
 
-VC_TESTS(VC_T(argv_tcg_serial_9p), VC_T(argv_tcg_tb_size), VC_T(argv_kvm_vsock_sandbox),
-	 VC_T(argv_virtiofs), VC_T(argv_vfio_mode_viommu), VC_T(argv_nics),
-	 VC_T(argv_invalid_configs_name_the_field), VC_T(qmp_command_skips_events),
+VC_TESTS(VC_T(argv_tcg_serial_9p), VC_T(argv_tcg_tb_size), VC_T(argv_confined_fds),
+	 VC_T(argv_kvm_vsock_sandbox), VC_T(argv_virtiofs), VC_T(argv_vfio_mode_viommu),
+	 VC_T(argv_nics), VC_T(argv_invalid_configs_name_the_field), VC_T(qmp_command_skips_events),
 	 VC_T(qmp_error_reply), VC_T(qmp_timeouts_and_bad_servers),
 	 VC_T(probe_firmware_runs_under_tcg), VC_T(accel_probe_answers_and_caches),
 	 VC_T(start_query_stop), VC_T(stop_after_qemu_is_gone), VC_T(start_failures_are_explained),
