@@ -127,7 +127,8 @@ struct hv_jail {
 	int caps[12]; /* capabilities kept (CAP_*), n_caps of them */
 	size_t n_caps;
 };
-/* Plans the jail of the QEMU `program` for cfg (makes STATE/jail). */
+/* Plans the jail of the QEMU `program` for cfg (makes STATE/jail, which
+ * hv_jail_free removes: call it once the spawn returned). */
 int hv_jail_plan(const struct vc_hv_config *cfg, const char *program, struct hv_jail *j,
 		 struct vc_error *err);
 /* The same for the virtiofsd of share i: run it with `-o sandbox=chroot`. */

@@ -221,6 +221,10 @@ int hv_jail_plan_virtiofsd(const struct vc_hv_config *cfg, const char *program, 
 
 void hv_jail_free(struct hv_jail *j)
 {
+	/* Only a mount point: once the child has pivoted (or failed), nothing needs
+	 * it, and the state dir keeps no directory. */
+	if (j->root)
+		rmdir(j->root);
 	for (size_t i = 0; i < j->n_binds; i++) {
 		free(j->binds[i].src);
 		free(j->binds[i].dst);

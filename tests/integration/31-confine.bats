@@ -19,6 +19,19 @@ status_field() {
 	awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"
 }
 
+# uid_of PID: its real uid.
+uid_of() {
+	status_field "$1" Uid | awk '{print $1}'
+}
+
+# run_configured JSON ID: `run -d` of $T/b under a vcrun config of JSON; Q gets its QEMU.
+run_configured() {
+	echo "$1" >"$T/$2.json"
+	VCRUN_CONFIG=$T/$2.json vc_capture run -d --bundle "$T/b" "$(new_id "$2")"
+	[ "$status" -eq 0 ] || fail "run with $1: $stderr" || return 1
+	Q=$(the_qemu)
+}
+
 # the_qemu: the one QEMU of this test (fails on none or several).
 the_qemu() {
 	local qs
@@ -91,8 +104,8 @@ the_qemu() {
 	[ "$status" -eq 0 ] || fail "run b: $stderr"
 	mapfile -t qs < <(qemu_pids)
 	[ ${#qs[@]} -eq 2 ] || fail "qemus: ${qs[*]}"
-	u0=$(status_field "${qs[0]}" Uid | awk '{print $1}')
-	u1=$(status_field "${qs[1]}" Uid | awk '{print $1}')
+	u0=$(uid_of "${qs[0]}")
+	u1=$(uid_of "${qs[1]}")
 	[ "$u0" != "$u1" ] || fail "both QEMUs are uid $u0"
 	for q in "${qs[@]}"; do
 		if [[ $(cmdline_of "$q") == *vhost-user-fs* ]]; then
@@ -108,7 +121,7 @@ the_qemu() {
 	mon=$(jq -r .monitor_pid "$ROOT/$b/state.json")
 	v=$(pgrep -P "$mon" virtiofsd | head -1)
 	[ -n "$v" ] || fail "no virtiofsd under monitor $mon"
-	[ "$(status_field "$v" Uid | awk '{print $1}')" -eq $((BASE + v)) ] || fail "virtiofsd uid $(status_field "$v" Uid)"
+	[ "$(uid_of "$v")" -eq $((BASE + v)) ] || fail "virtiofsd uid $(status_field "$v" Uid)"
 	[ "$(readlink "/proc/$v/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] || fail "virtiofsd shares our mount namespace"
 	vfsd_caps=$(printf '%016x' $((0x$SHARE_CAPS | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 18))))
 	# (virtiofsd then drops its bounding set and SYS_CHROOT itself)
@@ -144,24 +157,16 @@ the_qemu() {
 
 @test "confine: confine_hypervisor false and hypervisor_uid_base 0 are honoured; bad values are refused by name" {
 	make_bundle "$T/b" sleep 60
-	echo '{"confine_hypervisor": false}' >"$T/off.json"
-	id=$(new_id conf-off)
-	VCRUN_CONFIG=$T/off.json vc_capture run -d --bundle "$T/b" "$id"
-	[ "$status" -eq 0 ] || fail "run: $stderr"
-	q=$(the_qemu)
-	[ "$(status_field "$q" Uid | awk '{print $1}')" = 0 ] || fail "unconfined QEMU is not root"
-	[ "$(readlink "/proc/$q/ns/mnt")" = "$(readlink /proc/self/ns/mnt)" ] || fail "unconfined QEMU has a mount namespace"
-	vcrun delete --force "$id"
+	run_configured '{"confine_hypervisor": false}' conf-off
+	[ "$(uid_of "$Q")" = 0 ] || fail "unconfined QEMU is not root"
+	[ "$(readlink "/proc/$Q/ns/mnt")" = "$(readlink /proc/self/ns/mnt)" ] || fail "unconfined QEMU has a mount namespace"
+	vcrun delete --force conf-off
 
-	echo '{"hypervisor_uid_base": 0}' >"$T/zero.json"
-	id=$(new_id conf-zero)
-	VCRUN_CONFIG=$T/zero.json vc_capture run -d --bundle "$T/b" "$id"
-	[ "$status" -eq 0 ] || fail "run: $stderr"
-	q=$(the_qemu)
-	[ "$(status_field "$q" Uid | awk '{print $1}')" = 0 ] || fail "uid base 0: QEMU is not uid 0"
-	[ "$(readlink "/proc/$q/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] || fail "uid base 0: no mount namespace"
-	[ "$(status_field "$q" CapBnd)" = "$SHARE_CAPS" ] || fail "uid base 0: CapBnd $(status_field "$q" CapBnd)"
-	vcrun delete --force "$id"
+	run_configured '{"hypervisor_uid_base": 0}' conf-zero
+	[ "$(uid_of "$Q")" = 0 ] || fail "uid base 0: QEMU is not uid 0"
+	[ "$(readlink "/proc/$Q/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] || fail "uid base 0: no mount namespace"
+	[ "$(status_field "$Q" CapBnd)" = "$SHARE_CAPS" ] || fail "uid base 0: CapBnd $(status_field "$Q" CapBnd)"
+	vcrun delete --force conf-zero
 
 	for bad in '{"hypervisor_uid_base": 100}' '{"hypervisor_uid_base": 4294967295}' \
 		'{"hypervisor_uid_base": "x"}' '{"confine_hypervisor": "yes"}'; do
