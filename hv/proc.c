@@ -89,8 +89,12 @@ static void __attribute__((noreturn)) child_fail(int errpipe, int e)
 }
 
 static void __attribute__((noreturn))
-child_exec(char *const argv[], int out_fd, int keep_fd, int netns_fd, pid_t bound_to, int errpipe)
+child_exec(char *const argv[], int out_fd, int keep_fd, int netns_fd, pid_t bound_to, bool no_thp,
+	   int errpipe)
 {
+	/* Kept across execve: see HV_SPAWN_NO_THP. */
+	if (no_thp && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0)
+		child_fail(errpipe, errno);
 	/* Bound: killed when the spawner goes, even by SIGKILL (a template's builder). */
 	if (bound_to && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		child_fail(errpipe, errno);
@@ -142,8 +146,8 @@ int hv_spawn(char *const argv[], int out_fd, int keep_fd, pid_t *pid, struct vc_
 	return hv_spawn_in(argv, out_fd, keep_fd, -1, pid, err);
 }
 
-static int spawn(char *const argv[], int out_fd, int keep_fd, int netns_fd, bool bound, pid_t *pid,
-		 struct vc_error *err)
+static int spawn(char *const argv[], int out_fd, int keep_fd, int netns_fd, unsigned flags,
+		 pid_t *pid, struct vc_error *err)
 {
 	pid_t self = getpid();
 	int p[2];
@@ -156,7 +160,8 @@ static int spawn(char *const argv[], int out_fd, int keep_fd, int netns_fd, bool
 	if (child < 0)
 		return vc_error_sys(err, errno, "fork for `%s`", argv[0]);
 	if (child == 0)
-		child_exec(argv, out_fd, keep_fd, netns_fd, bound ? self : 0, wr);
+		child_exec(argv, out_fd, keep_fd, netns_fd, flags & HV_SPAWN_BOUND ? self : 0,
+			   flags & HV_SPAWN_NO_THP, wr);
 
 	vc_closep(&wr);
 	wr = -1;
@@ -177,12 +182,13 @@ static int spawn(char *const argv[], int out_fd, int keep_fd, int netns_fd, bool
 int hv_spawn_in(char *const argv[], int out_fd, int keep_fd, int netns_fd, pid_t *pid,
 		struct vc_error *err)
 {
-	return spawn(argv, out_fd, keep_fd, netns_fd, false, pid, err);
+	return spawn(argv, out_fd, keep_fd, netns_fd, 0, pid, err);
 }
 
-int hv_spawn_bound(char *const argv[], int out_fd, int netns_fd, pid_t *pid, struct vc_error *err)
+int hv_spawn_flags(char *const argv[], int out_fd, int netns_fd, unsigned flags, pid_t *pid,
+		   struct vc_error *err)
 {
-	return spawn(argv, out_fd, -1, netns_fd, true, pid, err);
+	return spawn(argv, out_fd, -1, netns_fd, flags, pid, err);
 }
 
 bool hv_wait_gone(pid_t pid, int timeout_ms, int *status)

@@ -234,8 +234,9 @@ static int start(const struct vc_hv_config *cfg, struct vc_hv *hv, struct vc_err
 	_cleanup_close_ int netns = -1;
 	if (cfg->netns_path && (netns = open(cfg->netns_path, O_RDONLY | O_CLOEXEC)) < 0)
 		return vc_error_sys(err, errno, "network namespace `%s`", cfg->netns_path);
-	r = cfg->bound ? hv_spawn_bound(argv, logfd, netns, &hv->pid, err)
-		       : hv_spawn_in(argv, logfd, -1, netns, &hv->pid, err);
+	unsigned flags =
+		(cfg->bound ? HV_SPAWN_BOUND : 0) | (cfg->mem_private ? HV_SPAWN_NO_THP : 0);
+	r = hv_spawn_flags(argv, logfd, netns, flags, &hv->pid, err);
 	if (r < 0)
 		return vc_error_wrap(err, "qemu");
 	if ((r = wait_ready(hv->qmp_path, &hv->pid, hv->log_path, err)) < 0)
