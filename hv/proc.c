@@ -92,9 +92,10 @@ static void __attribute__((noreturn))
 child_exec(char *const argv[], int out_fd, int keep_fd, int netns_fd, pid_t bound_to, bool no_thp,
 	   int errpipe)
 {
-	/* Kept across execve: see HV_SPAWN_NO_THP. */
-	if (no_thp && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0)
-		child_fail(errpipe, errno);
+	/* Kept across execve: see HV_SPAWN_NO_THP. Only memory is at stake, so a
+	 * kernel that refuses it (before 3.15) runs the VM as before. */
+	if (no_thp)
+		(void)prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 	/* Bound: killed when the spawner goes, even by SIGKILL (a template's builder). */
 	if (bound_to && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		child_fail(errpipe, errno);
