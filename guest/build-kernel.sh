@@ -14,7 +14,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 usage() {
 	cat <<EOF
 usage: $0 --out FILE [options]
-  --out FILE       where the vmlinux is copied (the cached one is not moved)
+  --out FILE       where the vmlinux is copied, without its symbol table (the cached
+                   one keeps it and is not moved)
   --cache DIR      cache (default /var/cache/vcrun if writable, else ./build/cache)
   --config FILE    config fragment (default guest/lean.config)
   --source FILE    linux-source tarball (default /usr/src/linux-source-*.tar.xz, the
@@ -77,9 +78,14 @@ fi
 dir="$cache/lean-kernel/$key"
 mkdir -p "$cache/lean-kernel"
 
+# Installed without its symbol table (the cache keeps it, for debugging): QEMU's ELF
+# loader copies .symtab and .strtab into every VM's heap (for its disassembler), about
+# 2 MiB of private memory per VM that nothing reads (bench/README.md, "Clones after
+# issue 11"). The PVH note and the loaded segments stay.
 install_out() {
+	command -v objcopy >/dev/null || die "'objcopy' not found: run scripts/install-deps.sh"
 	mkdir -p "$(dirname "$out")"
-	cp "$dir/vmlinux" "$out.tmp"
+	objcopy --strip-all "$dir/vmlinux" "$out.tmp"
 	mv -f "$out.tmp" "$out"
 	note "$out: $(cat "$dir/release"), $(wc -c <"$out") bytes (cached in $dir)"
 }

@@ -109,7 +109,8 @@ struct vc_hv_config {
 	/* Added for VM templates (append only; hv/template.c). Guest RAM in the file
 	 * mem_path (memory-backend-file): a template maps it shared, so its memory
 	 * lands in the file; a clone maps it private (mem_private), a copy-on-write
-	 * view whose untouched pages stay the page cache's, shared by every clone. */
+	 * view whose untouched pages stay the page cache's, shared by every clone.
+	 * A clone's QEMU runs without transparent huge pages (hv_spawn_opts.no_thp). */
 	const char *mem_path;
 	bool mem_private;
 	/* -device vmgenid,guid=G ("auto": QEMU picks one): a clone's new id makes

@@ -79,10 +79,6 @@ int hv_spawn(char *const argv[], int out_fd, int keep_fd, pid_t *pid, struct vc_
 int hv_spawn_in(char *const argv[], int out_fd, int keep_fd, int netns_fd, pid_t *pid,
 		struct vc_error *err);
 
-/* hv_spawn_in without keep_fd, for a child that must not outlive the caller: it
- * gets SIGKILL when the caller's thread ends (PR_SET_PDEATHSIG). */
-int hv_spawn_bound(char *const argv[], int out_fd, int netns_fd, pid_t *pid, struct vc_error *err);
-
 /* PATH lookup for a name without '/'; a name with '/' is returned as is. malloc'd. */
 int hv_find_program(const char *name, char **path, struct vc_error *err);
 
@@ -172,7 +168,14 @@ struct hv_spawn_opts {
 	const int *fds;
 	size_t n_fds;
 	int netns_fd;
-	bool bound;
+	bool bound; /* SIGKILL when the caller's thread ends (PR_SET_PDEATHSIG) */
+	/* No transparent huge pages (PR_SET_THP_DISABLE, kept across exec): for a
+	 * template's clone, whose guest RAM is a file mapping that THP never backs,
+	 * so that only QEMU's own small RAM blocks would get huge pages, each a
+	 * 2 MiB page for a few hundred KiB that the restore writes (the ACPI tables'
+	 * block is 2 MiB long for 128 KiB of tables): 2 MiB of RSS per clone for
+	 * nothing. */
+	bool no_thp;
 	const struct hv_jail *jail;
 };
 int hv_spawn_with(char *const argv[], const struct hv_spawn_opts *o, pid_t *pid,

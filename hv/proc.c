@@ -91,6 +91,10 @@ static void __attribute__((noreturn)) child_fail(int errpipe, int e)
 static void __attribute__((noreturn))
 child_exec(char *const argv[], const struct hv_spawn_opts *o, pid_t bound_to, int errpipe)
 {
+	/* Kept across execve: see no_thp. Only memory is at stake, so a kernel
+	 * that refuses it (before 3.15) runs the VM as before. */
+	if (o->no_thp)
+		(void)prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 	/* Bound: killed when the spawner goes, even by SIGKILL (a template's builder). */
 	if (bound_to && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		child_fail(errpipe, errno);
@@ -198,12 +202,6 @@ int hv_spawn_in(char *const argv[], int out_fd, int keep_fd, int netns_fd, pid_t
 				  .fds = &keep_fd,
 				  .n_fds = keep_fd >= 0 ? 1 : 0,
 				  .netns_fd = netns_fd};
-	return hv_spawn_with(argv, &o, pid, err);
-}
-
-int hv_spawn_bound(char *const argv[], int out_fd, int netns_fd, pid_t *pid, struct vc_error *err)
-{
-	struct hv_spawn_opts o = {.out_fd = out_fd, .netns_fd = netns_fd, .bound = true};
 	return hv_spawn_with(argv, &o, pid, err);
 }
 

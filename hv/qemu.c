@@ -252,7 +252,10 @@ static int open_confined_fds(const struct vc_hv_config *cfg, const struct vc_hv 
 static int spawn_qemu(const struct vc_hv_config *cfg, struct vc_hv *hv, char **argv, int logfd,
 		      int netns, struct vc_error *err)
 {
-	struct hv_spawn_opts o = {.out_fd = logfd, .netns_fd = netns, .bound = cfg->bound};
+	struct hv_spawn_opts o = {.out_fd = logfd,
+				  .netns_fd = netns,
+				  .bound = cfg->bound,
+				  .no_thp = cfg->mem_private};
 	if (!cfg->confine)
 		return hv_spawn_with(argv, &o, &hv->pid, err);
 	size_t n = (size_t)hv_fd_count(cfg);

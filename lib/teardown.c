@@ -205,7 +205,7 @@ int vc_container_teardown(const char *root, const char *id, const struct vc_stat
 			vc_wait_exit(st->monitor_pid, false, 2000, NULL);
 		}
 	}
-	/* Its QEMU is bound to it (hv_spawn_bound) and goes with it. */
+	/* Its QEMU is bound to it (hv_spawn_opts.bound) and goes with it. */
 	pid_t unrecorded = st && st->monitor_pid == 0 ? unrecorded_monitor(root, id) : 0;
 	if (unrecorded > 0) {
 		vc_warn("container %s: its create ended before the monitor %d recorded itself: "

@@ -78,6 +78,35 @@ is_clone() {
 	assert_error 'io.vcrun.template: `yes` is neither'
 }
 
+# thp_of ID: THP_enabled (1 or 0) of the QEMU of container ID.
+thp_of() {
+	local pid
+	pid=$(jq -r '.hv_pid' "$ROOT/$1/state.json") || return 1
+	sed -n 's/^THP_enabled:[[:space:]]*//p' "/proc/$pid/status"
+}
+
+@test "templates: a clone's QEMU has no transparent huge pages and still runs containers; a cold VM's has" {
+	make_bundle "$T/b" sleep 1000
+	id=$(new_id tpthp)
+	tlog run -d --bundle "$T/b" "$id"
+	is_clone "$id" || fail "not a clone"
+	[ "$(thp_of "$id")" = 0 ] || fail "clone QEMU: THP_enabled $(thp_of "$id")"
+	# No huge page anywhere in it (QEMU's small RAM blocks were 2 MiB pages).
+	pid=$(jq -r '.hv_pid' "$ROOT/$id/state.json")
+	huge=$(awk '/^AnonHugePages:/ { print $2 }' "/proc/$pid/smaps_rollup")
+	[ "$huge" -eq 0 ] || fail "clone QEMU: AnonHugePages $huge kB"
+	vc_capture exec "$id" sh -c 'echo hello; head -c 300000 /dev/urandom | wc -c'
+	[ "$status" -eq 0 ] && [ "$output" = "hello
+300000" ] || fail "exec: $status, '$output'"
+	vcrun delete --force "$id"
+	spec_edit "$T/b" '.annotations["io.vcrun.template"] = "false"'
+	cold=$(new_id tpcold)
+	tlog run -d --bundle "$T/b" "$cold"
+	! is_clone "$cold" || fail "cloned although the annotation says false"
+	[ "$(thp_of "$cold")" = 1 ] || fail "cold QEMU: THP_enabled $(thp_of "$cold")"
+	vcrun delete --force "$cold"
+}
+
 # clone_ns X: namespace vc47c-N-X with a veth to vc47p-N-X, 10.47.N.2/24 inside.
 clone_ns() {
 	ip netns add "vc47c-$n-$1"

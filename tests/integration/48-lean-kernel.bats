@@ -52,6 +52,12 @@ check_kernel_line() {
 }
 
 @test "lean kernel: taken when it is there, said by check; \"debian\", \"lean\" and tcg_tb_size_mib in the config obeyed" {
+	# Installed with its PVH note and without the symbol table QEMU would copy into
+	# every VM's heap (guest/build-kernel.sh).
+	readelf -n "$LEAN_DIR/vmlinux-lean" | grep -Eq 'Xen.*(0x00000012|PHYS32_ENTRY)' ||
+		fail "no PVH note: $(readelf -n "$LEAN_DIR/vmlinux-lean")"
+	! readelf -S "$LEAN_DIR/vmlinux-lean" | grep -Eq '\.(symtab|strtab)' ||
+		fail "a symbol table: $(readelf -S "$LEAN_DIR/vmlinux-lean" | grep -E 'symtab|strtab')"
 	share=$T/inst/bin/../share/vcrun
 	[ "$(check_kernel_line)" = "lean, $share/vmlinux-lean with $share/initramfs-lean.img (auto: the lean kernel is there)" ] ||
 		fail "auto with a lean kernel: $(check_kernel_line)"
