@@ -3,6 +3,7 @@
 #define VC_HV_INTERNAL_H
 
 #include <stdbool.h>
+#include <sys/capability.h>
 #include <sys/types.h>
 
 #include "common/error.h"
@@ -120,8 +121,9 @@ struct hv_jail {
 	uint32_t uid_base; /* QEMU's uid is uid_base + its pid, its gid uid_base; 0: uid 0 */
 	bool has_kvm_gid;
 	gid_t kvm_gid;
-	int caps[12]; /* capabilities kept (CAP_*), n_caps of them */
+	cap_value_t caps[12]; /* capabilities kept (CAP_*), n_caps of them */
 	size_t n_caps;
+	cap_t capset; /* the same as permitted, effective and inheritable (libcap) */
 };
 /* Plans the jail of the QEMU `program` for cfg (makes STATE/jail, which
  * hv_jail_free removes: call it once the spawn returned). */

@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
-#include <linux/capability.h>
 #include <linux/if_tun.h>
 #include <linux/securebits.h>
 #include <net/if.h>
@@ -24,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/capability.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -42,8 +42,9 @@ static const char *const dev_nodes[] = {"/dev/null", "/dev/zero", "/dev/full", "
 /* What the 9p server needs to act on files of any owner in the shares: chown to
  * the guest's uids, read and write past modes, keep setgid bits, make device
  * nodes and set file capabilities, as QEMU running as root did. */
-static const int share_caps[] = {CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER,
-				 CAP_FSETID, CAP_MKNOD,	       CAP_SETFCAP};
+static const cap_value_t share_caps[] = {CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
+					 CAP_FOWNER, CAP_FSETID,       CAP_MKNOD,
+					 CAP_SETFCAP};
 
 static bool listed(char *const *v, const char *s)
 {
@@ -167,10 +168,19 @@ static int plan_common(const struct vc_hv_config *cfg, const char *program, stru
 	return r;
 }
 
-static void keep_caps(struct hv_jail *j, const int *caps, size_t n)
+static int keep_caps(struct hv_jail *j, const cap_value_t *caps, size_t n)
 {
 	for (size_t i = 0; i < n && j->n_caps < sizeof(j->caps) / sizeof(j->caps[0]); i++)
 		j->caps[j->n_caps++] = caps[i];
+	if (!j->capset && !(j->capset = cap_init()))
+		return -ENOMEM;
+	if (cap_clear(j->capset) < 0)
+		return -errno;
+	const cap_flag_t sets[] = {CAP_PERMITTED, CAP_EFFECTIVE, CAP_INHERITABLE};
+	for (size_t k = 0; k < 3 && j->n_caps; k++) /* libcap refuses an empty list */
+		if (cap_set_flag(j->capset, sets[k], (int)j->n_caps, j->caps, CAP_SET) < 0)
+			return -errno;
+	return 0;
 }
 
 int hv_jail_plan(const struct vc_hv_config *cfg, const char *program, struct hv_jail *j,
@@ -196,9 +206,15 @@ int hv_jail_plan(const struct vc_hv_config *cfg, const char *program, struct hv_
 			j->uid_base = 0;
 		r = add_bind(j, "/dev/kvm", false, false, err);
 	}
-	if (r == 0 && cfg->fs == VC_FS_9P && cfg->n_shares > 0)
-		keep_caps(j, share_caps, sizeof(share_caps) / sizeof(share_caps[0]));
-	return r;
+	if (r < 0)
+		return r;
+	/* Even an empty set is made: capset then clears what root had. */
+	size_t n = cfg->fs == VC_FS_9P && cfg->n_shares > 0
+			   ? sizeof(share_caps) / sizeof(share_caps[0])
+			   : 0;
+	if (keep_caps(j, share_caps, n) < 0)
+		return vc_error_sys(err, errno ? errno : ENOMEM, "confinement: capabilities");
+	return 0;
 }
 
 /* virtiofsd serves share i from this jail with `-o sandbox=chroot` (its namespace
@@ -208,14 +224,15 @@ int hv_jail_plan(const struct vc_hv_config *cfg, const char *program, struct hv_
 int hv_jail_plan_virtiofsd(const struct vc_hv_config *cfg, const char *program, size_t share,
 			   struct hv_jail *j, struct vc_error *err)
 {
-	static const int more[] = {CAP_SETUID, CAP_SETGID, CAP_SYS_CHROOT, CAP_SETPCAP};
+	static const cap_value_t more[] = {CAP_SETUID, CAP_SETGID, CAP_SYS_CHROOT, CAP_SETPCAP};
 	int r = plan_common(cfg, program, j, err);
 	j->proc_sys = true;
 	j->keep_caps_on_setuid = true;
 	if (r == 0)
 		r = add_bind(j, cfg->shares[share].host_path, false, true, err);
-	keep_caps(j, share_caps, sizeof(share_caps) / sizeof(share_caps[0]));
-	keep_caps(j, more, sizeof(more) / sizeof(more[0]));
+	if (r == 0 && (keep_caps(j, share_caps, sizeof(share_caps) / sizeof(share_caps[0])) < 0 ||
+		       keep_caps(j, more, sizeof(more) / sizeof(more[0])) < 0))
+		r = vc_error_sys(err, errno ? errno : ENOMEM, "confinement: capabilities");
 	return r;
 }
 
@@ -233,6 +250,8 @@ void hv_jail_free(struct hv_jail *j)
 	vc_strv_freep(&j->dirs);
 	vc_strv_freep(&j->link_targets);
 	vc_strv_freep(&j->link_paths);
+	if (j->capset)
+		cap_free(j->capset);
 	free(j->root);
 	free(j->proc);
 	memset(j, 0, sizeof(*j));
@@ -267,20 +286,21 @@ static int do_bind(const struct hv_jail_bind *b)
 	return 0;
 }
 
+/* libcap's calls here are system calls on a cap_t made before fork: nothing
+ * allocates in the child. */
 static int drop_caps(const struct hv_jail *j)
 {
 	/* virtiofsd moves its euid to each guest user's and back: without this,
 	 * the kernel would take its capabilities at the first move back, since
 	 * its real uid is not 0. */
 	if (j->keep_caps_on_setuid &&
-	    prctl(PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED, 0, 0,
-		  0) < 0)
+	    cap_set_secbits(SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED) < 0)
 		return -errno;
-	for (int c = 0; c <= CAP_LAST_CAP; c++) {
+	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
 		bool keep = false;
 		for (size_t i = 0; i < j->n_caps; i++)
 			keep |= j->caps[i] == c;
-		if (!keep && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+		if (!keep && cap_drop_bound(c) < 0 && errno != EINVAL)
 			return -errno;
 	}
 	if (j->uid_base) {
@@ -293,24 +313,16 @@ static int drop_caps(const struct hv_jail *j)
 		uid_t uid = j->uid_base + (uid_t)getpid();
 		if (setresuid(uid, uid, uid) < 0)
 			return -errno;
-	}
-	/* Permitted, effective and inheritable become the kept set; as ambient
-	 * capabilities they survive the exec of a binary without file capabilities
-	 * under a non-zero uid. For uid 0 the bounding set above is what limits exec. */
-	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct data[2];
-	memset(data, 0, sizeof(data));
-	for (size_t i = 0; i < j->n_caps; i++) {
-		unsigned c = (unsigned)j->caps[i];
-		data[c / 32].permitted |= 1u << (c % 32);
-	}
-	for (int k = 0; k < 2; k++)
-		data[k].effective = data[k].inheritable = data[k].permitted;
-	if (j->uid_base && syscall(SYS_capset, &hdr, data) < 0)
-		return -errno;
-	for (size_t i = 0; j->uid_base && i < j->n_caps; i++)
-		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, j->caps[i], 0, 0) < 0)
+		/* Permitted, effective and inheritable become the kept set; as
+		 * ambient capabilities they survive the exec of a binary without file
+		 * capabilities under a non-zero uid. For uid 0 the bounding set
+		 * above is what limits the exec. */
+		if (cap_set_proc(j->capset) < 0)
 			return -errno;
+		for (size_t i = 0; i < j->n_caps; i++)
+			if (cap_set_ambient(j->caps[i], CAP_SET) < 0)
+				return -errno;
+	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;
 	return 0;
