@@ -127,14 +127,11 @@ int vc_hv_qmp_netdev_args(const char *id, const struct vc_hv_nic *nic, char **ou
 /* A confined QEMU opens no tap or disk: the backend's fd is opened here and handed
  * over on the QMP session that then adds the backend (an fd given over QMP is
  * found by the monitor connection that uses it). */
-static int netdev_add_fd(struct vc_hv *hv, const char *id, const struct vc_hv_nic *nic,
-			 const char *netdev, struct vc_error *err)
+static int netdev_add_fd(struct vc_hv *hv, const struct vc_hv_nic *nic, const char *netdev,
+			 const char *args, struct vc_error *err)
 {
 	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *args = NULL;
 	int r = hv_tap_open(hv->netns_path, nic->tap, &fd, err);
-	if (r == 0)
-		r = netdev_args(id, nic, netdev, &args, err);
 	struct hv_qmp q;
 	if (r < 0 || (r = hv_qmp_open(&q, hv->qmp_path, HV_PLUG_TIMEOUT_MS, err)) < 0)
 		return r;
@@ -319,18 +316,19 @@ int vc_hv_hotplug_nic(struct vc_hv *hv, const char *id, const struct vc_hv_nic *
 	if (id && find_plugged(hv, id))
 		return vc_error_set(err, EEXIST, "hot-plug %s: plugged already", what);
 	unsigned port = 0;
-	_cleanup_free_ char *netdev_args = NULL, *dev_args = NULL;
+	_cleanup_free_ char *nd_args = NULL, *dev_args = NULL;
+	char netdev[HV_ID_MAX + 8];
+	snprintf(netdev, sizeof(netdev), "%s-net", id ? id : "");
+	/* Confined, the tap's fd goes over under the netdev's own name. */
 	int r = take_port(hv, what, &port, err);
 	if (r == 0)
-		r = vc_hv_qmp_netdev_args(id, nic, &netdev_args, err);
+		r = netdev_args(id, nic, hv->confined ? netdev : NULL, &nd_args, err);
 	if (r == 0)
 		r = vc_hv_qmp_nic_args(id, nic, port, &dev_args, err);
 	if (r < 0)
 		return r;
-	char netdev[HV_ID_MAX + 8];
-	snprintf(netdev, sizeof(netdev), "%s-net", id);
-	r = hv->confined ? netdev_add_fd(hv, id, nic, netdev, err)
-			 : vc_hv_qmp_execute(hv->qmp_path, "netdev_add", netdev_args,
+	r = hv->confined ? netdev_add_fd(hv, nic, netdev, nd_args, err)
+			 : vc_hv_qmp_execute(hv->qmp_path, "netdev_add", nd_args,
 					     HV_PLUG_TIMEOUT_MS, NULL, err);
 	if (r < 0)
 		return vc_error_wrap(err, "hot-plug %s", what);
