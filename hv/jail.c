@@ -16,13 +16,10 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
-#include <linux/if_tun.h>
 #include <linux/securebits.h>
-#include <net/if.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/capability.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -31,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/tap.h"
 #include "common/util.h"
 
 /* The host's top-level program and library directories: a symlink is copied (a
@@ -372,13 +370,11 @@ int hv_jail_enter(const struct hv_jail *j)
 
 int hv_tap_open(const char *netns_path, const char *name, int *out, struct vc_error *err)
 {
-	if (!name || !*name || strlen(name) >= IFNAMSIZ)
-		return vc_error_set(err, EINVAL, "tap: `%s` is not an interface name",
-				    name ? name : "");
 	_cleanup_close_ int home = -1, there = -1;
 	if (netns_path) {
-		/* This thread only (setns of a network namespace is per thread), and
-		 * back before anything else runs on it. */
+		/* Only the open needs the namespace (the tun device searches the one
+		 * it was opened in); this thread only (setns of a network namespace is
+		 * per thread), and back before anything else runs on it. */
 		home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 		if (home < 0)
 			return vc_error_sys(err, errno, "tap %s: our network namespace", name);
@@ -389,30 +385,17 @@ int hv_tap_open(const char *netns_path, const char *name, int *out, struct vc_er
 		if (setns(there, CLONE_NEWNET) < 0)
 			return vc_error_sys(err, errno, "tap %s: enter `%s`", name, netns_path);
 	}
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	_cleanup_close_ int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	int e = errno;
-	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
-	memcpy(ifr.ifr_name, name, strlen(name));
-	if (fd >= 0 && ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		e = errno;
-		close(fd);
-		fd = -1;
-	}
-	/* TUNSETIFF makes a tap when none has the name: only a persistent one is ours. */
-	if (fd >= 0 && (ioctl(fd, TUNGETIFF, &ifr) < 0 || !(ifr.ifr_flags & IFF_PERSIST))) {
-		e = ENOENT;
-		close(fd);
-		fd = -1;
-	}
-	if (home >= 0 && setns(home, CLONE_NEWNET) < 0) {
-		/* Stuck in the container's namespace: nothing on this thread may go on. */
-		if (fd >= 0)
-			close(fd);
+	/* Stuck in the container's namespace: nothing on this thread may go on. */
+	if (home >= 0 && setns(home, CLONE_NEWNET) < 0)
 		return vc_error_sys(err, errno, "tap %s: back to our network namespace", name);
-	}
 	if (fd < 0)
-		return vc_error_sys(err, e, "tap %s in `%s`", name,
+		return vc_error_sys(err, e, "tap %s: /dev/net/tun", name);
+	int r = vc_tap_attach(fd, name, true);
+	if (r < 0)
+		return vc_error_sys(err, -r, "tap %s in `%s`", name,
 				    netns_path ? netns_path : "ours");
-	*out = fd;
+	*out = steal_fd(fd);
 	return 0;
 }

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/tap.h"
 #include "common/nl.h"
 #include "common/rootless.h"
 #include "common/util.h"
@@ -365,14 +366,11 @@ int vc_netns_tap_open(const char *path, const char *name, bool vnet_hdr, int *ou
 	int r = netns_open_fds(path, &kind, 1, &fd, err);
 	if (r < 0)
 		return r;
-	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0)};
-	memcpy(ifr.ifr_name, name, strlen(name));
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
-		return vc_error_sys(err, errno, "netns %s: attach to tap %s", path, name);
-	/* TUNSETIFF creates a fresh tap when none has that name; only the persistent
-	 * ones vcrun made are meant (closing the fd drops the fresh one again) */
-	if (ioctl(fd, TUNGETIFF, &ifr) < 0 || !(ifr.ifr_flags & IFF_PERSIST))
+	r = vc_tap_attach(fd, name, vnet_hdr);
+	if (r == -ENOENT)
 		return vc_error_set(err, ENOENT, "netns %s: no tap %s", path, name);
+	if (r < 0)
+		return vc_error_sys(err, -r, "netns %s: attach to tap %s", path, name);
 	*out = steal_fd(fd);
 	return 0;
 }
