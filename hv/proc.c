@@ -114,7 +114,7 @@ child_exec(char *const argv[], const struct hv_spawn_opts *o, pid_t bound_to, in
 
 	/* Move what we keep above the fds we are about to fill: just above, since
 	 * F_DUPFD refuses a floor at or past RLIMIT_NOFILE (a low `ulimit -n`). */
-	int hi = 3 + (int)o->n_fds + 1;
+	int hi = 3 + (int)o->n_fds;
 	if (errpipe < hi)
 		errpipe = fcntl(errpipe, F_DUPFD_CLOEXEC, hi);
 	if (errpipe < 0)
