@@ -396,7 +396,8 @@ int vc_hv_hotplug_blk(struct vc_hv *hv, const struct vc_hv_blk *b, struct vc_err
 	const char *driver = S_ISBLK(st.st_mode) ? "host_device" : "file";
 	_cleanup_free_ char *bd_args = NULL, *dev_args = NULL;
 	if ((r = take_port(hv, what, &port, err)) < 0 ||
-	    (r = hv_blockdev_args(b, driver, NULL, &bd_args, err)) < 0 ||
+	    /* Confined, the arguments name the fd set, known once it is given. */
+	    (!hv->confined && (r = hv_blockdev_args(b, driver, NULL, &bd_args, err)) < 0) ||
 	    (r = vc_hv_qmp_blk_device_args(b, port, &dev_args, err)) < 0)
 		return r;
 	r = hv->confined ? blockdev_add_fd(hv, b, driver, err)
