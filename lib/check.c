@@ -106,7 +106,7 @@ static void check_confinement(struct vc_host_check *c, const struct vc_config *c
 		    "confined by -sandbox on only");
 		return;
 	}
-	if (geteuid() != 0 || c->rootless) {
+	if (!vc_config_confines(cfg)) {
 		add(c, "confinement", true,
 		    "rootless: QEMU runs as the calling user, with -sandbox on, in the user's "
 		    "namespaces");

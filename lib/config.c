@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/rootless.h"
 #include "common/util.h"
 #include "lib/log.h"
 #include "lib/spawn.h"
@@ -216,6 +217,11 @@ static int apply_file(struct vc_config *cfg, const char *file, struct vc_error *
 	if (vc_read_file(file, 1 << 20, &buf, &len, err) < 0)
 		return err && err->code == ENOENT ? 0 : -EIO;
 	return vc_config_parse(cfg, buf, len, file, err);
+}
+
+bool vc_config_confines(const struct vc_config *cfg)
+{
+	return cfg->confine_hypervisor && geteuid() == 0 && !vc_rootless(NULL, 0);
 }
 
 int vc_config_load(struct vc_config *cfg, struct vc_error *err)

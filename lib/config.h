@@ -52,6 +52,10 @@ struct vc_config {
 	uint32_t hypervisor_uid_base;
 };
 
+/* Whether create confines QEMU (hv/jail.c): asked for, and only real root can
+ * make it a mount namespace and another uid (rootless, QEMU is the user's). */
+bool vc_config_confines(const struct vc_config *cfg);
+
 /* Default hotplug_root_ports: see hv/README.md for what each port costs at boot. */
 #define VC_CONFIG_HOTPLUG_PORTS	     4
 #define VC_CONFIG_HOTPLUG_MEMORY_MIB 4096

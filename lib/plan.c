@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "common/rootless.h"
 #include "agent-proto/proto.h"
 #include "agent-proto/transport.h"
 #include "common/util.h"
@@ -277,9 +276,7 @@ int vc_plan_build(const struct vc_plan_where *w, const struct vc_oci_spec *spec,
 			  : host_cpus > 0 && host_cpus <= 255 ? (unsigned)host_cpus
 							      : 1;
 	plan->template = cfg->template;
-	/* Only real root can make QEMU a mount namespace and another uid; rootless,
-	 * QEMU is the user's already. */
-	plan->confine = cfg->confine_hypervisor && geteuid() == 0 && !vc_rootless(NULL, 0);
+	plan->confine = vc_config_confines(cfg);
 	plan->hv_uid_base = cfg->hypervisor_uid_base;
 	const char *tmpl = vc_oci_spec_annotation(spec, VC_ANNOT_TEMPLATE);
 	if (tmpl && strcmp(tmpl, "true") && strcmp(tmpl, "false")) {
